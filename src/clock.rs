@@ -1,0 +1,96 @@
+//! Wall-clock instants as whole milliseconds since the Unix epoch, in UTC.
+//!
+//! Results, incidents and rollups are keyed by these numbers, so the arithmetic of hours, days and
+//! windows lives here. This module never sleeps and never schedules anything.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Milliseconds in one hour and one day, the two rollup granularities.
+pub const HOUR_MS: i64 = 3_600_000;
+pub const DAY_MS: i64 = 86_400_000;
+
+/// A UTC instant with millisecond precision, as stored in SQLite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// The current wall-clock time.
+    pub fn now() -> Timestamp {
+        Timestamp::from(SystemTime::now())
+    }
+
+    pub fn ms(self) -> i64 {
+        self.0
+    }
+
+    /// Start of the UTC hour containing this instant.
+    pub fn hour_start(self) -> Timestamp {
+        Timestamp(self.0.div_euclid(HOUR_MS) * HOUR_MS)
+    }
+
+    /// Start of the UTC day containing this instant.
+    pub fn day_start(self) -> Timestamp {
+        Timestamp(self.0.div_euclid(DAY_MS) * DAY_MS)
+    }
+
+    pub fn plus(self, d: Duration) -> Timestamp {
+        Timestamp(self.0.saturating_add(duration_ms(d)))
+    }
+
+    pub fn minus(self, d: Duration) -> Timestamp {
+        Timestamp(self.0.saturating_sub(duration_ms(d)))
+    }
+
+    /// Time from `earlier` to `self`, zero when `earlier` is later.
+    pub fn since(self, earlier: Timestamp) -> Duration {
+        Duration::from_millis(u64::try_from(self.0 - earlier.0).unwrap_or(0))
+    }
+
+    pub fn to_system_time(self) -> SystemTime {
+        if self.0 >= 0 {
+            UNIX_EPOCH + Duration::from_millis(self.0 as u64)
+        } else {
+            UNIX_EPOCH - Duration::from_millis(self.0.unsigned_abs())
+        }
+    }
+
+    /// RFC 3339 in UTC with second precision, as the APIs and feeds print it.
+    pub fn rfc3339(self) -> String {
+        humantime::format_rfc3339_seconds(self.to_system_time()).to_string()
+    }
+
+    /// The UTC calendar date, `YYYY-MM-DD`.
+    pub fn date(self) -> String {
+        let s = self.rfc3339();
+        s[..10].to_string()
+    }
+}
+
+impl From<SystemTime> for Timestamp {
+    fn from(t: SystemTime) -> Timestamp {
+        match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => Timestamp(duration_ms(d)),
+            Err(e) => Timestamp(-duration_ms(e.duration())),
+        }
+    }
+}
+
+/// A duration in whole milliseconds, saturating at `i64::MAX`.
+pub fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_and_hour_boundaries_are_utc() {
+        // 2026-11-22T23:34:37.500Z
+        let t = Timestamp(1_795_390_477_500);
+        assert_eq!(t.rfc3339(), "2026-11-22T23:34:37Z");
+        assert_eq!(t.day_start().rfc3339(), "2026-11-22T00:00:00Z");
+        assert_eq!(t.hour_start().rfc3339(), "2026-11-22T23:00:00Z");
+        assert_eq!(t.date(), "2026-11-22");
+    }
+}

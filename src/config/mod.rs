@@ -1,0 +1,158 @@
+//! The validated configuration: real types with every default filled in.
+//!
+//! `raw` mirrors the TOML for serde; `validate` turns it into [`Config`], collecting every problem
+//! with its file, line and column. After [`load`] returns nothing else parses strings or looks up an
+//! `Option` that "should be set". This module does no network I/O.
+
+mod raw;
+mod validate;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use crate::probe::{Limits, ProbeSpec};
+
+/// The whole daemon configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file it was read from, for messages.
+    pub path: PathBuf,
+    pub server: Server,
+    pub storage: Storage,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Server {
+    pub listen: SocketAddr,
+    /// Base URL of the public page, used in feeds, e-mails and embed.js.
+    pub public_url: Option<url::Url>,
+    pub title: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Storage {
+    /// The SQLite file, created if missing; relative paths are relative to the working directory.
+    pub path: PathBuf,
+    /// How long raw results are kept; rollups are kept forever.
+    pub keep_raw: Duration,
+}
+
+/// A stable slug naming a check in URLs, metric labels and history.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CheckId(String);
+
+impl CheckId {
+    /// Accepts `[a-z0-9][a-z0-9_-]{0,63}`.
+    pub fn new(s: &str) -> Result<CheckId, String> {
+        let ok_first = s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let ok_rest = s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if ok_first && ok_rest && s.len() <= 64 {
+            Ok(CheckId(s.to_string()))
+        } else {
+            Err(format!(
+                "invalid check id {s:?}: use 1 to 64 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CheckId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One `[[check]]`, with the `[defaults]` applied.
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub id: CheckId,
+    pub name: String,
+    /// Display group; empty when the check belongs to none.
+    pub group: String,
+    pub interval: Duration,
+    pub policy: Policy,
+    pub limits: Limits,
+    pub spec: ProbeSpec,
+}
+
+impl Check {
+    /// The kind of probe, as shown in labels and APIs: `http`, `tcp` or `dns`.
+    pub fn kind(&self) -> &'static str {
+        self.spec.kind()
+    }
+
+    /// After this long without a result the check's state is no longer known.
+    pub fn stale_after(&self) -> Duration {
+        self.interval * 2 + self.limits.timeout
+    }
+}
+
+/// The thresholds that damp flapping and the latency that counts as degraded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Consecutive down (or degraded) probes before the state changes.
+    pub failure_threshold: NonZeroU32,
+    /// Consecutive better probes before the state changes back.
+    pub success_threshold: NonZeroU32,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            failure_threshold: NonZeroU32::new(3).expect("3 is not zero"),
+            success_threshold: NonZeroU32::new(2).expect("2 is not zero"),
+        }
+    }
+}
+
+/// Everything wrong with a config file, one message per problem.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+}
+
+/// One problem in a config file, located as `file:line:column`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+    }
+}
+
+/// Reads and validates a config file.
+pub fn load(path: &Path) -> Result<Config, Error> {
+    let src = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    parse(path, &src)
+}
+
+/// Validates config text; `path` is only used to name the file in messages.
+pub fn parse(path: &Path, src: &str) -> Result<Config, Error> {
+    validate::validate(path, src)
+}

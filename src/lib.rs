@@ -1,0 +1,10 @@
+//! watchpost: an active uptime monitor in one daemon.
+//!
+//! # Layout
+//! - [`config`]: the TOML, validated once into real types.
+//! - [`probe`]: one HTTP, TCP or DNS probe into an [`probe::Outcome`].
+//! - [`clock`]: UTC millisecond timestamps and their hour/day arithmetic.
+
+pub mod clock;
+pub mod config;
+pub mod probe;

@@ -1,0 +1,387 @@
+//! Probes: one request against one target, turned into an [`Outcome`].
+//!
+//! A down target is an `Outcome`, never an `Err`: every failure is classified into a [`Reason`]
+//! with a message a person can act on. Every probe ends within its timeout and reads at most
+//! `max_bytes`. This module knows nothing of SQLite, metrics, incidents or schedules.
+
+mod dns;
+mod http;
+mod tcp;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::clock::Timestamp;
+
+pub use dns::{DnsSpec, Rcode, RecordKind};
+pub use http::{HttpSpec, StatusRange};
+pub use tcp::TcpSpec;
+
+/// What to probe: a closed set, one variant per probe kind.
+#[derive(Clone, Debug)]
+pub enum ProbeSpec {
+    Http(HttpSpec),
+    Tcp(TcpSpec),
+    Dns(DnsSpec),
+}
+
+impl ProbeSpec {
+    /// The kind as shown in labels and APIs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProbeSpec::Http(_) => "http",
+            ProbeSpec::Tcp(_) => "tcp",
+            ProbeSpec::Dns(_) => "dns",
+        }
+    }
+}
+
+/// The bounds every probe runs within.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Hard bound on the whole probe.
+    pub timeout: Duration,
+    /// A successful probe slower than this is degraded.
+    pub degraded_after: Option<Duration>,
+    /// Cap on bytes read from the target (body, banner).
+    pub max_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            timeout: Duration::from_secs(10),
+            degraded_after: None,
+            max_bytes: 1 << 20,
+        }
+    }
+}
+
+/// The result of one probe.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// When the probe started (wall clock).
+    pub at: Timestamp,
+    pub status: Status,
+    /// Why it is not up; `None` exactly when `status` is `Up`.
+    pub failure: Option<Failure>,
+    /// Total time the probe took.
+    pub latency: Duration,
+    /// HTTP status code or DNS rcode, when the target answered.
+    pub code: Option<u16>,
+    pub phases: Phases,
+}
+
+impl Outcome {
+    /// A one-line summary: "up in 12ms" or "down: connection refused".
+    pub fn summary(&self) -> String {
+        match &self.failure {
+            None => format!("{} in {}", self.status, fmt_duration(self.latency)),
+            Some(f) => format!("{} ({}): {}", self.status, f.reason, f.message),
+        }
+    }
+}
+
+/// The verdict of one probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    Up,
+    Degraded,
+    Down,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Up => "up",
+            Status::Degraded => "degraded",
+            Status::Down => "down",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a probe failed: the class (a metrics label) and a message for people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub reason: Reason,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(reason: Reason, message: impl Into<String>) -> Failure {
+        Failure {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+/// The closed taxonomy of failures, shared by result rows, incident evidence and metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// The name did not resolve.
+    Dns,
+    /// The target refused the connection.
+    Refused,
+    /// The TCP connection was not established in time.
+    ConnectTimeout,
+    /// TLS handshake or certificate failure.
+    Tls,
+    /// The target accepted but did not answer in time.
+    Timeout,
+    /// An HTTP status outside the expected set.
+    HttpStatus,
+    /// A body condition failed, or the body exceeded the cap.
+    Body,
+    /// The target spoke something other than the expected protocol.
+    Protocol,
+    /// Another network error (reset, unreachable).
+    Network,
+    /// A DNS answer with an unexpected rcode.
+    Rcode,
+    /// DNS answers or a TCP banner did not match what was expected.
+    Answer,
+    /// The probe succeeded but slower than allowed.
+    Slow,
+}
+
+impl Reason {
+    /// The snake_case name used as the metrics `reason` label and in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Dns => "dns",
+            Reason::Refused => "refused",
+            Reason::ConnectTimeout => "connect_timeout",
+            Reason::Tls => "tls",
+            Reason::Timeout => "timeout",
+            Reason::HttpStatus => "http_status",
+            Reason::Body => "body",
+            Reason::Protocol => "protocol",
+            Reason::Network => "network",
+            Reason::Rcode => "rcode",
+            Reason::Answer => "answer",
+            Reason::Slow => "slow",
+        }
+    }
+
+    /// Every reason, for parsing stored rows and pre-registering metrics.
+    pub const ALL: [Reason; 12] = [
+        Reason::Dns,
+        Reason::Refused,
+        Reason::ConnectTimeout,
+        Reason::Tls,
+        Reason::Timeout,
+        Reason::HttpStatus,
+        Reason::Body,
+        Reason::Protocol,
+        Reason::Network,
+        Reason::Rcode,
+        Reason::Answer,
+        Reason::Slow,
+    ];
+
+    pub fn parse(s: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Time spent in each phase, with blackbox_exporter's phase names; `None` when a phase did not run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Phases {
+    pub resolve: Option<Duration>,
+    pub connect: Option<Duration>,
+    pub tls: Option<Duration>,
+    /// From request sent to first response byte.
+    pub processing: Option<Duration>,
+    /// Reading the body.
+    pub transfer: Option<Duration>,
+}
+
+/// Runs one probe; it ends within `limits.timeout` whatever the target does.
+pub async fn run(spec: &ProbeSpec, limits: &Limits) -> Outcome {
+    let at = Timestamp::now();
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + limits.timeout;
+    let mut trace = Trace::default();
+    let work = async {
+        match spec {
+            ProbeSpec::Http(s) => http::probe(s, limits, deadline, &mut trace).await,
+            ProbeSpec::Tcp(s) => tcp::probe(s, limits, deadline, &mut trace).await,
+            ProbeSpec::Dns(s) => dns::probe(s, limits, deadline, &mut trace).await,
+        }
+    };
+    let result = match tokio::time::timeout_at(deadline, work).await {
+        Ok(r) => r,
+        Err(_) => Err(Failure::new(
+            Reason::Timeout,
+            format!("timed out after {}", fmt_duration(limits.timeout)),
+        )),
+    };
+    let latency = started.elapsed();
+    let (status, failure) = match result {
+        Err(f) => (Status::Down, Some(f)),
+        Ok(()) => match limits.degraded_after {
+            Some(limit) if latency > limit => (
+                Status::Degraded,
+                Some(Failure::new(
+                    Reason::Slow,
+                    format!(
+                        "took {}, more than degraded_after = {}",
+                        fmt_duration(latency),
+                        fmt_duration(limit)
+                    ),
+                )),
+            ),
+            _ => (Status::Up, None),
+        },
+    };
+    Outcome {
+        at,
+        status,
+        failure,
+        latency,
+        code: trace.code,
+        phases: trace.phases,
+    }
+}
+
+/// What a probe learned on its way, kept even when it fails half-way.
+#[derive(Debug, Default)]
+pub(crate) struct Trace {
+    pub code: Option<u16>,
+    pub phases: Phases,
+}
+
+/// Resolves `host:port` through the system resolver, timing the `resolve` phase.
+pub(crate) async fn resolve(
+    host: &str,
+    port: u16,
+    deadline: tokio::time::Instant,
+    trace: &mut Trace,
+) -> Result<SocketAddr, Failure> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let started = Instant::now();
+    let lookup = tokio::time::timeout_at(deadline, tokio::net::lookup_host((host, port))).await;
+    trace.phases.resolve = Some(started.elapsed());
+    match lookup {
+        Err(_) => Err(Failure::new(Reason::Dns, format!("resolving {host} timed out"))),
+        Ok(Err(e)) => Err(Failure::new(Reason::Dns, format!("cannot resolve {host}: {e}"))),
+        Ok(Ok(mut addrs)) => addrs
+            .next()
+            .ok_or_else(|| Failure::new(Reason::Dns, format!("{host} has no address"))),
+    }
+}
+
+/// Opens a TCP connection before the deadline, timing the `connect` phase.
+pub(crate) async fn connect(
+    addr: SocketAddr,
+    deadline: tokio::time::Instant,
+    trace: &mut Trace,
+) -> Result<tokio::net::TcpStream, Failure> {
+    let started = Instant::now();
+    let attempt = tokio::time::timeout_at(deadline, tokio::net::TcpStream::connect(addr)).await;
+    trace.phases.connect = Some(started.elapsed());
+    match attempt {
+        Err(_) => Err(Failure::new(
+            Reason::ConnectTimeout,
+            format!("connecting to {addr} timed out"),
+        )),
+        Ok(Err(e)) => Err(classify_io(&e, &format!("connecting to {addr}"))),
+        Ok(Ok(stream)) => {
+            // Probes are small request/response exchanges; Nagle would only add latency.
+            let _ = stream.set_nodelay(true);
+            Ok(stream)
+        }
+    }
+}
+
+/// Classifies an I/O error by its kind; `doing` says what was attempted.
+pub(crate) fn classify_io(e: &std::io::Error, doing: &str) -> Failure {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::ConnectionRefused => {
+            Failure::new(Reason::Refused, format!("{doing}: connection refused"))
+        }
+        ErrorKind::TimedOut => Failure::new(Reason::Timeout, format!("{doing}: timed out")),
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+            Failure::new(Reason::Network, format!("{doing}: connection reset by the target"))
+        }
+        ErrorKind::UnexpectedEof => Failure::new(
+            Reason::Protocol,
+            format!("{doing}: the target closed the connection"),
+        ),
+        _ => Failure::new(Reason::Network, format!("{doing}: {e}")),
+    }
+}
+
+/// Formats a duration the way people read it: `850ms`, `2.5s`, `10s`.
+pub fn fmt_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        if d.as_micros() < 1000 {
+            format!("{}µs", d.as_micros())
+        } else {
+            format!("{ms}ms")
+        }
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// Shortens untrusted text for a message: at most `max` characters, control characters replaced.
+pub(crate) fn excerpt(bytes: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out: String = text
+        .chars()
+        .take(max)
+        .map(|c| if c.is_control() { '·' } else { c })
+        .collect();
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(fmt_duration(Duration::from_millis(850)), "850ms");
+        assert_eq!(fmt_duration(Duration::from_millis(2500)), "2.5s");
+        assert_eq!(fmt_duration(Duration::from_secs(10)), "10s");
+        assert_eq!(fmt_duration(Duration::from_micros(420)), "420µs");
+    }
+
+    #[test]
+    fn excerpt_truncates_and_neutralises_control_characters() {
+        assert_eq!(excerpt(b"ab\r\ncd", 10), "ab··cd");
+        assert_eq!(excerpt(b"abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn reasons_round_trip_through_their_names() {
+        for r in Reason::ALL {
+            assert_eq!(Reason::parse(r.as_str()), Some(r));
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The one integration test binary: real servers on loopback, a real SQLite file in a temp dir.
+
+mod dns_server;
+mod probe_dns;
+mod support;

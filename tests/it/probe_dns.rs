@@ -1,0 +1,1 @@
+//! DNS probes against the in-process responder.

@@ -1,0 +1,1 @@
+//! Loopback servers shared by the integration tests.
