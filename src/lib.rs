@@ -7,4 +7,13 @@
 
 pub mod clock;
 pub mod config;
+pub mod history;
+pub mod metrics;
+pub mod monitor;
 pub mod probe;
+pub mod recorder;
+pub mod scheduler;
+pub mod snapshot;
+pub mod store;
+pub mod uptime;
+pub mod web;

@@ -1,0 +1,88 @@
+//! The history refresher: reads the rollups of the last 90 days into uptime figures and day
+//! cells, publishes them for the web, and sets the uptime metrics. It runs on a timer and
+//! whenever an incident changes; pages never read rollups themselves.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::{DAY_MS, HOUR_MS, Timestamp};
+use crate::metrics::Metrics;
+use crate::snapshot::{CheckHistory, History, Snapshot};
+use crate::store::Reader;
+use crate::uptime::{DayCell, WINDOWS, windows};
+
+/// How often history is refreshed without an incident change.
+pub const REFRESH: Duration = Duration::from_secs(30);
+/// Days on the uptime bar.
+pub const DAYS: i64 = 90;
+
+/// Handles the refresher reads from and writes to.
+pub struct Refresher {
+    pub reader: Reader,
+    pub snapshot: watch::Receiver<Arc<Snapshot>>,
+    pub history: watch::Sender<Arc<History>>,
+    pub metrics: Arc<Metrics>,
+    pub poke: Arc<Notify>,
+}
+
+impl Refresher {
+    /// Refreshes until `token` is cancelled.
+    pub async fn run(self, token: CancellationToken) {
+        loop {
+            if let Err(e) = self.refresh(Timestamp::now()).await {
+                tracing::warn!(error = %e, "refreshing uptime history failed");
+            }
+            tokio::select! {
+                _ = token.cancelled() => return,
+                _ = self.poke.notified() => {}
+                _ = tokio::time::sleep(REFRESH) => {}
+            }
+        }
+    }
+
+    /// Reads the rollups once and publishes the history as of `now`.
+    pub async fn refresh(&self, now: Timestamp) -> Result<(), crate::store::Error> {
+        let snapshot = self.snapshot.borrow().clone();
+        let today = now.day_start();
+        let first_day = Timestamp(today.0 - (DAYS - 1) * DAY_MS);
+        let rows = self.reader.checks().await?;
+        let mut rollups = self
+            .reader
+            .rollups(Timestamp(now.hour_start().0 - 23 * HOUR_MS), first_day)
+            .await?;
+        let ids: HashMap<&str, i64> = rows.iter().map(|r| (r.slug.as_str(), r.id)).collect();
+        let mut history = History {
+            computed_at: now,
+            checks: HashMap::new(),
+        };
+        for check in &snapshot.config.checks {
+            let (hours, days) = ids
+                .get(check.id.as_str())
+                .and_then(|id| rollups.remove(id))
+                .unwrap_or_default();
+            let uptime = windows(&hours, &days, now);
+            for ((label, _), ratio) in WINDOWS.iter().zip(uptime) {
+                self.metrics.set_uptime(check, label, ratio);
+            }
+            let cells = (0..DAYS)
+                .map(|i| {
+                    let day = Timestamp(first_day.0 + i * DAY_MS);
+                    DayCell::new(day, days.get(&day))
+                })
+                .collect();
+            history.checks.insert(
+                check.id.to_string(),
+                CheckHistory {
+                    uptime,
+                    days: cells,
+                },
+            );
+        }
+        self.history.send_replace(Arc::new(history));
+        Ok(())
+    }
+}

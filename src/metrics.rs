@@ -1,0 +1,146 @@
+//! The Prometheus registry and one struct of typed metric handles.
+//!
+//! Per-check series use blackbox_exporter's names (`probe_success`, `probe_duration_seconds`,
+//! `probe_http_status_code`, `probe_http_duration_seconds`) so existing dashboards work, plus
+//! `watchpost_*` series for states, uptime, incidents and counts. Nothing here decides anything.
+
+use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+
+use crate::config::Check;
+use crate::monitor::State;
+use crate::probe::{Outcome, Status};
+
+const CHECK_LABELS: [&str; 3] = ["check", "group", "type"];
+
+/// Every metric watchpost exports.
+pub struct Metrics {
+    registry: Registry,
+    probe_success: GaugeVec,
+    probe_duration: GaugeVec,
+    http_status: GaugeVec,
+    http_phase: GaugeVec,
+    check_state: GaugeVec,
+    uptime: GaugeVec,
+    incidents_open: IntGauge,
+    probes_total: IntCounterVec,
+    failures_total: IntCounterVec,
+}
+
+fn labels<'a>(check: &'a Check, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![check.id.as_str(), check.group.as_str(), check.kind()];
+    v.extend_from_slice(extra);
+    v
+}
+
+impl Metrics {
+    pub fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new();
+        let gauge = |name: &str, help: &str, extra: &[&str]| -> Result<GaugeVec, prometheus::Error> {
+            let names: Vec<&str> = CHECK_LABELS.iter().chain(extra).copied().collect();
+            let g = GaugeVec::new(Opts::new(name, help), &names)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let counter = |name: &str, help: &str, extra: &[&str]| -> Result<IntCounterVec, prometheus::Error> {
+            let names: Vec<&str> = CHECK_LABELS.iter().chain(extra).copied().collect();
+            let c = IntCounterVec::new(Opts::new(name, help), &names)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        };
+        let m = Metrics {
+            probe_success: gauge("probe_success", "Whether the last probe succeeded (1) or not (0)", &[])?,
+            probe_duration: gauge("probe_duration_seconds", "How long the last probe took", &[])?,
+            http_status: gauge("probe_http_status_code", "HTTP status code of the last probe", &[])?,
+            http_phase: gauge(
+                "probe_http_duration_seconds",
+                "Duration of each phase of the last HTTP probe",
+                &["phase"],
+            )?,
+            check_state: gauge(
+                "watchpost_check_state",
+                "1 for the check's current state, 0 for the others",
+                &["state"],
+            )?,
+            uptime: gauge(
+                "watchpost_uptime_ratio",
+                "Uptime over the window: 1 - outage / (observed - maintenance)",
+                &["window"],
+            )?,
+            incidents_open: IntGauge::new("watchpost_incidents_open", "Incidents currently open")?,
+            probes_total: counter("watchpost_probes_total", "Probes run, by result", &["result"])?,
+            failures_total: counter(
+                "watchpost_probe_failures_total",
+                "Failed or degraded probes, by reason",
+                &["reason"],
+            )?,
+            registry,
+        };
+        m.registry.register(Box::new(m.incidents_open.clone()))?;
+        Ok(m)
+    }
+
+    /// Records one probe of `check`.
+    pub fn observe(&self, check: &Check, o: &Outcome) {
+        let l = labels(check, &[]);
+        self.probe_success
+            .with_label_values(&l)
+            .set(if o.status == Status::Down { 0.0 } else { 1.0 });
+        self.probe_duration.with_label_values(&l).set(o.latency.as_secs_f64());
+        if check.kind() == "http" {
+            self.http_status
+                .with_label_values(&l)
+                .set(o.code.map_or(0.0, f64::from));
+            let p = &o.phases;
+            for (phase, d) in [
+                ("resolve", p.resolve),
+                ("connect", p.connect),
+                ("tls", p.tls),
+                ("processing", p.processing),
+                ("transfer", p.transfer),
+            ] {
+                self.http_phase
+                    .with_label_values(&labels(check, &[phase]))
+                    .set(d.map_or(0.0, |d| d.as_secs_f64()));
+            }
+        }
+        self.probes_total
+            .with_label_values(&labels(check, &[o.status.as_str()]))
+            .inc();
+        if let Some(f) = &o.failure {
+            self.failures_total
+                .with_label_values(&labels(check, &[f.reason.as_str()]))
+                .inc();
+        }
+    }
+
+    /// Sets the one-hot state series of `check`.
+    pub fn set_state(&self, check: &Check, state: State) {
+        for s in State::ALL {
+            self.check_state
+                .with_label_values(&labels(check, &[s.as_str()]))
+                .set(if s == state { 1.0 } else { 0.0 });
+        }
+    }
+
+    /// Sets the uptime of `check` over `window`; a window without data has no series.
+    pub fn set_uptime(&self, check: &Check, window: &str, ratio: Option<f64>) {
+        let l = labels(check, &[window]);
+        match ratio {
+            Some(r) => self.uptime.with_label_values(&l).set(r),
+            None => {
+                let _ = self.uptime.remove_label_values(&l);
+            }
+        }
+    }
+
+    pub fn set_incidents_open(&self, n: usize) {
+        self.incidents_open.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn render(&self) -> Result<String, prometheus::Error> {
+        let mut buf = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buf)?;
+        String::from_utf8(buf).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+}

@@ -1,0 +1,85 @@
+//! The in-memory picture the web layer reads: "now" from the recorder, "history" (uptime and
+//! day cells) from the periodic rollup read. Plain data published through `watch` channels,
+//! so a page never waits on a probe or on SQLite for the current state.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::clock::Timestamp;
+use crate::config::{Check, Config};
+use crate::monitor::State;
+use crate::probe::{Failure, Status};
+use crate::uptime::DayCell;
+
+/// Every configured check's current state, index-aligned with `config.checks`.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub config: Arc<Config>,
+    pub checks: Vec<CheckNow>,
+}
+
+impl Snapshot {
+    /// A snapshot with every check unknown, before any probe has run.
+    pub fn empty(config: Arc<Config>) -> Snapshot {
+        let checks = vec![CheckNow::default(); config.checks.len()];
+        Snapshot { config, checks }
+    }
+
+    /// The configured checks paired with their state.
+    pub fn iter(&self) -> impl Iterator<Item = (&Check, &CheckNow)> {
+        self.config.checks.iter().zip(&self.checks)
+    }
+
+    /// One check by its slug.
+    pub fn get(&self, id: &str) -> Option<(&Check, &CheckNow)> {
+        self.iter().find(|(c, _)| c.id.as_str() == id)
+    }
+}
+
+/// One check's current state.
+#[derive(Clone, Debug, Default)]
+pub struct CheckNow {
+    /// The state machine's state; see [`CheckNow::shown_state`] for what people see.
+    pub state: Option<State>,
+    pub last: Option<LastProbe>,
+    /// The open incident, if any.
+    pub incident: Option<i64>,
+}
+
+impl CheckNow {
+    /// The state to show at `now`: unknown when no result came for too long, so that a stuck
+    /// monitor never looks like a healthy service.
+    pub fn shown_state(&self, check: &Check, now: Timestamp) -> State {
+        let state = self.state.unwrap_or(State::Unknown);
+        match &self.last {
+            Some(last) if now.since(last.at.plus(last.latency)) <= check.stale_after() => state,
+            _ => State::Unknown,
+        }
+    }
+}
+
+/// The latest probe of a check.
+#[derive(Clone, Debug)]
+pub struct LastProbe {
+    pub at: Timestamp,
+    pub status: Status,
+    pub latency: std::time::Duration,
+    pub code: Option<u16>,
+    pub failure: Option<Failure>,
+}
+
+/// Uptime per window and the 90-day bar of every check, by slug.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    pub computed_at: Timestamp,
+    pub checks: HashMap<String, CheckHistory>,
+}
+
+/// One check's history figures.
+#[derive(Clone, Debug, Default)]
+pub struct CheckHistory {
+    /// Uptime over 24h, 7d, 30d and 90d, as in [`crate::uptime::WINDOWS`].
+    pub uptime: [Option<f64>; 4],
+    /// The last 90 days, oldest first, today last.
+    pub days: Vec<DayCell>,
+}

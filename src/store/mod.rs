@@ -1,0 +1,184 @@
+//! Storage: the only module with SQL. One writer thread owns the write connection and commits in
+//! batches; readers use their own read-only connections off the async runtime.
+//!
+//! The API is narrow and typed (rows in, rows out) so that a PostgreSQL backend can sit behind it
+//! without touching probes, the state machine or the web layer.
+
+mod read;
+mod schema;
+mod writer;
+
+use std::path::Path;
+
+use crate::clock::Timestamp;
+use crate::probe::{Reason, Status};
+
+pub use read::Reader;
+pub use schema::VERSION as SCHEMA_VERSION;
+pub use writer::{IncidentOpen, Write, Writer};
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the database has schema version {found}, newer than this watchpost supports ({supported})")]
+    TooNew { found: i64, supported: i64 },
+    #[error("the write was not committed: {0}")]
+    Batch(String),
+    #[error("the storage writer has stopped")]
+    WriterGone,
+    #[error("reading the database: {0}")]
+    Join(#[from] tokio::task::JoinError),
+    #[error("creating {path}: {source}")]
+    CreateDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// An open database: the writer handle, a reader, and the writer thread to join at shutdown.
+pub struct Store {
+    pub writer: Writer,
+    pub reader: Reader,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Store {
+    /// Opens (creating if missing) and migrates the database at `path`, and starts the writer.
+    pub fn open(path: &Path) -> Result<Store, Error> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let mut conn = rusqlite::Connection::open(path)?;
+        schema::configure(&conn)?;
+        schema::migrate(&mut conn)?;
+        let (writer, thread) = writer::spawn(conn);
+        Ok(Store {
+            writer,
+            reader: Reader::new(path),
+            thread,
+        })
+    }
+
+    /// Waits for the writer to commit everything queued; every `Writer` clone must be dropped
+    /// first, or this waits for them.
+    pub fn close(self) {
+        drop(self.writer);
+        if self.thread.join().is_err() {
+            tracing::error!("the storage writer thread panicked");
+        }
+    }
+}
+
+/// A check as the store knows it: the config's slug mapped to a row id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckRow {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub group: String,
+    pub kind: String,
+    pub active: bool,
+}
+
+/// What the store needs to know of a configured check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckMeta {
+    pub slug: String,
+    pub name: String,
+    pub group: String,
+    pub kind: String,
+}
+
+/// Incident impact, as Statuspage names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Minor,
+    Major,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Minor => "minor",
+            Severity::Major => "major",
+        }
+    }
+
+    fn parse(s: &str) -> Severity {
+        if s == "minor" { Severity::Minor } else { Severity::Major }
+    }
+}
+
+/// An incident row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentRow {
+    pub id: i64,
+    /// The check's slug, for automatic incidents.
+    pub check: Option<String>,
+    pub auto: bool,
+    pub severity: Severity,
+    pub title: String,
+    pub started_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+}
+
+/// A probe kept as evidence of an incident.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evidence {
+    pub at: Timestamp,
+    pub status: Status,
+    pub latency_us: i64,
+    pub code: Option<u16>,
+    pub reason: Option<Reason>,
+    pub message: Option<String>,
+}
+
+/// One entry of an incident's timeline; `author` is `None` for watchpost's own entries.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpdateRow {
+    pub at: Timestamp,
+    pub status: String,
+    pub body: String,
+    pub author: Option<String>,
+}
+
+/// An incident with everything its page shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentDetail {
+    pub incident: IncidentRow,
+    pub evidence: Vec<Evidence>,
+    pub updates: Vec<UpdateRow>,
+}
+
+/// A raw result as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultRow {
+    pub at: Timestamp,
+    pub status: Status,
+    pub latency_us: i64,
+    pub code: Option<u16>,
+    pub reason: Option<Reason>,
+    pub message: Option<String>,
+}
+
+fn status_code(s: Status) -> i64 {
+    match s {
+        Status::Up => 0,
+        Status::Degraded => 1,
+        Status::Down => 2,
+    }
+}
+
+fn status_from(code: i64) -> Status {
+    match code {
+        0 => Status::Up,
+        1 => Status::Degraded,
+        _ => Status::Down,
+    }
+}

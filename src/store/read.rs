@@ -1,0 +1,259 @@
+//! Reads for the web, the history refresher and start-up, on read-only connections kept in a
+//! small pool and used from `spawn_blocking`, never on the async runtime. Never writes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+
+use super::{
+    CheckRow, Error, Evidence, IncidentDetail, IncidentRow, ResultRow, Severity, UpdateRow, status_from,
+};
+use crate::clock::Timestamp;
+use crate::probe::Reason;
+use crate::uptime::{Deltas, Rollup};
+
+/// Idle read connections kept for reuse.
+const POOL: usize = 4;
+
+/// A handle for reads; cheap to clone.
+#[derive(Clone)]
+pub struct Reader {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    /// Idle connections; the lock is held only to take or return one, never across a query.
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Reader {
+    pub(super) fn new(path: &Path) -> Reader {
+        Reader {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                idle: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Runs `f` on a pooled read-only connection on the blocking thread pool.
+    async fn with<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        &inner.path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    c.busy_timeout(std::time::Duration::from_secs(5))?;
+                    c
+                }
+            };
+            let result = f(&conn);
+            let mut idle = inner.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < POOL {
+                idle.push(conn);
+            }
+            result
+        })
+        .await?
+    }
+
+    /// Every check ever configured, active or not.
+    pub async fn checks(&self) -> Result<Vec<CheckRow>, Error> {
+        self.with(|c| checks(c)).await
+    }
+
+    /// Incidents still open, oldest first.
+    pub async fn open_incidents(&self) -> Result<Vec<IncidentRow>, Error> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{INCIDENT_SELECT} WHERE i.resolved_at IS NULL AND i.false_alarm = 0 ORDER BY i.started_at"
+            ))?;
+            let rows = stmt.query_map([], incident_row)?.collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// The newest incidents first, at most `limit`, optionally of one check.
+    pub async fn incidents(&self, check: Option<String>, limit: usize) -> Result<Vec<IncidentRow>, Error> {
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{INCIDENT_SELECT} WHERE i.false_alarm = 0 AND (?1 IS NULL OR k.slug = ?1)
+                 ORDER BY i.started_at DESC, i.id DESC LIMIT ?2"
+            ))?;
+            let rows = stmt
+                .query_map(params![check, limit as i64], incident_row)?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// One incident with its evidence and timeline (newest first), if it exists.
+    pub async fn incident(&self, id: i64) -> Result<Option<IncidentDetail>, Error> {
+        self.with(move |c| {
+            let Some(incident) = c
+                .prepare_cached(&format!("{INCIDENT_SELECT} WHERE i.id = ?1 AND i.false_alarm = 0"))?
+                .query_row([id], incident_row)
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let evidence = c
+                .prepare_cached(
+                    "SELECT at, status, latency_us, code, reason, message FROM incident_evidence
+                     WHERE incident_id = ?1 ORDER BY at DESC",
+                )?
+                .query_map([id], |r| {
+                    Ok(Evidence {
+                        at: Timestamp(r.get(0)?),
+                        status: status_from(r.get(1)?),
+                        latency_us: r.get(2)?,
+                        code: r.get(3)?,
+                        reason: r.get::<_, Option<String>>(4)?.and_then(|s| Reason::parse(&s)),
+                        message: r.get(5)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            let updates = c
+                .prepare_cached(
+                    "SELECT at, status, body, author FROM incident_updates
+                     WHERE incident_id = ?1 ORDER BY at DESC, id DESC",
+                )?
+                .query_map([id], |r| {
+                    Ok(UpdateRow {
+                        at: Timestamp(r.get(0)?),
+                        status: r.get(1)?,
+                        body: r.get(2)?,
+                        author: r.get(3)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(Some(IncidentDetail {
+                incident,
+                evidence,
+                updates,
+            }))
+        })
+        .await
+    }
+
+    /// Hourly rows from `hours_since` and daily rows from `days_since`, by check row id.
+    pub async fn rollups(
+        &self,
+        hours_since: Timestamp,
+        days_since: Timestamp,
+    ) -> Result<HashMap<i64, (Deltas, Deltas)>, Error> {
+        self.with(move |c| {
+            let mut out: HashMap<i64, (Deltas, Deltas)> = HashMap::new();
+            for (table, since, daily) in [("rollup_hour", hours_since, false), ("rollup_day", days_since, true)] {
+                let mut stmt = c.prepare_cached(&format!("{ROLLUP_SELECT} FROM {table} WHERE start >= ?1"))?;
+                let mut rows = stmt.query([since.0])?;
+                while let Some(r) = rows.next()? {
+                    let (check, start, rollup) = rollup_row(r)?;
+                    let entry = out.entry(check).or_default();
+                    let map = if daily { &mut entry.1 } else { &mut entry.0 };
+                    map.insert(start, rollup);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The latest raw results of a check, newest first.
+    pub async fn recent_results(&self, check: i64, limit: usize) -> Result<Vec<ResultRow>, Error> {
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT at, status, latency_us, code, reason, message FROM results
+                 WHERE check_id = ?1 ORDER BY at DESC LIMIT ?2",
+            )?;
+            let rows = stmt
+                .query_map(params![check, limit as i64], |r| {
+                    Ok(ResultRow {
+                        at: Timestamp(r.get(0)?),
+                        status: status_from(r.get(1)?),
+                        latency_us: r.get(2)?,
+                        code: r.get(3)?,
+                        reason: r.get::<_, Option<String>>(4)?.and_then(|s| Reason::parse(&s)),
+                        message: r.get(5)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+}
+
+const INCIDENT_SELECT: &str = "SELECT i.id, k.slug, i.kind, i.severity, i.title, i.started_at, i.resolved_at
+     FROM incidents i LEFT JOIN checks k ON k.id = i.check_id";
+
+fn incident_row(r: &Row) -> rusqlite::Result<IncidentRow> {
+    Ok(IncidentRow {
+        id: r.get(0)?,
+        check: r.get(1)?,
+        auto: r.get::<_, String>(2)? == "auto",
+        severity: Severity::parse(&r.get::<_, String>(3)?),
+        title: r.get(4)?,
+        started_at: Timestamp(r.get(5)?),
+        resolved_at: r.get::<_, Option<i64>>(6)?.map(Timestamp),
+    })
+}
+
+const ROLLUP_SELECT: &str = "SELECT check_id, start, up_ms, degraded_ms, down_ms, maintenance_ms,
+     probes_up, probes_degraded, probes_down, latency_sum_us, latency_max_us,
+     h0, h1, h2, h3, h4, h5, h6, h7, h8, h9";
+
+fn rollup_row(r: &Row) -> rusqlite::Result<(i64, Timestamp, Rollup)> {
+    let mut histogram = [0i64; 10];
+    for (i, h) in histogram.iter_mut().enumerate() {
+        *h = r.get(11 + i)?;
+    }
+    Ok((
+        r.get(0)?,
+        Timestamp(r.get(1)?),
+        Rollup {
+            up_ms: r.get(2)?,
+            degraded_ms: r.get(3)?,
+            down_ms: r.get(4)?,
+            maintenance_ms: r.get(5)?,
+            probes_up: r.get(6)?,
+            probes_degraded: r.get(7)?,
+            probes_down: r.get(8)?,
+            latency_sum_us: r.get(9)?,
+            latency_max_us: r.get(10)?,
+            histogram,
+        },
+    ))
+}
+
+/// Every check row; shared by the reader and the writer's registration.
+pub(super) fn checks(c: &Connection) -> Result<Vec<CheckRow>, Error> {
+    let mut stmt = c.prepare_cached("SELECT id, slug, name, grp, kind, active FROM checks ORDER BY id")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(CheckRow {
+                id: r.get(0)?,
+                slug: r.get(1)?,
+                name: r.get(2)?,
+                group: r.get(3)?,
+                kind: r.get(4)?,
+                active: r.get::<_, i64>(5)? != 0,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}

@@ -1,0 +1,152 @@
+//! The SQLite schema and its forward-only migrations, versioned by `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use super::Error;
+
+/// Each entry moves the schema from version `i` to `i + 1`; never edit one that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: checks, raw results, rollups, incidents with evidence and a shared timeline.
+    "
+    CREATE TABLE checks (
+        id INTEGER PRIMARY KEY,
+        slug TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        first_seen INTEGER NOT NULL
+    );
+    CREATE TABLE results (
+        check_id INTEGER NOT NULL REFERENCES checks(id),
+        at INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        latency_us INTEGER NOT NULL,
+        code INTEGER,
+        reason TEXT,
+        message TEXT,
+        resolve_us INTEGER,
+        connect_us INTEGER,
+        tls_us INTEGER,
+        processing_us INTEGER,
+        transfer_us INTEGER,
+        PRIMARY KEY (check_id, at)
+    ) WITHOUT ROWID;
+    CREATE INDEX results_at ON results(at);
+    CREATE TABLE rollup_hour (
+        check_id INTEGER NOT NULL REFERENCES checks(id),
+        start INTEGER NOT NULL,
+        up_ms INTEGER NOT NULL DEFAULT 0,
+        degraded_ms INTEGER NOT NULL DEFAULT 0,
+        down_ms INTEGER NOT NULL DEFAULT 0,
+        maintenance_ms INTEGER NOT NULL DEFAULT 0,
+        probes_up INTEGER NOT NULL DEFAULT 0,
+        probes_degraded INTEGER NOT NULL DEFAULT 0,
+        probes_down INTEGER NOT NULL DEFAULT 0,
+        latency_sum_us INTEGER NOT NULL DEFAULT 0,
+        latency_max_us INTEGER NOT NULL DEFAULT 0,
+        h0 INTEGER NOT NULL DEFAULT 0,
+        h1 INTEGER NOT NULL DEFAULT 0,
+        h2 INTEGER NOT NULL DEFAULT 0,
+        h3 INTEGER NOT NULL DEFAULT 0,
+        h4 INTEGER NOT NULL DEFAULT 0,
+        h5 INTEGER NOT NULL DEFAULT 0,
+        h6 INTEGER NOT NULL DEFAULT 0,
+        h7 INTEGER NOT NULL DEFAULT 0,
+        h8 INTEGER NOT NULL DEFAULT 0,
+        h9 INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (check_id, start)
+    ) WITHOUT ROWID;
+    CREATE TABLE rollup_day (
+        check_id INTEGER NOT NULL REFERENCES checks(id),
+        start INTEGER NOT NULL,
+        up_ms INTEGER NOT NULL DEFAULT 0,
+        degraded_ms INTEGER NOT NULL DEFAULT 0,
+        down_ms INTEGER NOT NULL DEFAULT 0,
+        maintenance_ms INTEGER NOT NULL DEFAULT 0,
+        probes_up INTEGER NOT NULL DEFAULT 0,
+        probes_degraded INTEGER NOT NULL DEFAULT 0,
+        probes_down INTEGER NOT NULL DEFAULT 0,
+        latency_sum_us INTEGER NOT NULL DEFAULT 0,
+        latency_max_us INTEGER NOT NULL DEFAULT 0,
+        h0 INTEGER NOT NULL DEFAULT 0,
+        h1 INTEGER NOT NULL DEFAULT 0,
+        h2 INTEGER NOT NULL DEFAULT 0,
+        h3 INTEGER NOT NULL DEFAULT 0,
+        h4 INTEGER NOT NULL DEFAULT 0,
+        h5 INTEGER NOT NULL DEFAULT 0,
+        h6 INTEGER NOT NULL DEFAULT 0,
+        h7 INTEGER NOT NULL DEFAULT 0,
+        h8 INTEGER NOT NULL DEFAULT 0,
+        h9 INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (check_id, start)
+    ) WITHOUT ROWID;
+    CREATE INDEX rollup_day_start ON rollup_day(start);
+    CREATE INDEX rollup_hour_start ON rollup_hour(start);
+    CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY,
+        check_id INTEGER REFERENCES checks(id),
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        title TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        resolved_at INTEGER,
+        cause TEXT,
+        postmortem TEXT,
+        false_alarm INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX incidents_started ON incidents(started_at);
+    CREATE INDEX incidents_check ON incidents(check_id, started_at);
+    CREATE TABLE incident_evidence (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        at INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        latency_us INTEGER NOT NULL,
+        code INTEGER,
+        reason TEXT,
+        message TEXT
+    );
+    CREATE INDEX incident_evidence_incident ON incident_evidence(incident_id, at);
+    CREATE TABLE incident_updates (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        body TEXT NOT NULL,
+        author TEXT
+    );
+    CREATE INDEX incident_updates_incident ON incident_updates(incident_id, at);
+    ",
+];
+
+/// The schema version this build writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Sets the connection pragmas every connection needs.
+pub(super) fn configure(conn: &Connection) -> Result<(), Error> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;",
+    )?;
+    Ok(())
+}
+
+/// Brings the schema up to [`VERSION`], refusing a database written by a newer watchpost.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), Error> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > VERSION {
+        return Err(Error::TooNew {
+            found: current,
+            supported: VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,356 @@
+//! The one writer: a thread that owns the write connection, takes [`Write`]s from a bounded
+//! channel and commits whatever is queued in one transaction (group commit).
+//!
+//! Results and rollup deltas are acknowledged by being queued; incident changes and check
+//! registration reply after their transaction commits. It never reads for the web.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rusqlite::{Connection, Transaction, params};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{CheckMeta, CheckRow, Error, Evidence, Severity, status_code};
+use crate::clock::Timestamp;
+use crate::monitor::Span;
+use crate::probe::Outcome;
+use crate::uptime::{Deltas, Rollup, add_span};
+
+/// Writes queued beyond this make senders wait (back-pressure on the recorder).
+const QUEUE: usize = 8192;
+/// Most writes committed in one transaction.
+const BATCH: usize = 4096;
+
+/// A write for the writer thread.
+pub enum Write {
+    /// Registers the configured checks (marking absent ones inactive) and answers their rows.
+    SyncChecks {
+        checks: Vec<CheckMeta>,
+        now: Timestamp,
+        reply: oneshot::Sender<Result<Vec<CheckRow>, Error>>,
+    },
+    /// A probe result: the raw row and its rollup counts.
+    Result { check: i64, outcome: Arc<Outcome> },
+    /// Observed time to add to (and move between) rollup columns.
+    Spans { check: i64, spans: Vec<Span> },
+    /// Opens an automatic incident, answering its id once committed.
+    OpenIncident {
+        open: IncidentOpen,
+        reply: oneshot::Sender<Result<i64, Error>>,
+    },
+    /// Resolves an incident, with a closing entry on its timeline; answers once committed.
+    ResolveIncident {
+        id: i64,
+        at: Timestamp,
+        note: String,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    /// More evidence for an open incident.
+    AddEvidence { incident: i64, evidence: Evidence },
+    /// Deletes raw results older than `before`; rollups stay.
+    Prune {
+        before: Timestamp,
+        reply: oneshot::Sender<Result<usize, Error>>,
+    },
+    /// Answers once everything queued before it is committed.
+    Flush { reply: oneshot::Sender<()> },
+}
+
+/// An automatic incident to open.
+#[derive(Clone, Debug)]
+pub struct IncidentOpen {
+    pub check: i64,
+    pub severity: Severity,
+    pub title: String,
+    pub started_at: Timestamp,
+    /// The first entry of its timeline.
+    pub note: String,
+    pub evidence: Vec<Evidence>,
+}
+
+/// The sending side of the writer's queue; cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Write>,
+}
+
+impl Writer {
+    /// Queues a write, waiting while the queue is full.
+    pub async fn send(&self, w: Write) -> Result<(), Error> {
+        self.tx.send(w).await.map_err(|_| Error::WriterGone)
+    }
+
+    /// Queues a write that answers on a oneshot, and waits for the answer.
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Write) -> Result<T, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.send(make(reply)).await?;
+        answer.await.map_err(|_| Error::WriterGone)
+    }
+
+    pub async fn sync_checks(&self, checks: Vec<CheckMeta>, now: Timestamp) -> Result<Vec<CheckRow>, Error> {
+        self.ask(|reply| Write::SyncChecks { checks, now, reply }).await?
+    }
+
+    pub async fn open_incident(&self, open: IncidentOpen) -> Result<i64, Error> {
+        self.ask(|reply| Write::OpenIncident { open, reply }).await?
+    }
+
+    pub async fn resolve_incident(&self, id: i64, at: Timestamp, note: String) -> Result<(), Error> {
+        self.ask(|reply| Write::ResolveIncident { id, at, note, reply }).await?
+    }
+
+    pub async fn prune(&self, before: Timestamp) -> Result<usize, Error> {
+        self.ask(|reply| Write::Prune { before, reply }).await?
+    }
+
+    /// Waits until everything queued so far is committed.
+    pub async fn flush(&self) -> Result<(), Error> {
+        self.ask(|reply| Write::Flush { reply }).await
+    }
+}
+
+pub(super) fn spawn(conn: Connection) -> (Writer, std::thread::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    let thread = std::thread::Builder::new()
+        .name("watchpost-writer".into())
+        .spawn(move || run(conn, rx))
+        .expect("spawning the writer thread");
+    (Writer { tx }, thread)
+}
+
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(w) => batch.push(w),
+                Err(_) => break,
+            }
+        }
+        let mut replies = Vec::new();
+        let result = conn
+            .transaction()
+            .map_err(Error::from)
+            .and_then(|tx| apply(&tx, &mut batch, &mut replies).and_then(|()| Ok(tx.commit()?)));
+        if let Err(e) = &result {
+            tracing::error!(error = %e, writes = batch.len(), "storage batch failed; its writes are lost");
+        }
+        for reply in replies {
+            reply.send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        }
+        batch.clear();
+    }
+    if let Err(e) = conn.execute_batch("PRAGMA optimize;") {
+        tracing::warn!(error = %e, "PRAGMA optimize failed");
+    }
+}
+
+/// A reply to send once the batch's fate is known.
+enum Reply {
+    Checks(oneshot::Sender<Result<Vec<CheckRow>, Error>>, Vec<CheckRow>),
+    Opened(oneshot::Sender<Result<i64, Error>>, i64),
+    Resolved(oneshot::Sender<Result<(), Error>>),
+    Pruned(oneshot::Sender<Result<usize, Error>>, usize),
+    Flushed(oneshot::Sender<()>),
+}
+
+impl Reply {
+    fn send(self, committed: Result<(), String>) {
+        let fail = |e: &String| Error::Batch(e.clone());
+        // A receiver that went away no longer cares; nothing to do.
+        match self {
+            Reply::Checks(tx, rows) => drop(tx.send(committed.as_ref().map(|_| rows).map_err(fail))),
+            Reply::Opened(tx, id) => drop(tx.send(committed.as_ref().map(|_| id).map_err(fail))),
+            Reply::Resolved(tx) => drop(tx.send(committed.as_ref().map(|_| ()).map_err(fail))),
+            Reply::Pruned(tx, n) => drop(tx.send(committed.as_ref().map(|_| n).map_err(fail))),
+            Reply::Flushed(tx) => drop(tx.send(())),
+        }
+    }
+}
+
+fn apply(tx: &Transaction, batch: &mut Vec<Write>, replies: &mut Vec<Reply>) -> Result<(), Error> {
+    let mut hours: HashMap<i64, Deltas> = HashMap::new();
+    let mut days: HashMap<i64, Deltas> = HashMap::new();
+    for w in batch.drain(..) {
+        match w {
+            Write::Result { check, outcome } => {
+                insert_result(tx, check, &outcome)?;
+                let latency_us = i64::try_from(outcome.latency.as_micros()).unwrap_or(i64::MAX);
+                for (map, key) in [
+                    (&mut hours, outcome.at.hour_start()),
+                    (&mut days, outcome.at.day_start()),
+                ] {
+                    map.entry(check)
+                        .or_default()
+                        .entry(key)
+                        .or_default()
+                        .count_probe(outcome.status, latency_us);
+                }
+            }
+            Write::Spans { check, spans } => {
+                let h = hours.entry(check).or_default();
+                let d = days.entry(check).or_default();
+                for span in &spans {
+                    add_span(span, h, d);
+                }
+            }
+            Write::SyncChecks { checks, now, reply } => {
+                let rows = sync_checks(tx, &checks, now)?;
+                replies.push(Reply::Checks(reply, rows));
+            }
+            Write::OpenIncident { open, reply } => {
+                let id = open_incident(tx, &open)?;
+                replies.push(Reply::Opened(reply, id));
+            }
+            Write::ResolveIncident { id, at, note, reply } => {
+                tx.execute(
+                    "UPDATE incidents SET resolved_at = ?2 WHERE id = ?1 AND resolved_at IS NULL",
+                    params![id, at.0],
+                )?;
+                add_update(tx, id, at, "resolved", &note)?;
+                replies.push(Reply::Resolved(reply));
+            }
+            Write::AddEvidence { incident, evidence } => insert_evidence(tx, incident, &evidence)?,
+            Write::Prune { before, reply } => {
+                let n = tx.execute("DELETE FROM results WHERE at < ?1", [before.0])?;
+                replies.push(Reply::Pruned(reply, n));
+            }
+            Write::Flush { reply } => replies.push(Reply::Flushed(reply)),
+        }
+    }
+    for (table, map) in [("rollup_hour", &hours), ("rollup_day", &days)] {
+        for (check, deltas) in map {
+            for (start, delta) in deltas {
+                upsert_rollup(tx, table, *check, *start, delta)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn micros(d: Option<std::time::Duration>) -> Option<i64> {
+    d.map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+fn insert_result(tx: &Transaction, check: i64, o: &Outcome) -> Result<(), Error> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR REPLACE INTO results (check_id, at, status, latency_us, code, reason, message,
+             resolve_us, connect_us, tls_us, processing_us, transfer_us)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    stmt.execute(params![
+        check,
+        o.at.0,
+        status_code(o.status),
+        micros(Some(o.latency)),
+        o.code,
+        o.failure.as_ref().map(|f| f.reason.as_str()),
+        o.failure.as_ref().map(|f| f.message.as_str()),
+        micros(o.phases.resolve),
+        micros(o.phases.connect),
+        micros(o.phases.tls),
+        micros(o.phases.processing),
+        micros(o.phases.transfer),
+    ])?;
+    Ok(())
+}
+
+fn upsert_rollup(tx: &Transaction, table: &str, check: i64, start: Timestamp, r: &Rollup) -> Result<(), Error> {
+    let h = &r.histogram;
+    let mut stmt = tx.prepare_cached(&format!(
+        "INSERT INTO {table} (check_id, start, up_ms, degraded_ms, down_ms, maintenance_ms,
+             probes_up, probes_degraded, probes_down, latency_sum_us, latency_max_us,
+             h0, h1, h2, h3, h4, h5, h6, h7, h8, h9)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+         ON CONFLICT (check_id, start) DO UPDATE SET
+             up_ms = up_ms + excluded.up_ms,
+             degraded_ms = degraded_ms + excluded.degraded_ms,
+             down_ms = down_ms + excluded.down_ms,
+             maintenance_ms = maintenance_ms + excluded.maintenance_ms,
+             probes_up = probes_up + excluded.probes_up,
+             probes_degraded = probes_degraded + excluded.probes_degraded,
+             probes_down = probes_down + excluded.probes_down,
+             latency_sum_us = latency_sum_us + excluded.latency_sum_us,
+             latency_max_us = max(latency_max_us, excluded.latency_max_us),
+             h0 = h0 + excluded.h0, h1 = h1 + excluded.h1, h2 = h2 + excluded.h2,
+             h3 = h3 + excluded.h3, h4 = h4 + excluded.h4, h5 = h5 + excluded.h5,
+             h6 = h6 + excluded.h6, h7 = h7 + excluded.h7, h8 = h8 + excluded.h8,
+             h9 = h9 + excluded.h9"
+    ))?;
+    stmt.execute(params![
+        check,
+        start.0,
+        r.up_ms,
+        r.degraded_ms,
+        r.down_ms,
+        r.maintenance_ms,
+        r.probes_up,
+        r.probes_degraded,
+        r.probes_down,
+        r.latency_sum_us,
+        r.latency_max_us,
+        h[0],
+        h[1],
+        h[2],
+        h[3],
+        h[4],
+        h[5],
+        h[6],
+        h[7],
+        h[8],
+        h[9],
+    ])?;
+    Ok(())
+}
+
+fn sync_checks(tx: &Transaction, checks: &[CheckMeta], now: Timestamp) -> Result<Vec<CheckRow>, Error> {
+    tx.execute("UPDATE checks SET active = 0", [])?;
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO checks (slug, name, grp, kind, active, first_seen) VALUES (?1, ?2, ?3, ?4, 1, ?5)
+         ON CONFLICT (slug) DO UPDATE SET name = excluded.name, grp = excluded.grp,
+             kind = excluded.kind, active = 1",
+    )?;
+    for c in checks {
+        upsert.execute(params![c.slug, c.name, c.group, c.kind, now.0])?;
+    }
+    super::read::checks(tx)
+}
+
+fn open_incident(tx: &Transaction, open: &IncidentOpen) -> Result<i64, Error> {
+    tx.execute(
+        "INSERT INTO incidents (check_id, kind, severity, title, started_at) VALUES (?1, 'auto', ?2, ?3, ?4)",
+        params![open.check, open.severity.as_str(), open.title, open.started_at.0],
+    )?;
+    let id = tx.last_insert_rowid();
+    for e in &open.evidence {
+        insert_evidence(tx, id, e)?;
+    }
+    add_update(tx, id, open.started_at, "investigating", &open.note)?;
+    Ok(id)
+}
+
+fn add_update(tx: &Transaction, incident: i64, at: Timestamp, status: &str, body: &str) -> Result<(), Error> {
+    tx.execute(
+        "INSERT INTO incident_updates (incident_id, at, status, body, author) VALUES (?1, ?2, ?3, ?4, NULL)",
+        params![incident, at.0, status, body],
+    )?;
+    Ok(())
+}
+
+fn insert_evidence(tx: &Transaction, incident: i64, e: &Evidence) -> Result<(), Error> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO incident_evidence (incident_id, at, status, latency_us, code, reason, message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    stmt.execute(params![
+        incident,
+        e.at.0,
+        status_code(e.status),
+        e.latency_us,
+        e.code,
+        e.reason.map(|r| r.as_str()),
+        e.message,
+    ])?;
+    Ok(())
+}

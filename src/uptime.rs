@@ -1,0 +1,313 @@
+//! Uptime arithmetic over rollups: per-hour and per-day figures, windows, and day cells.
+//!
+//! Uptime = 1 − down / (up + degraded + down): maintenance time is left out, and time without
+//! data (watchpost not running, or no verdict yet) is in none of the columns, so it is out of
+//! the denominator. Pure functions; no I/O, no clock.
+
+use std::collections::HashMap;
+
+use crate::clock::{DAY_MS, HOUR_MS, Timestamp};
+use crate::monitor::{Bucket, Span};
+use crate::probe::Status;
+
+/// Upper bounds (ms) of the latency histogram buckets; the last bucket is unbounded.
+pub const LATENCY_BOUNDS_MS: [i64; 9] = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
+
+/// One check's figures for one hour or one day; also used as a delta to add.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rollup {
+    pub up_ms: i64,
+    pub degraded_ms: i64,
+    pub down_ms: i64,
+    pub maintenance_ms: i64,
+    pub probes_up: i64,
+    pub probes_degraded: i64,
+    pub probes_down: i64,
+    pub latency_sum_us: i64,
+    pub latency_max_us: i64,
+    /// Probe counts per latency bucket of [`LATENCY_BOUNDS_MS`], plus one for the rest.
+    pub histogram: [i64; 10],
+}
+
+impl Rollup {
+    /// Time with a verdict, maintenance excluded: the denominator of uptime.
+    pub fn observed_ms(&self) -> i64 {
+        self.up_ms.max(0) + self.degraded_ms.max(0) + self.down_ms.max(0)
+    }
+
+    pub fn probes(&self) -> i64 {
+        self.probes_up + self.probes_degraded + self.probes_down
+    }
+
+    /// Adds `other` to `self`, column by column (max for the latency maximum).
+    pub fn add(&mut self, other: &Rollup) {
+        self.up_ms += other.up_ms;
+        self.degraded_ms += other.degraded_ms;
+        self.down_ms += other.down_ms;
+        self.maintenance_ms += other.maintenance_ms;
+        self.probes_up += other.probes_up;
+        self.probes_degraded += other.probes_degraded;
+        self.probes_down += other.probes_down;
+        self.latency_sum_us += other.latency_sum_us;
+        self.latency_max_us = self.latency_max_us.max(other.latency_max_us);
+        for (a, b) in self.histogram.iter_mut().zip(other.histogram) {
+            *a += b;
+        }
+    }
+
+    fn column(&mut self, bucket: Bucket) -> &mut i64 {
+        match bucket {
+            Bucket::Up => &mut self.up_ms,
+            Bucket::Degraded => &mut self.degraded_ms,
+            Bucket::Down => &mut self.down_ms,
+            Bucket::Maintenance => &mut self.maintenance_ms,
+        }
+    }
+
+    /// Counts one probe: its verdict, its latency and its histogram bucket.
+    pub fn count_probe(&mut self, status: Status, latency_us: i64) {
+        match status {
+            Status::Up => self.probes_up += 1,
+            Status::Degraded => self.probes_degraded += 1,
+            Status::Down => self.probes_down += 1,
+        }
+        self.latency_sum_us += latency_us;
+        self.latency_max_us = self.latency_max_us.max(latency_us);
+        let ms = latency_us / 1000;
+        let i = LATENCY_BOUNDS_MS
+            .iter()
+            .position(|&b| ms < b)
+            .unwrap_or(LATENCY_BOUNDS_MS.len());
+        self.histogram[i] += 1;
+    }
+
+    /// Uptime as a ratio in [0, 1]; `None` when nothing was observed.
+    pub fn uptime(&self) -> Option<f64> {
+        let observed = self.observed_ms();
+        (observed > 0).then(|| 1.0 - self.down_ms.max(0) as f64 / observed as f64)
+    }
+}
+
+/// Rollup deltas keyed by bucket start, for one granularity.
+pub type Deltas = HashMap<Timestamp, Rollup>;
+
+/// Splits `span` at hour boundaries and adds it to `hours` and `days`.
+pub fn add_span(span: &Span, hours: &mut Deltas, days: &mut Deltas) {
+    let mut start = span.start;
+    while start < span.end {
+        let hour = start.hour_start();
+        let end = Timestamp((hour.0 + HOUR_MS).min(span.end.0));
+        let ms = end.0 - start.0;
+        for (key, map) in [(hour, &mut *hours), (start.day_start(), &mut *days)] {
+            let row = map.entry(key).or_default();
+            if let Some(b) = span.from {
+                *row.column(b) -= ms;
+            }
+            if let Some(b) = span.to {
+                *row.column(b) += ms;
+            }
+        }
+        start = end;
+    }
+}
+
+/// The colour of one day on the bar: the worst state seen that day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DayLevel {
+    NoData,
+    Up,
+    Degraded,
+    Down,
+    Maintenance,
+}
+
+impl DayLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DayLevel::NoData => "nodata",
+            DayLevel::Up => "up",
+            DayLevel::Degraded => "degraded",
+            DayLevel::Down => "down",
+            DayLevel::Maintenance => "maintenance",
+        }
+    }
+}
+
+/// One cell of the 90-day bar.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DayCell {
+    pub day: Timestamp,
+    pub level: DayLevel,
+    pub uptime: Option<f64>,
+    pub down_ms: i64,
+    pub observed_ms: i64,
+}
+
+impl DayCell {
+    pub fn new(day: Timestamp, rollup: Option<&Rollup>) -> DayCell {
+        let r = rollup.copied().unwrap_or_default();
+        let level = if r.down_ms > 0 {
+            DayLevel::Down
+        } else if r.degraded_ms > 0 {
+            DayLevel::Degraded
+        } else if r.up_ms > 0 {
+            DayLevel::Up
+        } else if r.maintenance_ms > 0 {
+            DayLevel::Maintenance
+        } else {
+            DayLevel::NoData
+        };
+        DayCell {
+            day,
+            level,
+            uptime: r.uptime(),
+            down_ms: r.down_ms.max(0),
+            observed_ms: r.observed_ms(),
+        }
+    }
+}
+
+/// The uptime windows shown everywhere, with their labels.
+pub const WINDOWS: [(&str, i64); 4] = [
+    ("24h", DAY_MS),
+    ("7d", 7 * DAY_MS),
+    ("30d", 30 * DAY_MS),
+    ("90d", 90 * DAY_MS),
+];
+
+/// Uptime per window for one check: the 24 h window from hourly rows, the others from daily rows.
+/// `hours` and `days` map bucket starts to rollups; `now` picks the windows' ends.
+pub fn windows(hours: &Deltas, days: &Deltas, now: Timestamp) -> [Option<f64>; 4] {
+    let sum = |map: &Deltas, from: Timestamp| {
+        let mut total = Rollup::default();
+        for (_, r) in map.iter().filter(|(k, _)| **k >= from) {
+            total.add(r);
+        }
+        total.uptime()
+    };
+    let this_hour = now.hour_start();
+    let today = now.day_start();
+    [
+        sum(hours, Timestamp(this_hour.0 - 23 * HOUR_MS)),
+        sum(days, Timestamp(today.0 - 6 * DAY_MS)),
+        sum(days, Timestamp(today.0 - 29 * DAY_MS)),
+        sum(days, Timestamp(today.0 - 89 * DAY_MS)),
+    ]
+}
+
+/// Formats an uptime ratio as people read it: `99.95%`, never rounding a loss up to 100%.
+pub fn percent(ratio: Option<f64>) -> String {
+    match ratio {
+        None => "no data".to_string(),
+        Some(r) if r >= 1.0 => "100%".to_string(),
+        Some(r) => {
+            let floored = (r * 10_000.0).floor() / 100.0;
+            format!("{floored:.2}%")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::Policy;
+    use crate::monitor::{Cadence, State, Tracker, apply};
+
+    const MIN: i64 = 60_000;
+
+    /// Runs a schedule of probes (minutes since midnight, verdict) through the state machine and
+    /// the rollups, as the recorder does, and returns the daily and hourly deltas.
+    fn replay(schedule: &[(i64, Status)]) -> (Deltas, Deltas) {
+        let policy = Policy {
+            failure_threshold: NonZeroU32::new(2).unwrap(),
+            success_threshold: NonZeroU32::new(1).unwrap(),
+        };
+        let cadence = Cadence {
+            interval: Duration::from_secs(60),
+            gap_after: Duration::from_secs(150),
+        };
+        let (mut hours, mut days) = (Deltas::new(), Deltas::new());
+        let mut t = Tracker::new(State::Unknown);
+        for &(minute, status) in schedule {
+            let step = apply(&t, status, Timestamp(minute * MIN), &policy, &cadence);
+            for span in &step.spans {
+                add_span(span, &mut hours, &mut days);
+            }
+            t = step.tracker;
+        }
+        (hours, days)
+    }
+
+    #[test]
+    fn uptime_matches_a_hand_computed_schedule_with_a_gap() {
+        use Status::{Down, Up};
+        // Every minute from 00:00: up until 00:10, down at 00:10 and 00:11 (threshold 2, so the
+        // outage starts at 00:10), up again from 00:12 (success threshold 1, so it ends at 00:12).
+        // Then watchpost stops after the probe at 00:30 and starts again at 02:00: one interval
+        // (00:30-00:31) is counted, the rest is no data. Probing resumes until 02:30.
+        let mut schedule: Vec<(i64, Status)> = (0..=30)
+            .map(|m| (m, if m == 10 || m == 11 { Down } else { Up }))
+            .collect();
+        schedule.extend((120..=150).map(|m| (m, Up)));
+        let (hours, days) = replay(&schedule);
+
+        let day = &days[&Timestamp(0)];
+        assert_eq!(day.down_ms, 2 * MIN);
+        // Observed: 00:00-00:31 and 02:00-02:30.
+        assert_eq!(day.observed_ms(), 31 * MIN + 30 * MIN);
+        assert_eq!(day.uptime(), Some(1.0 - 2.0 / 61.0));
+        assert_eq!(hours[&Timestamp(0)].observed_ms(), 31 * MIN);
+        assert_eq!(hours.get(&Timestamp(HOUR_MS)).map(|r| r.observed_ms()), None);
+        assert_eq!(hours[&Timestamp(2 * HOUR_MS)].observed_ms(), 30 * MIN);
+        assert_eq!(percent(day.uptime()), "96.72%");
+    }
+
+    #[test]
+    fn a_span_across_midnight_is_split_between_days() {
+        let span = Span {
+            start: Timestamp(DAY_MS - 30 * MIN),
+            end: Timestamp(DAY_MS + 15 * MIN),
+            from: None,
+            to: Some(Bucket::Down),
+        };
+        let (mut hours, mut days) = (Deltas::new(), Deltas::new());
+        add_span(&span, &mut hours, &mut days);
+        assert_eq!(days[&Timestamp(0)].down_ms, 30 * MIN);
+        assert_eq!(days[&Timestamp(DAY_MS)].down_ms, 15 * MIN);
+        assert_eq!(hours.len(), 2);
+    }
+
+    #[test]
+    fn windows_leave_out_older_rows_and_days_without_data() {
+        let now = Timestamp(100 * DAY_MS + 5 * HOUR_MS);
+        let mut days = Deltas::new();
+        let down_day = |down| Rollup { up_ms: DAY_MS - down, down_ms: down, ..Rollup::default() };
+        days.insert(Timestamp(100 * DAY_MS), down_day(0));
+        days.insert(Timestamp(95 * DAY_MS), down_day(DAY_MS / 10));
+        days.insert(Timestamp(50 * DAY_MS), down_day(DAY_MS));
+        let [_, d7, d30, d90] = windows(&Deltas::new(), &days, now);
+        assert_eq!(d7, Some(1.0 - 0.1 / 2.0));
+        assert_eq!(d30, d7);
+        assert_eq!(d90, Some(1.0 - 1.1 / 3.0));
+    }
+
+    #[test]
+    fn percent_never_rounds_a_loss_up_to_a_full_hundred() {
+        assert_eq!(percent(Some(0.999_999)), "99.99%");
+        assert_eq!(percent(Some(1.0)), "100%");
+        assert_eq!(percent(None), "no data");
+    }
+
+    #[test]
+    fn histogram_buckets_by_latency() {
+        let mut r = Rollup::default();
+        r.count_probe(Status::Up, 5_000);
+        r.count_probe(Status::Down, 7_000_000);
+        assert_eq!(r.histogram[0], 1);
+        assert_eq!(r.histogram[9], 1);
+        assert_eq!(r.latency_max_us, 7_000_000);
+    }
+}

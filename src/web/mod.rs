@@ -1,0 +1,101 @@
+//! The web layer: status pages, the JSON API, `/metrics` and `/healthz`.
+//!
+//! It only reads: "now" from the recorder's snapshot, uptime and bars from the history snapshot,
+//! incidents from the store's read connections. Every piece of untrusted text goes through
+//! maud's escaping or serde's JSON encoding.
+
+mod api;
+mod pages;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::watch;
+
+use crate::metrics::Metrics;
+use crate::snapshot::{History, Snapshot};
+use crate::store::Reader;
+
+/// Everything a handler may read; cheap to clone.
+#[derive(Clone)]
+pub struct WebState {
+    pub snapshot: watch::Receiver<Arc<Snapshot>>,
+    pub history: watch::Receiver<Arc<History>>,
+    pub reader: Reader,
+    pub metrics: Arc<Metrics>,
+}
+
+impl WebState {
+    fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.borrow().clone()
+    }
+
+    fn history(&self) -> Arc<History> {
+        self.history.borrow().clone()
+    }
+}
+
+/// The whole router.
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .route("/", get(pages::index))
+        .route("/checks/{id}", get(pages::check))
+        .route("/incidents/{id}", get(pages::incident))
+        .route("/assets/style.css", get(style))
+        .route("/api/v1/status", get(api::status))
+        .route("/api/v1/incidents", get(api::incidents))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .fallback(|| async { WebError::NotFound })
+        .with_state(state)
+}
+
+/// The one error type of handlers: 4xx carry a message for people, 5xx a generic body.
+#[derive(Debug)]
+pub enum WebError {
+    NotFound,
+    Internal(String),
+}
+
+impl From<crate::store::Error> for WebError {
+    fn from(e: crate::store::Error) -> WebError {
+        WebError::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match self {
+            WebError::NotFound => (StatusCode::NOT_FOUND, pages::message("Not found", "There is nothing at this address.")).into_response(),
+            WebError::Internal(e) => {
+                tracing::error!(error = %e, "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, pages::message("Something went wrong", "The error was logged. Please try again in a moment.")).into_response()
+            }
+        }
+    }
+}
+
+const STYLE: &str = include_str!("../../assets/style.css");
+
+async fn style() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLE,
+    )
+}
+
+async fn metrics(State(state): State<WebState>) -> Result<Response, WebError> {
+    let text = state.metrics.render().map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
