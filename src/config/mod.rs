@@ -35,7 +35,8 @@ pub struct Server {
 
 #[derive(Clone, Debug)]
 pub struct Storage {
-    /// The SQLite file, created if missing; relative paths are relative to the working directory.
+    /// The SQLite file, created if missing. A relative `path` in the TOML is resolved against the
+    /// directory of the config file, so the daemon finds the same file whatever its working directory.
     pub path: PathBuf,
     /// How long raw results are kept; rollups are kept forever.
     pub keep_raw: Duration,

@@ -1,1 +1,184 @@
 //! The serde mirror of watchpost.toml: field for field, with spans, unknown keys refused.
+//!
+//! Every value a later check may complain about is kept as a `Spanned` so the message can point at
+//! it. Nothing here interprets a value: durations, URLs and addresses stay strings, numbers stay
+//! `i64`, and `validate` turns them into real types.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_spanned::Spanned;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Config {
+    #[serde(default)]
+    pub server: Server,
+    #[serde(default)]
+    pub storage: Storage,
+    #[serde(default)]
+    pub defaults: Defaults,
+    #[serde(default, rename = "check")]
+    pub checks: Vec<Spanned<Check>>,
+}
+
+/// `[server]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Server {
+    pub listen: Option<Spanned<String>>,
+    pub public_url: Option<Spanned<String>>,
+    pub title: Option<Spanned<String>>,
+}
+
+/// `[storage]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Storage {
+    pub path: Option<Spanned<String>>,
+    pub keep_raw: Option<Spanned<String>>,
+}
+
+/// `[defaults]`: what every check inherits unless it sets the key itself.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Defaults {
+    pub interval: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub failure_threshold: Option<Spanned<i64>>,
+    pub success_threshold: Option<Spanned<i64>>,
+    pub degraded_after: Option<Spanned<String>>,
+}
+
+/// One `[[check]]`: every key of every probe type in one flat struct.
+///
+/// Not a serde-tagged enum on `type`: that buffers the table and loses the spans. `validate` reads
+/// `kind` and refuses the keys that belong to another type.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Check {
+    pub id: Option<Spanned<String>>,
+    pub name: Option<Spanned<String>>,
+    pub group: Option<Spanned<String>>,
+    #[serde(rename = "type")]
+    pub kind: Option<Spanned<String>>,
+    pub interval: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub failure_threshold: Option<Spanned<i64>>,
+    pub success_threshold: Option<Spanned<i64>>,
+    pub degraded_after: Option<Spanned<String>>,
+
+    // http
+    pub url: Option<Spanned<String>>,
+    pub method: Option<Spanned<String>>,
+    pub headers: Option<Spanned<Headers>>,
+    pub expect_status: Option<Spanned<Vec<Spanned<Status>>>>,
+    pub body_contains: Option<Spanned<String>>,
+
+    // tcp
+    pub host: Option<Spanned<String>>,
+    /// Signed and wide so that 0 and 70000 reach validation and get our message.
+    pub port: Option<Spanned<i64>>,
+    pub send: Option<Spanned<String>>,
+    pub expect: Option<Spanned<String>>,
+
+    // dns
+    pub query: Option<Spanned<String>>,
+    pub record: Option<Spanned<String>>,
+    pub server: Option<Spanned<String>>,
+    pub expect_rcode: Option<Spanned<String>>,
+    pub expect_answers: Option<Spanned<Vec<String>>>,
+}
+
+impl Check {
+    /// The type-specific keys present in this check, with the span of each value.
+    pub fn typed_keys(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
+        fn span<T>(v: &Option<Spanned<T>>) -> Option<std::ops::Range<usize>> {
+            v.as_ref().map(Spanned::span)
+        }
+        [
+            ("url", span(&self.url)),
+            ("method", span(&self.method)),
+            ("headers", span(&self.headers)),
+            ("expect_status", span(&self.expect_status)),
+            ("body_contains", span(&self.body_contains)),
+            ("host", span(&self.host)),
+            ("port", span(&self.port)),
+            ("send", span(&self.send)),
+            ("expect", span(&self.expect)),
+            ("query", span(&self.query)),
+            ("record", span(&self.record)),
+            ("server", span(&self.server)),
+            ("expect_rcode", span(&self.expect_rcode)),
+            ("expect_answers", span(&self.expect_answers)),
+        ]
+        .into_iter()
+        .filter_map(|(key, span)| span.map(|s| (key, s)))
+        .collect()
+    }
+}
+
+/// `headers = { Name = "value" }`, each name and value with its span (toml yields them sorted by name).
+#[derive(Debug)]
+pub(super) struct Headers(pub Vec<(Spanned<String>, Spanned<String>)>);
+
+impl<'de> Deserialize<'de> for Headers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Headers, D::Error> {
+        struct HeadersVisitor;
+
+        impl<'de> Visitor<'de> for HeadersVisitor {
+            type Value = Headers;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table of header names to string values")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Headers, A::Error> {
+                let mut headers = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    headers.push(entry);
+                }
+                Ok(Headers(headers))
+            }
+        }
+
+        d.deserialize_map(HeadersVisitor)
+    }
+}
+
+/// One item of `expect_status`: a code such as `200`, or text such as `"2xx"` or `"200-299"`.
+#[derive(Debug)]
+pub(super) enum Status {
+    Code(i64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Status, D::Error> {
+        struct StatusVisitor;
+
+        impl Visitor<'_> for StatusVisitor {
+            type Value = Status;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a status code like 200, "2xx" or "200-299""#)
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Status, E> {
+                Ok(Status::Code(v))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Status, E> {
+                Ok(Status::Code(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Status, E> {
+                Ok(Status::Text(v.to_string()))
+            }
+        }
+
+        d.deserialize_any(StatusVisitor)
+    }
+}
