@@ -5,6 +5,7 @@
 //! - [`probe`]: one HTTP, TCP or DNS probe into an [`probe::Outcome`].
 //! - [`clock`]: UTC millisecond timestamps and their hour/day arithmetic.
 
+pub mod app;
 pub mod clock;
 pub mod config;
 pub mod history;

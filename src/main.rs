@@ -1,1 +1,182 @@
-fn main() {}
+//! The `watchpost` command: parses flags, sets up logging, loads the config and hands over to the
+//! library. It alone decides exit codes: 0 ok, 1 runtime error, invalid config, or a down probe.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use watchpost::{config, probe};
+
+#[derive(Parser)]
+#[command(version, about = "An active uptime monitor: probes, incidents, uptime, a status page and metrics")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon.
+    Run {
+        /// Config file [default: ./watchpost.toml, then /etc/watchpost/watchpost.toml]
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Validate the config and print every error as file:line:column.
+    Check {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Probe one target now and print the result with phase timings.
+    Probe {
+        /// https://…, http://…, tcp://host:port or dns://[server/]name?type=MX
+        target: String,
+        /// Give up after this long.
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("watchpost: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Command::Run { config } => runtime.block_on(run(config)),
+        Command::Check { config } => check(config),
+        Command::Probe { target, timeout } => runtime.block_on(probe_once(&target, timeout)),
+    }
+}
+
+/// The config path: the flag, else ./watchpost.toml, else /etc/watchpost/watchpost.toml.
+fn config_path(flag: Option<PathBuf>) -> PathBuf {
+    flag.unwrap_or_else(|| {
+        let local = Path::new("watchpost.toml");
+        if local.exists() {
+            local.to_path_buf()
+        } else {
+            PathBuf::from("/etc/watchpost/watchpost.toml")
+        }
+    })
+}
+
+fn load(flag: Option<PathBuf>) -> Option<config::Config> {
+    let path = config_path(flag);
+    match config::load(&path) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("{e}");
+            None
+        }
+    }
+}
+
+fn check(flag: Option<PathBuf>) -> ExitCode {
+    let Some(config) = load(flag) else {
+        return ExitCode::FAILURE;
+    };
+    let kinds = ["http", "tcp", "dns"].map(|k| config.checks.iter().filter(|c| c.kind() == k).count());
+    println!(
+        "{}: ok, {} checks ({} http, {} tcp, {} dns), listening on {}",
+        config.path.display(),
+        config.checks.len(),
+        kinds[0],
+        kinds[1],
+        kinds[2],
+        config.server.listen
+    );
+    ExitCode::SUCCESS
+}
+
+async fn run(flag: Option<PathBuf>) -> ExitCode {
+    let Some(config) = load(flag) else {
+        return ExitCode::FAILURE;
+    };
+    let token = CancellationToken::new();
+    tokio::spawn(watch_signals(token.clone()));
+    match watchpost::app::run(config, token).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Cancels `token` on SIGTERM or SIGINT. SIGHUP is caught (so it cannot kill the daemon) and logged.
+async fn watch_signals(token: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop watchpost with SIGKILL");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => tracing::warn!("SIGHUP received: reloading the config is not supported yet; restart to apply changes"),
+        }
+    }
+    token.cancel();
+}
+
+async fn probe_once(target: &str, timeout: Duration) -> ExitCode {
+    let spec = match probe::parse_target(target) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("watchpost probe: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let limits = probe::Limits {
+        timeout,
+        ..probe::Limits::default()
+    };
+    let outcome = probe::run(&spec, &limits).await;
+    println!("{target}");
+    println!("  result   {}", outcome.status);
+    if let Some(code) = outcome.code {
+        println!("  code     {code}");
+    }
+    let p = &outcome.phases;
+    for (name, d) in [
+        ("resolve", p.resolve),
+        ("connect", p.connect),
+        ("tls", p.tls),
+        ("processing", p.processing),
+        ("transfer", p.transfer),
+    ] {
+        if let Some(d) = d {
+            println!("  {name:<10} {}", probe::fmt_duration(d));
+        }
+    }
+    println!("  total    {}", probe::fmt_duration(outcome.latency));
+    if let Some(f) = &outcome.failure {
+        println!("  error    {} ({})", f.message, f.reason);
+    }
+    if outcome.status == probe::Status::Down {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

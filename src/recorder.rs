@@ -199,6 +199,8 @@ impl Recorder {
             State::Degraded => Severity::Minor,
             _ => {
                 rt.now.incident = None;
+                // The refresher reads what is committed; let it see the time counted so far.
+                self.writer.flush().await?;
                 self.history.notify_one();
                 return Ok(());
             }

@@ -6,6 +6,7 @@
 
 mod dns;
 mod http;
+mod target;
 mod tcp;
 
 use std::fmt;
@@ -16,6 +17,7 @@ use crate::clock::Timestamp;
 
 pub use dns::{DnsSpec, Rcode, RecordKind};
 pub use http::{HttpSpec, StatusRange};
+pub use target::parse as parse_target;
 pub use tcp::TcpSpec;
 
 /// What to probe: a closed set, one variant per probe kind.

@@ -1,0 +1,193 @@
+//! Wiring: opens the store, builds the handles, spawns the tasks, serves the web, and orders the
+//! shutdown (stop probing → drain the recorder → commit and join the writer → drain the web).
+//! Nothing else spawns long-lived tasks or owns the cancellation token.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Timestamp;
+use crate::config::Config;
+use crate::history::Refresher;
+use crate::metrics::Metrics;
+use crate::recorder::{Handles, Recorder};
+use crate::snapshot::{History, Snapshot};
+use crate::store::{CheckMeta, Store, Writer};
+use crate::web::{self, WebState};
+
+/// Outcomes queued between the probes and the recorder; a full queue makes probes wait.
+const OUTCOME_QUEUE: usize = 1024;
+/// How often raw results older than `keep_raw` are deleted.
+const HOUSEKEEPING: Duration = Duration::from_secs(3600);
+/// The whole shutdown must finish within this, below systemd's default TimeoutStopSec.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(30);
+
+/// A daemon that has opened its database and bound its port, ready to run.
+pub struct App {
+    config: Arc<Config>,
+    store: Store,
+    listener: tokio::net::TcpListener,
+}
+
+impl App {
+    /// Opens the database and binds the listen address, so errors surface before anything runs.
+    pub async fn bind(config: Config) -> anyhow::Result<App> {
+        let store = Store::open(&config.storage.path)
+            .with_context(|| format!("opening database {}", config.storage.path.display()))?;
+        let listener = tokio::net::TcpListener::bind(config.server.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.server.listen))?;
+        Ok(App {
+            config: Arc::new(config),
+            store,
+            listener,
+        })
+    }
+
+    /// The address the web server listens on (useful when the config asked for port 0).
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Runs until `shutdown` is cancelled, then stops in order and returns.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let App {
+            config,
+            store,
+            listener,
+        } = self;
+        let now = Timestamp::now();
+        let metas = config
+            .checks
+            .iter()
+            .map(|c| CheckMeta {
+                slug: c.id.to_string(),
+                name: c.name.clone(),
+                group: c.group.clone(),
+                kind: c.kind().to_string(),
+            })
+            .collect();
+        let rows = store.writer.sync_checks(metas, now).await.context("registering checks")?;
+        let ids: Vec<i64> = config
+            .checks
+            .iter()
+            .map(|c| {
+                rows.iter()
+                    .find(|r| r.slug == c.id.as_str())
+                    .map(|r| r.id)
+                    .context("a configured check has no row after registration")
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let open = store.reader.open_incidents().await.context("reading open incidents")?;
+        for incident in &open {
+            let configured = config
+                .checks
+                .iter()
+                .any(|c| incident.check.as_deref() == Some(c.id.as_str()));
+            if incident.auto && !configured {
+                let note = "The check was removed from the configuration.".to_string();
+                store.writer.resolve_incident(incident.id, now, note).await?;
+            }
+        }
+
+        let metrics = Arc::new(Metrics::new().context("registering metrics")?);
+        let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(Snapshot::empty(config.clone())));
+        let (history_tx, history_rx) = watch::channel(Arc::new(History::default()));
+        let poke = Arc::new(Notify::new());
+
+        let recorder = Recorder::new(
+            config.clone(),
+            &ids,
+            &open,
+            Handles {
+                writer: store.writer.clone(),
+                metrics: metrics.clone(),
+                snapshot: snapshot_tx,
+                history: poke.clone(),
+            },
+        );
+        let (outcomes_tx, outcomes_rx) = mpsc::channel(OUTCOME_QUEUE);
+        let recorder = tokio::spawn(recorder.run(outcomes_rx));
+        let probes_stop = shutdown.child_token();
+        let mut probes = crate::scheduler::spawn(&config, outcomes_tx, probes_stop.clone());
+
+        let refresher = Refresher {
+            reader: store.reader.clone(),
+            snapshot: snapshot_rx.clone(),
+            history: history_tx,
+            metrics: metrics.clone(),
+            poke,
+        };
+        let refresher = tokio::spawn(refresher.run(shutdown.clone()));
+        let housekeeping = tokio::spawn(housekeeping(
+            store.writer.clone(),
+            config.storage.keep_raw,
+            shutdown.clone(),
+        ));
+
+        let app = web::router(WebState {
+            snapshot: snapshot_rx,
+            history: history_rx,
+            reader: store.reader.clone(),
+            metrics,
+        });
+        tracing::info!(
+            listen = %listener.local_addr()?,
+            checks = config.checks.len(),
+            database = %config.storage.path.display(),
+            "watchpost is running"
+        );
+        let web = tokio::spawn(
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+                .into_future(),
+        );
+
+        shutdown.cancelled().await;
+        tracing::info!("stopping: finishing in-flight work");
+        let stop = async {
+            while probes.join_next().await.is_some() {}
+            if recorder.await.is_err() {
+                tracing::error!("the recorder panicked");
+            }
+            let _ = refresher.await;
+            let _ = housekeeping.await;
+            tokio::task::spawn_blocking(move || store.close()).await?;
+            match web.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(anyhow::Error::from(e).context("serving the web")),
+                Err(e) => Err(anyhow::Error::from(e).context("the web server panicked")),
+            }
+        };
+        tokio::time::timeout(SHUTDOWN_LIMIT, stop)
+            .await
+            .context("shutdown took too long")??;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Deletes raw results older than `keep_raw`, hourly, until cancelled.
+async fn housekeeping(writer: Writer, keep_raw: Duration, token: CancellationToken) {
+    loop {
+        let before = Timestamp::now().minus(keep_raw);
+        match writer.prune(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "pruned raw results"),
+            Err(e) => tracing::warn!(error = %e, "pruning raw results failed"),
+        }
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = tokio::time::sleep(HOUSEKEEPING) => {}
+        }
+    }
+}
+
+/// Loads nothing and binds everything: the daemon from a validated config until `shutdown`.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    App::bind(config).await?.run(shutdown).await
+}
