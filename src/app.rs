@@ -71,7 +71,11 @@ impl App {
                 kind: c.kind().to_string(),
             })
             .collect();
-        let rows = store.writer.sync_checks(metas, now).await.context("registering checks")?;
+        let rows = store
+            .writer
+            .sync_checks(metas, now)
+            .await
+            .context("registering checks")?;
         let ids: Vec<i64> = config
             .checks
             .iter()
@@ -82,7 +86,11 @@ impl App {
                     .context("a configured check has no row after registration")
             })
             .collect::<anyhow::Result<_>>()?;
-        let open = store.reader.open_incidents().await.context("reading open incidents")?;
+        let open = store
+            .reader
+            .open_incidents()
+            .await
+            .context("reading open incidents")?;
         for incident in &open {
             let configured = config
                 .checks
@@ -90,7 +98,10 @@ impl App {
                 .any(|c| incident.check.as_deref() == Some(c.id.as_str()));
             if incident.auto && !configured {
                 let note = "The check was removed from the configuration.".to_string();
-                store.writer.resolve_incident(incident.id, now, note).await?;
+                store
+                    .writer
+                    .resolve_incident(incident.id, now, note)
+                    .await?;
             }
         }
 

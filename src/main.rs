@@ -11,7 +11,10 @@ use tokio_util::sync::CancellationToken;
 use watchpost::{config, probe};
 
 #[derive(Parser)]
-#[command(version, about = "An active uptime monitor: probes, incidents, uptime, a status page and metrics")]
+#[command(
+    version,
+    about = "An active uptime monitor: probes, incidents, uptime, a status page and metrics"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -91,7 +94,8 @@ fn check(flag: Option<PathBuf>) -> ExitCode {
     let Some(config) = load(flag) else {
         return ExitCode::FAILURE;
     };
-    let kinds = ["http", "tcp", "dns"].map(|k| config.checks.iter().filter(|c| c.kind() == k).count());
+    let kinds =
+        ["http", "tcp", "dns"].map(|k| config.checks.iter().filter(|c| c.kind() == k).count());
     println!(
         "{}: ok, {} checks ({} http, {} tcp, {} dns), listening on {}",
         config.path.display(),

@@ -35,22 +35,36 @@ fn labels<'a>(check: &'a Check, extra: &[&'a str]) -> Vec<&'a str> {
 impl Metrics {
     pub fn new() -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new();
-        let gauge = |name: &str, help: &str, extra: &[&str]| -> Result<GaugeVec, prometheus::Error> {
-            let names: Vec<&str> = CHECK_LABELS.iter().chain(extra).copied().collect();
-            let g = GaugeVec::new(Opts::new(name, help), &names)?;
-            registry.register(Box::new(g.clone()))?;
-            Ok(g)
-        };
-        let counter = |name: &str, help: &str, extra: &[&str]| -> Result<IntCounterVec, prometheus::Error> {
-            let names: Vec<&str> = CHECK_LABELS.iter().chain(extra).copied().collect();
-            let c = IntCounterVec::new(Opts::new(name, help), &names)?;
-            registry.register(Box::new(c.clone()))?;
-            Ok(c)
-        };
+        let gauge =
+            |name: &str, help: &str, extra: &[&str]| -> Result<GaugeVec, prometheus::Error> {
+                let names: Vec<&str> = CHECK_LABELS.iter().chain(extra).copied().collect();
+                let g = GaugeVec::new(Opts::new(name, help), &names)?;
+                registry.register(Box::new(g.clone()))?;
+                Ok(g)
+            };
+        let counter =
+            |name: &str, help: &str, extra: &[&str]| -> Result<IntCounterVec, prometheus::Error> {
+                let names: Vec<&str> = CHECK_LABELS.iter().chain(extra).copied().collect();
+                let c = IntCounterVec::new(Opts::new(name, help), &names)?;
+                registry.register(Box::new(c.clone()))?;
+                Ok(c)
+            };
         let m = Metrics {
-            probe_success: gauge("probe_success", "Whether the last probe succeeded (1) or not (0)", &[])?,
-            probe_duration: gauge("probe_duration_seconds", "How long the last probe took", &[])?,
-            http_status: gauge("probe_http_status_code", "HTTP status code of the last probe", &[])?,
+            probe_success: gauge(
+                "probe_success",
+                "Whether the last probe succeeded (1) or not (0)",
+                &[],
+            )?,
+            probe_duration: gauge(
+                "probe_duration_seconds",
+                "How long the last probe took",
+                &[],
+            )?,
+            http_status: gauge(
+                "probe_http_status_code",
+                "HTTP status code of the last probe",
+                &[],
+            )?,
             http_phase: gauge(
                 "probe_http_duration_seconds",
                 "Duration of each phase of the last HTTP probe",
@@ -67,7 +81,11 @@ impl Metrics {
                 &["window"],
             )?,
             incidents_open: IntGauge::new("watchpost_incidents_open", "Incidents currently open")?,
-            probes_total: counter("watchpost_probes_total", "Probes run, by result", &["result"])?,
+            probes_total: counter(
+                "watchpost_probes_total",
+                "Probes run, by result",
+                &["result"],
+            )?,
             failures_total: counter(
                 "watchpost_probe_failures_total",
                 "Failed or degraded probes, by reason",
@@ -85,7 +103,9 @@ impl Metrics {
         self.probe_success
             .with_label_values(&l)
             .set(if o.status == Status::Down { 0.0 } else { 1.0 });
-        self.probe_duration.with_label_values(&l).set(o.latency.as_secs_f64());
+        self.probe_duration
+            .with_label_values(&l)
+            .set(o.latency.as_secs_f64());
         if check.kind() == "http" {
             self.http_status
                 .with_label_values(&l)
@@ -134,7 +154,8 @@ impl Metrics {
     }
 
     pub fn set_incidents_open(&self, n: usize) {
-        self.incidents_open.set(i64::try_from(n).unwrap_or(i64::MAX));
+        self.incidents_open
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// The Prometheus text exposition (format 0.0.4).

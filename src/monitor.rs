@@ -90,7 +90,10 @@ impl Streak {
     fn extend(self, matches: bool, at: Timestamp) -> Streak {
         match (matches, self.count) {
             (false, _) => Streak::default(),
-            (true, 0) => Streak { count: 1, since: at },
+            (true, 0) => Streak {
+                count: 1,
+                since: at,
+            },
             (true, n) => Streak {
                 count: n.saturating_add(1),
                 since: self.since,
@@ -148,7 +151,13 @@ pub struct Cadence {
 }
 
 /// Applies one probe verdict taken at `at` to a check's tracker.
-pub fn apply(t: &Tracker, status: Status, at: Timestamp, policy: &Policy, cadence: &Cadence) -> Step {
+pub fn apply(
+    t: &Tracker,
+    status: Status,
+    at: Timestamp,
+    policy: &Policy,
+    cadence: &Cadence,
+) -> Step {
     let mut spans = Vec::new();
     if let Some(last) = t.last_at.filter(|&last| last < at) {
         let end = if at.since(last) > cadence.gap_after {
@@ -212,7 +221,10 @@ pub fn apply(t: &Tracker, status: Status, at: Timestamp, policy: &Policy, cadenc
     });
     // Recovering from down while still slow: down ends at the first good probe, and degraded
     // begins where the current run of degraded probes began.
-    if let Some(c) = change.as_mut().filter(|c| c.from == State::Down && status == Status::Degraded) {
+    if let Some(c) = change
+        .as_mut()
+        .filter(|c| c.from == State::Down && status == Status::Degraded)
+    {
         c.to = State::Degraded;
     }
     if let Some(c) = change {
@@ -276,7 +288,10 @@ mod tests {
 
     #[test]
     fn first_up_probe_makes_a_new_check_up_at_once() {
-        assert_eq!(run(Unknown, "u", &policy(3, 2)), (Up, vec![(Unknown, Up, 0)]));
+        assert_eq!(
+            run(Unknown, "u", &policy(3, 2)),
+            (Up, vec![(Unknown, Up, 0)])
+        );
     }
 
     #[test]
@@ -320,7 +335,10 @@ mod tests {
         let p = policy(2, 1);
         let mut t = Tracker::new(Up);
         let mut spans = Vec::new();
-        for (i, s) in [Status::Up, Status::Down, Status::Down].into_iter().enumerate() {
+        for (i, s) in [Status::Up, Status::Down, Status::Down]
+            .into_iter()
+            .enumerate()
+        {
             let step = apply(&t, s, Timestamp(i as i64 * 10_000), &p, &CADENCE);
             spans.extend(step.spans);
             t = step.tracker;
@@ -329,9 +347,24 @@ mod tests {
         assert_eq!(
             spans,
             vec![
-                Span { start: Timestamp(0), end: Timestamp(10_000), from: None, to: b(Up) },
-                Span { start: Timestamp(10_000), end: Timestamp(20_000), from: None, to: b(Up) },
-                Span { start: Timestamp(10_000), end: Timestamp(20_000), from: b(Up), to: b(Down) },
+                Span {
+                    start: Timestamp(0),
+                    end: Timestamp(10_000),
+                    from: None,
+                    to: b(Up)
+                },
+                Span {
+                    start: Timestamp(10_000),
+                    end: Timestamp(20_000),
+                    from: None,
+                    to: b(Up)
+                },
+                Span {
+                    start: Timestamp(10_000),
+                    end: Timestamp(20_000),
+                    from: b(Up),
+                    to: b(Down)
+                },
             ]
         );
     }

@@ -60,7 +60,12 @@ pub struct Handles {
 impl Recorder {
     /// A recorder for `config`, whose checks have store rows `rows` (index-aligned), resuming
     /// the incidents that were open when watchpost last stopped.
-    pub fn new(config: Arc<Config>, rows: &[i64], open: &[IncidentRow], handles: Handles) -> Recorder {
+    pub fn new(
+        config: Arc<Config>,
+        rows: &[i64],
+        open: &[IncidentRow],
+        handles: Handles,
+    ) -> Recorder {
         let checks = config
             .checks
             .iter()
@@ -154,7 +159,13 @@ impl Recorder {
             interval: check.interval,
             gap_after: check.stale_after(),
         };
-        let step = monitor::apply(&rt.tracker, outcome.status, outcome.at, &check.policy, &cadence);
+        let step = monitor::apply(
+            &rt.tracker,
+            outcome.status,
+            outcome.at,
+            &check.policy,
+            &cadence,
+        );
         rt.tracker = step.tracker;
         if !step.spans.is_empty() {
             self.writer
@@ -181,7 +192,12 @@ impl Recorder {
     }
 
     /// Resolves the open incident when a check leaves a bad state, and opens one when it enters one.
-    async fn transition(&mut self, index: usize, check: &Check, change: Change) -> Result<(), crate::store::Error> {
+    async fn transition(
+        &mut self,
+        index: usize,
+        check: &Check,
+        change: Change,
+    ) -> Result<(), crate::store::Error> {
         tracing::info!(check = %check.id, from = change.from.as_str(), to = change.to.as_str(), at = %change.at.rfc3339(), "state changed");
         self.metrics.set_state(check, change.to);
         let rt = &mut self.checks[index];
@@ -205,12 +221,21 @@ impl Recorder {
                 return Ok(());
             }
         };
-        let evidence: Vec<Evidence> = rt.failures.iter().filter(|e| e.at >= change.at).cloned().collect();
+        let evidence: Vec<Evidence> = rt
+            .failures
+            .iter()
+            .filter(|e| e.at >= change.at)
+            .cloned()
+            .collect();
         let first = evidence
             .first()
             .and_then(|e| e.message.clone())
             .unwrap_or_default();
-        let verb = if severity == Severity::Major { "down" } else { "degraded" };
+        let verb = if severity == Severity::Major {
+            "down"
+        } else {
+            "degraded"
+        };
         let note = format!(
             "watchpost detected {} consecutive failed probes of {} starting at {}; the first said: {}",
             evidence.len().max(1),
@@ -238,23 +263,34 @@ impl Recorder {
     }
 
     /// Keeps a failing probe as evidence of the open incident when it says something new.
-    async fn add_evidence(&mut self, index: usize, evidence: Evidence) -> Result<(), crate::store::Error> {
+    async fn add_evidence(
+        &mut self,
+        index: usize,
+        evidence: Evidence,
+    ) -> Result<(), crate::store::Error> {
         let rt = &mut self.checks[index];
         let Some((incident, _)) = rt.incident else {
             return Ok(());
         };
-        if evidence.status == Status::Up || rt.evidence_kept >= MAX_EVIDENCE || rt.last_message == evidence.message {
+        if evidence.status == Status::Up
+            || rt.evidence_kept >= MAX_EVIDENCE
+            || rt.last_message == evidence.message
+        {
             return Ok(());
         }
         rt.evidence_kept += 1;
         rt.last_message = evidence.message.clone();
-        self.writer.send(Write::AddEvidence { incident, evidence }).await
+        self.writer
+            .send(Write::AddEvidence { incident, evidence })
+            .await
     }
 
     /// Counts the time from each check's last probe to `now` (at most one interval) at shutdown.
     async fn close_spans(&mut self, now: Timestamp) {
         for (check, rt) in self.config.checks.iter().zip(&self.checks) {
-            let Some(last) = rt.tracker.last_at() else { continue };
+            let Some(last) = rt.tracker.last_at() else {
+                continue;
+            };
             let end = last.plus(check.interval).min(now);
             if end <= last {
                 continue;

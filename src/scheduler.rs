@@ -19,7 +19,11 @@ use crate::recorder::Delivery;
 pub const MAX_IN_FLIGHT: usize = 512;
 
 /// Starts one task per check; they stop when `token` is cancelled or the recorder is gone.
-pub fn spawn(config: &Config, out: mpsc::Sender<Delivery>, token: CancellationToken) -> JoinSet<()> {
+pub fn spawn(
+    config: &Config,
+    out: mpsc::Sender<Delivery>,
+    token: CancellationToken,
+) -> JoinSet<()> {
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut tasks = JoinSet::new();
     for (index, check) in config.checks.iter().enumerate() {
@@ -36,7 +40,12 @@ pub fn spawn(config: &Config, out: mpsc::Sender<Delivery>, token: CancellationTo
     tasks
 }
 
-async fn run_check(index: usize, check: Check, out: mpsc::Sender<Delivery>, permits: Arc<Semaphore>) {
+async fn run_check(
+    index: usize,
+    check: Check,
+    out: mpsc::Sender<Delivery>,
+    permits: Arc<Semaphore>,
+) {
     let first = Instant::now() + offset(&check);
     let mut ticks = tokio::time::interval_at(first, check.interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -57,6 +66,8 @@ async fn run_check(index: usize, check: Check, out: mpsc::Sender<Delivery>, perm
 pub fn offset(check: &Check) -> Duration {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     check.id.as_str().hash(&mut h);
-    let period = u64::try_from(check.interval.as_millis()).unwrap_or(u64::MAX).max(1);
+    let period = u64::try_from(check.interval.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
     Duration::from_millis(h.finish() % period)
 }

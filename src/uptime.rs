@@ -260,7 +260,10 @@ mod tests {
         assert_eq!(day.observed_ms(), 31 * MIN + 30 * MIN);
         assert_eq!(day.uptime(), Some(1.0 - 2.0 / 61.0));
         assert_eq!(hours[&Timestamp(0)].observed_ms(), 31 * MIN);
-        assert_eq!(hours.get(&Timestamp(HOUR_MS)).map(|r| r.observed_ms()), None);
+        assert_eq!(
+            hours.get(&Timestamp(HOUR_MS)).map(|r| r.observed_ms()),
+            None
+        );
         assert_eq!(hours[&Timestamp(2 * HOUR_MS)].observed_ms(), 30 * MIN);
         assert_eq!(percent(day.uptime()), "96.72%");
     }
@@ -284,7 +287,11 @@ mod tests {
     fn windows_leave_out_older_rows_and_days_without_data() {
         let now = Timestamp(100 * DAY_MS + 5 * HOUR_MS);
         let mut days = Deltas::new();
-        let down_day = |down| Rollup { up_ms: DAY_MS - down, down_ms: down, ..Rollup::default() };
+        let down_day = |down| Rollup {
+            up_ms: DAY_MS - down,
+            down_ms: down,
+            ..Rollup::default()
+        };
         days.insert(Timestamp(100 * DAY_MS), down_day(0));
         days.insert(Timestamp(95 * DAY_MS), down_day(DAY_MS / 10));
         days.insert(Timestamp(50 * DAY_MS), down_day(DAY_MS));

@@ -109,5 +109,8 @@ pub(super) async fn probe(
     trace: &mut Trace,
 ) -> Result<(), Failure> {
     let _ = (spec, limits, deadline, trace);
-    Err(Failure::new(super::Reason::Protocol, "dns probes are not built yet"))
+    Err(Failure::new(
+        super::Reason::Protocol,
+        "dns probes are not built yet",
+    ))
 }

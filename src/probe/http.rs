@@ -59,7 +59,7 @@ impl std::fmt::Display for StatusRange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.lo == self.hi {
             write!(f, "{}", self.lo)
-        } else if self.lo % 100 == 0 && self.hi == self.lo + 99 {
+        } else if self.lo.is_multiple_of(100) && self.hi == self.lo + 99 {
             write!(f, "{}xx", self.lo / 100)
         } else {
             write!(f, "{}-{}", self.lo, self.hi)
@@ -110,7 +110,15 @@ pub(super) async fn probe(
     trace.code = Some(status);
 
     let needs_body = spec.body_contains.is_some();
-    let body = read_body(response, limits.max_bytes, needs_body, deadline, &timeout, trace).await?;
+    let body = read_body(
+        response,
+        limits.max_bytes,
+        needs_body,
+        deadline,
+        &timeout,
+        trace,
+    )
+    .await?;
 
     if !spec.expect_status.iter().any(|r| r.contains(status)) {
         let expected: Vec<String> = spec.expect_status.iter().map(|r| r.to_string()).collect();
@@ -119,16 +127,16 @@ pub(super) async fn probe(
             format!("status {status}, expected {}", expected.join(", ")),
         ));
     }
-    if let Some(needle) = &spec.body_contains {
-        if !memchr_contains(&body, needle.as_bytes()) {
-            return Err(Failure::new(
-                Reason::Body,
-                format!(
-                    "body does not contain {needle:?}; it starts with {:?}",
-                    excerpt(&body, 80)
-                ),
-            ));
-        }
+    if let Some(needle) = &spec.body_contains
+        && !memchr_contains(&body, needle.as_bytes())
+    {
+        return Err(Failure::new(
+            Reason::Body,
+            format!(
+                "body does not contain {needle:?}; it starts with {:?}",
+                excerpt(&body, 80)
+            ),
+        ));
     }
     Ok(())
 }
@@ -160,9 +168,16 @@ async fn handshake_tls(
     trace: &mut Trace,
 ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, Failure> {
     let name = rustls::pki_types::ServerName::try_from(
-        host.trim_start_matches('[').trim_end_matches(']').to_string(),
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
     )
-    .map_err(|e| Failure::new(Reason::Tls, format!("{host} is not a valid TLS server name: {e}")))?;
+    .map_err(|e| {
+        Failure::new(
+            Reason::Tls,
+            format!("{host} is not a valid TLS server name: {e}"),
+        )
+    })?;
     let connector = tokio_rustls::TlsConnector::from(tls_config()?);
     let started = Instant::now();
     let result = tokio::time::timeout_at(deadline, connector.connect(name, tcp)).await;
@@ -178,7 +193,10 @@ async fn handshake_tls(
 }
 
 fn classify_tls(e: &std::io::Error) -> Failure {
-    match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
         Some(rustls::Error::InvalidCertificate(cert)) => {
             Failure::new(Reason::Tls, format!("invalid certificate: {cert:?}"))
         }
@@ -271,7 +289,9 @@ fn build_request(
             None => url.path().to_string(),
         }
     };
-    let mut builder = http::Request::builder().method(spec.method.clone()).uri(uri);
+    let mut builder = http::Request::builder()
+        .method(spec.method.clone())
+        .uri(uri);
     if !h2 {
         let authority = match url.port() {
             Some(_) => format!("{host}:{port}"),

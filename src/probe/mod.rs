@@ -282,8 +282,14 @@ pub(crate) async fn resolve(
     let lookup = tokio::time::timeout_at(deadline, tokio::net::lookup_host((host, port))).await;
     trace.phases.resolve = Some(started.elapsed());
     match lookup {
-        Err(_) => Err(Failure::new(Reason::Dns, format!("resolving {host} timed out"))),
-        Ok(Err(e)) => Err(Failure::new(Reason::Dns, format!("cannot resolve {host}: {e}"))),
+        Err(_) => Err(Failure::new(
+            Reason::Dns,
+            format!("resolving {host} timed out"),
+        )),
+        Ok(Err(e)) => Err(Failure::new(
+            Reason::Dns,
+            format!("cannot resolve {host}: {e}"),
+        )),
         Ok(Ok(mut addrs)) => addrs
             .next()
             .ok_or_else(|| Failure::new(Reason::Dns, format!("{host} has no address"))),
@@ -322,7 +328,10 @@ pub(crate) fn classify_io(e: &std::io::Error, doing: &str) -> Failure {
         }
         ErrorKind::TimedOut => Failure::new(Reason::Timeout, format!("{doing}: timed out")),
         ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
-            Failure::new(Reason::Network, format!("{doing}: connection reset by the target"))
+            Failure::new(
+                Reason::Network,
+                format!("{doing}: connection reset by the target"),
+            )
         }
         ErrorKind::UnexpectedEof => Failure::new(
             Reason::Protocol,
@@ -341,7 +350,7 @@ pub fn fmt_duration(d: Duration) -> String {
         } else {
             format!("{ms}ms")
         }
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{:.1}s", d.as_secs_f64())

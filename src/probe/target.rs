@@ -7,7 +7,8 @@ use super::{DnsSpec, HttpSpec, ProbeSpec, Rcode, RecordKind, TcpSpec};
 
 /// Turns a target into a probe with default expectations, or says what is wrong with it.
 pub fn parse(target: &str) -> Result<ProbeSpec, String> {
-    let url = url::Url::parse(target).map_err(|e| format!("{target:?} is not a target URL: {e}"))?;
+    let url =
+        url::Url::parse(target).map_err(|e| format!("{target:?} is not a target URL: {e}"))?;
     match url.scheme() {
         "http" | "https" => {
             if url.host_str().is_none() {
@@ -44,24 +45,38 @@ fn parse_dns(target: &str, url: &url::Url) -> Result<ProbeSpec, String> {
         (None, host.to_string())
     } else {
         let ip = host.trim_start_matches('[').trim_end_matches(']');
-        let ip: std::net::IpAddr = ip
-            .parse()
-            .map_err(|_| format!("{target:?}: the server must be an IP address, like dns://9.9.9.9/example.org"))?;
-        (Some(SocketAddr::new(ip, url.port().unwrap_or(53))), path.to_string())
+        let ip: std::net::IpAddr = ip.parse().map_err(|_| {
+            format!("{target:?}: the server must be an IP address, like dns://9.9.9.9/example.org")
+        })?;
+        (
+            Some(SocketAddr::new(ip, url.port().unwrap_or(53))),
+            path.to_string(),
+        )
     };
     if name.is_empty() {
-        return Err(format!("{target:?} names no domain: write dns://[server/]name?type=A"));
+        return Err(format!(
+            "{target:?} names no domain: write dns://[server/]name?type=A"
+        ));
     }
     let mut record = RecordKind::A;
     for (key, value) in url.query_pairs() {
         match key.as_ref() {
             "type" => {
-                record = RecordKind::parse(&value).ok_or_else(|| format!("unknown record type {value:?}"))?
+                record = RecordKind::parse(&value)
+                    .ok_or_else(|| format!("unknown record type {value:?}"))?
             }
-            other => return Err(format!("unknown parameter {other:?}: only type= is understood")),
+            other => {
+                return Err(format!(
+                    "unknown parameter {other:?}: only type= is understood"
+                ));
+            }
         }
     }
-    let name = if name.ends_with('.') { name } else { format!("{name}.") };
+    let name = if name.ends_with('.') {
+        name
+    } else {
+        format!("{name}.")
+    };
     Ok(ProbeSpec::Dns(DnsSpec {
         name,
         record,
@@ -83,18 +98,30 @@ mod tests {
         assert_eq!(d.server, Some("9.9.9.9:53".parse().unwrap()));
         assert_eq!(d.name, "example.org.");
         assert_eq!(d.record, RecordKind::Mx);
-        let Ok(ProbeSpec::Dns(d)) = parse("dns://example.org") else { panic!("not a dns spec") };
+        let Ok(ProbeSpec::Dns(d)) = parse("dns://example.org") else {
+            panic!("not a dns spec")
+        };
         assert_eq!((d.server, d.record), (None, RecordKind::A));
     }
 
     #[test]
     fn tcp_targets_need_a_port() {
-        assert!(matches!(parse("tcp://db.example.org:5432"), Ok(ProbeSpec::Tcp(t)) if t.port == 5432));
-        assert!(parse("tcp://db.example.org").unwrap_err().contains("no port"));
+        assert!(
+            matches!(parse("tcp://db.example.org:5432"), Ok(ProbeSpec::Tcp(t)) if t.port == 5432)
+        );
+        assert!(
+            parse("tcp://db.example.org")
+                .unwrap_err()
+                .contains("no port")
+        );
     }
 
     #[test]
     fn unknown_schemes_say_what_is_understood() {
-        assert!(parse("ftp://example.org").unwrap_err().contains("tcp://host:port"));
+        assert!(
+            parse("ftp://example.org")
+                .unwrap_err()
+                .contains("tcp://host:port")
+        );
     }
 }

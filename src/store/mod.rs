@@ -22,7 +22,9 @@ pub use writer::{IncidentOpen, Write, Writer};
 pub enum Error {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("the database has schema version {found}, newer than this watchpost supports ({supported})")]
+    #[error(
+        "the database has schema version {found}, newer than this watchpost supports ({supported})"
+    )]
     TooNew { found: i64, supported: i64 },
     #[error("the write was not committed: {0}")]
     Batch(String),
@@ -111,7 +113,11 @@ impl Severity {
     }
 
     fn parse(s: &str) -> Severity {
-        if s == "minor" { Severity::Minor } else { Severity::Major }
+        if s == "minor" {
+            Severity::Minor
+        } else {
+            Severity::Major
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 use super::{
-    CheckRow, Error, Evidence, IncidentDetail, IncidentRow, ResultRow, Severity, UpdateRow, status_from,
+    CheckRow, Error, Evidence, IncidentDetail, IncidentRow, ResultRow, Severity, UpdateRow,
+    status_from,
 };
 use crate::clock::Timestamp;
 use crate::probe::Reason;
@@ -71,7 +72,7 @@ impl Reader {
 
     /// Every check ever configured, active or not.
     pub async fn checks(&self) -> Result<Vec<CheckRow>, Error> {
-        self.with(|c| checks(c)).await
+        self.with(checks).await
     }
 
     /// Incidents still open, oldest first.
@@ -87,7 +88,11 @@ impl Reader {
     }
 
     /// The newest incidents first, at most `limit`, optionally of one check.
-    pub async fn incidents(&self, check: Option<String>, limit: usize) -> Result<Vec<IncidentRow>, Error> {
+    pub async fn incidents(
+        &self,
+        check: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<IncidentRow>, Error> {
         self.with(move |c| {
             let mut stmt = c.prepare_cached(&format!(
                 "{INCIDENT_SELECT} WHERE i.false_alarm = 0 AND (?1 IS NULL OR k.slug = ?1)
@@ -105,7 +110,9 @@ impl Reader {
     pub async fn incident(&self, id: i64) -> Result<Option<IncidentDetail>, Error> {
         self.with(move |c| {
             let Some(incident) = c
-                .prepare_cached(&format!("{INCIDENT_SELECT} WHERE i.id = ?1 AND i.false_alarm = 0"))?
+                .prepare_cached(&format!(
+                    "{INCIDENT_SELECT} WHERE i.id = ?1 AND i.false_alarm = 0"
+                ))?
                 .query_row([id], incident_row)
                 .optional()?
             else {
@@ -122,7 +129,9 @@ impl Reader {
                         status: status_from(r.get(1)?),
                         latency_us: r.get(2)?,
                         code: r.get(3)?,
-                        reason: r.get::<_, Option<String>>(4)?.and_then(|s| Reason::parse(&s)),
+                        reason: r
+                            .get::<_, Option<String>>(4)?
+                            .and_then(|s| Reason::parse(&s)),
                         message: r.get(5)?,
                     })
                 })?
@@ -158,8 +167,12 @@ impl Reader {
     ) -> Result<HashMap<i64, (Deltas, Deltas)>, Error> {
         self.with(move |c| {
             let mut out: HashMap<i64, (Deltas, Deltas)> = HashMap::new();
-            for (table, since, daily) in [("rollup_hour", hours_since, false), ("rollup_day", days_since, true)] {
-                let mut stmt = c.prepare_cached(&format!("{ROLLUP_SELECT} FROM {table} WHERE start >= ?1"))?;
+            for (table, since, daily) in [
+                ("rollup_hour", hours_since, false),
+                ("rollup_day", days_since, true),
+            ] {
+                let mut stmt =
+                    c.prepare_cached(&format!("{ROLLUP_SELECT} FROM {table} WHERE start >= ?1"))?;
                 let mut rows = stmt.query([since.0])?;
                 while let Some(r) = rows.next()? {
                     let (check, start, rollup) = rollup_row(r)?;
@@ -187,7 +200,9 @@ impl Reader {
                         status: status_from(r.get(1)?),
                         latency_us: r.get(2)?,
                         code: r.get(3)?,
-                        reason: r.get::<_, Option<String>>(4)?.and_then(|s| Reason::parse(&s)),
+                        reason: r
+                            .get::<_, Option<String>>(4)?
+                            .and_then(|s| Reason::parse(&s)),
                         message: r.get(5)?,
                     })
                 })?
@@ -198,7 +213,8 @@ impl Reader {
     }
 }
 
-const INCIDENT_SELECT: &str = "SELECT i.id, k.slug, i.kind, i.severity, i.title, i.started_at, i.resolved_at
+const INCIDENT_SELECT: &str =
+    "SELECT i.id, k.slug, i.kind, i.severity, i.title, i.started_at, i.resolved_at
      FROM incidents i LEFT JOIN checks k ON k.id = i.check_id";
 
 fn incident_row(r: &Row) -> rusqlite::Result<IncidentRow> {
@@ -242,7 +258,8 @@ fn rollup_row(r: &Row) -> rusqlite::Result<(i64, Timestamp, Rollup)> {
 
 /// Every check row; shared by the reader and the writer's registration.
 pub(super) fn checks(c: &Connection) -> Result<Vec<CheckRow>, Error> {
-    let mut stmt = c.prepare_cached("SELECT id, slug, name, grp, kind, active FROM checks ORDER BY id")?;
+    let mut stmt =
+        c.prepare_cached("SELECT id, slug, name, grp, kind, active FROM checks ORDER BY id")?;
     let rows = stmt
         .query_map([], |r| {
             Ok(CheckRow {

@@ -87,16 +87,33 @@ impl Writer {
         answer.await.map_err(|_| Error::WriterGone)
     }
 
-    pub async fn sync_checks(&self, checks: Vec<CheckMeta>, now: Timestamp) -> Result<Vec<CheckRow>, Error> {
-        self.ask(|reply| Write::SyncChecks { checks, now, reply }).await?
+    pub async fn sync_checks(
+        &self,
+        checks: Vec<CheckMeta>,
+        now: Timestamp,
+    ) -> Result<Vec<CheckRow>, Error> {
+        self.ask(|reply| Write::SyncChecks { checks, now, reply })
+            .await?
     }
 
     pub async fn open_incident(&self, open: IncidentOpen) -> Result<i64, Error> {
-        self.ask(|reply| Write::OpenIncident { open, reply }).await?
+        self.ask(|reply| Write::OpenIncident { open, reply })
+            .await?
     }
 
-    pub async fn resolve_incident(&self, id: i64, at: Timestamp, note: String) -> Result<(), Error> {
-        self.ask(|reply| Write::ResolveIncident { id, at, note, reply }).await?
+    pub async fn resolve_incident(
+        &self,
+        id: i64,
+        at: Timestamp,
+        note: String,
+    ) -> Result<(), Error> {
+        self.ask(|reply| Write::ResolveIncident {
+            id,
+            at,
+            note,
+            reply,
+        })
+        .await?
     }
 
     pub async fn prune(&self, before: Timestamp) -> Result<usize, Error> {
@@ -160,7 +177,9 @@ impl Reply {
         let fail = |e: &String| Error::Batch(e.clone());
         // A receiver that went away no longer cares; nothing to do.
         match self {
-            Reply::Checks(tx, rows) => drop(tx.send(committed.as_ref().map(|_| rows).map_err(fail))),
+            Reply::Checks(tx, rows) => {
+                drop(tx.send(committed.as_ref().map(|_| rows).map_err(fail)))
+            }
             Reply::Opened(tx, id) => drop(tx.send(committed.as_ref().map(|_| id).map_err(fail))),
             Reply::Resolved(tx) => drop(tx.send(committed.as_ref().map(|_| ()).map_err(fail))),
             Reply::Pruned(tx, n) => drop(tx.send(committed.as_ref().map(|_| n).map_err(fail))),
@@ -203,7 +222,12 @@ fn apply(tx: &Transaction, batch: &mut Vec<Write>, replies: &mut Vec<Reply>) -> 
                 let id = open_incident(tx, &open)?;
                 replies.push(Reply::Opened(reply, id));
             }
-            Write::ResolveIncident { id, at, note, reply } => {
+            Write::ResolveIncident {
+                id,
+                at,
+                note,
+                reply,
+            } => {
                 tx.execute(
                     "UPDATE incidents SET resolved_at = ?2 WHERE id = ?1 AND resolved_at IS NULL",
                     params![id, at.0],
@@ -256,7 +280,13 @@ fn insert_result(tx: &Transaction, check: i64, o: &Outcome) -> Result<(), Error>
     Ok(())
 }
 
-fn upsert_rollup(tx: &Transaction, table: &str, check: i64, start: Timestamp, r: &Rollup) -> Result<(), Error> {
+fn upsert_rollup(
+    tx: &Transaction,
+    table: &str,
+    check: i64,
+    start: Timestamp,
+    r: &Rollup,
+) -> Result<(), Error> {
     let h = &r.histogram;
     let mut stmt = tx.prepare_cached(&format!(
         "INSERT INTO {table} (check_id, start, up_ms, degraded_ms, down_ms, maintenance_ms,
@@ -304,7 +334,11 @@ fn upsert_rollup(tx: &Transaction, table: &str, check: i64, start: Timestamp, r:
     Ok(())
 }
 
-fn sync_checks(tx: &Transaction, checks: &[CheckMeta], now: Timestamp) -> Result<Vec<CheckRow>, Error> {
+fn sync_checks(
+    tx: &Transaction,
+    checks: &[CheckMeta],
+    now: Timestamp,
+) -> Result<Vec<CheckRow>, Error> {
     tx.execute("UPDATE checks SET active = 0", [])?;
     let mut upsert = tx.prepare_cached(
         "INSERT INTO checks (slug, name, grp, kind, active, first_seen) VALUES (?1, ?2, ?3, ?4, 1, ?5)
@@ -330,7 +364,13 @@ fn open_incident(tx: &Transaction, open: &IncidentOpen) -> Result<i64, Error> {
     Ok(id)
 }
 
-fn add_update(tx: &Transaction, incident: i64, at: Timestamp, status: &str, body: &str) -> Result<(), Error> {
+fn add_update(
+    tx: &Transaction,
+    incident: i64,
+    at: Timestamp,
+    status: &str,
+    body: &str,
+) -> Result<(), Error> {
     tx.execute(
         "INSERT INTO incident_updates (incident_id, at, status, body, author) VALUES (?1, ?2, ?3, ?4, NULL)",
         params![incident, at.0, status, body],

@@ -59,7 +59,10 @@ pub async fn status(State(state): State<WebState>) -> Json<StatusDto> {
                 kind: check.kind(),
                 state: current.shown_state(check, now).as_str(),
                 last_checked_at: current.last.as_ref().map(|l| l.at.rfc3339()),
-                latency_ms: current.last.as_ref().map(|l| l.latency.as_secs_f64() * 1000.0),
+                latency_ms: current
+                    .last
+                    .as_ref()
+                    .map(|l| l.latency.as_secs_f64() * 1000.0),
                 uptime: UptimeDto {
                     h24: uptime[0],
                     d7: uptime[1],

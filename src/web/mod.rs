@@ -70,10 +70,21 @@ impl From<crate::store::Error> for WebError {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         match self {
-            WebError::NotFound => (StatusCode::NOT_FOUND, pages::message("Not found", "There is nothing at this address.")).into_response(),
+            WebError::NotFound => (
+                StatusCode::NOT_FOUND,
+                pages::message("Not found", "There is nothing at this address."),
+            )
+                .into_response(),
             WebError::Internal(e) => {
                 tracing::error!(error = %e, "request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, pages::message("Something went wrong", "The error was logged. Please try again in a moment.")).into_response()
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    pages::message(
+                        "Something went wrong",
+                        "The error was logged. Please try again in a moment.",
+                    ),
+                )
+                    .into_response()
             }
         }
     }
@@ -92,8 +103,18 @@ async fn style() -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<WebState>) -> Result<Response, WebError> {
-    let text = state.metrics.render().map_err(|e| WebError::Internal(e.to_string()))?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
+    let text = state
+        .metrics
+        .render()
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 async fn healthz() -> &'static str {

@@ -105,7 +105,12 @@ fn day_text(cell: &DayCell) -> String {
     }
 }
 
-fn check_row(check: &Check, now_state: &CheckNow, history: Option<&CheckHistory>, now: Timestamp) -> Markup {
+fn check_row(
+    check: &Check,
+    now_state: &CheckNow,
+    history: Option<&CheckHistory>,
+    now: Timestamp,
+) -> Markup {
     let state = now_state.shown_state(check, now);
     html! {
         li.check {
@@ -151,35 +156,42 @@ pub async fn index(State(state): State<WebState>) -> Result<Markup, WebError> {
     let history = state.history();
     let now = Timestamp::now();
     let open = state.reader.open_incidents().await?;
-    let states: Vec<CheckState> = snapshot.iter().map(|(c, n)| n.shown_state(c, now)).collect();
+    let states: Vec<CheckState> = snapshot
+        .iter()
+        .map(|(c, n)| n.shown_state(c, now))
+        .collect();
     let (class, text) = banner(&states);
     let groups = groups(&snapshot);
     let title = &snapshot.config.server.title;
-    Ok(layout(title, title, html! {
-        h1.sr { (title) }
-        div class={ "banner " (class) } role="status" { (text) }
-        @if !open.is_empty() {
-            section {
-                h2 { "Active incidents" }
-                ul.incidents { @for i in &open { (incident_item(i, now)) } }
+    Ok(layout(
+        title,
+        title,
+        html! {
+            h1.sr { (title) }
+            div class={ "banner " (class) } role="status" { (text) }
+            @if !open.is_empty() {
+                section {
+                    h2 { "Active incidents" }
+                    ul.incidents { @for i in &open { (incident_item(i, now)) } }
+                }
             }
-        }
-        @for (group, members) in &groups {
-            section.group {
-                @if !group.is_empty() { h2 { (group) } }
-                ul.checks {
-                    @for (check, current) in members {
-                        (check_row(check, current, history.checks.get(check.id.as_str()), now))
+            @for (group, members) in &groups {
+                section.group {
+                    @if !group.is_empty() { h2 { (group) } }
+                    ul.checks {
+                        @for (check, current) in members {
+                            (check_row(check, current, history.checks.get(check.id.as_str()), now))
+                        }
                     }
                 }
             }
-        }
-        p.legend {
-            @for (level, text) in [("up", "operational"), ("degraded", "degraded"), ("down", "outage"), ("maintenance", "maintenance"), ("nodata", "no data")] {
-                i class=(level) {} " " (text) " "
+            p.legend {
+                @for (level, text) in [("up", "operational"), ("degraded", "degraded"), ("down", "outage"), ("maintenance", "maintenance"), ("nodata", "no data")] {
+                    i class=(level) {} " " (text) " "
+                }
             }
-        }
-    }))
+        },
+    ))
 }
 
 /// Checks by group, in the order groups first appear in the config.
@@ -195,7 +207,10 @@ fn groups(snapshot: &Snapshot) -> Vec<(String, Vec<(&Check, &CheckNow)>)> {
 }
 
 /// `/checks/{id}`: uptime per window, the bar, the latest error and the check's incidents.
-pub async fn check(State(state): State<WebState>, Path(id): Path<String>) -> Result<Markup, WebError> {
+pub async fn check(
+    State(state): State<WebState>,
+    Path(id): Path<String>,
+) -> Result<Markup, WebError> {
     let snapshot = state.snapshot();
     let history = state.history();
     let (check, current) = snapshot.get(&id).ok_or(WebError::NotFound)?;
@@ -203,31 +218,38 @@ pub async fn check(State(state): State<WebState>, Path(id): Path<String>) -> Res
     let now = Timestamp::now();
     let shown = current.shown_state(check, now);
     let h = history.checks.get(check.id.as_str());
-    Ok(layout(&check.name, &snapshot.config.server.title, html! {
-        h1 { (check.name) " " span class={ "state " (shown.as_str()) } { (state_label(shown)) } }
-        @if let Some(last) = &current.last {
-            p {
-                "Last checked " (ago(now, last.at)) " in " (fmt_duration(last.latency))
-                @if let Some(code) = last.code { " · code " (code) }
-            }
-            @if let Some(f) = &last.failure { p.error { (f.reason) ": " (f.message) } }
-        }
-        @if let Some(h) = h {
-            dl.uptime {
-                @for ((label, _), ratio) in WINDOWS.iter().zip(h.uptime) {
-                    div { dt { (label) } dd { (percent(ratio)) } }
+    Ok(layout(
+        &check.name,
+        &snapshot.config.server.title,
+        html! {
+            h1 { (check.name) " " span class={ "state " (shown.as_str()) } { (state_label(shown)) } }
+            @if let Some(last) = &current.last {
+                p {
+                    "Last checked " (ago(now, last.at)) " in " (fmt_duration(last.latency))
+                    @if let Some(code) = last.code { " · code " (code) }
                 }
+                @if let Some(f) = &last.failure { p.error { (f.reason) ": " (f.message) } }
             }
-            (day_bar(&h.days))
-        }
-        h2 { "Incidents" }
-        @if incidents.is_empty() { p { "No incidents recorded." } }
-        ul.incidents { @for i in &incidents { (incident_item(i, now)) } }
-    }))
+            @if let Some(h) = h {
+                dl.uptime {
+                    @for ((label, _), ratio) in WINDOWS.iter().zip(h.uptime) {
+                        div { dt { (label) } dd { (percent(ratio)) } }
+                    }
+                }
+                (day_bar(&h.days))
+            }
+            h2 { "Incidents" }
+            @if incidents.is_empty() { p { "No incidents recorded." } }
+            ul.incidents { @for i in &incidents { (incident_item(i, now)) } }
+        },
+    ))
 }
 
 /// `/incidents/{id}`: one incident with its timeline and the failing probes as evidence.
-pub async fn incident(State(state): State<WebState>, Path(id): Path<String>) -> Result<Markup, WebError> {
+pub async fn incident(
+    State(state): State<WebState>,
+    Path(id): Path<String>,
+) -> Result<Markup, WebError> {
     let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
     let detail = state.reader.incident(id).await?.ok_or(WebError::NotFound)?;
     let snapshot = state.snapshot();
@@ -243,47 +265,51 @@ pub async fn incident(State(state): State<WebState>, Path(id): Path<String>) -> 
         .and_then(|slug| snapshot.get(slug))
         .map(|(c, _)| c.name.clone())
         .or_else(|| i.check.clone());
-    Ok(layout(&i.title, &snapshot.config.server.title, html! {
-        h1 { (i.title) }
-        p {
-            span class={ "state " (if i.resolved_at.is_some() { "up" } else if i.severity == Severity::Major { "down" } else { "degraded" }) } {
-                @if i.resolved_at.is_some() { "Resolved" } @else { "Ongoing" }
+    Ok(layout(
+        &i.title,
+        &snapshot.config.server.title,
+        html! {
+            h1 { (i.title) }
+            p {
+                span class={ "state " (if i.resolved_at.is_some() { "up" } else if i.severity == Severity::Major { "down" } else { "degraded" }) } {
+                    @if i.resolved_at.is_some() { "Resolved" } @else { "Ongoing" }
+                }
+                " " (impact)
+                @if let (Some(slug), Some(name)) = (&i.check, &check_name) { " · " a href={ "/checks/" (slug) } { (name) } }
             }
-            " " (impact)
-            @if let (Some(slug), Some(name)) = (&i.check, &check_name) { " · " a href={ "/checks/" (slug) } { (name) } }
-        }
-        p.small {
-            "Started " (i.started_at.rfc3339())
-            @if let Some(r) = i.resolved_at { " · resolved " (r.rfc3339()) }
-            " · lasted " (fmt_duration(i.resolved_at.unwrap_or(now).since(i.started_at)))
-        }
-        h2 { "Timeline" }
-        ol.timeline {
-            @for u in &detail.updates {
-                li {
-                    strong { (u.status) } " "
-                    time datetime=(u.at.rfc3339()) { (u.at.rfc3339()) }
-                    " · " (u.author.as_deref().unwrap_or("watchpost"))
-                    p { (u.body) }
+            p.small {
+                "Started " (i.started_at.rfc3339())
+                @if let Some(r) = i.resolved_at { " · resolved " (r.rfc3339()) }
+                " · lasted " (fmt_duration(i.resolved_at.unwrap_or(now).since(i.started_at)))
+            }
+            h2 { "Timeline" }
+            ol.timeline {
+                @for u in &detail.updates {
+                    li {
+                        strong { (u.status) } " "
+                        time datetime=(u.at.rfc3339()) { (u.at.rfc3339()) }
+                        " · " (u.author.as_deref().unwrap_or("watchpost"))
+                        p { (u.body) }
+                    }
                 }
             }
-        }
-        @if !detail.evidence.is_empty() {
-            h2 { "Evidence" }
-            table.evidence {
-                thead { tr { th { "Time" } th { "Result" } th { "Code" } th { "Took" } th { "Error" } } }
-                tbody {
-                    @for e in &detail.evidence {
-                        tr {
-                            td { (e.at.rfc3339()) }
-                            td { (e.status) }
-                            td { @if let Some(c) = e.code { (c) } }
-                            td { (fmt_duration(std::time::Duration::from_micros(e.latency_us.max(0) as u64))) }
-                            td { @if let Some(r) = e.reason { (r) ": " } (e.message.as_deref().unwrap_or("")) }
+            @if !detail.evidence.is_empty() {
+                h2 { "Evidence" }
+                table.evidence {
+                    thead { tr { th { "Time" } th { "Result" } th { "Code" } th { "Took" } th { "Error" } } }
+                    tbody {
+                        @for e in &detail.evidence {
+                            tr {
+                                td { (e.at.rfc3339()) }
+                                td { (e.status) }
+                                td { @if let Some(c) = e.code { (c) } }
+                                td { (fmt_duration(std::time::Duration::from_micros(e.latency_us.max(0) as u64))) }
+                                td { @if let Some(r) = e.reason { (r) ": " } (e.message.as_deref().unwrap_or("")) }
+                            }
                         }
                     }
                 }
             }
-        }
-    }))
+        },
+    ))
 }
