@@ -1,0 +1,146 @@
+//! Runs the whole daemon (`App`) on loopback with a config written to a temp dir, and talks HTTP
+//! to it with a minimal HTTP/1.1 client, so end-to-end tests see exactly what visitors see.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+use watchpost::app::App;
+
+/// A running daemon; stop it with [`Daemon::stop`].
+pub struct Daemon {
+    pub addr: SocketAddr,
+    pub db: PathBuf,
+    token: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Writes `toml` (with `{db}` replaced by the database path in `dir`) and starts the daemon on it.
+pub async fn start(dir: &Path, toml: &str) -> Daemon {
+    let db = dir.join("watchpost.db");
+    let text = toml.replace("{db}", &db.display().to_string());
+    let path = dir.join("watchpost.toml");
+    std::fs::write(&path, text).unwrap();
+    let config = watchpost::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let app = App::bind(config).await.unwrap();
+    let addr = app.local_addr().unwrap();
+    let token = CancellationToken::new();
+    let task = tokio::spawn(app.run(token.clone()));
+    Daemon { addr, db, token, task }
+}
+
+impl Daemon {
+    /// Stops the daemon as SIGTERM would and waits until it has flushed and exited.
+    pub async fn stop(self) {
+        self.token.cancel();
+        self.task.await.unwrap().unwrap();
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        get(self.addr, path).await
+    }
+
+    /// GETs `path` as JSON.
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status, 200, "GET {path}: {}", r.body);
+        serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("GET {path}: {e}: {}", r.body))
+    }
+
+    /// Polls `path` as JSON every 25 ms until `done` holds, for at most `limit`.
+    pub async fn wait_json(
+        &self,
+        path: &str,
+        limit: Duration,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let v = self.json(path).await;
+            if done(&v) {
+                return v;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "GET {path} did not reach the expected state within {limit:?}; last answer: {v}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// A read-only connection to the daemon's database, for asserting on what was stored.
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(&self.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap()
+    }
+}
+
+/// An HTTP response as the tests need it.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One GET over a fresh connection (`Connection: close`), chunked bodies decoded.
+pub async fn get(addr: SocketAddr, path: &str) -> Response {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete HTTP head");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut body = raw[split + 4..].to_vec();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .expect("a status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    if chunked {
+        body = dechunk(&body);
+    }
+    Response {
+        status,
+        headers,
+        body: String::from_utf8(body).expect("a UTF-8 body"),
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..eol]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[eol + 2..eol + 2 + size]);
+        data = &data[eol + 2 + size + 2..];
+    }
+}
