@@ -158,9 +158,9 @@ async fn probe_once(target: &str, timeout: Duration) -> ExitCode {
     };
     let outcome = probe::run(&spec, &limits).await;
     println!("{target}");
-    println!("  result   {}", outcome.status);
+    println!("  {:<10} {}", "result", outcome.status);
     if let Some(code) = outcome.code {
-        println!("  code     {code}");
+        println!("  {:<10} {code}", "code");
     }
     let p = &outcome.phases;
     for (name, d) in [
@@ -174,9 +174,9 @@ async fn probe_once(target: &str, timeout: Duration) -> ExitCode {
             println!("  {name:<10} {}", probe::fmt_duration(d));
         }
     }
-    println!("  total    {}", probe::fmt_duration(outcome.latency));
+    println!("  {:<10} {}", "total", probe::fmt_duration(outcome.latency));
     if let Some(f) = &outcome.failure {
-        println!("  error    {} ({})", f.message, f.reason);
+        println!("  {:<10} {} ({})", "error", f.message, f.reason);
     }
     if outcome.status == probe::Status::Down {
         ExitCode::FAILURE
