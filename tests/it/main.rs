@@ -5,3 +5,4 @@ mod dns_server;
 mod lifecycle;
 mod probe_dns;
 mod support;
+mod web;

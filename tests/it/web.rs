@@ -1,0 +1,141 @@
+//! The public routes of a running daemon: shapes, escaping, history on the bars, errors.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::daemon;
+
+const EVIL: &str = r#"<script>alert(1)</script> & "quoted""#;
+
+/// A daemon with one check that is up (a listening socket) and one that is down (a closed port),
+/// both with hostile names.
+async fn start(dir: &std::path::Path) -> (daemon::Daemon, std::net::TcpListener) {
+    let up = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let toml = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+title = "Status <b>of</b> things"
+[storage]
+path = "{{db}}"
+[defaults]
+interval = "100ms"
+timeout = "80ms"
+failure_threshold = 2
+success_threshold = 1
+[[check]]
+id = "alive"
+name = 'Alive {EVIL}'
+group = '<i>Group</i>'
+type = "tcp"
+host = "127.0.0.1"
+port = {}
+[[check]]
+id = "dead"
+name = 'Dead {EVIL}'
+type = "tcp"
+host = "127.0.0.1"
+port = {closed_port}
+"#,
+        up.local_addr().unwrap().port()
+    );
+    (daemon::start(dir, &toml).await, up)
+}
+
+fn check<'a>(status: &'a Value, id: &str) -> &'a Value {
+    status["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_and_api_show_the_outage_with_every_text_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, _listener) = start(dir.path()).await;
+    let limit = Duration::from_secs(10);
+    // The incident opens, and the history refresh it triggers puts the outage in the 24 h uptime.
+    let status = d
+        .wait_json("/api/v1/status", limit, |v| {
+            check(v, "dead")["uptime"]["24h"].as_f64().is_some_and(|u| u < 1.0)
+                && check(v, "alive")["state"] == "up"
+        })
+        .await;
+    let dead = check(&status, "dead");
+    assert_eq!(dead["state"], "down");
+    assert_eq!(dead["type"], "tcp");
+    assert_eq!(dead["name"], format!("Dead {EVIL}"));
+    assert_eq!(dead["group"], "");
+    assert!(dead["last_checked_at"].as_str().unwrap().ends_with('Z'));
+    assert!(dead["latency_ms"].is_number());
+    for window in ["24h", "7d", "30d", "90d"] {
+        assert!(dead["uptime"][window].is_number(), "{window}: {dead}");
+    }
+    assert_eq!(check(&status, "alive")["group"], "<i>Group</i>");
+
+    let incidents = d.json("/api/v1/incidents").await;
+    let incident = &incidents["incidents"][0];
+    assert_eq!(incident["check"], "dead");
+    assert_eq!(incident["title"], format!("Dead {EVIL} is down"));
+    assert!(incident["started_at"].as_str().unwrap().ends_with('Z'));
+    assert!(incident["resolved_at"].is_null());
+    let only_alive = d.json("/api/v1/incidents?check=alive").await;
+    assert_eq!(only_alive["incidents"].as_array().unwrap().len(), 0);
+
+    let page = d.get("/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    let escaped = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quoted&quot;";
+    for body in [&page.body] {
+        assert!(!body.contains("<script>"), "unescaped text in {body}");
+        assert!(!body.contains("<i>Group"), "unescaped group in {body}");
+        assert!(body.contains(escaped), "{body}");
+    }
+    assert!(page.body.contains("Status &lt;b&gt;of&lt;/b&gt; things"));
+    assert!(page.body.contains("Partial outage"));
+    assert!(page.body.contains("<i class=\"down\""), "today's cell shows the outage");
+    assert!(page.body.contains("connection refused"));
+
+    let id = incident["id"].as_i64().unwrap();
+    let detail = d.get(&format!("/incidents/{id}")).await;
+    assert_eq!(detail.status, 200);
+    assert!(!detail.body.contains("<script>"));
+    assert!(detail.body.contains(escaped));
+    assert!(detail.body.contains("refused"), "evidence is shown: {}", detail.body);
+
+    let check_page = d.get("/checks/dead").await;
+    assert_eq!(check_page.status, 200);
+    assert!(check_page.body.contains(&format!("href=\"/incidents/{id}\"")));
+    assert!(!check_page.body.contains("<script>"));
+
+    for missing in ["/checks/nope", "/incidents/999999", "/incidents/abc", "/nowhere"] {
+        assert_eq!(d.get(missing).await.status, 404, "{missing}");
+    }
+    let health = d.get("/healthz").await;
+    assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
+    let css = d.get("/assets/style.css").await;
+    assert!(css.header("content-type").unwrap().starts_with("text/css"));
+
+    let metrics = d.get("/metrics").await;
+    assert_eq!(
+        metrics.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    for line in [
+        r#"probe_success{check="dead",group="",type="tcp"} 0"#,
+        r#"probe_success{check="alive",group="<i>Group</i>",type="tcp"} 1"#,
+        r#"watchpost_check_state{check="dead",group="",state="down",type="tcp"} 1"#,
+        "watchpost_incidents_open 1",
+        r#"watchpost_probe_failures_total{check="dead",group="",reason="refused",type="tcp"}"#,
+        r#"watchpost_uptime_ratio{check="dead",group="",type="tcp",window="24h"}"#,
+    ] {
+        assert!(metrics.body.contains(line), "{line} missing from\n{}", metrics.body);
+    }
+    d.stop().await;
+}
