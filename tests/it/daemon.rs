@@ -28,7 +28,12 @@ pub async fn start(dir: &Path, toml: &str) -> Daemon {
     let addr = app.local_addr().unwrap();
     let token = CancellationToken::new();
     let task = tokio::spawn(app.run(token.clone()));
-    Daemon { addr, db, token, task }
+    Daemon {
+        addr,
+        db,
+        token,
+        task,
+    }
 }
 
 impl Daemon {
@@ -136,7 +141,8 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
             return out;
         };
-        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..eol]).trim(), 16).unwrap_or(0);
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..eol]).trim(), 16).unwrap_or(0);
         if size == 0 {
             return out;
         }

@@ -58,7 +58,9 @@ fn stored_incident(d: &daemon::Daemon) -> (i64, i64, Option<i64>, i64) {
         })
         .unwrap();
     let first_down: i64 = db
-        .query_row("SELECT min(at) FROM results WHERE status = 2", [], |r| r.get(0))
+        .query_row("SELECT min(at) FROM results WHERE status = 2", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     let evidence: i64 = db
         .query_row("SELECT count(*) FROM incident_evidence", [], |r| r.get(0))
@@ -75,20 +77,27 @@ async fn outage_opens_one_incident_that_survives_a_restart_and_resolves() {
     let limit = Duration::from_secs(10);
 
     let d = daemon::start(dir.path(), &toml).await;
-    d.wait_json("/api/v1/status", limit, |v| state_of(v, "web") == "up").await;
+    d.wait_json("/api/v1/status", limit, |v| state_of(v, "web") == "up")
+        .await;
 
     target.set_flip(503);
     let failed_at = Instant::now();
     let v = d
         .wait_json("/api/v1/incidents", limit, |v| open_incidents(v).len() == 1)
         .await;
-    eprintln!("detection took {:?} (interval 200ms × threshold 3)", failed_at.elapsed());
+    eprintln!(
+        "detection took {:?} (interval 200ms × threshold 3)",
+        failed_at.elapsed()
+    );
     let incident = &open_incidents(&v)[0];
     assert_eq!(incident["check"], "web");
     assert_eq!(incident["severity"], "major");
     assert_eq!(incident["title"], "Web is down");
     let (first_down, started, resolved, evidence) = stored_incident(&d);
-    assert_eq!(started, first_down, "the incident starts at the first failing probe");
+    assert_eq!(
+        started, first_down,
+        "the incident starts at the first failing probe"
+    );
     assert_eq!(resolved, None);
     assert_eq!(evidence, 3, "the three failing probes are the evidence");
 
@@ -97,21 +106,31 @@ async fn outage_opens_one_incident_that_survives_a_restart_and_resolves() {
     let metrics = d.get("/metrics").await.body;
     assert!(metrics.contains("watchpost_incidents_open 1"), "{metrics}");
     assert!(metrics.contains(r#"probe_success{check="web",group="Core",type="http"} 0"#));
-    assert!(metrics.contains(r#"probe_http_status_code{check="web",group="Core",type="http"} 503"#));
+    assert!(
+        metrics.contains(r#"probe_http_status_code{check="web",group="Core",type="http"} 503"#)
+    );
     let page = d.get("/").await.body;
     let id = incident["id"].as_i64().unwrap();
-    assert!(page.contains(&format!("href=\"/incidents/{id}\"")), "{page}");
+    assert!(
+        page.contains(&format!("href=\"/incidents/{id}\"")),
+        "{page}"
+    );
     assert!(page.contains("Major outage"));
     let detail = d.get(&format!("/incidents/{id}")).await;
     assert_eq!(detail.status, 200);
-    assert!(detail.body.contains("status 503, expected 200-399"), "{}", detail.body);
+    assert!(
+        detail.body.contains("status 503, expected 200-399"),
+        "{}",
+        detail.body
+    );
 
     // A restart while the target is still down keeps the incident open and opens no other.
     d.stop().await;
     let d = daemon::start(dir.path(), &toml).await;
     let v = d.json("/api/v1/incidents").await;
     assert_eq!(open_incidents(&v).len(), 1);
-    d.wait_json("/api/v1/status", limit, |v| state_of(v, "web") == "down").await;
+    d.wait_json("/api/v1/status", limit, |v| state_of(v, "web") == "down")
+        .await;
     // Several more failing probes: still one incident.
     tokio::time::sleep(Duration::from_millis(800)).await;
     let v = d.json("/api/v1/incidents").await;
@@ -132,8 +151,13 @@ async fn outage_opens_one_incident_that_survives_a_restart_and_resolves() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(resolved, Some(first_good), "resolved at the first good probe");
-    d.wait_json("/api/v1/status", limit, |v| state_of(v, "web") == "up").await;
+    assert_eq!(
+        resolved,
+        Some(first_good),
+        "resolved at the first good probe"
+    );
+    d.wait_json("/api/v1/status", limit, |v| state_of(v, "web") == "up")
+        .await;
     d.stop().await;
 }
 
@@ -141,9 +165,14 @@ async fn outage_opens_one_incident_that_survives_a_restart_and_resolves() {
 async fn a_clean_stop_loses_no_result() {
     let target = support::http_server().await;
     let dir = tempfile::tempdir().unwrap();
-    let toml = config(&target.url("/ok")).replace("interval = \"200ms\"", "interval = \"50ms\"").replace("timeout = \"150ms\"", "timeout = \"40ms\"");
+    let toml = config(&target.url("/ok"))
+        .replace("interval = \"200ms\"", "interval = \"50ms\"")
+        .replace("timeout = \"150ms\"", "timeout = \"40ms\"");
     let d = daemon::start(dir.path(), &toml).await;
-    d.wait_json("/api/v1/status", Duration::from_secs(10), |v| state_of(v, "web") == "up").await;
+    d.wait_json("/api/v1/status", Duration::from_secs(10), |v| {
+        state_of(v, "web") == "up"
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let metrics = d.get("/metrics").await.body;
     let counted: i64 = metrics
@@ -155,10 +184,18 @@ async fn a_clean_stop_loses_no_result() {
     let db = d.db.clone();
     d.stop().await;
     let conn = rusqlite::Connection::open(db).unwrap();
-    let stored: i64 = conn.query_row("SELECT count(*) FROM results", [], |r| r.get(0)).unwrap();
-    assert!(stored >= counted, "{stored} results stored, {counted} counted before the stop");
+    let stored: i64 = conn
+        .query_row("SELECT count(*) FROM results", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        stored >= counted,
+        "{stored} results stored, {counted} counted before the stop"
+    );
     let probes: i64 = conn
         .query_row("SELECT sum(probes_up) FROM rollup_day", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(probes, stored, "every stored result is counted in the daily rollup");
+    assert_eq!(
+        probes, stored,
+        "every stored result is counted in the daily rollup"
+    );
 }

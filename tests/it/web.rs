@@ -63,7 +63,9 @@ async fn pages_and_api_show_the_outage_with_every_text_escaped() {
     // The incident opens, and the history refresh it triggers puts the outage in the 24 h uptime.
     let status = d
         .wait_json("/api/v1/status", limit, |v| {
-            check(v, "dead")["uptime"]["24h"].as_f64().is_some_and(|u| u < 1.0)
+            check(v, "dead")["uptime"]["24h"]
+                .as_f64()
+                .is_some_and(|u| u < 1.0)
                 && check(v, "alive")["state"] == "up"
         })
         .await;
@@ -90,7 +92,11 @@ async fn pages_and_api_show_the_outage_with_every_text_escaped() {
 
     let page = d.get("/").await;
     assert_eq!(page.status, 200);
-    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
     let escaped = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quoted&quot;";
     for body in [&page.body] {
         assert!(!body.contains("<script>"), "unescaped text in {body}");
@@ -99,7 +105,10 @@ async fn pages_and_api_show_the_outage_with_every_text_escaped() {
     }
     assert!(page.body.contains("Status &lt;b&gt;of&lt;/b&gt; things"));
     assert!(page.body.contains("Partial outage"));
-    assert!(page.body.contains("<i class=\"down\""), "today's cell shows the outage");
+    assert!(
+        page.body.contains("<i class=\"down\""),
+        "today's cell shows the outage"
+    );
     assert!(page.body.contains("connection refused"));
 
     let id = incident["id"].as_i64().unwrap();
@@ -107,14 +116,27 @@ async fn pages_and_api_show_the_outage_with_every_text_escaped() {
     assert_eq!(detail.status, 200);
     assert!(!detail.body.contains("<script>"));
     assert!(detail.body.contains(escaped));
-    assert!(detail.body.contains("refused"), "evidence is shown: {}", detail.body);
+    assert!(
+        detail.body.contains("refused"),
+        "evidence is shown: {}",
+        detail.body
+    );
 
     let check_page = d.get("/checks/dead").await;
     assert_eq!(check_page.status, 200);
-    assert!(check_page.body.contains(&format!("href=\"/incidents/{id}\"")));
+    assert!(
+        check_page
+            .body
+            .contains(&format!("href=\"/incidents/{id}\""))
+    );
     assert!(!check_page.body.contains("<script>"));
 
-    for missing in ["/checks/nope", "/incidents/999999", "/incidents/abc", "/nowhere"] {
+    for missing in [
+        "/checks/nope",
+        "/incidents/999999",
+        "/incidents/abc",
+        "/nowhere",
+    ] {
         assert_eq!(d.get(missing).await.status, 404, "{missing}");
     }
     let health = d.get("/healthz").await;
@@ -135,7 +157,11 @@ async fn pages_and_api_show_the_outage_with_every_text_escaped() {
         r#"watchpost_probe_failures_total{check="dead",group="",reason="refused",type="tcp"}"#,
         r#"watchpost_uptime_ratio{check="dead",group="",type="tcp",window="24h"}"#,
     ] {
-        assert!(metrics.body.contains(line), "{line} missing from\n{}", metrics.body);
+        assert!(
+            metrics.body.contains(line),
+            "{line} missing from\n{}",
+            metrics.body
+        );
     }
     d.stop().await;
 }
