@@ -68,6 +68,7 @@ fn main() {
         );
     }
     let _ = child.kill();
+    let _ = child.wait();
 }
 
 async fn run(spec: &ProbeSpec, n: usize, concurrency: usize) -> usize {
