@@ -42,12 +42,10 @@ fn main() {
         ("http", ProbeSpec::Http(HttpSpec::get(url))),
         (
             "tcp",
-            ProbeSpec::Tcp(TcpSpec {
-                host: tcp_addr.ip().to_string(),
-                port: tcp_addr.port(),
-                send: None,
-                expect: None,
-            }),
+            ProbeSpec::Tcp(TcpSpec::connect(
+                &tcp_addr.ip().to_string(),
+                tcp_addr.port(),
+            )),
         ),
     ];
     println!(

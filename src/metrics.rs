@@ -19,6 +19,8 @@ pub struct Metrics {
     probe_duration: GaugeVec,
     http_status: GaugeVec,
     http_phase: GaugeVec,
+    ssl_expiry: GaugeVec,
+    tls_version: GaugeVec,
     check_state: GaugeVec,
     uptime: GaugeVec,
     incidents_open: IntGauge,
@@ -69,6 +71,16 @@ impl Metrics {
                 "probe_http_duration_seconds",
                 "Duration of each phase of the last HTTP probe",
                 &["phase"],
+            )?,
+            ssl_expiry: gauge(
+                "probe_ssl_earliest_cert_expiry",
+                "Earliest expiry of the peer's certificate chain, in Unix seconds",
+                &[],
+            )?,
+            tls_version: gauge(
+                "probe_tls_version_info",
+                "The TLS version of the last probe's handshake",
+                &["version"],
             )?,
             check_state: gauge(
                 "watchpost_check_state",
@@ -122,6 +134,22 @@ impl Metrics {
                     .with_label_values(&labels(check, &[phase]))
                     .set(d.map_or(0.0, |d| d.as_secs_f64()));
             }
+        }
+        if let Some(tls) = &o.tls {
+            if let Some(expiry) = tls.earliest_expiry {
+                self.ssl_expiry
+                    .with_label_values(&l)
+                    .set(expiry.0 as f64 / 1000.0);
+            }
+            let _ = self
+                .tls_version
+                .remove_label_values(&labels(check, &["TLS 1.2"]));
+            let _ = self
+                .tls_version
+                .remove_label_values(&labels(check, &["TLS 1.3"]));
+            self.tls_version
+                .with_label_values(&labels(check, &[tls.version]))
+                .set(1.0);
         }
         self.probes_total
             .with_label_values(&labels(check, &[o.status.as_str()]))

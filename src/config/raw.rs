@@ -69,6 +69,7 @@ pub(super) struct Check {
     pub failure_threshold: Option<Spanned<i64>>,
     pub success_threshold: Option<Spanned<i64>>,
     pub degraded_after: Option<Spanned<String>>,
+    pub max_latency: Option<Spanned<String>>,
 
     // http
     pub url: Option<Spanned<String>>,
@@ -76,6 +77,19 @@ pub(super) struct Check {
     pub headers: Option<Spanned<Headers>>,
     pub expect_status: Option<Spanned<Vec<Spanned<Status>>>>,
     pub body_contains: Option<Spanned<String>>,
+    pub body_not_contains: Option<Spanned<String>>,
+    pub body_regex: Option<Spanned<String>>,
+    pub json_path: Option<Spanned<String>>,
+    pub json_equals: Option<Spanned<toml::Value>>,
+    pub body: Option<Spanned<String>>,
+    pub basic_auth: Option<Spanned<BasicAuth>>,
+    pub bearer_token: Option<Spanned<String>>,
+    pub follow_redirects: Option<Spanned<bool>>,
+
+    // http and tcp
+    pub ip: Option<Spanned<String>>,
+    pub tls_insecure: Option<Spanned<bool>>,
+    pub cert_expiry_warning: Option<Spanned<String>>,
 
     // tcp
     pub host: Option<Spanned<String>>,
@@ -83,6 +97,8 @@ pub(super) struct Check {
     pub port: Option<Spanned<i64>>,
     pub send: Option<Spanned<String>>,
     pub expect: Option<Spanned<String>>,
+    pub expect_regex: Option<Spanned<String>>,
+    pub tls: Option<Spanned<bool>>,
 
     // dns
     pub query: Option<Spanned<String>>,
@@ -104,10 +120,23 @@ impl Check {
             ("headers", span(&self.headers)),
             ("expect_status", span(&self.expect_status)),
             ("body_contains", span(&self.body_contains)),
+            ("body_not_contains", span(&self.body_not_contains)),
+            ("body_regex", span(&self.body_regex)),
+            ("json_path", span(&self.json_path)),
+            ("json_equals", span(&self.json_equals)),
+            ("body", span(&self.body)),
+            ("basic_auth", span(&self.basic_auth)),
+            ("bearer_token", span(&self.bearer_token)),
+            ("follow_redirects", span(&self.follow_redirects)),
+            ("ip", span(&self.ip)),
+            ("tls_insecure", span(&self.tls_insecure)),
+            ("cert_expiry_warning", span(&self.cert_expiry_warning)),
             ("host", span(&self.host)),
             ("port", span(&self.port)),
             ("send", span(&self.send)),
             ("expect", span(&self.expect)),
+            ("expect_regex", span(&self.expect_regex)),
+            ("tls", span(&self.tls)),
             ("query", span(&self.query)),
             ("record", span(&self.record)),
             ("server", span(&self.server)),
@@ -121,6 +150,14 @@ impl Check {
 }
 
 /// `headers = { Name = "value" }`, each name and value with its span (toml yields them sorted by name).
+/// `basic_auth = { username = "…", password = "${SECRET}" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BasicAuth {
+    pub username: Spanned<String>,
+    pub password: Spanned<String>,
+}
+
 #[derive(Debug)]
 pub(super) struct Headers(pub Vec<(Spanned<String>, Spanned<String>)>);
 

@@ -17,7 +17,10 @@ use url::Url;
 
 use super::raw;
 use super::{Check, CheckId, Config, Error, Policy, Problem, Server, Storage};
-use crate::probe::{DnsSpec, HttpSpec, Limits, ProbeSpec, Rcode, RecordKind, StatusRange, TcpSpec};
+use crate::probe::{
+    BodyConditions, DnsSpec, HttpSpec, IpFamily, JsonCondition, JsonPath, Limits, ProbeSpec, Rcode,
+    RecordKind, StatusRange, TcpSpec,
+};
 
 /// Looks up an environment variable for `${NAME}`; tests pass a fake one.
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -289,6 +292,9 @@ fn check(
         None => defaults.degraded_after,
         Some(v) => duration(p, &ctx, "degraded_after", v).map(Some),
     };
+    let max_latency = optional_duration(p, &ctx, "max_latency", &c.max_latency);
+    let cert_expiry_warning =
+        optional_duration(p, &ctx, "cert_expiry_warning", &c.cert_expiry_warning);
     let failure_threshold = match &c.failure_threshold {
         None => defaults.failure_threshold,
         Some(v) => threshold(p, &ctx, "failure_threshold", v),
@@ -310,6 +316,9 @@ fn check(
     else {
         return None;
     };
+    let (Some(max_latency), Some(cert_expiry_warning)) = (max_latency, cert_expiry_warning) else {
+        return None;
+    };
     Some(Check {
         id,
         name,
@@ -322,6 +331,8 @@ fn check(
         limits: Limits {
             timeout,
             degraded_after,
+            max_latency,
+            cert_expiry_warning,
             ..Limits::default()
         },
         spec,
@@ -372,8 +383,35 @@ impl Kind {
     /// The type-specific keys a check of this type may set.
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Kind::Http => &["url", "method", "headers", "expect_status", "body_contains"],
-            Kind::Tcp => &["host", "port", "send", "expect"],
+            Kind::Http => &[
+                "url",
+                "method",
+                "headers",
+                "expect_status",
+                "body_contains",
+                "body_not_contains",
+                "body_regex",
+                "json_path",
+                "json_equals",
+                "body",
+                "basic_auth",
+                "bearer_token",
+                "follow_redirects",
+                "ip",
+                "tls_insecure",
+                "cert_expiry_warning",
+            ],
+            Kind::Tcp => &[
+                "host",
+                "port",
+                "send",
+                "expect",
+                "expect_regex",
+                "tls",
+                "tls_insecure",
+                "cert_expiry_warning",
+                "ip",
+            ],
             Kind::Dns => &[
                 "query",
                 "record",
@@ -528,12 +566,85 @@ fn http(
             (out.len() == list.get_ref().len()).then_some(out)
         }
     };
+    let mut headers = headers?;
+    if let Some(auth) = &c.basic_auth {
+        let a = auth.get_ref();
+        let user = expand(p, ctx, "basic_auth", &a.username, env);
+        let password = expand(p, ctx, "basic_auth", &a.password, env);
+        if let (Some(user), Some(password)) = (user, password) {
+            use base64::Engine as _;
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            match HeaderValue::from_str(&format!("Basic {token}")) {
+                Ok(v) => headers.push((http::header::AUTHORIZATION, v)),
+                Err(_) => p.at(auth.span(), format!("{ctx}basic_auth: invalid credentials")),
+            }
+        }
+    }
+    if let Some(v) = &c.bearer_token
+        && let Some(token) = expand(p, ctx, "bearer_token", v, env)
+    {
+        match HeaderValue::from_str(&format!("Bearer {token}")) {
+            Ok(v) => headers.push((http::header::AUTHORIZATION, v)),
+            // Never quote the token: it may come from a secret in the environment.
+            Err(_) => p.at(
+                v.span(),
+                format!("{ctx}bearer_token: invalid characters in the token"),
+            ),
+        }
+    }
+    if c.basic_auth.is_some()
+        && let Some(v) = &c.bearer_token
+    {
+        p.at(
+            v.span(),
+            format!("{ctx}set basic_auth or bearer_token, not both"),
+        );
+    }
+    let body = match &c.body {
+        None => Some(None),
+        Some(v) => expand(p, ctx, "body", v, env).map(Some),
+    };
+    let regex = regex_key(p, ctx, "body_regex", &c.body_regex);
+    let json = match (&c.json_path, &c.json_equals) {
+        (None, None) => Some(None),
+        (None, Some(v)) => {
+            p.at(v.span(), format!("{ctx}json_equals needs json_path"));
+            None
+        }
+        (Some(path), equals) => {
+            let path = JsonPath::parse(path.get_ref())
+                .map_err(|e| p.at(path.span(), format!("{ctx}json_path: {e}")))
+                .ok();
+            let equals = match equals {
+                None => Some(None),
+                Some(v) => json_value(v.get_ref())
+                    .map(Some)
+                    .map_err(|e| p.at(v.span(), format!("{ctx}json_equals: {e}")))
+                    .ok(),
+            };
+            match (path, equals) {
+                (Some(path), Some(equals)) => Some(Some(JsonCondition { path, equals })),
+                _ => None,
+            }
+        }
+    };
+    let ip = ip_family(p, ctx, &c.ip);
     Some(HttpSpec {
         url: url?,
         method: method?,
-        headers: headers?,
+        headers,
+        body: body?,
         expect_status: expect_status?,
-        body_contains: c.body_contains.as_ref().map(|v| v.get_ref().clone()),
+        conditions: BodyConditions {
+            contains: c.body_contains.as_ref().map(|v| v.get_ref().clone()),
+            not_contains: c.body_not_contains.as_ref().map(|v| v.get_ref().clone()),
+            regex: regex?,
+            json: json?,
+        },
+        follow_redirects: c.follow_redirects.as_ref().is_none_or(|v| *v.get_ref()),
+        ip: ip?,
+        tls_insecure: c.tls_insecure.as_ref().is_some_and(|v| *v.get_ref()),
     })
 }
 
@@ -577,11 +688,29 @@ fn tcp(
         None => Some(None),
         Some(v) => expand(p, ctx, "send", v, env).map(Some),
     };
+    let expect_regex = regex_key(p, ctx, "expect_regex", &c.expect_regex);
+    let tls = c.tls.as_ref().is_some_and(|v| *v.get_ref());
+    if !tls {
+        if let Some(v) = &c.tls_insecure {
+            p.at(v.span(), format!("{ctx}tls_insecure needs tls = true"));
+        }
+        if let Some(v) = &c.cert_expiry_warning {
+            p.at(
+                v.span(),
+                format!("{ctx}cert_expiry_warning needs tls = true"),
+            );
+        }
+    }
+    let ip = ip_family(p, ctx, &c.ip);
     Some(TcpSpec {
         host: host?,
         port: port?,
         send: send?,
         expect: c.expect.as_ref().map(|v| v.get_ref().clone()),
+        expect_regex: expect_regex?,
+        tls,
+        tls_insecure: c.tls_insecure.as_ref().is_some_and(|v| *v.get_ref()),
+        ip: ip?,
     })
 }
 
@@ -638,6 +767,79 @@ fn dns(c: &raw::Check, ctx: &str, required: &Required, p: &mut Problems<'_>) -> 
             .expect_answers
             .as_ref()
             .map_or_else(Vec::new, |v| v.get_ref().clone()),
+    })
+}
+
+/// An optional duration key: `Some(None)` when absent, `None` when present but invalid.
+fn optional_duration(
+    p: &mut Problems<'_>,
+    ctx: &str,
+    key: &str,
+    v: &Option<Spanned<String>>,
+) -> Option<Option<Duration>> {
+    match v {
+        None => Some(None),
+        Some(v) => duration(p, ctx, key, v).map(Some),
+    }
+}
+
+/// `ip = "v4" | "v6"`; any family when absent.
+fn ip_family(p: &mut Problems<'_>, ctx: &str, v: &Option<Spanned<String>>) -> Option<IpFamily> {
+    match v.as_ref().map(|v| (v.get_ref().as_str(), v.span())) {
+        None => Some(IpFamily::Any),
+        Some(("v4", _)) => Some(IpFamily::V4),
+        Some(("v6", _)) => Some(IpFamily::V6),
+        Some((other, span)) => {
+            p.at(
+                span,
+                format!("{ctx}ip: unknown family {other:?}: use \"v4\" or \"v6\""),
+            );
+            None
+        }
+    }
+}
+
+/// A regex key, compiled; the problem quotes the regex engine's complaint.
+fn regex_key(
+    p: &mut Problems<'_>,
+    ctx: &str,
+    key: &str,
+    v: &Option<Spanned<String>>,
+) -> Option<Option<regex::Regex>> {
+    match v {
+        None => Some(None),
+        Some(v) => match regex::Regex::new(v.get_ref()) {
+            Ok(re) => Some(Some(re)),
+            Err(e) => {
+                let first = e.to_string().lines().last().unwrap_or_default().to_string();
+                p.at(
+                    v.span(),
+                    format!("{ctx}{key}: invalid regex: {}", first.trim()),
+                );
+                None
+            }
+        },
+    }
+}
+
+/// A TOML value as the JSON value `json_equals` compares with.
+fn json_value(v: &toml::Value) -> Result<serde_json::Value, String> {
+    Ok(match v {
+        toml::Value::String(s) => serde_json::Value::String(s.clone()),
+        toml::Value::Integer(i) => serde_json::Value::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(serde_json::Value::Number)
+            .ok_or("a float that JSON cannot hold")?,
+        toml::Value::Boolean(b) => serde_json::Value::Bool(*b),
+        toml::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(json_value).collect::<Result<_, _>>()?)
+        }
+        toml::Value::Table(t) => serde_json::Value::Object(
+            t.iter()
+                .map(|(k, v)| Ok((k.clone(), json_value(v)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        toml::Value::Datetime(d) => serde_json::Value::String(d.to_string()),
     })
 }
 
@@ -972,7 +1174,7 @@ expect_answers = ["10 mail.example.org."]
             Limits {
                 timeout: Duration::from_secs(5),
                 degraded_after: Some(Duration::from_secs(2)),
-                max_bytes: 1 << 20
+                ..Limits::default()
             }
         );
         assert_eq!(
@@ -1005,7 +1207,8 @@ expect_answers = ["10 mail.example.org."]
                 StatusRange { lo: 401, hi: 403 }
             ]
         );
-        assert_eq!(http.body_contains.as_deref(), Some("Example"));
+        assert_eq!(http.conditions.contains.as_deref(), Some("Example"));
+        assert!(http.follow_redirects);
 
         assert_eq!(
             (db.name.as_str(), db.group.as_str()),
@@ -1021,14 +1224,9 @@ expect_answers = ["10 mail.example.org."]
             ),
             (1, 3)
         );
-        let tcp = TcpSpec {
-            host: "db.internal".to_string(),
-            port: 5432,
-            send: None,
-            expect: None,
-        };
         assert!(
-            matches!(&db.spec, ProbeSpec::Tcp(s) if *s == tcp),
+            matches!(&db.spec, ProbeSpec::Tcp(s) if s.host == "db.internal" && s.port == 5432
+                && s.send.is_none() && s.expect.is_none() && !s.tls),
             "{:?}",
             db.spec
         );
@@ -1062,15 +1260,98 @@ expect_answers = ["10 mail.example.org."]
     #[test]
     fn unknown_key() {
         check(
-            "[[check]]\nid = \"a\"\ntype = \"http\"\nbody_regex = \"x\"\n",
+            "[[check]]\nid = \"a\"\ntype = \"http\"\nretries = 3\n",
             &[
-                "etc/watchpost.toml:4:1: unknown field `body_regex`, expected one of `id`, `name`, `group`, `type`, `interval`, `timeout`, `failure_threshold`, `success_threshold`, `degraded_after`, `url`, `method`, `headers`, `expect_status`, `body_contains`, `host`, `port`, `send`, `expect`, `query`, `record`, `server`, `expect_rcode`, `expect_answers`",
+                "etc/watchpost.toml:4:1: unknown field `retries`, expected one of `id`, `name`, `group`, `type`, `interval`, `timeout`, `failure_threshold`, `success_threshold`, `degraded_after`, `max_latency`, `url`, `method`, `headers`, `expect_status`, `body_contains`, `body_not_contains`, `body_regex`, `json_path`, `json_equals`, `body`, `basic_auth`, `bearer_token`, `follow_redirects`, `ip`, `tls_insecure`, `cert_expiry_warning`, `host`, `port`, `send`, `expect`, `expect_regex`, `tls`, `query`, `record`, `server`, `expect_rcode`, `expect_answers`",
             ],
         );
         check(
             "[notify.email]\nfrom = \"a@b\"\n",
             &[
                 "etc/watchpost.toml:1:2: unknown field `notify`, expected one of `server`, `storage`, `defaults`, `check`",
+            ],
+        );
+    }
+
+    #[test]
+    fn probe_depth_keys() {
+        let c = valid(
+            r#"
+[[check]]
+id = "api"
+type = "http"
+url = "https://api.example.org/health"
+method = "POST"
+body = '{"ping":1}'
+bearer_token = "${TOKEN}"
+body_not_contains = "maintenance"
+body_regex = 'v\d+'
+json_path = "$.status"
+json_equals = "ok"
+follow_redirects = false
+ip = "v6"
+tls_insecure = true
+cert_expiry_warning = "14d"
+max_latency = "3s"
+[[check]]
+id = "smtp"
+type = "tcp"
+host = "mail.example.org"
+port = 465
+tls = true
+expect_regex = '^220 '
+"#,
+        );
+        let api = &c.checks[0];
+        let http = http_spec(api);
+        assert_eq!(http.body.as_deref(), Some(r#"{"ping":1}"#));
+        assert_eq!(http.headers[0].0, http::header::AUTHORIZATION);
+        assert_eq!(http.headers[0].1, "Bearer s3cret");
+        assert_eq!(http.conditions.not_contains.as_deref(), Some("maintenance"));
+        assert!(
+            http.conditions
+                .regex
+                .as_ref()
+                .is_some_and(|r| r.is_match("v4"))
+        );
+        let json = http.conditions.json.as_ref().unwrap();
+        assert_eq!(json.path.to_string(), "$.status");
+        assert_eq!(json.equals, Some(serde_json::json!("ok")));
+        assert!(!http.follow_redirects && http.tls_insecure);
+        assert_eq!(http.ip, IpFamily::V6);
+        assert_eq!(api.limits.max_latency, Some(Duration::from_secs(3)));
+        assert_eq!(
+            api.limits.cert_expiry_warning,
+            Some(Duration::from_secs(14 * 86_400))
+        );
+        let ProbeSpec::Tcp(smtp) = &c.checks[1].spec else {
+            panic!("not tcp")
+        };
+        assert!(smtp.tls && smtp.expect_regex.is_some());
+    }
+
+    #[test]
+    fn probe_depth_key_errors() {
+        check(
+            r#"[[check]]
+id = "a"
+type = "http"
+url = "http://a/"
+body_regex = "("
+json_equals = 1
+ip = "v5"
+[[check]]
+id = "b"
+type = "tcp"
+host = "b"
+port = 1
+tls_insecure = true
+"#,
+            &[
+                "etc/watchpost.toml:5:14: check \"a\": body_regex: invalid regex: error: unclosed group",
+                "etc/watchpost.toml:6:15: check \"a\": json_equals needs json_path",
+                "etc/watchpost.toml:7:6: check \"a\": ip: unknown family \"v5\": use \"v4\" or \"v6\"",
+                "etc/watchpost.toml:13:16: check \"b\": tls_insecure needs tls = true",
             ],
         );
     }

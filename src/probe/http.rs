@@ -1,29 +1,43 @@
 //! HTTP(S) probes on a connection we own, so every phase is timed: resolve, connect, TLS,
 //! processing (request sent to first response byte) and transfer (the body).
 //!
-//! Each probe opens a fresh connection, as a new visitor would. The body is read up to the
-//! byte cap and no further; a probe never outlives its deadline.
+//! Each probe opens a fresh connection, as a new visitor would, and follows redirects on fresh
+//! connections too (phases add up over the hops). The body is read up to the byte cap and no
+//! further; a probe never outlives its deadline.
 
-use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use bytes::Bytes;
+use http::HeaderMap;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant as Deadline;
 
-use super::{Failure, Limits, Reason, Trace, excerpt, fmt_duration};
+use super::body::BodyConditions;
+use super::tls::{self, Mode};
+use super::{Failure, IpFamily, Limits, Reason, Trace, fmt_duration};
+
+/// Redirects followed at most before the probe fails.
+pub const MAX_REDIRECTS: usize = 10;
 
 /// An HTTP check.
 #[derive(Clone, Debug)]
 pub struct HttpSpec {
     pub url: url::Url,
     pub method: http::Method,
+    /// Headers sent with the request, authorization included.
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
-    /// Accepted status codes; never empty (the default is 200-399).
+    /// A request body, sent as is.
+    pub body: Option<String>,
+    /// Accepted status codes of the final response; never empty (the default is 200-399).
     pub expect_status: Vec<StatusRange>,
-    pub body_contains: Option<String>,
+    pub conditions: BodyConditions,
+    /// Follow up to [`MAX_REDIRECTS`] redirects and judge the final response.
+    pub follow_redirects: bool,
+    pub ip: IpFamily,
+    /// Accept any certificate (the chain's expiry is still reported).
+    pub tls_insecure: bool,
 }
 
 impl HttpSpec {
@@ -33,8 +47,12 @@ impl HttpSpec {
             url,
             method: http::Method::GET,
             headers: Vec::new(),
+            body: None,
             expect_status: vec![StatusRange::DEFAULT],
-            body_contains: None,
+            conditions: BodyConditions::default(),
+            follow_redirects: true,
+            ip: IpFamily::Any,
+            tls_insecure: false,
         }
     }
 }
@@ -69,32 +87,123 @@ impl std::fmt::Display for StatusRange {
 
 const USER_AGENT: &str = concat!("watchpost/", env!("CARGO_PKG_VERSION"));
 
+/// One request and its response, as far as the probe needs it.
+struct Exchange {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
 pub(super) async fn probe(
     spec: &HttpSpec,
     limits: &Limits,
     deadline: Deadline,
     trace: &mut Trace,
 ) -> Result<(), Failure> {
-    let url = &spec.url;
+    let timeout = fmt_duration(limits.timeout);
+    let mut url = spec.url.clone();
+    let mut method = spec.method.clone();
+    let mut visited = vec![url.clone()];
+    let response = loop {
+        let mut hop = Trace::default();
+        let result = exchange(spec, &url, &method, limits, deadline, &timeout, &mut hop).await;
+        trace.phases.add(&hop.phases);
+        trace.code = hop.code.or(trace.code);
+        if hop.tls.is_some() {
+            trace.tls = hop.tls;
+        }
+        let response = result?;
+        let location = response
+            .headers
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok());
+        let redirect = matches!(response.status, 301 | 302 | 303 | 307 | 308);
+        let (true, true, Some(location)) = (spec.follow_redirects, redirect, location) else {
+            break response;
+        };
+        let next = url.join(location).map_err(|e| {
+            Failure::new(
+                Reason::Redirect,
+                format!("redirect to an invalid location {location:?}: {e}"),
+            )
+        })?;
+        if !matches!(next.scheme(), "http" | "https") {
+            return Err(Failure::new(
+                Reason::Redirect,
+                format!("redirect to a non-HTTP location {next}"),
+            ));
+        }
+        if visited.contains(&next) {
+            visited.push(next);
+            let chain: Vec<&str> = visited.iter().map(|u| u.as_str()).collect();
+            return Err(Failure::new(
+                Reason::Redirect,
+                format!("redirect loop: {}", chain.join(" → ")),
+            ));
+        }
+        if visited.len() > MAX_REDIRECTS {
+            return Err(Failure::new(
+                Reason::Redirect,
+                format!("more than {MAX_REDIRECTS} redirects, the last to {next}"),
+            ));
+        }
+        // Browsers turn a redirected POST into a GET, except for 307 and 308.
+        if response.status == 303
+            || (matches!(response.status, 301 | 302) && method == http::Method::POST)
+        {
+            method = http::Method::GET;
+        }
+        visited.push(next.clone());
+        url = next;
+    };
+
+    let status = response.status;
+    if !spec.expect_status.iter().any(|r| r.contains(status)) {
+        let expected: Vec<String> = spec.expect_status.iter().map(|r| r.to_string()).collect();
+        let via = if visited.len() > 1 {
+            format!(" (after redirects to {url})")
+        } else {
+            String::new()
+        };
+        return Err(Failure::new(
+            Reason::HttpStatus,
+            format!("status {status}, expected {}{via}", expected.join(", ")),
+        ));
+    }
+    spec.conditions.judge(&response.body)
+}
+
+/// Sends one request to `url` on a fresh connection and reads the response within the limits.
+async fn exchange(
+    spec: &HttpSpec,
+    url: &url::Url,
+    method: &http::Method,
+    limits: &Limits,
+    deadline: Deadline,
+    timeout: &str,
+    trace: &mut Trace,
+) -> Result<Exchange, Failure> {
     let host = url
         .host_str()
         .ok_or_else(|| Failure::new(Reason::Protocol, format!("{url} has no host")))?;
     let port = url
         .port_or_known_default()
         .ok_or_else(|| Failure::new(Reason::Protocol, format!("{url} has no port")))?;
-    let addr = super::resolve(host, port, deadline, trace).await?;
+    let addr = super::resolve(host, port, spec.ip, deadline, trace).await?;
     let tcp = super::connect(addr, deadline, trace).await?;
-
-    let timeout = fmt_duration(limits.timeout);
     let (mut sender, _conn) = if url.scheme() == "https" {
-        let tls = handshake_tls(host, tcp, deadline, &timeout, trace).await?;
-        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-        open(TokioIo::new(tls), h2, deadline, &timeout).await?
+        let mode = Mode {
+            insecure: spec.tls_insecure,
+            http: true,
+        };
+        let stream = tls::handshake(host, tcp, mode, deadline, timeout, trace).await?;
+        let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+        open(TokioIo::new(stream), h2, deadline, timeout).await?
     } else {
-        open(TokioIo::new(tcp), false, deadline, &timeout).await?
+        open(TokioIo::new(tcp), false, deadline, timeout).await?
     };
 
-    let request = build_request(spec, host, port, sender.is_h2())?;
+    let request = build_request(spec, url, method, host, port, sender.is_h2())?;
     let sent = Instant::now();
     let response = tokio::time::timeout_at(deadline, sender.send(request))
         .await
@@ -108,104 +217,14 @@ pub(super) async fn probe(
     trace.phases.processing = Some(sent.elapsed());
     let status = response.status().as_u16();
     trace.code = Some(status);
-
-    let needs_body = spec.body_contains.is_some();
-    let body = read_body(
-        response,
-        limits.max_bytes,
-        needs_body,
-        deadline,
-        &timeout,
-        trace,
-    )
-    .await?;
-
-    if !spec.expect_status.iter().any(|r| r.contains(status)) {
-        let expected: Vec<String> = spec.expect_status.iter().map(|r| r.to_string()).collect();
-        return Err(Failure::new(
-            Reason::HttpStatus,
-            format!("status {status}, expected {}", expected.join(", ")),
-        ));
-    }
-    if let Some(needle) = &spec.body_contains
-        && !memchr_contains(&body, needle.as_bytes())
-    {
-        return Err(Failure::new(
-            Reason::Body,
-            format!(
-                "body does not contain {needle:?}; it starts with {:?}",
-                excerpt(&body, 80)
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// The TLS client configuration shared by every probe: ring, the system's roots, h2 and http/1.1.
-fn tls_config() -> Result<Arc<rustls::ClientConfig>, Failure> {
-    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            use rustls_platform_verifier::BuilderVerifierExt;
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let mut config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .and_then(|b| b.with_platform_verifier())
-                .map_err(|e| e.to_string())?
-                .with_no_client_auth();
-            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-            Ok(Arc::new(config))
-        })
-        .clone()
-        .map_err(|e| Failure::new(Reason::Tls, format!("cannot set up TLS: {e}")))
-}
-
-async fn handshake_tls(
-    host: &str,
-    tcp: tokio::net::TcpStream,
-    deadline: Deadline,
-    timeout: &str,
-    trace: &mut Trace,
-) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, Failure> {
-    let name = rustls::pki_types::ServerName::try_from(
-        host.trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string(),
-    )
-    .map_err(|e| {
-        Failure::new(
-            Reason::Tls,
-            format!("{host} is not a valid TLS server name: {e}"),
-        )
-    })?;
-    let connector = tokio_rustls::TlsConnector::from(tls_config()?);
-    let started = Instant::now();
-    let result = tokio::time::timeout_at(deadline, connector.connect(name, tcp)).await;
-    trace.phases.tls = Some(started.elapsed());
-    match result {
-        Err(_) => Err(Failure::new(
-            Reason::Tls,
-            format!("timed out after {timeout} in the TLS handshake"),
-        )),
-        Ok(Err(e)) => Err(classify_tls(&e)),
-        Ok(Ok(stream)) => Ok(stream),
-    }
-}
-
-fn classify_tls(e: &std::io::Error) -> Failure {
-    match e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    {
-        Some(rustls::Error::InvalidCertificate(cert)) => {
-            Failure::new(Reason::Tls, format!("invalid certificate: {cert:?}"))
-        }
-        Some(other) => Failure::new(Reason::Tls, format!("TLS handshake failed: {other}")),
-        None => {
-            let f = super::classify_io(e, "TLS handshake");
-            Failure::new(Reason::Tls, f.message)
-        }
-    }
+    let headers = response.headers().clone();
+    let keep = !spec.conditions.is_empty();
+    let body = read_body(response, limits.max_bytes, keep, deadline, timeout, trace).await?;
+    Ok(Exchange {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// Either protocol's request sender, so the probe code is written once.
@@ -276,11 +295,12 @@ where
 
 fn build_request(
     spec: &HttpSpec,
+    url: &url::Url,
+    method: &http::Method,
     host: &str,
     port: u16,
     h2: bool,
 ) -> Result<http::Request<Full<Bytes>>, Failure> {
-    let url = &spec.url;
     let uri = if h2 {
         url.as_str().to_string()
     } else {
@@ -289,9 +309,7 @@ fn build_request(
             None => url.path().to_string(),
         }
     };
-    let mut builder = http::Request::builder()
-        .method(spec.method.clone())
-        .uri(uri);
+    let mut builder = http::Request::builder().method(method.clone()).uri(uri);
     if !h2 {
         let authority = match url.port() {
             Some(_) => format!("{host}:{port}"),
@@ -309,8 +327,13 @@ fn build_request(
     for (name, value) in &spec.headers {
         builder = builder.header(name, value);
     }
+    // A body goes with the original method only; a redirect that became a GET drops it.
+    let body = match &spec.body {
+        Some(b) if *method == spec.method => Bytes::from(b.clone()),
+        _ => Bytes::new(),
+    };
     builder
-        .body(Full::new(Bytes::new()))
+        .body(Full::new(body))
         .map_err(|e| Failure::new(Reason::Protocol, format!("cannot build the request: {e}")))
 }
 
@@ -391,10 +414,6 @@ fn classify_hyper(e: &hyper::Error) -> Failure {
     }
 }
 
-fn memchr_contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,11 +423,5 @@ mod tests {
         assert_eq!(StatusRange::DEFAULT.to_string(), "200-399");
         assert_eq!(StatusRange { lo: 200, hi: 299 }.to_string(), "2xx");
         assert_eq!(StatusRange { lo: 301, hi: 301 }.to_string(), "301");
-    }
-
-    #[test]
-    fn tls_config_builds_with_ring_and_system_roots() {
-        let config = tls_config().expect("the system roots load");
-        assert_eq!(config.alpn_protocols[0], b"h2");
     }
 }

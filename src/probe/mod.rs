@@ -4,10 +4,12 @@
 //! with a message a person can act on. Every probe ends within its timeout and reads at most
 //! `max_bytes`. This module knows nothing of SQLite, metrics, incidents or schedules.
 
+mod body;
 mod dns;
 mod http;
 mod target;
 mod tcp;
+mod tls;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -15,10 +17,12 @@ use std::time::{Duration, Instant};
 
 use crate::clock::Timestamp;
 
+pub use body::{BodyConditions, JsonCondition, JsonPath};
 pub use dns::{DnsSpec, Rcode, RecordKind};
 pub use http::{HttpSpec, StatusRange};
 pub use target::parse as parse_target;
 pub use tcp::TcpSpec;
+pub use tls::{TlsInfo, earliest_expiry};
 
 /// What to probe: a closed set, one variant per probe kind.
 #[derive(Clone, Debug)]
@@ -46,6 +50,10 @@ pub struct Limits {
     pub timeout: Duration,
     /// A successful probe slower than this is degraded.
     pub degraded_after: Option<Duration>,
+    /// A successful probe slower than this is down.
+    pub max_latency: Option<Duration>,
+    /// A certificate in the peer's chain expiring sooner than this makes the probe degraded.
+    pub cert_expiry_warning: Option<Duration>,
     /// Cap on bytes read from the target (body, banner).
     pub max_bytes: usize,
 }
@@ -55,6 +63,8 @@ impl Default for Limits {
         Limits {
             timeout: Duration::from_secs(10),
             degraded_after: None,
+            max_latency: None,
+            cert_expiry_warning: None,
             max_bytes: 1 << 20,
         }
     }
@@ -73,6 +83,8 @@ pub struct Outcome {
     /// HTTP status code or DNS rcode, when the target answered.
     pub code: Option<u16>,
     pub phases: Phases,
+    /// What the TLS handshake revealed, when there was one.
+    pub tls: Option<TlsInfo>,
 }
 
 impl Outcome {
@@ -142,6 +154,12 @@ pub enum Reason {
     HttpStatus,
     /// A body condition failed, or the body exceeded the cap.
     Body,
+    /// A JSON condition failed, or the body was not JSON.
+    Json,
+    /// Too many redirects, or a redirect loop.
+    Redirect,
+    /// A certificate of the chain expires sooner than `cert_expiry_warning`.
+    CertExpiry,
     /// The target spoke something other than the expected protocol.
     Protocol,
     /// Another network error (reset, unreachable).
@@ -165,6 +183,9 @@ impl Reason {
             Reason::Timeout => "timeout",
             Reason::HttpStatus => "http_status",
             Reason::Body => "body",
+            Reason::Json => "json",
+            Reason::Redirect => "redirect",
+            Reason::CertExpiry => "cert_expiry",
             Reason::Protocol => "protocol",
             Reason::Network => "network",
             Reason::Rcode => "rcode",
@@ -174,7 +195,7 @@ impl Reason {
     }
 
     /// Every reason, for parsing stored rows and pre-registering metrics.
-    pub const ALL: [Reason; 12] = [
+    pub const ALL: [Reason; 15] = [
         Reason::Dns,
         Reason::Refused,
         Reason::ConnectTimeout,
@@ -182,6 +203,9 @@ impl Reason {
         Reason::Timeout,
         Reason::HttpStatus,
         Reason::Body,
+        Reason::Json,
+        Reason::Redirect,
+        Reason::CertExpiry,
         Reason::Protocol,
         Reason::Network,
         Reason::Rcode,
@@ -212,6 +236,21 @@ pub struct Phases {
     pub transfer: Option<Duration>,
 }
 
+impl Phases {
+    /// Adds `other`'s phases to these, for probes that take several round trips (redirects).
+    pub fn add(&mut self, other: &Phases) {
+        let sum = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or_default() + b.unwrap_or_default()),
+        };
+        self.resolve = sum(self.resolve, other.resolve);
+        self.connect = sum(self.connect, other.connect);
+        self.tls = sum(self.tls, other.tls);
+        self.processing = sum(self.processing, other.processing);
+        self.transfer = sum(self.transfer, other.transfer);
+    }
+}
+
 /// Runs one probe; it ends within `limits.timeout` whatever the target does.
 pub async fn run(spec: &ProbeSpec, limits: &Limits) -> Outcome {
     let at = Timestamp::now();
@@ -235,20 +274,7 @@ pub async fn run(spec: &ProbeSpec, limits: &Limits) -> Outcome {
     let latency = started.elapsed();
     let (status, failure) = match result {
         Err(f) => (Status::Down, Some(f)),
-        Ok(()) => match limits.degraded_after {
-            Some(limit) if latency > limit => (
-                Status::Degraded,
-                Some(Failure::new(
-                    Reason::Slow,
-                    format!(
-                        "took {}, more than degraded_after = {}",
-                        fmt_duration(latency),
-                        fmt_duration(limit)
-                    ),
-                )),
-            ),
-            _ => (Status::Up, None),
-        },
+        Ok(()) => judge_success(latency, trace.tls.as_ref(), limits, at),
     };
     Outcome {
         at,
@@ -257,6 +283,58 @@ pub async fn run(spec: &ProbeSpec, limits: &Limits) -> Outcome {
         latency,
         code: trace.code,
         phases: trace.phases,
+        tls: trace.tls,
+    }
+}
+
+/// The verdict on a probe whose conditions all held: slowness and certificate expiry.
+fn judge_success(
+    latency: Duration,
+    tls: Option<&TlsInfo>,
+    limits: &Limits,
+    now: Timestamp,
+) -> (Status, Option<Failure>) {
+    let took = fmt_duration(latency);
+    if let Some(max) = limits.max_latency.filter(|&max| latency > max) {
+        let message = format!("took {took}, more than max_latency = {}", fmt_duration(max));
+        return (Status::Down, Some(Failure::new(Reason::Slow, message)));
+    }
+    let expiry = tls.and_then(|t| t.earliest_expiry);
+    if let (Some(warning), Some(expiry)) = (limits.cert_expiry_warning, expiry)
+        && expiry < now.plus(warning)
+    {
+        let message = if expiry <= now {
+            format!("a certificate of the chain expired on {}", expiry.date())
+        } else {
+            format!(
+                "a certificate of the chain expires in {} (on {}), sooner than cert_expiry_warning = {}",
+                fmt_days(expiry.since(now)),
+                expiry.date(),
+                fmt_duration(warning)
+            )
+        };
+        return (
+            Status::Degraded,
+            Some(Failure::new(Reason::CertExpiry, message)),
+        );
+    }
+    if let Some(limit) = limits.degraded_after.filter(|&limit| latency > limit) {
+        let message = format!(
+            "took {took}, more than degraded_after = {}",
+            fmt_duration(limit)
+        );
+        return (Status::Degraded, Some(Failure::new(Reason::Slow, message)));
+    }
+    (Status::Up, None)
+}
+
+/// Whole days, or hours under two days: "13 days", "20 hours".
+fn fmt_days(d: Duration) -> String {
+    let hours = d.as_secs() / 3600;
+    if hours >= 48 {
+        format!("{} days", hours / 24)
+    } else {
+        format!("{hours} hours")
     }
 }
 
@@ -265,18 +343,48 @@ pub async fn run(spec: &ProbeSpec, limits: &Limits) -> Outcome {
 pub(crate) struct Trace {
     pub code: Option<u16>,
     pub phases: Phases,
+    pub tls: Option<TlsInfo>,
 }
 
-/// Resolves `host:port` through the system resolver, timing the `resolve` phase.
+/// Which address family a probe may use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IpFamily {
+    /// Whatever the resolver returns first.
+    #[default]
+    Any,
+    V4,
+    V6,
+}
+
+impl IpFamily {
+    fn allows(self, ip: std::net::IpAddr) -> bool {
+        match self {
+            IpFamily::Any => true,
+            IpFamily::V4 => ip.is_ipv4(),
+            IpFamily::V6 => ip.is_ipv6(),
+        }
+    }
+}
+
+/// Resolves `host:port` through the system resolver, timing the `resolve` phase and keeping the
+/// first address of the allowed family.
 pub(crate) async fn resolve(
     host: &str,
     port: u16,
+    family: IpFamily,
     deadline: tokio::time::Instant,
     trace: &mut Trace,
 ) -> Result<SocketAddr, Failure> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return Ok(SocketAddr::new(ip, port));
+        return if family.allows(ip) {
+            Ok(SocketAddr::new(ip, port))
+        } else {
+            Err(Failure::new(
+                Reason::Dns,
+                format!("{ip} is not an address of the required family ({family:?})"),
+            ))
+        };
     }
     let started = Instant::now();
     let lookup = tokio::time::timeout_at(deadline, tokio::net::lookup_host((host, port))).await;
@@ -290,9 +398,14 @@ pub(crate) async fn resolve(
             Reason::Dns,
             format!("cannot resolve {host}: {e}"),
         )),
-        Ok(Ok(mut addrs)) => addrs
-            .next()
-            .ok_or_else(|| Failure::new(Reason::Dns, format!("{host} has no address"))),
+        Ok(Ok(mut addrs)) => addrs.find(|a| family.allows(a.ip())).ok_or_else(|| {
+            let which = match family {
+                IpFamily::Any => "no address",
+                IpFamily::V4 => "no IPv4 address",
+                IpFamily::V6 => "no IPv6 address",
+            };
+            Failure::new(Reason::Dns, format!("{host} has {which}"))
+        }),
     }
 }
 
@@ -387,6 +500,42 @@ mod tests {
     fn excerpt_truncates_and_neutralises_control_characters() {
         assert_eq!(excerpt(b"ab\r\ncd", 10), "ab··cd");
         assert_eq!(excerpt(b"abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn cert_expiry_warning_degrades_before_slowness_and_max_latency_is_down() {
+        let day = Duration::from_secs(86_400);
+        let now = Timestamp(1_000 * 86_400_000);
+        let limits = Limits {
+            cert_expiry_warning: Some(day * 14),
+            degraded_after: Some(Duration::from_millis(100)),
+            max_latency: Some(Duration::from_secs(1)),
+            ..Limits::default()
+        };
+        let tls = |days: i64| TlsInfo {
+            version: "TLS 1.3",
+            earliest_expiry: Some(Timestamp(now.0 + days * 86_400_000)),
+        };
+        let fast = Duration::from_millis(10);
+        let (status, f) = judge_success(fast, Some(&tls(5)), &limits, now);
+        assert_eq!(status, Status::Degraded);
+        let f = f.unwrap();
+        assert_eq!(f.reason, Reason::CertExpiry);
+        assert!(f.message.contains("expires in 5 days"), "{}", f.message);
+        assert_eq!(
+            judge_success(fast, Some(&tls(30)), &limits, now),
+            (Status::Up, None)
+        );
+        let (status, f) = judge_success(fast, Some(&tls(-1)), &limits, now);
+        assert_eq!(status, Status::Degraded);
+        assert!(f.unwrap().message.contains("expired on"));
+        let (status, f) = judge_success(Duration::from_secs(2), None, &limits, now);
+        assert_eq!((status, f.unwrap().reason), (Status::Down, Reason::Slow));
+        let (status, f) = judge_success(Duration::from_millis(200), None, &limits, now);
+        assert_eq!(
+            (status, f.unwrap().reason),
+            (Status::Degraded, Reason::Slow)
+        );
     }
 
     #[test]

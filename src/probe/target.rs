@@ -16,23 +16,20 @@ pub fn parse(target: &str) -> Result<ProbeSpec, String> {
             }
             Ok(ProbeSpec::Http(HttpSpec::get(url)))
         }
-        "tcp" => {
+        "tcp" | "tls" => {
             let host = url
                 .host_str()
                 .ok_or_else(|| format!("{target:?} has no host: write tcp://host:port"))?;
             let port = url
                 .port()
                 .ok_or_else(|| format!("{target:?} has no port: write tcp://host:port"))?;
-            Ok(ProbeSpec::Tcp(TcpSpec {
-                host: host.to_string(),
-                port,
-                send: None,
-                expect: None,
-            }))
+            let mut spec = TcpSpec::connect(host, port);
+            spec.tls = url.scheme() == "tls";
+            Ok(ProbeSpec::Tcp(spec))
         }
         "dns" => parse_dns(target, &url),
         other => Err(format!(
-            "unknown scheme {other:?}: use https://…, http://…, tcp://host:port or dns://[server/]name?type=A"
+            "unknown scheme {other:?}: use https://…, http://…, tcp://host:port, tls://host:port or dns://[server/]name?type=A"
         )),
     }
 }

@@ -1,0 +1,222 @@
+//! TLS for probes: the shared client configurations (verified with the system's roots, or
+//! insecure for `tls_insecure` checks, both on ring), the timed handshake, clear messages for
+//! certificate failures, and what the peer's chain says (TLS version, earliest expiry).
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+
+use super::{Failure, Reason, Trace};
+use crate::clock::Timestamp;
+
+/// What the TLS handshake revealed about the peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// `TLS 1.3` or `TLS 1.2`.
+    pub version: &'static str,
+    /// The earliest `notAfter` of the certificates the peer presented.
+    pub earliest_expiry: Option<Timestamp>,
+}
+
+/// How a probe trusts the peer, and which application protocols it offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Mode {
+    pub insecure: bool,
+    /// Offer h2 and http/1.1 by ALPN (HTTP probes); nothing for raw TCP.
+    pub http: bool,
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The client configuration for `mode`, built once per mode.
+fn config(mode: Mode) -> Result<Arc<rustls::ClientConfig>, Failure> {
+    static CONFIGS: OnceLock<[Result<Arc<rustls::ClientConfig>, String>; 4]> = OnceLock::new();
+    let configs = CONFIGS.get_or_init(|| {
+        [(false, false), (false, true), (true, false), (true, true)].map(|(insecure, http)| {
+            build(Mode { insecure, http })
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
+    });
+    let index = usize::from(mode.insecure) * 2 + usize::from(mode.http);
+    configs[index]
+        .clone()
+        .map_err(|e| Failure::new(Reason::Tls, format!("cannot set up TLS: {e}")))
+}
+
+fn build(mode: Mode) -> Result<rustls::ClientConfig, rustls::Error> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?;
+    let mut config = if mode.insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider())))
+            .with_no_client_auth()
+    } else {
+        builder.with_platform_verifier()?.with_no_client_auth()
+    };
+    if mode.http {
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    }
+    Ok(config)
+}
+
+/// Runs the TLS handshake over `tcp` before the deadline, timing the `tls` phase and recording
+/// the version and the chain's earliest expiry in `trace`.
+pub(crate) async fn handshake(
+    host: &str,
+    tcp: TcpStream,
+    mode: Mode,
+    deadline: tokio::time::Instant,
+    timeout: &str,
+    trace: &mut Trace,
+) -> Result<TlsStream<TcpStream>, Failure> {
+    let bare = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let name = ServerName::try_from(bare).map_err(|e| {
+        Failure::new(
+            Reason::Tls,
+            format!("{host} is not a valid TLS server name: {e}"),
+        )
+    })?;
+    let connector = tokio_rustls::TlsConnector::from(config(mode)?);
+    let started = Instant::now();
+    let result = tokio::time::timeout_at(deadline, connector.connect(name, tcp)).await;
+    trace.phases.tls = Some(started.elapsed());
+    let stream = match result {
+        Err(_) => {
+            return Err(Failure::new(
+                Reason::Tls,
+                format!("timed out after {timeout} in the TLS handshake"),
+            ));
+        }
+        Ok(Err(e)) => return Err(classify(&e)),
+        Ok(Ok(stream)) => stream,
+    };
+    let conn = stream.get_ref().1;
+    trace.tls = Some(TlsInfo {
+        version: match conn.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3",
+            Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2",
+            _ => "TLS",
+        },
+        earliest_expiry: conn.peer_certificates().and_then(earliest_expiry),
+    });
+    Ok(stream)
+}
+
+/// The earliest `notAfter` among `chain`, skipping certificates that do not parse.
+pub fn earliest_expiry(chain: &[CertificateDer<'_>]) -> Option<Timestamp> {
+    chain
+        .iter()
+        .filter_map(|der| x509_parser::parse_x509_certificate(der).ok())
+        .map(|(_, cert)| Timestamp(cert.validity().not_after.timestamp().saturating_mul(1000)))
+        .min()
+}
+
+/// Turns a handshake error into a message that says what to do about it.
+fn classify(e: &std::io::Error) -> Failure {
+    let Some(err) = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    else {
+        let f = super::classify_io(e, "TLS handshake");
+        return Failure::new(Reason::Tls, f.message);
+    };
+    let message = match err {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                format!("the certificate has expired ({cert})")
+            }
+            CertificateError::UnknownIssuer => {
+                "the certificate is not signed by a trusted authority \
+                 (self-signed or unknown issuer); set tls_insecure = true to accept it"
+                    .to_string()
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                format!("the certificate is not valid for this host ({cert})")
+            }
+            other => format!("invalid certificate: {other}"),
+        },
+        rustls::Error::AlertReceived(alert) => {
+            format!("the server refused the TLS handshake: {alert:?}")
+        }
+        other => format!("TLS handshake failed: {other}"),
+    };
+    Failure::new(Reason::Tls, message)
+}
+
+/// A verifier for `tls_insecure`: accepts any certificate, but still checks the handshake
+/// signatures so the connection is at least consistent.
+#[derive(Debug)]
+struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mode_builds_with_ring() {
+        for insecure in [false, true] {
+            for http in [false, true] {
+                let c = config(Mode { insecure, http }).expect("a TLS config");
+                assert_eq!(c.alpn_protocols.is_empty(), !http);
+            }
+        }
+    }
+}
