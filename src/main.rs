@@ -40,6 +40,9 @@ enum Command {
         /// Give up after this long.
         #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
         timeout: Duration,
+        /// Accept any TLS certificate (its expiry is still shown).
+        #[arg(long)]
+        insecure: bool,
     },
 }
 
@@ -63,7 +66,11 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run { config } => runtime.block_on(run(config)),
         Command::Check { config } => check(config),
-        Command::Probe { target, timeout } => runtime.block_on(probe_once(&target, timeout)),
+        Command::Probe {
+            target,
+            timeout,
+            insecure,
+        } => runtime.block_on(probe_once(&target, timeout, insecure)),
     }
 }
 
@@ -144,8 +151,16 @@ async fn watch_signals(token: CancellationToken) {
     token.cancel();
 }
 
-async fn probe_once(target: &str, timeout: Duration) -> ExitCode {
+async fn probe_once(target: &str, timeout: Duration, insecure: bool) -> ExitCode {
     let spec = match probe::parse_target(target) {
+        Ok(probe::ProbeSpec::Http(mut s)) => {
+            s.tls_insecure = insecure;
+            probe::ProbeSpec::Http(s)
+        }
+        Ok(probe::ProbeSpec::Tcp(mut s)) => {
+            s.tls_insecure = insecure;
+            probe::ProbeSpec::Tcp(s)
+        }
         Ok(s) => s,
         Err(e) => {
             eprintln!("watchpost probe: {e}");
@@ -175,6 +190,16 @@ async fn probe_once(target: &str, timeout: Duration) -> ExitCode {
         }
     }
     println!("  {:<10} {}", "total", probe::fmt_duration(outcome.latency));
+    if let Some(tls) = &outcome.tls {
+        println!("  {:<10} {}", "tls", tls.version);
+        if let Some(expiry) = tls.earliest_expiry {
+            let days = expiry
+                .0
+                .saturating_sub(watchpost::clock::Timestamp::now().0)
+                / 86_400_000;
+            println!("  {:<10} {} (in {days} days)", "expires", expiry.rfc3339());
+        }
+    }
     if let Some(f) = &outcome.failure {
         println!("  {:<10} {} ({})", "error", f.message, f.reason);
     }

@@ -5,5 +5,6 @@ mod dns_server;
 mod lifecycle;
 mod probe_depth;
 mod probe_dns;
+mod schedule;
 mod support;
 mod web;
