@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::history::Refresher;
+use crate::maintenance::Schedule;
 use crate::metrics::Metrics;
 use crate::recorder::{Handles, Recorder};
 use crate::snapshot::{History, Snapshot};
@@ -105,6 +106,15 @@ impl App {
             }
         }
 
+        let one_off = store
+            .reader
+            .maintenance(now)
+            .await
+            .context("reading maintenance windows")?;
+        let (_schedule_tx, schedule_rx) = watch::channel(Arc::new(Schedule {
+            recurring: config.maintenance.clone(),
+            one_off,
+        }));
         let metrics = Arc::new(Metrics::new().context("registering metrics")?);
         let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(Snapshot::empty(config.clone())));
         let (history_tx, history_rx) = watch::channel(Arc::new(History::default()));
@@ -119,6 +129,7 @@ impl App {
                 metrics: metrics.clone(),
                 snapshot: snapshot_tx,
                 history: poke.clone(),
+                schedule: schedule_rx.clone(),
             },
         );
         let (outcomes_tx, outcomes_rx) = mpsc::channel(OUTCOME_QUEUE);

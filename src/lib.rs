@@ -9,6 +9,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod history;
+pub mod maintenance;
 pub mod metrics;
 pub mod monitor;
 pub mod probe;

@@ -113,6 +113,10 @@ pub struct Tracker {
     down: Streak,
     not_up: Streak,
     not_down: Streak,
+    /// No change is dated before this: the end of the last maintenance window.
+    not_before: Option<Timestamp>,
+    /// The end of the maintenance window the check is in.
+    window_end: Option<Timestamp>,
 }
 
 impl Tracker {
@@ -126,6 +130,8 @@ impl Tracker {
             down: Streak::default(),
             not_up: Streak::default(),
             not_down: Streak::default(),
+            not_before: None,
+            window_end: None,
         }
     }
 
@@ -143,6 +149,13 @@ pub struct Step {
     pub spans: Vec<Span>,
 }
 
+/// A maintenance window covering a probe: `[start, end)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
 /// Time since the previous probe longer than this is a gap (no data), except for `interval`.
 #[derive(Clone, Copy, Debug)]
 pub struct Cadence {
@@ -150,11 +163,12 @@ pub struct Cadence {
     pub gap_after: Duration,
 }
 
-/// Applies one probe verdict taken at `at` to a check's tracker.
+/// Applies one probe verdict taken at `at`, inside `window` when a maintenance window covers it.
 pub fn apply(
     t: &Tracker,
     status: Status,
     at: Timestamp,
+    window: Option<Window>,
     policy: &Policy,
     cadence: &Cadence,
 ) -> Step {
@@ -183,8 +197,33 @@ pub fn apply(
 
     let fail = policy.failure_threshold.get();
     let success = policy.success_threshold.get();
-    let next = match t.state {
-        State::Unknown | State::Up => {
+    let next = match (t.state, window) {
+        (State::Maintenance, Some(w)) => {
+            n.window_end = Some(w.end);
+            None
+        }
+        // Entering a window: from its start, or from the last probe if it started before that.
+        (_, Some(w)) => {
+            n.window_end = Some(w.end);
+            let since = t.last_at.map_or(w.start, |last| w.start.max(last)).min(at);
+            Some((State::Maintenance, since))
+        }
+        // Leaving a window: what the probes say now, dated no earlier than the window's end.
+        (State::Maintenance, None) => {
+            let end = t.window_end.unwrap_or(at).min(at);
+            n.window_end = None;
+            n.not_before = Some(end);
+            let state = if n.down.count >= fail {
+                State::Down
+            } else if n.not_up.count >= fail {
+                State::Degraded
+            } else {
+                // Failures below the threshold change nothing, as they would while up.
+                State::Up
+            };
+            Some((state, end))
+        }
+        (State::Unknown | State::Up, None) => {
             if n.down.count >= fail {
                 Some((State::Down, n.down.since))
             } else if n.not_up.count >= fail {
@@ -195,7 +234,7 @@ pub fn apply(
                 None
             }
         }
-        State::Degraded => {
+        (State::Degraded, None) => {
             if n.down.count >= fail {
                 Some((State::Down, n.down.since))
             } else if n.up.count >= success {
@@ -204,26 +243,25 @@ pub fn apply(
                 None
             }
         }
-        State::Down => {
+        (State::Down, None) => {
             if n.not_down.count >= success {
                 Some((State::Up, n.not_down.since))
             } else {
                 None
             }
         }
-        State::Maintenance => None,
     };
 
     let mut change = next.map(|(to, since)| Change {
         from: t.state,
         to,
-        at: since,
+        at: n.not_before.map_or(since, |nb| since.max(nb)),
     });
     // Recovering from down while still slow: down ends at the first good probe, and degraded
     // begins where the current run of degraded probes began.
     if let Some(c) = change
         .as_mut()
-        .filter(|c| c.from == State::Down && status == Status::Degraded)
+        .filter(|c| c.from == State::Down && c.to == State::Up && status == Status::Degraded)
     {
         c.to = State::Degraded;
     }
@@ -275,7 +313,7 @@ mod tests {
                 'x' => Status::Down,
                 other => panic!("unknown probe letter {other}"),
             };
-            let step = apply(&t, status, Timestamp(i as i64 * 10_000), policy, &CADENCE);
+            let step = apply(&t, status, Timestamp(i as i64 * 10_000), None, policy, &CADENCE);
             if let Some(c) = step.change {
                 changes.push((c.from, c.to, c.at.0 / 1000));
             }
@@ -339,7 +377,7 @@ mod tests {
             .into_iter()
             .enumerate()
         {
-            let step = apply(&t, s, Timestamp(i as i64 * 10_000), &p, &CADENCE);
+            let step = apply(&t, s, Timestamp(i as i64 * 10_000), None, &p, &CADENCE);
             spans.extend(step.spans);
             t = step.tracker;
         }
@@ -369,11 +407,67 @@ mod tests {
         );
     }
 
+    /// Like `run`, with a maintenance window over `[from, to)` seconds.
+    fn run_with_window(start: State, probes: &str, window: (i64, i64), policy: &Policy) -> (State, Vec<(State, State, i64)>, Vec<Span>) {
+        let mut t = Tracker::new(start);
+        let (mut changes, mut spans) = (Vec::new(), Vec::new());
+        let w = Window { start: Timestamp(window.0 * 1000), end: Timestamp(window.1 * 1000) };
+        for (i, c) in probes.chars().enumerate() {
+            let status = match c {
+                'u' => Status::Up,
+                'd' => Status::Degraded,
+                _ => Status::Down,
+            };
+            let at = Timestamp(i as i64 * 10_000);
+            let inside = (w.start <= at && at < w.end).then_some(w);
+            let step = apply(&t, status, at, inside, policy, &CADENCE);
+            changes.extend(step.change.map(|c| (c.from, c.to, c.at.0 / 1000)));
+            spans.extend(step.spans);
+            t = step.tracker;
+        }
+        (t.state, changes, spans)
+    }
+
+    #[test]
+    fn failures_inside_a_window_open_nothing_and_continuing_ones_are_dated_to_its_end() {
+        // Window [15 s, 45 s): probes at 20, 30, 40 are inside; the target fails from 20 on.
+        let (state, changes, spans) = run_with_window(Up, "uuxxxxx", (15, 45), &policy(3, 2));
+        assert_eq!(state, Down);
+        assert_eq!(
+            changes,
+            vec![(Up, State::Maintenance, 15), (State::Maintenance, Down, 45)]
+        );
+        let maintenance: i64 = spans
+            .iter()
+            .map(|s| {
+                let ms = s.end.0 - s.start.0;
+                (if s.to == Some(Bucket::Maintenance) { ms } else { 0 })
+                    - (if s.from == Some(Bucket::Maintenance) { ms } else { 0 })
+            })
+            .sum();
+        assert_eq!(maintenance, 30_000, "exactly the window counts as maintenance");
+    }
+
+    #[test]
+    fn a_window_ending_on_a_healthy_target_goes_back_up_at_its_end() {
+        let (state, changes, _) = run_with_window(Up, "uxxuu", (5, 25), &policy(2, 2));
+        assert_eq!(state, Up);
+        assert_eq!(changes, vec![(Up, State::Maintenance, 5), (State::Maintenance, Up, 25)]);
+    }
+
+    #[test]
+    fn a_short_failure_after_a_window_needs_the_threshold_and_is_not_dated_into_it() {
+        // Inside [5, 25): up at 10 and 20; after it: down at 30, 40, 50 → down from 30.
+        let (state, changes, _) = run_with_window(Up, "uuuxxx", (5, 25), &policy(3, 2));
+        assert_eq!(state, Down);
+        assert_eq!(changes.last(), Some(&(Up, Down, 30)));
+    }
+
     #[test]
     fn a_gap_counts_one_interval_then_no_data() {
         let p = policy(3, 2);
-        let t = apply(&Tracker::new(Up), Status::Up, Timestamp(0), &p, &CADENCE).tracker;
-        let step = apply(&t, Status::Up, Timestamp(600_000), &p, &CADENCE);
+        let t = apply(&Tracker::new(Up), Status::Up, Timestamp(0), None, &p, &CADENCE).tracker;
+        let step = apply(&t, Status::Up, Timestamp(600_000), None, &p, &CADENCE);
         assert_eq!(step.spans[0].end, Timestamp(10_000));
     }
 }

@@ -11,6 +11,7 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use crate::clock::Timestamp;
 use crate::config::{Check, Config};
+use crate::maintenance::Schedule;
 use crate::metrics::Metrics;
 use crate::monitor::{self, Cadence, Change, State, Tracker};
 use crate::probe::{Outcome, Status, fmt_duration};
@@ -34,6 +35,7 @@ pub struct Recorder {
     snapshot: watch::Sender<Arc<Snapshot>>,
     /// Woken on every incident change, so uptime figures are refreshed at once.
     history: Arc<Notify>,
+    schedule: watch::Receiver<Arc<Schedule>>,
 }
 
 /// Per-check state owned by the recorder.
@@ -55,6 +57,8 @@ pub struct Handles {
     pub metrics: Arc<Metrics>,
     pub snapshot: watch::Sender<Arc<Snapshot>>,
     pub history: Arc<Notify>,
+    /// The maintenance windows in force; admins may change them while running.
+    pub schedule: watch::Receiver<Arc<Schedule>>,
 }
 
 impl Recorder {
@@ -103,6 +107,7 @@ impl Recorder {
             metrics: handles.metrics,
             snapshot: handles.snapshot,
             history: handles.history,
+            schedule: handles.schedule,
         };
         recorder.publish();
         recorder
@@ -159,10 +164,16 @@ impl Recorder {
             interval: check.interval,
             gap_after: check.stale_after(),
         };
+        let window = self
+            .schedule
+            .borrow()
+            .covering(&check.id, outcome.at)
+            .map(|w| (w.span(), w.title));
         let step = monitor::apply(
             &rt.tracker,
             outcome.status,
             outcome.at,
+            window.as_ref().map(|(span, _)| *span),
             &check.policy,
             &cadence,
         );
@@ -185,7 +196,10 @@ impl Recorder {
         });
 
         match step.change {
-            Some(change) => self.transition(index, check, change).await?,
+            Some(change) => {
+                let title = window.map(|(_, title)| title);
+                self.transition(index, check, change, title).await?
+            }
             None => self.add_evidence(index, evidence).await?,
         }
         Ok(())
@@ -197,17 +211,24 @@ impl Recorder {
         index: usize,
         check: &Check,
         change: Change,
+        window: Option<String>,
     ) -> Result<(), crate::store::Error> {
         tracing::info!(check = %check.id, from = change.from.as_str(), to = change.to.as_str(), at = %change.at.rfc3339(), "state changed");
         self.metrics.set_state(check, change.to);
         let rt = &mut self.checks[index];
         if let Some((id, started)) = rt.incident.take() {
-            let note = format!(
-                "{} recovered at {}, after {}.",
-                check.name,
-                change.at.rfc3339(),
-                fmt_duration(change.at.since(started))
-            );
+            let note = match (&window, change.to) {
+                (Some(title), State::Maintenance) => format!(
+                    "Planned maintenance began at {}: {title}. Incidents are not opened during it.",
+                    change.at.rfc3339()
+                ),
+                _ => format!(
+                    "{} recovered at {}, after {}.",
+                    check.name,
+                    change.at.rfc3339(),
+                    fmt_duration(change.at.since(started))
+                ),
+            };
             self.writer.resolve_incident(id, change.at, note).await?;
         }
         let severity = match change.to {
@@ -221,12 +242,17 @@ impl Recorder {
                 return Ok(());
             }
         };
-        let evidence: Vec<Evidence> = rt
+        let mut evidence: Vec<Evidence> = rt
             .failures
             .iter()
             .filter(|e| e.at >= change.at)
             .cloned()
             .collect();
+        // A failure that went on through a maintenance window opens at the window's end; the
+        // failures inside the window are still its evidence.
+        if evidence.is_empty() {
+            evidence = rt.failures.iter().cloned().collect();
+        }
         let first = evidence
             .first()
             .and_then(|e| e.message.clone())

@@ -232,7 +232,7 @@ mod tests {
         let (mut hours, mut days) = (Deltas::new(), Deltas::new());
         let mut t = Tracker::new(State::Unknown);
         for &(minute, status) in schedule {
-            let step = apply(&t, status, Timestamp(minute * MIN), &policy, &cadence);
+            let step = apply(&t, status, Timestamp(minute * MIN), None, &policy, &cadence);
             for span in &step.spans {
                 add_span(span, &mut hours, &mut days);
             }

@@ -23,6 +23,8 @@ pub struct Config {
     pub server: Server,
     pub storage: Storage,
     pub checks: Vec<Check>,
+    /// Recurring maintenance windows (`[[maintenance]]`).
+    pub maintenance: Vec<crate::maintenance::Recurring>,
 }
 
 #[derive(Clone, Debug)]

@@ -22,6 +22,19 @@ pub(super) struct Config {
     pub defaults: Defaults,
     #[serde(default, rename = "check")]
     pub checks: Vec<Spanned<Check>>,
+    #[serde(default)]
+    pub maintenance: Vec<Spanned<Maintenance>>,
+}
+
+/// A recurring maintenance window.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Maintenance {
+    pub title: Option<Spanned<String>>,
+    pub body: Option<Spanned<String>>,
+    pub checks: Option<Spanned<Vec<Spanned<String>>>>,
+    pub cron: Option<Spanned<String>>,
+    pub duration: Option<Spanned<String>>,
 }
 
 /// `[server]`.

@@ -16,6 +16,7 @@ use serde_spanned::Spanned;
 use url::Url;
 
 use super::raw;
+use crate::maintenance::Recurring;
 use super::{Check, CheckId, Config, Error, Policy, Problem, Server, Storage};
 use crate::probe::{
     BodyConditions, DnsSpec, HttpSpec, IpFamily, JsonCondition, JsonPath, Limits, ProbeSpec, Rcode,
@@ -53,6 +54,12 @@ fn build(path: &Path, src: &str, env: Env<'_>) -> Result<Config, Error> {
         .enumerate()
         .filter_map(|(i, c)| check(i, c, &defaults, env, &mut first_line, &mut p))
         .collect();
+    let maintenance: Vec<Recurring> = raw
+        .maintenance
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| recurring(i, m, &first_line, &mut p))
+        .collect();
 
     match (server, storage) {
         (Some(server), Some(storage)) if p.list.is_empty() => Ok(Config {
@@ -60,9 +67,70 @@ fn build(path: &Path, src: &str, env: Env<'_>) -> Result<Config, Error> {
             server,
             storage,
             checks,
+            maintenance,
         }),
         _ => Err(p.into_error()),
     }
+}
+
+/// One `[[maintenance]]`: a title, the checks it covers, a cron expression (UTC) and a duration.
+fn recurring(
+    index: usize,
+    m: &Spanned<raw::Maintenance>,
+    known: &HashMap<String, usize>,
+    p: &mut Problems<'_>,
+) -> Option<Recurring> {
+    let whole = m.span();
+    let m = m.get_ref();
+    let ctx = format!("maintenance #{}: ", index + 1);
+    let mut missing = |key: &str| {
+        p.at(whole.clone(), format!("{ctx}missing `{key}`"));
+    };
+    let (title, checks, cron, duration) = (&m.title, &m.checks, &m.cron, &m.duration);
+    if title.is_none() {
+        missing("title");
+    }
+    if checks.is_none() {
+        missing("checks");
+    }
+    if cron.is_none() {
+        missing("cron");
+    }
+    if duration.is_none() {
+        missing("duration");
+    }
+    let mut ids = Vec::new();
+    for id in checks.iter().flat_map(|c| c.get_ref()) {
+        match CheckId::new(id.get_ref()) {
+            Ok(check) if known.contains_key(check.as_str()) => ids.push(check),
+            _ => p.at(
+                id.span(),
+                format!("{ctx}checks: there is no check with id {:?}", id.get_ref()),
+            ),
+        }
+    }
+    if let Some(c) = checks.as_ref().filter(|c| c.get_ref().is_empty()) {
+        p.at(c.span(), format!("{ctx}checks must name at least one check"));
+    }
+    let cron = cron.as_ref().and_then(|v| {
+        crate::maintenance::parse_cron(v.get_ref())
+            .map_err(|e| {
+                let msg = format!(
+                    "{ctx}cron: invalid expression {:?}: {e}; write e.g. \"0 0 2 * * Sun\" (UTC)",
+                    v.get_ref()
+                );
+                p.at(v.span(), msg)
+            })
+            .ok()
+    });
+    let duration = duration.as_ref().and_then(|v| self::duration(p, &ctx, "duration", v));
+    Some(Recurring {
+        title: title.as_ref()?.get_ref().clone(),
+        body: m.body.as_ref().map_or_else(String::new, |b| b.get_ref().clone()),
+        checks: ids,
+        cron: cron?,
+        duration: duration?,
+    })
 }
 
 /// The problems found so far, and what is needed to locate them.
@@ -1268,7 +1336,7 @@ expect_answers = ["10 mail.example.org."]
         check(
             "[notify.email]\nfrom = \"a@b\"\n",
             &[
-                "etc/watchpost.toml:1:2: unknown field `notify`, expected one of `server`, `storage`, `defaults`, `check`",
+                "etc/watchpost.toml:1:2: unknown field `notify`, expected one of `server`, `storage`, `defaults`, `check`, `maintenance`",
             ],
         );
     }
@@ -1328,6 +1396,46 @@ expect_regex = '^220 '
             panic!("not tcp")
         };
         assert!(smtp.tls && smtp.expect_regex.is_some());
+    }
+
+    #[test]
+    fn recurring_maintenance_windows() {
+        let c = valid(
+            r#"
+[[check]]
+id = "db"
+type = "tcp"
+host = "db"
+port = 5432
+[[maintenance]]
+title = "Weekly database upkeep"
+checks = ["db"]
+cron = "0 0 2 * * Sun"
+duration = "30m"
+"#,
+        );
+        let m = &c.maintenance[0];
+        assert_eq!(m.title, "Weekly database upkeep");
+        assert_eq!(m.checks[0].as_str(), "db");
+        assert_eq!(m.duration, Duration::from_secs(1800));
+        check(
+            r#"[[check]]
+id = "db"
+type = "tcp"
+host = "db"
+port = 5432
+[[maintenance]]
+title = "Oops"
+checks = ["db", "nope"]
+cron = "at two on sundays"
+duration = "30 parsecs"
+"#,
+            &[
+                "etc/watchpost.toml:8:17: maintenance #1: checks: there is no check with id \"nope\"",
+                "etc/watchpost.toml:9:8: maintenance #1: cron: invalid expression \"at two on sundays\": Invalid pattern: Pattern must have between 5 and 7 fields.; write e.g. \"0 0 2 * * Sun\" (UTC)",
+                "etc/watchpost.toml:10:12: maintenance #1: invalid duration \"30 parsecs\" for duration: unknown time unit \"parsecs\", supported units: ns, us/µs, ms, sec, min, hours, days, weeks, months, years (and few variations)",
+            ],
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@ use super::{
     status_from,
 };
 use crate::clock::Timestamp;
+use crate::config::CheckId;
+use crate::maintenance::Window;
 use crate::probe::Reason;
 use crate::uptime::{Deltas, Rollup};
 
@@ -182,6 +184,36 @@ impl Reader {
                 }
             }
             Ok(out)
+        })
+        .await
+    }
+
+    /// One-off maintenance windows not cancelled that end after `since`, by start.
+    pub async fn maintenance(&self, since: Timestamp) -> Result<Vec<Window>, Error> {
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT m.id, m.title, m.body, m.starts_at, m.ends_at, group_concat(k.check_slug, ' ')
+                 FROM maintenance m LEFT JOIN maintenance_checks k ON k.maintenance_id = m.id
+                 WHERE m.cancelled = 0 AND m.ends_at > ?1 GROUP BY m.id ORDER BY m.starts_at",
+            )?;
+            let rows = stmt
+                .query_map([since.0], |r| {
+                    let slugs: Option<String> = r.get(5)?;
+                    Ok(Window {
+                        id: Some(r.get(0)?),
+                        title: r.get(1)?,
+                        body: r.get(2)?,
+                        start: Timestamp(r.get(3)?),
+                        end: Timestamp(r.get(4)?),
+                        checks: slugs
+                            .unwrap_or_default()
+                            .split(' ')
+                            .filter_map(|s| CheckId::new(s).ok())
+                            .collect(),
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
         })
         .await
     }

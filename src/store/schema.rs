@@ -117,6 +117,25 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX incident_updates_incident ON incident_updates(incident_id, at);
     ",
+    // 2: one-off maintenance windows planned by admins.
+    "
+    CREATE TABLE maintenance (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        starts_at INTEGER NOT NULL,
+        ends_at INTEGER NOT NULL,
+        cancelled INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        created_by TEXT
+    );
+    CREATE INDEX maintenance_ends ON maintenance(ends_at);
+    CREATE TABLE maintenance_checks (
+        maintenance_id INTEGER NOT NULL REFERENCES maintenance(id),
+        check_slug TEXT NOT NULL,
+        PRIMARY KEY (maintenance_id, check_slug)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this build writes.
