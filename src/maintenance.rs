@@ -65,7 +65,10 @@ fn from_chrono(t: DateTime<Utc>) -> Timestamp {
 impl Recurring {
     /// The occurrence of this window that contains `at`, if any.
     fn occurrence_at(&self, at: Timestamp) -> Option<Window> {
-        let start = self.cron.find_previous_occurrence(&to_chrono(at)?, true).ok()?;
+        let start = self
+            .cron
+            .find_previous_occurrence(&to_chrono(at)?, true)
+            .ok()?;
         let start = from_chrono(start);
         let end = start.plus(self.duration);
         (at < end).then(|| self.window(start))
@@ -85,7 +88,9 @@ impl Recurring {
     /// Occurrences that start in `[from, until)`.
     fn occurrences(&self, from: Timestamp, until: Timestamp) -> Vec<Window> {
         let mut out = Vec::new();
-        let Some(mut cursor) = to_chrono(from) else { return out };
+        let Some(mut cursor) = to_chrono(from) else {
+            return out;
+        };
         let mut inclusive = true;
         while let Ok(next) = self.cron.find_next_occurrence(&cursor, inclusive) {
             let start = from_chrono(next);
@@ -189,12 +194,22 @@ mod tests {
     fn a_cron_window_covers_its_checks_for_its_duration() {
         let s = weekly();
         let two_am = Timestamp(SUNDAY + 120 * MIN);
-        let w = s.covering(&id("db"), Timestamp(two_am.0 + 10 * MIN)).unwrap();
+        let w = s
+            .covering(&id("db"), Timestamp(two_am.0 + 10 * MIN))
+            .unwrap();
         assert_eq!((w.start, w.end), (two_am, Timestamp(two_am.0 + 30 * MIN)));
-        assert!(s.covering(&id("db"), Timestamp(two_am.0 + 30 * MIN)).is_none());
+        assert!(
+            s.covering(&id("db"), Timestamp(two_am.0 + 30 * MIN))
+                .is_none()
+        );
         assert!(s.covering(&id("db"), Timestamp(two_am.0 - 1)).is_none());
         assert!(s.covering(&id("web"), Timestamp(two_am.0 + MIN)).is_none());
-        assert_eq!(s.covering(&id("web"), Timestamp(SUNDAY + 630 * MIN)).unwrap().id, Some(7));
+        assert_eq!(
+            s.covering(&id("web"), Timestamp(SUNDAY + 630 * MIN))
+                .unwrap()
+                .id,
+            Some(7)
+        );
     }
 
     #[test]

@@ -313,7 +313,14 @@ mod tests {
                 'x' => Status::Down,
                 other => panic!("unknown probe letter {other}"),
             };
-            let step = apply(&t, status, Timestamp(i as i64 * 10_000), None, policy, &CADENCE);
+            let step = apply(
+                &t,
+                status,
+                Timestamp(i as i64 * 10_000),
+                None,
+                policy,
+                &CADENCE,
+            );
             if let Some(c) = step.change {
                 changes.push((c.from, c.to, c.at.0 / 1000));
             }
@@ -408,10 +415,18 @@ mod tests {
     }
 
     /// Like `run`, with a maintenance window over `[from, to)` seconds.
-    fn run_with_window(start: State, probes: &str, window: (i64, i64), policy: &Policy) -> (State, Vec<(State, State, i64)>, Vec<Span>) {
+    fn run_with_window(
+        start: State,
+        probes: &str,
+        window: (i64, i64),
+        policy: &Policy,
+    ) -> (State, Vec<(State, State, i64)>, Vec<Span>) {
         let mut t = Tracker::new(start);
         let (mut changes, mut spans) = (Vec::new(), Vec::new());
-        let w = Window { start: Timestamp(window.0 * 1000), end: Timestamp(window.1 * 1000) };
+        let w = Window {
+            start: Timestamp(window.0 * 1000),
+            end: Timestamp(window.1 * 1000),
+        };
         for (i, c) in probes.chars().enumerate() {
             let status = match c {
                 'u' => Status::Up,
@@ -441,18 +456,31 @@ mod tests {
             .iter()
             .map(|s| {
                 let ms = s.end.0 - s.start.0;
-                (if s.to == Some(Bucket::Maintenance) { ms } else { 0 })
-                    - (if s.from == Some(Bucket::Maintenance) { ms } else { 0 })
+                (if s.to == Some(Bucket::Maintenance) {
+                    ms
+                } else {
+                    0
+                }) - (if s.from == Some(Bucket::Maintenance) {
+                    ms
+                } else {
+                    0
+                })
             })
             .sum();
-        assert_eq!(maintenance, 30_000, "exactly the window counts as maintenance");
+        assert_eq!(
+            maintenance, 30_000,
+            "exactly the window counts as maintenance"
+        );
     }
 
     #[test]
     fn a_window_ending_on_a_healthy_target_goes_back_up_at_its_end() {
         let (state, changes, _) = run_with_window(Up, "uxxuu", (5, 25), &policy(2, 2));
         assert_eq!(state, Up);
-        assert_eq!(changes, vec![(Up, State::Maintenance, 5), (State::Maintenance, Up, 25)]);
+        assert_eq!(
+            changes,
+            vec![(Up, State::Maintenance, 5), (State::Maintenance, Up, 25)]
+        );
     }
 
     #[test]
@@ -466,7 +494,15 @@ mod tests {
     #[test]
     fn a_gap_counts_one_interval_then_no_data() {
         let p = policy(3, 2);
-        let t = apply(&Tracker::new(Up), Status::Up, Timestamp(0), None, &p, &CADENCE).tracker;
+        let t = apply(
+            &Tracker::new(Up),
+            Status::Up,
+            Timestamp(0),
+            None,
+            &p,
+            &CADENCE,
+        )
+        .tracker;
         let step = apply(&t, Status::Up, Timestamp(600_000), None, &p, &CADENCE);
         assert_eq!(step.spans[0].end, Timestamp(10_000));
     }

@@ -16,8 +16,8 @@ use serde_spanned::Spanned;
 use url::Url;
 
 use super::raw;
-use crate::maintenance::Recurring;
 use super::{Check, CheckId, Config, Error, Policy, Problem, Server, Storage};
+use crate::maintenance::Recurring;
 use crate::probe::{
     BodyConditions, DnsSpec, HttpSpec, IpFamily, JsonCondition, JsonPath, Limits, ProbeSpec, Rcode,
     RecordKind, StatusRange, TcpSpec,
@@ -110,7 +110,10 @@ fn recurring(
         }
     }
     if let Some(c) = checks.as_ref().filter(|c| c.get_ref().is_empty()) {
-        p.at(c.span(), format!("{ctx}checks must name at least one check"));
+        p.at(
+            c.span(),
+            format!("{ctx}checks must name at least one check"),
+        );
     }
     let cron = cron.as_ref().and_then(|v| {
         crate::maintenance::parse_cron(v.get_ref())
@@ -123,10 +126,15 @@ fn recurring(
             })
             .ok()
     });
-    let duration = duration.as_ref().and_then(|v| self::duration(p, &ctx, "duration", v));
+    let duration = duration
+        .as_ref()
+        .and_then(|v| self::duration(p, &ctx, "duration", v));
     Some(Recurring {
         title: title.as_ref()?.get_ref().clone(),
-        body: m.body.as_ref().map_or_else(String::new, |b| b.get_ref().clone()),
+        body: m
+            .body
+            .as_ref()
+            .map_or_else(String::new, |b| b.get_ref().clone()),
         checks: ids,
         cron: cron?,
         duration: duration?,

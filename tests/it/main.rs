@@ -3,6 +3,7 @@
 mod daemon;
 mod dns_server;
 mod lifecycle;
+mod maintenance;
 mod probe_depth;
 mod probe_dns;
 mod schedule;

@@ -1,0 +1,113 @@
+//! Maintenance windows end to end: a recurring window puts its checks in maintenance, opens no
+//! incident, leaves the time out of uptime, and a failure that continues past the window's end
+//! opens an incident dated to that end, not before.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::daemon;
+
+fn check_state(v: &Value, id: &str) -> String {
+    v["checks"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["id"] == id))
+        .and_then(|c| c["state"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_continuing_past_a_window_opens_an_incident_at_its_end() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // A window of 1.5 s starting at the second after next (UTC), as a cron expression.
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let start_s = now.as_secs() + 2;
+    let (sec, min, hour) = (start_s % 60, (start_s / 60) % 60, (start_s / 3600) % 24);
+    let start_ms = start_s as i64 * 1000;
+    let end_ms = start_ms + 1500;
+    let toml = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+[storage]
+path = "{{db}}"
+[[check]]
+id = "db"
+type = "tcp"
+host = "127.0.0.1"
+port = {port}
+interval = "100ms"
+timeout = "80ms"
+failure_threshold = 2
+success_threshold = 1
+[[maintenance]]
+title = "Database upgrade"
+checks = ["db"]
+cron = "{sec} {min} {hour} * * *"
+duration = "1500ms"
+"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon::start(dir.path(), &toml).await;
+    let limit = Duration::from_secs(10);
+    d.wait_json("/api/v1/status", limit, |v| check_state(v, "db") == "up")
+        .await;
+
+    // The target goes away just after the window starts.
+    let until_start = Duration::from_millis((start_ms + 200).saturating_sub(now_ms()) as u64);
+    tokio::time::sleep(until_start).await;
+    drop(listener);
+    d.wait_json("/api/v1/status", limit, |v| {
+        check_state(v, "db") == "maintenance"
+    })
+    .await;
+    let page = d.get("/").await.body;
+    assert!(page.contains("Under maintenance"), "{page}");
+    // Failing probes inside the window open nothing.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        now_ms() < end_ms,
+        "the test itself ran late; the window is already over"
+    );
+    let v = d.json("/api/v1/incidents").await;
+    assert_eq!(v["incidents"].as_array().unwrap().len(), 0, "{v}");
+
+    // After the window the failure continues: one incident, dated to the window's end.
+    let v = d
+        .wait_json("/api/v1/incidents", limit, |v| {
+            !v["incidents"].as_array().unwrap().is_empty()
+        })
+        .await;
+    assert_eq!(v["incidents"].as_array().unwrap().len(), 1);
+    let started: i64 = d
+        .db()
+        .query_row("SELECT started_at FROM incidents", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        started, end_ms,
+        "the incident starts at the end of the window"
+    );
+    let db = d.db.clone();
+    d.stop().await;
+
+    // The window's time is counted as maintenance, not as downtime.
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let (maintenance, down): (i64, i64) = conn
+        .query_row(
+            "SELECT sum(maintenance_ms), sum(down_ms) FROM rollup_day",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(maintenance, 1500, "exactly the window");
+    assert!(down > 0);
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
