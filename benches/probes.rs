@@ -39,7 +39,7 @@ fn main() {
 
     let url = url::Url::parse(&format!("http://{addr}/ok")).expect("a URL");
     let specs = [
-        ("http", ProbeSpec::Http(HttpSpec::get(url))),
+        ("http", ProbeSpec::Http(Box::new(HttpSpec::get(url)))),
         (
             "tcp",
             ProbeSpec::Tcp(TcpSpec::connect(

@@ -533,7 +533,7 @@ fn spec(
         kind,
     };
     let spec = match kind {
-        Kind::Http => http(c, ctx, &required, env, p).map(ProbeSpec::Http),
+        Kind::Http => http(c, ctx, &required, env, p).map(|s| ProbeSpec::Http(Box::new(s))),
         Kind::Tcp => tcp(c, ctx, &required, env, p).map(ProbeSpec::Tcp),
         Kind::Dns => dns(c, ctx, &required, p).map(ProbeSpec::Dns),
     };

@@ -27,7 +27,7 @@ pub use tls::{TlsInfo, earliest_expiry};
 /// What to probe: a closed set, one variant per probe kind.
 #[derive(Clone, Debug)]
 pub enum ProbeSpec {
-    Http(HttpSpec),
+    Http(Box<HttpSpec>),
     Tcp(TcpSpec),
     Dns(DnsSpec),
 }

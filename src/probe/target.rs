@@ -14,7 +14,7 @@ pub fn parse(target: &str) -> Result<ProbeSpec, String> {
             if url.host_str().is_none() {
                 return Err(format!("{target:?} has no host"));
             }
-            Ok(ProbeSpec::Http(HttpSpec::get(url)))
+            Ok(ProbeSpec::Http(Box::new(HttpSpec::get(url))))
         }
         "tcp" | "tls" => {
             let host = url

@@ -1,12 +1,57 @@
 //! The incident lifecycle end to end: a target goes down, an incident opens dated to the first
 //! failing probe, survives a restart without a duplicate, and resolves at the first good probe.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::http::StatusCode;
 use serde_json::Value;
 
 use crate::daemon;
-use crate::support;
+
+/// An HTTP target whose `/flip` answers the status code the test sets, and `/ok` always 200.
+struct Target {
+    addr: std::net::SocketAddr,
+    code: Arc<AtomicU16>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Target {
+    async fn start() -> Target {
+        let code = Arc::new(AtomicU16::new(200));
+        let shared = code.clone();
+        let app = axum::Router::new()
+            .route(
+                "/flip",
+                axum::routing::get(move || {
+                    let code = shared.load(Ordering::SeqCst);
+                    async move { StatusCode::from_u16(code).unwrap_or(StatusCode::IM_A_TEAPOT) }
+                }),
+            )
+            .route("/ok", axum::routing::get(|| async { "ok" }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Target { addr, code, task }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn set_flip(&self, code: u16) {
+        self.code.store(code, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
 
 fn config(target: &str) -> String {
     format!(
@@ -70,7 +115,7 @@ fn stored_incident(d: &daemon::Daemon) -> (i64, i64, Option<i64>, i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outage_opens_one_incident_that_survives_a_restart_and_resolves() {
-    let target = support::http_server().await;
+    let target = Target::start().await;
     target.set_flip(200);
     let dir = tempfile::tempdir().unwrap();
     let toml = config(&target.url("/flip"));
@@ -163,7 +208,7 @@ async fn outage_opens_one_incident_that_survives_a_restart_and_resolves() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_stop_loses_no_result() {
-    let target = support::http_server().await;
+    let target = Target::start().await;
     let dir = tempfile::tempdir().unwrap();
     let toml = config(&target.url("/ok"))
         .replace("interval = \"200ms\"", "interval = \"50ms\"")

@@ -94,7 +94,11 @@ fn https(port: u16, insecure: bool) -> HttpSpec {
 #[tokio::test]
 async fn self_signed_certificate_is_a_clear_tls_failure() {
     let server = tls_server(30).await;
-    let o = probe::run(&ProbeSpec::Http(https(server.port, false)), &limits()).await;
+    let o = probe::run(
+        &ProbeSpec::Http(Box::new(https(server.port, false))),
+        &limits(),
+    )
+    .await;
     assert_eq!(o.status, Status::Down);
     let f = o.failure.unwrap();
     assert_eq!(f.reason, Reason::Tls);
@@ -109,7 +113,11 @@ async fn self_signed_certificate_is_a_clear_tls_failure() {
 #[tokio::test]
 async fn insecure_tls_reports_version_and_chain_expiry() {
     let server = tls_server(30).await;
-    let o = probe::run(&ProbeSpec::Http(https(server.port, true)), &limits()).await;
+    let o = probe::run(
+        &ProbeSpec::Http(Box::new(https(server.port, true))),
+        &limits(),
+    )
+    .await;
     assert_eq!(o.status, Status::Up, "{:?}", o.failure);
     assert_eq!(o.code, Some(200));
     let tls = o.tls.expect("TLS info");
@@ -128,7 +136,11 @@ async fn certificate_expiring_within_the_warning_is_degraded() {
         cert_expiry_warning: Some(Duration::from_secs(14 * 86_400)),
         ..limits()
     };
-    let o = probe::run(&ProbeSpec::Http(https(server.port, true)), &limits).await;
+    let o = probe::run(
+        &ProbeSpec::Http(Box::new(https(server.port, true))),
+        &limits,
+    )
+    .await;
     assert_eq!(o.status, Status::Degraded);
     let f = o.failure.unwrap();
     assert_eq!(f.reason, Reason::CertExpiry);
@@ -206,7 +218,7 @@ fn http(addr: std::net::SocketAddr, path: &str) -> HttpSpec {
 }
 
 async fn run(spec: HttpSpec) -> probe::Outcome {
-    probe::run(&ProbeSpec::Http(spec), &limits()).await
+    probe::run(&ProbeSpec::Http(Box::new(spec)), &limits()).await
 }
 
 #[tokio::test]
@@ -316,7 +328,7 @@ async fn max_latency_makes_a_slow_success_down() {
         max_latency: Some(Duration::from_nanos(1)),
         ..limits()
     };
-    let o = probe::run(&ProbeSpec::Http(http(addr, "/ok")), &limits).await;
+    let o = probe::run(&ProbeSpec::Http(Box::new(http(addr, "/ok"))), &limits).await;
     assert_eq!(o.status, Status::Down);
     assert_eq!(o.failure.unwrap().reason, Reason::Slow);
 }
