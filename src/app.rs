@@ -1,5 +1,5 @@
 //! Wiring: opens the store, builds the handles, spawns the tasks, serves the web, and orders the
-//! shutdown (stop probing → drain the recorder → commit and join the writer → drain the web).
+//! shutdown (stop probing → drain the recorder → drain the web → commit and join the writer).
 //! Nothing else spawns long-lived tasks or owns the cancellation token.
 
 use std::net::SocketAddr;
@@ -18,6 +18,7 @@ use crate::metrics::Metrics;
 use crate::recorder::{Handles, Recorder};
 use crate::snapshot::{History, Snapshot};
 use crate::store::{CheckMeta, Store, Writer};
+use crate::web::admin::{AdminHandles, Throttle};
 use crate::web::{self, WebState};
 
 /// Outcomes queued between the probes and the recorder; a full queue makes probes wait.
@@ -111,7 +112,7 @@ impl App {
             .maintenance(now)
             .await
             .context("reading maintenance windows")?;
-        let (_schedule_tx, schedule_rx) = watch::channel(Arc::new(Schedule {
+        let (schedule_tx, schedule_rx) = watch::channel(Arc::new(Schedule {
             recurring: config.maintenance.clone(),
             one_off,
         }));
@@ -142,8 +143,9 @@ impl App {
             snapshot: snapshot_rx.clone(),
             history: history_tx,
             metrics: metrics.clone(),
-            poke,
+            poke: poke.clone(),
         };
+        let poke_admin = poke;
         let refresher = tokio::spawn(refresher.run(shutdown.clone()));
         let housekeeping = tokio::spawn(housekeeping(
             store.writer.clone(),
@@ -156,6 +158,22 @@ impl App {
             history: history_rx,
             reader: store.reader.clone(),
             metrics,
+            schedule: schedule_rx,
+            admin: config.admin.clone().map(|admin| {
+                Arc::new(AdminHandles {
+                    config: admin,
+                    writer: store.writer.clone(),
+                    schedule: schedule_tx,
+                    recurring: config.maintenance.clone(),
+                    throttle: Throttle::default(),
+                    secure_cookies: config
+                        .server
+                        .public_url
+                        .as_ref()
+                        .is_some_and(|u| u.scheme() == "https"),
+                    poke: poke_admin,
+                })
+            }),
         });
         tracing::info!(
             listen = %listener.local_addr()?,
@@ -164,9 +182,12 @@ impl App {
             "watchpost is running"
         );
         let web = tokio::spawn(
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-                .into_future(),
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .into_future(),
         );
 
         shutdown.cancelled().await;
@@ -178,12 +199,15 @@ impl App {
             }
             let _ = refresher.await;
             let _ = housekeeping.await;
-            tokio::task::spawn_blocking(move || store.close()).await?;
-            match web.await {
+            // The web server holds a writer handle for the admin area: it drains first, then
+            // the writer commits what is queued and its thread is joined.
+            let served = match web.await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(anyhow::Error::from(e).context("serving the web")),
                 Err(e) => Err(anyhow::Error::from(e).context("the web server panicked")),
-            }
+            };
+            tokio::task::spawn_blocking(move || store.close()).await?;
+            served
         };
         tokio::time::timeout(SHUTDOWN_LIMIT, stop)
             .await

@@ -44,6 +44,8 @@ enum Command {
         #[arg(long)]
         insecure: bool,
     },
+    /// Read a password on stdin and print an argon2id hash for [admin] users.
+    HashPassword,
 }
 
 fn main() -> ExitCode {
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
             timeout,
             insecure,
         } => runtime.block_on(probe_once(&target, timeout, insecure)),
+        Command::HashPassword => hash_password(),
     }
 }
 
@@ -207,5 +210,33 @@ async fn probe_once(target: &str, timeout: Duration, insecure: bool) -> ExitCode
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn hash_password() -> ExitCode {
+    use argon2::password_hash::PasswordHasher;
+    if std::io::stdin().is_terminal() {
+        eprintln!("Password (input is shown; pipe it in to keep it off the screen), then Enter:");
+    }
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut line) {
+        eprintln!("watchpost hash-password: reading stdin: {e}");
+        return ExitCode::FAILURE;
+    }
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        eprintln!("watchpost hash-password: the password is empty");
+        return ExitCode::FAILURE;
+    }
+    match argon2::Argon2::default().hash_password(password.as_bytes()) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("watchpost hash-password: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

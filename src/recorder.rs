@@ -77,11 +77,11 @@ impl Recorder {
             .map(|(check, &row)| {
                 let open = open
                     .iter()
-                    .filter(|i| i.check.as_deref() == Some(check.id.as_str()))
+                    .filter(|i| i.auto && i.check.as_deref() == Some(check.id.as_str()))
                     .max_by_key(|i| i.started_at);
                 let state = match open.map(|i| i.severity) {
-                    Some(Severity::Major) => State::Down,
-                    Some(Severity::Minor) => State::Degraded,
+                    Some(Severity::Major | Severity::Critical) => State::Down,
+                    Some(Severity::Minor | Severity::None) => State::Degraded,
                     None => State::Unknown,
                 };
                 handles.metrics.set_state(check, state);

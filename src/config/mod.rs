@@ -25,6 +25,24 @@ pub struct Config {
     pub checks: Vec<Check>,
     /// Recurring maintenance windows (`[[maintenance]]`).
     pub maintenance: Vec<crate::maintenance::Recurring>,
+    /// The admin area; `None` when no user or token is configured, and then there is none.
+    pub admin: Option<Admin>,
+}
+
+/// Who may use the admin area and its API.
+#[derive(Clone, Debug)]
+pub struct Admin {
+    pub users: Vec<AdminUser>,
+    /// Bearer tokens for `/api/v1/admin/*`, as configured (compared in constant time).
+    pub api_tokens: Vec<String>,
+}
+
+/// An admin who signs in with a password.
+#[derive(Clone, Debug)]
+pub struct AdminUser {
+    pub name: String,
+    /// An argon2id PHC string, from `watchpost hash-password`.
+    pub password_hash: String,
 }
 
 #[derive(Clone, Debug)]

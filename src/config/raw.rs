@@ -24,6 +24,24 @@ pub(super) struct Config {
     pub checks: Vec<Spanned<Check>>,
     #[serde(default)]
     pub maintenance: Vec<Spanned<Maintenance>>,
+    pub admin: Option<Spanned<Admin>>,
+}
+
+/// `[admin]`: who may sign in, and the tokens scripts use.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Admin {
+    #[serde(default)]
+    pub users: Vec<Spanned<AdminUser>>,
+    #[serde(default)]
+    pub api_tokens: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AdminUser {
+    pub name: Spanned<String>,
+    pub password_hash: Spanned<String>,
 }
 
 /// A recurring maintenance window.

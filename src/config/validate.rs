@@ -16,7 +16,7 @@ use serde_spanned::Spanned;
 use url::Url;
 
 use super::raw;
-use super::{Check, CheckId, Config, Error, Policy, Problem, Server, Storage};
+use super::{Admin, AdminUser, Check, CheckId, Config, Error, Policy, Problem, Server, Storage};
 use crate::maintenance::Recurring;
 use crate::probe::{
     BodyConditions, DnsSpec, HttpSpec, IpFamily, JsonCondition, JsonPath, Limits, ProbeSpec, Rcode,
@@ -60,6 +60,7 @@ fn build(path: &Path, src: &str, env: Env<'_>) -> Result<Config, Error> {
         .enumerate()
         .filter_map(|(i, m)| recurring(i, m, &first_line, &mut p))
         .collect();
+    let admin = raw.admin.as_ref().and_then(|a| admin(a, env, &mut p));
 
     match (server, storage) {
         (Some(server), Some(storage)) if p.list.is_empty() => Ok(Config {
@@ -68,6 +69,7 @@ fn build(path: &Path, src: &str, env: Env<'_>) -> Result<Config, Error> {
             storage,
             checks,
             maintenance,
+            admin,
         }),
         _ => Err(p.into_error()),
     }
@@ -139,6 +141,65 @@ fn recurring(
         cron: cron?,
         duration: duration?,
     })
+}
+
+/// `[admin]`: users with argon2 hashes that parse, tokens long enough to be secrets.
+fn admin(a: &Spanned<raw::Admin>, env: Env<'_>, p: &mut Problems<'_>) -> Option<Admin> {
+    let raw = a.get_ref();
+    let mut users: Vec<AdminUser> = Vec::new();
+    for u in &raw.users {
+        let (name, hash) = (&u.get_ref().name, &u.get_ref().password_hash);
+        let valid_name = !name.get_ref().is_empty()
+            && name.get_ref().len() <= 64
+            && name
+                .get_ref()
+                .chars()
+                .all(|c| c.is_alphanumeric() || "._-@".contains(c));
+        if !valid_name {
+            p.at(
+                name.span(),
+                "admin: user names are 1 to 64 letters, digits, '.', '_', '-' or '@'".to_string(),
+            );
+        } else if users.iter().any(|x| x.name == *name.get_ref()) {
+            p.at(
+                name.span(),
+                format!("admin: duplicate user {:?}", name.get_ref()),
+            );
+        }
+        let parsed = hash
+            .get_ref()
+            .parse::<argon2::password_hash::phc::PasswordHash>();
+        match parsed {
+            Ok(h) if h.algorithm.as_str().starts_with("argon2") => {}
+            _ => p.at(
+                hash.span(),
+                format!(
+                    "admin: password_hash of {:?} is not an argon2 hash; make one with `watchpost hash-password`",
+                    name.get_ref()
+                ),
+            ),
+        }
+        users.push(AdminUser {
+            name: name.get_ref().clone(),
+            password_hash: hash.get_ref().clone(),
+        });
+    }
+    let mut api_tokens = Vec::new();
+    for t in &raw.api_tokens {
+        let Some(token) = expand(p, "admin: ", "api_tokens", t, env) else {
+            continue;
+        };
+        if token.len() < 16 {
+            // Never quote the token: it is a secret.
+            p.at(
+                t.span(),
+                "admin: api_tokens must be at least 16 characters long".to_string(),
+            );
+        } else {
+            api_tokens.push(token);
+        }
+    }
+    (!users.is_empty() || !api_tokens.is_empty()).then_some(Admin { users, api_tokens })
 }
 
 /// The problems found so far, and what is needed to locate them.
@@ -1344,7 +1405,7 @@ expect_answers = ["10 mail.example.org."]
         check(
             "[notify.email]\nfrom = \"a@b\"\n",
             &[
-                "etc/watchpost.toml:1:2: unknown field `notify`, expected one of `server`, `storage`, `defaults`, `check`, `maintenance`",
+                "etc/watchpost.toml:1:2: unknown field `notify`, expected one of `server`, `storage`, `defaults`, `check`, `maintenance`, `admin`",
             ],
         );
     }

@@ -4,6 +4,7 @@
 //! The API is narrow and typed (rows in, rows out) so that a PostgreSQL backend can sit behind it
 //! without touching probes, the state machine or the web layer.
 
+mod admin;
 mod read;
 mod schema;
 mod writer;
@@ -13,6 +14,7 @@ use std::path::Path;
 use crate::clock::Timestamp;
 use crate::probe::{Reason, Status};
 
+pub use admin::{AdminWrite, Audit, IncidentEdit, MaintenanceEdit};
 pub use read::Reader;
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use writer::{IncidentOpen, Write, Writer};
@@ -28,6 +30,10 @@ pub enum Error {
     TooNew { found: i64, supported: i64 },
     #[error("the write was not committed: {0}")]
     Batch(String),
+    #[error("no such record")]
+    NotFound,
+    #[error("{0}")]
+    Refused(String),
     #[error("the storage writer has stopped")]
     WriterGone,
     #[error("reading the database: {0}")]
@@ -97,27 +103,35 @@ pub struct CheckMeta {
     pub kind: String,
 }
 
-/// Incident impact, as Statuspage names it.
+/// Incident impact, as Statuspage names it. Automatic incidents are minor (degraded) or major
+/// (down); admins may declare any.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Severity {
+    None,
     Minor,
     Major,
+    Critical,
 }
 
 impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::None,
+        Severity::Minor,
+        Severity::Major,
+        Severity::Critical,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
+            Severity::None => "none",
             Severity::Minor => "minor",
             Severity::Major => "major",
+            Severity::Critical => "critical",
         }
     }
 
-    fn parse(s: &str) -> Severity {
-        if s == "minor" {
-            Severity::Minor
-        } else {
-            Severity::Major
-        }
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 
@@ -132,6 +146,35 @@ pub struct IncidentRow {
     pub title: String,
     pub started_at: Timestamp,
     pub resolved_at: Option<Timestamp>,
+    /// The affected checks' slugs: the check of an automatic incident, or those an admin chose.
+    pub checks: Vec<String>,
+    /// The status of the latest timeline entry: investigating, identified, monitoring, resolved.
+    pub status: String,
+    pub cause: Option<String>,
+    pub postmortem: Option<String>,
+    /// An admin keeps it open (in monitoring) after the probes recovered.
+    pub hold: bool,
+    /// Marked a false alarm: hidden from the public and not counted as an outage.
+    pub false_alarm: bool,
+}
+
+/// An admin session, found by the hash of its cookie token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    pub user: String,
+    pub csrf: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+}
+
+/// One line of the audit log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRow {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
 }
 
 /// A probe kept as evidence of an incident.

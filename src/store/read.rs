@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 use super::{
-    CheckRow, Error, Evidence, IncidentDetail, IncidentRow, ResultRow, Severity, UpdateRow,
-    status_from,
+    AuditRow, CheckRow, Error, Evidence, IncidentDetail, IncidentRow, ResultRow, SessionRow,
+    Severity, UpdateRow, status_from,
 };
 use crate::clock::Timestamp;
 use crate::config::CheckId;
@@ -108,14 +108,22 @@ impl Reader {
         .await
     }
 
-    /// One incident with its evidence and timeline (newest first), if it exists.
+    /// One public incident (not a false alarm) with its evidence and timeline, newest first.
     pub async fn incident(&self, id: i64) -> Result<Option<IncidentDetail>, Error> {
+        self.incident_where(id, false).await
+    }
+
+    async fn incident_where(
+        &self,
+        id: i64,
+        false_alarms: bool,
+    ) -> Result<Option<IncidentDetail>, Error> {
         self.with(move |c| {
             let Some(incident) = c
                 .prepare_cached(&format!(
-                    "{INCIDENT_SELECT} WHERE i.id = ?1 AND i.false_alarm = 0"
+                    "{INCIDENT_SELECT} WHERE i.id = ?1 AND (?2 OR i.false_alarm = 0)"
                 ))?
-                .query_row([id], incident_row)
+                .query_row(params![id, false_alarms], incident_row)
                 .optional()?
             else {
                 return Ok(None);
@@ -197,21 +205,95 @@ impl Reader {
                  WHERE m.cancelled = 0 AND m.ends_at > ?1 GROUP BY m.id ORDER BY m.starts_at",
             )?;
             let rows = stmt
-                .query_map([since.0], |r| {
-                    let slugs: Option<String> = r.get(5)?;
-                    Ok(Window {
-                        id: Some(r.get(0)?),
-                        title: r.get(1)?,
-                        body: r.get(2)?,
-                        start: Timestamp(r.get(3)?),
-                        end: Timestamp(r.get(4)?),
-                        checks: slugs
-                            .unwrap_or_default()
-                            .split(' ')
-                            .filter_map(|s| CheckId::new(s).ok())
-                            .collect(),
+                .query_map([since.0], window_row)?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// The admin session whose token hashes to `token_hash`.
+    pub async fn session(&self, token_hash: String) -> Result<Option<SessionRow>, Error> {
+        self.with(move |c| {
+            Ok(c.prepare_cached(
+                "SELECT user, csrf, created_at, last_seen_at FROM admin_sessions WHERE token_hash = ?1",
+            )?
+            .query_row([token_hash], |r| {
+                Ok(SessionRow {
+                    user: r.get(0)?,
+                    csrf: r.get(1)?,
+                    created_at: Timestamp(r.get(2)?),
+                    last_seen_at: Timestamp(r.get(3)?),
+                })
+            })
+            .optional()?)
+        })
+        .await
+    }
+
+    /// The newest lines of the audit log first.
+    pub async fn audit(&self, limit: usize) -> Result<Vec<AuditRow>, Error> {
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = stmt
+                .query_map([limit as i64], |r| {
+                    Ok(AuditRow {
+                        at: Timestamp(r.get(0)?),
+                        actor: r.get(1)?,
+                        action: r.get(2)?,
+                        target: r.get(3)?,
+                        detail: r.get(4)?,
                     })
                 })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Every incident for the admin area, false alarms included: open ones first, then newest.
+    pub async fn admin_incidents(&self, limit: usize) -> Result<Vec<IncidentRow>, Error> {
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{INCIDENT_SELECT} ORDER BY i.resolved_at IS NOT NULL, i.started_at DESC LIMIT ?1"
+            ))?;
+            let rows = stmt
+                .query_map([limit as i64], incident_row)?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// One incident for the admin area, false alarm or not, with its timeline.
+    pub async fn admin_incident(&self, id: i64) -> Result<Option<IncidentDetail>, Error> {
+        self.incident_where(id, true).await
+    }
+
+    /// Marked false alarms of a check, for its page.
+    pub async fn false_alarms(&self, check: String) -> Result<Vec<IncidentRow>, Error> {
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{INCIDENT_SELECT} WHERE i.false_alarm = 1 AND k.slug = ?1 ORDER BY i.started_at DESC"
+            ))?;
+            let rows = stmt.query_map([check], incident_row)?.collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Every one-off maintenance window, cancelled ones too (`cancelled` is the flag), newest first.
+    pub async fn all_maintenance(&self, limit: usize) -> Result<Vec<(Window, bool)>, Error> {
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT m.id, m.title, m.body, m.starts_at, m.ends_at, group_concat(k.check_slug, ' '), m.cancelled
+                 FROM maintenance m LEFT JOIN maintenance_checks k ON k.maintenance_id = m.id
+                 GROUP BY m.id ORDER BY m.starts_at DESC LIMIT ?1",
+            )?;
+            let rows = stmt
+                .query_map([limit as i64], |r| Ok((window_row(r)?, r.get::<_, i64>(6)? != 0)))?
                 .collect::<Result<_, _>>()?;
             Ok(rows)
         })
@@ -245,19 +327,52 @@ impl Reader {
     }
 }
 
-const INCIDENT_SELECT: &str =
-    "SELECT i.id, k.slug, i.kind, i.severity, i.title, i.started_at, i.resolved_at
+fn window_row(r: &Row) -> rusqlite::Result<Window> {
+    let slugs: Option<String> = r.get(5)?;
+    Ok(Window {
+        id: Some(r.get(0)?),
+        title: r.get(1)?,
+        body: r.get(2)?,
+        start: Timestamp(r.get(3)?),
+        end: Timestamp(r.get(4)?),
+        checks: slugs
+            .unwrap_or_default()
+            .split(' ')
+            .filter_map(|s| CheckId::new(s).ok())
+            .collect(),
+    })
+}
+
+const INCIDENT_SELECT: &str = "SELECT i.id, k.slug, i.kind, i.severity, i.title, i.started_at, i.resolved_at,
+         i.cause, i.postmortem, i.hold, i.false_alarm,
+         (SELECT u.status FROM incident_updates u WHERE u.incident_id = i.id ORDER BY u.at DESC, u.id DESC LIMIT 1),
+         (SELECT group_concat(c.check_slug, ' ') FROM incident_checks c WHERE c.incident_id = i.id)
      FROM incidents i LEFT JOIN checks k ON k.id = i.check_id";
 
 fn incident_row(r: &Row) -> rusqlite::Result<IncidentRow> {
+    let check: Option<String> = r.get(1)?;
+    let listed: Option<String> = r.get(12)?;
+    let checks = match (&check, listed) {
+        (Some(slug), _) => vec![slug.clone()],
+        (None, Some(list)) => list.split(' ').map(str::to_string).collect(),
+        (None, None) => Vec::new(),
+    };
     Ok(IncidentRow {
         id: r.get(0)?,
-        check: r.get(1)?,
+        check,
         auto: r.get::<_, String>(2)? == "auto",
-        severity: Severity::parse(&r.get::<_, String>(3)?),
+        severity: Severity::parse(&r.get::<_, String>(3)?).unwrap_or(Severity::Major),
         title: r.get(4)?,
         started_at: Timestamp(r.get(5)?),
         resolved_at: r.get::<_, Option<i64>>(6)?.map(Timestamp),
+        cause: r.get(7)?,
+        postmortem: r.get(8)?,
+        hold: r.get::<_, i64>(9)? != 0,
+        false_alarm: r.get::<_, i64>(10)? != 0,
+        status: r
+            .get::<_, Option<String>>(11)?
+            .unwrap_or_else(|| "investigating".to_string()),
+        checks,
     })
 }
 

@@ -136,6 +136,30 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (maintenance_id, check_slug)
     ) WITHOUT ROWID;
     ",
+    // 3: the admin side: sessions, the audit log, affected checks of manual incidents, holds.
+    "
+    CREATE TABLE admin_sessions (
+        token_hash TEXT PRIMARY KEY,
+        user TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE TABLE incident_checks (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        check_slug TEXT NOT NULL,
+        PRIMARY KEY (incident_id, check_slug)
+    ) WITHOUT ROWID;
+    ALTER TABLE incidents ADD COLUMN hold INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 /// The schema version this build writes.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{mpsc, oneshot};
 
+use super::admin::{self, AdminWrite, Audit};
 use super::{CheckMeta, CheckRow, Error, Evidence, Severity, status_code};
 use crate::clock::Timestamp;
 use crate::monitor::Span;
@@ -54,6 +55,13 @@ pub enum Write {
     },
     /// Answers once everything queued before it is committed.
     Flush { reply: oneshot::Sender<()> },
+    /// A change from the admin area, committed alone with its audit line; answers the row id.
+    Admin {
+        write: AdminWrite,
+        audit: Option<Audit>,
+        now: Timestamp,
+        reply: oneshot::Sender<Result<i64, Error>>,
+    },
 }
 
 /// An automatic incident to open.
@@ -123,6 +131,18 @@ impl Writer {
     /// Waits until everything queued so far is committed.
     pub async fn flush(&self) -> Result<(), Error> {
         self.ask(|reply| Write::Flush { reply }).await
+    }
+
+    /// Applies an admin change and waits for its commit; answers the id of the row concerned.
+    pub async fn admin(&self, write: AdminWrite, audit: Option<Audit>) -> Result<i64, Error> {
+        let now = Timestamp::now();
+        self.ask(|reply| Write::Admin {
+            write,
+            audit,
+            now,
+            reply,
+        })
+        .await?
     }
 }
 
@@ -228,11 +248,23 @@ fn apply(tx: &Transaction, batch: &mut Vec<Write>, replies: &mut Vec<Reply>) -> 
                 note,
                 reply,
             } => {
-                tx.execute(
-                    "UPDATE incidents SET resolved_at = ?2 WHERE id = ?1 AND resolved_at IS NULL",
-                    params![id, at.0],
-                )?;
-                add_update(tx, id, at, "resolved", &note)?;
+                // An incident an admin holds open stays open: the recovery goes on its timeline.
+                let held: bool = tx
+                    .query_row("SELECT hold FROM incidents WHERE id = ?1", [id], |r| {
+                        r.get(0)
+                    })
+                    .unwrap_or(false);
+                if held {
+                    let note =
+                        format!("{note} An admin keeps this incident open until they resolve it.");
+                    add_update(tx, id, at, "monitoring", &note)?;
+                } else {
+                    tx.execute(
+                        "UPDATE incidents SET resolved_at = ?2 WHERE id = ?1 AND resolved_at IS NULL",
+                        params![id, at.0],
+                    )?;
+                    add_update(tx, id, at, "resolved", &note)?;
+                }
                 replies.push(Reply::Resolved(reply));
             }
             Write::AddEvidence { incident, evidence } => insert_evidence(tx, incident, &evidence)?,
@@ -241,6 +273,26 @@ fn apply(tx: &Transaction, batch: &mut Vec<Write>, replies: &mut Vec<Reply>) -> 
                 replies.push(Reply::Pruned(reply, n));
             }
             Write::Flush { reply } => replies.push(Reply::Flushed(reply)),
+            Write::Admin {
+                write,
+                audit,
+                now,
+                reply,
+            } => {
+                // A refused change (say, a false alarm on an open incident) must not fail the
+                // probe results committed with it: it runs in its own savepoint.
+                tx.execute_batch("SAVEPOINT admin")?;
+                match admin::apply(tx, &write, audit.as_ref(), now) {
+                    Ok(id) => {
+                        tx.execute_batch("RELEASE admin")?;
+                        replies.push(Reply::Opened(reply, id));
+                    }
+                    Err(e) => {
+                        tx.execute_batch("ROLLBACK TO admin; RELEASE admin")?;
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
         }
     }
     for (table, map) in [("rollup_hour", &hours), ("rollup_day", &days)] {

@@ -4,7 +4,9 @@
 //! incidents from the store's read connections. Every piece of untrusted text goes through
 //! maud's escaping or serde's JSON encoding.
 
+pub mod admin;
 mod api;
+pub mod markdown;
 mod pages;
 
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::watch;
 
+use crate::maintenance::Schedule;
 use crate::metrics::Metrics;
 use crate::snapshot::{History, Snapshot};
 use crate::store::Reader;
@@ -27,6 +30,10 @@ pub struct WebState {
     pub history: watch::Receiver<Arc<History>>,
     pub reader: Reader,
     pub metrics: Arc<Metrics>,
+    /// Maintenance windows, for the public page.
+    pub schedule: watch::Receiver<Arc<Schedule>>,
+    /// The admin area; `None` when `[admin]` is not configured.
+    pub admin: Option<Arc<admin::AdminHandles>>,
 }
 
 impl WebState {
@@ -41,16 +48,24 @@ impl WebState {
 
 /// The whole router.
 pub fn router(state: WebState) -> Router {
+    let admin = if state.admin.is_some() {
+        admin::router()
+    } else {
+        Router::new()
+    };
     Router::new()
+        .merge(admin)
         .route("/", get(pages::index))
         .route("/checks/{id}", get(pages::check))
         .route("/incidents/{id}", get(pages::incident))
         .route("/assets/style.css", get(style))
+        .route("/assets/admin.js", get(admin_js))
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/incidents", get(api::incidents))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .fallback(|| async { WebError::NotFound })
+        .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
 }
 
@@ -58,33 +73,72 @@ pub fn router(state: WebState) -> Router {
 #[derive(Debug)]
 pub enum WebError {
     NotFound,
+    /// The input is wrong; the message says how.
+    BadRequest(String),
+    /// The request is refused (CSRF, origin); the message says why.
+    Forbidden(String),
+    /// The change is refused by the data (say, a false alarm on an open incident).
+    Conflict(String),
+    /// The admin area needs a session: redirect to the login page.
+    SignIn,
+    /// The admin API needs a bearer token.
+    Unauthorized,
+    TooManyAttempts(std::time::Duration),
     Internal(String),
 }
 
 impl From<crate::store::Error> for WebError {
     fn from(e: crate::store::Error) -> WebError {
-        WebError::Internal(e.to_string())
+        match e {
+            crate::store::Error::NotFound => WebError::NotFound,
+            crate::store::Error::Refused(why) => WebError::Conflict(why),
+            other => WebError::Internal(other.to_string()),
+        }
     }
 }
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
+        let page = |code: StatusCode, title: &str, text: &str| {
+            (code, pages::message(title, text)).into_response()
+        };
         match self {
-            WebError::NotFound => (
+            WebError::NotFound => page(
                 StatusCode::NOT_FOUND,
-                pages::message("Not found", "There is nothing at this address."),
+                "Not found",
+                "There is nothing at this address.",
+            ),
+            WebError::BadRequest(why) => page(StatusCode::BAD_REQUEST, "That did not work", &why),
+            WebError::Forbidden(why) => page(StatusCode::FORBIDDEN, "Refused", &why),
+            WebError::Conflict(why) => page(StatusCode::CONFLICT, "That cannot be done", &why),
+            WebError::SignIn => {
+                (StatusCode::SEE_OTHER, [(header::LOCATION, "/admin/login")]).into_response()
+            }
+            WebError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                axum::Json(serde_json::json!({"error": "a valid bearer token is required"})),
             )
                 .into_response(),
+            WebError::TooManyAttempts(wait) => {
+                let secs = wait.as_secs().max(1);
+                let mut r = page(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many attempts",
+                    &format!("Too many failed sign-ins. Try again in {secs} seconds."),
+                );
+                if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                r
+            }
             WebError::Internal(e) => {
                 tracing::error!(error = %e, "request failed");
-                (
+                page(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    pages::message(
-                        "Something went wrong",
-                        "The error was logged. Please try again in a moment.",
-                    ),
+                    "Something went wrong",
+                    "The error was logged. Please try again in a moment.",
                 )
-                    .into_response()
             }
         }
     }
@@ -100,6 +154,58 @@ async fn style() -> impl IntoResponse {
         ],
         STYLE,
     )
+}
+
+const ADMIN_JS: &str = include_str!("../../assets/admin.js");
+
+async fn admin_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        ADMIN_JS,
+    )
+}
+
+/// Headers every response carries; HTML gets a strict CSP (no inline script), admin pages are
+/// never framed nor cached.
+async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let is_admin = req.uri().path().starts_with("/admin");
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    let html = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html {
+        let frames = if is_admin { "'none'" } else { "'self'" };
+        let csp = format!(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {frames}"
+        );
+        if let Ok(v) = header::HeaderValue::from_str(&csp) {
+            h.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+        h.insert(
+            header::X_FRAME_OPTIONS,
+            header::HeaderValue::from_static(if is_admin { "DENY" } else { "SAMEORIGIN" }),
+        );
+    }
+    if is_admin {
+        h.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    r
 }
 
 async fn metrics(State(state): State<WebState>) -> Result<Response, WebError> {

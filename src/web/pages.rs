@@ -13,6 +13,11 @@ use crate::store::{IncidentRow, Severity};
 use crate::uptime::{DayCell, DayLevel, WINDOWS, percent};
 
 fn layout(title: &str, site: &str, body: Markup) -> Markup {
+    page(title, site, None, body)
+}
+
+/// The page frame shared by the public and admin pages; `script` is a same-origin script URL.
+pub(crate) fn page(title: &str, site: &str, script: Option<&str>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -21,6 +26,7 @@ fn layout(title: &str, site: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
                 link rel="stylesheet" href="/assets/style.css";
+                @if let Some(src) = script { script src=(src) defer {} }
             }
             body {
                 header.site { a href="/" { (site) } }
@@ -67,6 +73,16 @@ fn state_label(s: CheckState) -> &'static str {
         CheckState::Degraded => "Degraded",
         CheckState::Down => "Down",
         CheckState::Maintenance => "Under maintenance",
+    }
+}
+
+/// How an incident's impact reads on the page.
+pub fn impact_label(s: Severity) -> &'static str {
+    match s {
+        Severity::None => "No impact",
+        Severity::Minor => "Degraded performance",
+        Severity::Major => "Major outage",
+        Severity::Critical => "Critical outage",
     }
 }
 
@@ -255,10 +271,7 @@ pub async fn incident(
     let snapshot = state.snapshot();
     let i = &detail.incident;
     let now = Timestamp::now();
-    let impact = match i.severity {
-        Severity::Major => "Major outage",
-        Severity::Minor => "Degraded performance",
-    };
+    let impact = impact_label(i.severity);
     let check_name = i
         .check
         .as_deref()
@@ -271,7 +284,7 @@ pub async fn incident(
         html! {
             h1 { (i.title) }
             p {
-                span class={ "state " (if i.resolved_at.is_some() { "up" } else if i.severity == Severity::Major { "down" } else { "degraded" }) } {
+                span class={ "state " (if i.resolved_at.is_some() { "up" } else if matches!(i.severity, Severity::Major | Severity::Critical) { "down" } else { "degraded" }) } {
                     @if i.resolved_at.is_some() { "Resolved" } @else { "Ongoing" }
                 }
                 " " (impact)

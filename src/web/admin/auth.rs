@@ -1,0 +1,304 @@
+//! Who is asking: admin sessions (a random token in an HttpOnly cookie, only its SHA-256 in the
+//! database, idle and absolute expiry), CSRF tokens, same-origin checks, bearer tokens for the
+//! JSON API, and the login throttle. Constant-time comparisons throughout.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+
+use super::super::{WebError, WebState};
+use crate::clock::Timestamp;
+use crate::store::AdminWrite;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "watchpost_session";
+/// A session unused for this long has expired.
+pub const IDLE: Duration = Duration::from_secs(2 * 3600);
+/// A session older than this has expired, however busy.
+pub const ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
+/// Failed logins per user or address before each further attempt waits.
+pub const FREE_FAILURES: u32 = 5;
+
+/// A signed-in admin.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user: String,
+    pub csrf: String,
+    pub token_hash: String,
+}
+
+/// 32 random bytes as hex: session tokens and CSRF tokens.
+pub fn random_token() -> Result<String, WebError> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 32];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| WebError::Internal("the system random source failed".into()))?;
+    Ok(hex(&bytes))
+}
+
+/// The SHA-256 of a token, as stored; the token itself never is.
+pub fn hash_token(token: &str) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares two secrets in time independent of where they differ.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The value of cookie `name` in the request.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Refuses a state-changing request that comes from another site: a cross-site `Sec-Fetch-Site`
+/// or an `Origin` whose host is not this request's host.
+pub fn same_origin(headers: &HeaderMap) -> Result<(), WebError> {
+    let forbidden = || WebError::Forbidden("This form was sent from another site.".into());
+    if headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "cross-site")
+    {
+        return Err(forbidden());
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+        if origin == "null" || origin_host != host {
+            return Err(forbidden());
+        }
+    }
+    Ok(())
+}
+
+impl Session {
+    /// Checks a form's CSRF token and origin; every state-changing form goes through this.
+    pub fn check_form(&self, headers: &HeaderMap, csrf: Option<&str>) -> Result<(), WebError> {
+        same_origin(headers)?;
+        match csrf {
+            Some(t) if ct_eq(t.as_bytes(), self.csrf.as_bytes()) => Ok(()),
+            _ => Err(WebError::Forbidden(
+                "The form's security token is missing or stale. Reload the page and try again."
+                    .into(),
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<WebState> for Session {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Session, WebError> {
+        let admin = state.admin.as_ref().ok_or(WebError::NotFound)?;
+        let token = cookie(&parts.headers, COOKIE).ok_or(WebError::SignIn)?;
+        let token_hash = hash_token(token);
+        let row = state
+            .reader
+            .session(token_hash.clone())
+            .await?
+            .ok_or(WebError::SignIn)?;
+        let now = Timestamp::now();
+        let known = admin.config.users.iter().any(|u| u.name == row.user);
+        if !known || now.since(row.last_seen_at) > IDLE || now.since(row.created_at) > ABSOLUTE {
+            let _ = admin
+                .writer
+                .admin(AdminWrite::DeleteSession { token_hash }, None)
+                .await;
+            return Err(WebError::SignIn);
+        }
+        if now.since(row.last_seen_at) > Duration::from_secs(60) {
+            admin
+                .writer
+                .admin(
+                    AdminWrite::TouchSession {
+                        token_hash: token_hash.clone(),
+                    },
+                    None,
+                )
+                .await?;
+        }
+        Ok(Session {
+            user: row.user,
+            csrf: row.csrf,
+            token_hash,
+        })
+    }
+}
+
+/// A script authorized by `Authorization: Bearer <one of [admin] api_tokens>`.
+pub struct ApiClient;
+
+impl FromRequestParts<WebState> for ApiClient {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<ApiClient, WebError> {
+        let admin = state.admin.as_ref().ok_or(WebError::NotFound)?;
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(WebError::Unauthorized)?;
+        let matches = admin.config.api_tokens.iter().fold(false, |found, t| {
+            found | ct_eq(t.as_bytes(), presented.as_bytes())
+        });
+        if matches {
+            Ok(ApiClient)
+        } else {
+            Err(WebError::Unauthorized)
+        }
+    }
+}
+
+/// The client's address, when the server was started with connection info.
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ClientIp, Self::Rejection> {
+        let info = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientIp(info.map(|c| c.0.ip())))
+    }
+}
+
+/// Failed logins by user name and by client address, with an exponential wait after
+/// [`FREE_FAILURES`]. Kept in memory: a restart forgives, which is acceptable for a throttle.
+#[derive(Default)]
+pub struct Throttle {
+    /// Held only to read or update one entry, never across an await.
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl Throttle {
+    fn keys(user: &str, ip: Option<IpAddr>) -> [String; 2] {
+        [
+            format!("user:{user}"),
+            format!(
+                "ip:{}",
+                ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
+            ),
+        ]
+    }
+
+    /// How long this attempt must wait, if it must.
+    pub fn wait(&self, user: &str, ip: Option<IpAddr>) -> Option<Duration> {
+        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        Throttle::keys(user, ip)
+            .iter()
+            .filter_map(|k| map.get(k))
+            .filter_map(|&(count, last)| {
+                let excess = count.checked_sub(FREE_FAILURES)?;
+                let delay =
+                    Duration::from_secs(1u64 << excess.min(10)).min(Duration::from_secs(900));
+                delay.checked_sub(last.elapsed())
+            })
+            .max()
+    }
+
+    pub fn failed(&self, user: &str, ip: Option<IpAddr>) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (_, last)| last.elapsed() < Duration::from_secs(900));
+        }
+        for key in Throttle::keys(user, ip) {
+            let entry = map.entry(key).or_insert((0, Instant::now()));
+            *entry = (entry.0.saturating_add(1), Instant::now());
+        }
+    }
+
+    pub fn succeeded(&self, user: &str, ip: Option<IpAddr>) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        for key in Throttle::keys(user, ip) {
+            map.remove(&key);
+        }
+    }
+}
+
+/// Verifies `password` against the user's argon2 hash; an unknown user costs the same time.
+pub fn verify_password(hash: Option<&str>, password: &str) -> bool {
+    use argon2::password_hash::PasswordVerifier;
+    use argon2::password_hash::phc::PasswordHash;
+    // A real hash of a random password, so unknown users take as long as known ones.
+    const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$/DaRof1/D/LA/rzTU1R4xw$4Em/TUHDSaUkgX7wT+TUFf51Vow7bbuG2vxBjD7NVlQ";
+    let known = hash.is_some();
+    let Ok(parsed) = hash.unwrap_or(DECOY).parse::<PasswordHash>() else {
+        return false;
+    };
+    let ok = argon2::Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    ok && known
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttle_waits_exponentially_after_free_failures() {
+        let t = Throttle::default();
+        let ip = Some(IpAddr::from([127, 0, 0, 1]));
+        for _ in 0..FREE_FAILURES - 1 {
+            t.failed("admin", ip);
+        }
+        assert_eq!(t.wait("admin", ip), None);
+        t.failed("admin", ip);
+        assert!(
+            t.wait("admin", ip)
+                .is_some_and(|d| d <= Duration::from_secs(1))
+        );
+        assert!(
+            t.wait("other", ip).is_some(),
+            "the address is throttled too"
+        );
+        t.succeeded("admin", ip);
+        assert_eq!(t.wait("admin", ip), None);
+    }
+
+    #[test]
+    fn tokens_are_random_and_compared_in_constant_time() {
+        let (a, b) = (random_token().unwrap(), random_token().unwrap());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert!(ct_eq(a.as_bytes(), a.as_bytes()));
+        assert!(!ct_eq(a.as_bytes(), b.as_bytes()));
+        assert_eq!(hash_token("x").len(), 64);
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            "a=1; watchpost_session=abc; b=2".parse().unwrap(),
+        );
+        assert_eq!(cookie(&h, COOKIE), Some("abc"));
+    }
+}
