@@ -272,14 +272,36 @@ fn set_maintenance_checks(tx: &Transaction, id: i64, checks: &[String]) -> Resul
 /// column and `up` in the rollups, hour by hour, never more than was counted there: the uptime
 /// it subtracted is restored exactly, and unmarking takes it away again.
 fn set_false_alarm(tx: &Transaction, id: i64, false_alarm: bool) -> Result<(), Error> {
-    let row: Option<(Option<i64>, String, i64, Option<i64>, bool)> = tx
+    struct Found {
+        check: Option<i64>,
+        severity: String,
+        start: i64,
+        end: Option<i64>,
+        was: bool,
+    }
+    let found = tx
         .query_row(
             "SELECT check_id, severity, started_at, resolved_at, false_alarm FROM incidents WHERE id = ?1",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, i64>(4)? != 0)),
+            |r| {
+                Ok(Found {
+                    check: r.get(0)?,
+                    severity: r.get(1)?,
+                    start: r.get(2)?,
+                    end: r.get(3)?,
+                    was: r.get::<_, i64>(4)? != 0,
+                })
+            },
         )
-        .optional()?;
-    let (check, severity, start, end, was) = row.ok_or(Error::NotFound)?;
+        .optional()?
+        .ok_or(Error::NotFound)?;
+    let Found {
+        check,
+        severity,
+        start,
+        end,
+        was,
+    } = found;
     let Some(end) = end else {
         return Err(Error::Refused(
             "an open incident cannot be a false alarm; it resolves by itself when the probes recover".into(),

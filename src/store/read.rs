@@ -97,7 +97,8 @@ impl Reader {
     ) -> Result<Vec<IncidentRow>, Error> {
         self.with(move |c| {
             let mut stmt = c.prepare_cached(&format!(
-                "{INCIDENT_SELECT} WHERE i.false_alarm = 0 AND (?1 IS NULL OR k.slug = ?1)
+                "{INCIDENT_SELECT} WHERE i.false_alarm = 0 AND (?1 IS NULL OR k.slug = ?1
+                     OR EXISTS (SELECT 1 FROM incident_checks c WHERE c.incident_id = i.id AND c.check_slug = ?1))
                  ORDER BY i.started_at DESC, i.id DESC LIMIT ?2"
             ))?;
             let rows = stmt

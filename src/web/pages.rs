@@ -1,9 +1,9 @@
 //! Server-rendered HTML pages (maud): readable without JavaScript, every text escaped.
 
 use axum::extract::{Path, State};
-use maud::{DOCTYPE, Markup, html};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::{WebError, WebState};
+use super::{WebError, WebState, markdown};
 use crate::clock::Timestamp;
 use crate::config::Check;
 use crate::monitor::State as CheckState;
@@ -41,6 +41,9 @@ pub(crate) fn page(title: &str, site: &str, script: Option<&str>, body: Markup) 
 pub fn message(title: &str, text: &str) -> Markup {
     layout(title, "watchpost", html! { h1 { (title) } p { (text) } })
 }
+
+/// How far ahead planned maintenance is announced on the page.
+const UPCOMING: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
 
 /// The overall banner: the worst of all checks, in Statuspage's words.
 fn banner(states: &[CheckState]) -> (&'static str, &'static str) {
@@ -179,6 +182,9 @@ pub async fn index(State(state): State<WebState>) -> Result<Markup, WebError> {
     let (class, text) = banner(&states);
     let groups = groups(&snapshot);
     let title = &snapshot.config.server.title;
+    let schedule = state.schedule.borrow().clone();
+    let active = schedule.active(now);
+    let upcoming = schedule.upcoming(now, UPCOMING);
     Ok(layout(
         title,
         title,
@@ -189,6 +195,20 @@ pub async fn index(State(state): State<WebState>) -> Result<Markup, WebError> {
                 section {
                     h2 { "Active incidents" }
                     ul.incidents { @for i in &open { (incident_item(i, now)) } }
+                }
+            }
+            @if !active.is_empty() || !upcoming.is_empty() {
+                section {
+                    h2 { "Maintenance" }
+                    ul.incidents {
+                        @for (w, label) in active.iter().map(|w| (w, "In progress")).chain(upcoming.iter().map(|w| (w, "Planned"))) {
+                            li.incident.maintenance {
+                                strong { (label) ": " } (w.title)
+                                p.small { (w.start.rfc3339()) " → " (w.end.rfc3339()) " · " (w.checks.iter().map(|c| snapshot.get(c.as_str()).map_or(c.as_str(), |(c, _)| c.name.as_str())).collect::<Vec<_>>().join(", ")) }
+                                @if !w.body.is_empty() { div.md { (PreEscaped(markdown::render(&w.body))) } }
+                            }
+                        }
+                    }
                 }
             }
             @for (group, members) in &groups {
@@ -231,6 +251,7 @@ pub async fn check(
     let history = state.history();
     let (check, current) = snapshot.get(&id).ok_or(WebError::NotFound)?;
     let incidents = state.reader.incidents(Some(id.clone()), 50).await?;
+    let false_alarms = state.reader.false_alarms(id.clone()).await?;
     let now = Timestamp::now();
     let shown = current.shown_state(check, now);
     let h = history.checks.get(check.id.as_str());
@@ -257,6 +278,13 @@ pub async fn check(
             h2 { "Incidents" }
             @if incidents.is_empty() { p { "No incidents recorded." } }
             ul.incidents { @for i in &incidents { (incident_item(i, now)) } }
+            @if !false_alarms.is_empty() {
+                p.small {
+                    (false_alarms.len())
+                    @if false_alarms.len() == 1 { " detected incident was" } @else { " detected incidents were" }
+                    " marked a false alarm by an admin: the probes were wrong, so that time counts as up in the figures above."
+                }
+            }
         },
     ))
 }
@@ -295,6 +323,22 @@ pub async fn incident(
                 @if let Some(r) = i.resolved_at { " · resolved " (r.rfc3339()) }
                 " · lasted " (fmt_duration(i.resolved_at.unwrap_or(now).since(i.started_at)))
             }
+            @if !i.auto && !i.checks.is_empty() {
+                p { "Affects: "
+                    @for (n, slug) in i.checks.iter().enumerate() {
+                        @if n > 0 { ", " }
+                        a href={ "/checks/" (slug) } { (snapshot.get(slug).map_or(slug.as_str(), |(c, _)| c.name.as_str())) }
+                    }
+                }
+            }
+            @if let Some(cause) = i.cause.as_deref().filter(|c| !c.is_empty()) {
+                h2 { "Cause" }
+                div.md { (PreEscaped(markdown::render(cause))) }
+            }
+            @if let Some(pm) = i.postmortem.as_deref().filter(|c| !c.is_empty()) {
+                h2 { "Postmortem" }
+                div.md { (PreEscaped(markdown::render(pm))) }
+            }
             h2 { "Timeline" }
             ol.timeline {
                 @for u in &detail.updates {
@@ -302,7 +346,7 @@ pub async fn incident(
                         strong { (u.status) } " "
                         time datetime=(u.at.rfc3339()) { (u.at.rfc3339()) }
                         " · " (u.author.as_deref().unwrap_or("watchpost"))
-                        p { (u.body) }
+                        div.md { (PreEscaped(markdown::render(&u.body))) }
                     }
                 }
             }

@@ -47,6 +47,16 @@ impl Daemon {
         get(self.addr, path).await
     }
 
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Response {
+        request(self.addr, method, path, headers, body).await
+    }
+
     /// GETs `path` as JSON.
     pub async fn json(&self, path: &str) -> serde_json::Value {
         let r = self.get(path).await;
@@ -101,8 +111,27 @@ impl Response {
 
 /// One GET over a fresh connection (`Connection: close`), chunked bodies decoded.
 pub async fn get(addr: SocketAddr, path: &str) -> Response {
+    request(addr, "GET", path, &[], "").await
+}
+
+/// One request with extra headers and a body over a fresh connection, chunked bodies decoded.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Response {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method != "GET" {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();

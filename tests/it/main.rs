@@ -1,5 +1,6 @@
 //! The one integration test binary: real servers on loopback, a real SQLite file in a temp dir.
 
+mod admin;
 mod daemon;
 mod dns_server;
 mod lifecycle;

@@ -1,0 +1,464 @@
+//! The admin area against a running daemon: sign-in, throttling, CSRF, session expiry, safe
+//! Markdown, false alarms that restore uptime exactly, holds, maintenance and manual incidents
+//! through the JSON API.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use argon2::password_hash::PasswordHasher;
+use serde_json::Value;
+
+use crate::daemon::{self, Daemon, Response};
+
+const TOKEN: &str = "test-token-0123456789abcdef";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A daemon with an admin, an API token, a check on `alive` (up) and one on `flaky`.
+async fn start(dir: &std::path::Path, alive: &TcpListener, flaky_port: u16) -> Daemon {
+    let hash = argon2::Argon2::default()
+        .hash_password(PASSWORD.as_bytes())
+        .unwrap()
+        .to_string();
+    let toml = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+title = "Admin test"
+[storage]
+path = "{{db}}"
+[defaults]
+interval = "100ms"
+timeout = "80ms"
+failure_threshold = 2
+success_threshold = 1
+[admin]
+users = [{{ name = "ops", password_hash = "{hash}" }}]
+api_tokens = ["{TOKEN}"]
+[[check]]
+id = "alive"
+name = "Alive"
+type = "tcp"
+host = "127.0.0.1"
+port = {}
+[[check]]
+id = "flaky"
+name = "Flaky"
+type = "tcp"
+host = "127.0.0.1"
+port = {flaky_port}
+"#,
+        alive.local_addr().unwrap().port()
+    );
+    daemon::start(dir, &toml).await
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+
+async fn login(d: &Daemon, password: &str) -> Response {
+    let body = form(&[("user", "ops"), ("password", password)]);
+    d.request("POST", "/admin/login", &[FORM], &body).await
+}
+
+/// Signs in and returns the cookie header value.
+async fn session(d: &Daemon) -> String {
+    let r = login(d, PASSWORD).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let cookie = r.header("set-cookie").unwrap().to_string();
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/admin"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    cookie.split(';').next().unwrap().to_string()
+}
+
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    page[at..at + 64].to_string()
+}
+
+fn api<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut h = vec![
+        ("Authorization", "Bearer test-token-0123456789abcdef"),
+        ("Content-Type", "application/json"),
+    ];
+    h.extend_from_slice(extra);
+    h
+}
+
+fn check<'a>(v: &'a Value, id: &str) -> &'a Value {
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_csrf_escaping_and_session_expiry() {
+    let alive = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path(), &alive, alive.local_addr().unwrap().port()).await;
+
+    let r = d.get("/admin").await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/admin/login"))
+    );
+    let r = login(&d, "wrong").await;
+    assert_eq!(r.status, 401);
+    assert!(r.body.contains("Wrong user name or password"));
+    let login_page = d.get("/admin/login").await;
+    let csp = login_page.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert_eq!(login_page.header("x-frame-options"), Some("DENY"));
+    assert!(d.get("/").await.header("content-security-policy").is_some());
+
+    let cookie = session(&d).await;
+    let cookie_h = ("Cookie", cookie.as_str());
+    let dash = d.request("GET", "/admin", &[cookie_h], "").await;
+    assert_eq!(dash.status, 200);
+    assert_eq!(dash.header("cache-control"), Some("no-store"));
+    let csrf = csrf_of(
+        &d.request("GET", "/admin/incidents/new", &[cookie_h], "")
+            .await
+            .body,
+    );
+
+    let title = "<script>alert(1)</script> Uploads are slow";
+    let body = "Investigating. See [the docs](https://example.org/docs), not [this](javascript:alert(1)). <script>alert(2)</script>";
+    let fields = |csrf: &str| {
+        form(&[
+            ("csrf", csrf),
+            ("title", title),
+            ("impact", "minor"),
+            ("status", "investigating"),
+            ("checks", "alive"),
+            ("body", body),
+        ])
+    };
+    let post = |extra: Vec<(&'static str, &'static str)>, body: String| {
+        let cookie = cookie.clone();
+        let d = &d;
+        async move {
+            let mut h = vec![FORM, ("Cookie", cookie.as_str())];
+            h.extend(extra);
+            d.request("POST", "/admin/incidents/new", &h, &body).await
+        }
+    };
+    assert_eq!(
+        post(vec![], form(&[("title", title), ("impact", "minor")]))
+            .await
+            .status,
+        403,
+        "no CSRF token"
+    );
+    assert_eq!(
+        post(vec![], fields(&"0".repeat(64))).await.status,
+        403,
+        "a forged token"
+    );
+    assert_eq!(
+        post(vec![("Origin", "http://evil.example")], fields(&csrf))
+            .await
+            .status,
+        403,
+        "cross-site"
+    );
+    assert_eq!(
+        post(vec![], "x".repeat(70_000)).await.status,
+        413,
+        "oversized"
+    );
+    let created = post(vec![], fields(&csrf)).await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let id = created
+        .header("location")
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+
+    let public = d.get(&format!("/incidents/{id}")).await.body;
+    assert!(!public.contains("<script>"), "{public}");
+    assert!(public.contains("&lt;script&gt;alert(1)&lt;/script&gt; Uploads are slow"));
+    assert!(
+        public.contains(r#"<a href="https://example.org/docs">the docs</a>"#),
+        "{public}"
+    );
+    assert!(!public.contains("javascript:"), "{public}");
+    let listed = d.json("/api/v1/incidents?check=alive").await;
+    assert_eq!(listed["incidents"][0]["title"], title);
+    let audit = d.request("GET", "/admin/audit", &[cookie_h], "").await.body;
+    assert!(
+        audit.contains("sign in") && audit.contains("declare incident"),
+        "{audit}"
+    );
+
+    // An idle session expires: age it by three hours in the database.
+    let conn = rusqlite::Connection::open(&d.db).unwrap();
+    conn.execute(
+        "UPDATE admin_sessions SET last_seen_at = last_seen_at - 10800000",
+        [],
+    )
+    .unwrap();
+    let r = d.request("GET", "/admin", &[cookie_h], "").await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/admin/login"))
+    );
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failed_sign_ins_are_throttled() {
+    let alive = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path(), &alive, alive.local_addr().unwrap().port()).await;
+    for _ in 0..5 {
+        assert_eq!(login(&d, "guess").await.status, 401);
+    }
+    let r = login(&d, PASSWORD).await;
+    assert_eq!(r.status, 429, "even the right password waits");
+    assert!(r.header("retry-after").is_some());
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_false_alarm_restores_uptime_exactly_and_a_hold_keeps_an_incident_open() {
+    let alive = TcpListener::bind("127.0.0.1:0").unwrap();
+    let flaky = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = flaky.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path(), &alive, port).await;
+    let limit = Duration::from_secs(10);
+    d.wait_json("/api/v1/status", limit, |v| {
+        check(v, "flaky")["state"] == "up"
+    })
+    .await;
+
+    // An outage: the target goes away, then comes back.
+    drop(flaky);
+    let v = d
+        .wait_json("/api/v1/incidents", limit, |v| {
+            !v["incidents"].as_array().unwrap().is_empty()
+        })
+        .await;
+    let id = v["incidents"][0]["id"].as_i64().unwrap();
+    let early = d
+        .request(
+            "PATCH",
+            &format!("/api/v1/admin/incidents/{id}"),
+            &api(&[]),
+            r#"{"false_alarm":true}"#,
+        )
+        .await;
+    assert_eq!(
+        early.status, 409,
+        "an open incident cannot be a false alarm: {}",
+        early.body
+    );
+    let flaky = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    d.wait_json("/api/v1/incidents", limit, |v| {
+        v["incidents"][0]["resolved_at"].is_string()
+    })
+    .await;
+    let v = d
+        .wait_json("/api/v1/status", limit, |v| {
+            check(v, "flaky")["uptime"]["24h"]
+                .as_f64()
+                .is_some_and(|u| u < 1.0)
+        })
+        .await;
+    assert!(check(&v, "flaky")["uptime"]["90d"].as_f64().unwrap() < 1.0);
+
+    let path = format!("/api/v1/admin/incidents/{id}");
+    let denied = d
+        .request(
+            "PATCH",
+            &path,
+            &[("Content-Type", "application/json")],
+            r#"{"false_alarm":true}"#,
+        )
+        .await;
+    assert_eq!(denied.status, 401);
+    let r = d
+        .request(
+            "PATCH",
+            &path,
+            &api(&[]),
+            r#"{"false_alarm":true,"cause":"The probe host lost its network"}"#,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let dto: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(dto["false_alarm"], true);
+    d.wait_json("/api/v1/status", limit, |v| {
+        check(v, "flaky")["uptime"]["24h"] == 1.0
+    })
+    .await;
+    let v = d.json("/api/v1/status").await;
+    assert_eq!(check(&v, "flaky")["uptime"]["90d"], 1.0, "restored exactly");
+    let public = d.json("/api/v1/incidents").await;
+    assert!(
+        public["incidents"].as_array().unwrap().is_empty(),
+        "hidden from the public: {public}"
+    );
+    assert!(
+        d.get("/checks/flaky")
+            .await
+            .body
+            .contains("marked a false alarm")
+    );
+    let down: i64 = d
+        .db()
+        .query_row("SELECT sum(down_ms) FROM rollup_hour", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(down, 0);
+
+    // A second outage, held open by an admin past the recovery.
+    drop(flaky);
+    let v = d
+        .wait_json("/api/v1/incidents", limit, |v| {
+            !v["incidents"].as_array().unwrap().is_empty()
+        })
+        .await;
+    let id = v["incidents"][0]["id"].as_i64().unwrap();
+    let r = d
+        .request(
+            "PATCH",
+            &format!("/api/v1/admin/incidents/{id}"),
+            &api(&[]),
+            r#"{"hold":true}"#,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let _flaky = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    d.wait_json("/api/v1/status", limit, |v| {
+        check(v, "flaky")["state"] == "up"
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = d
+        .request(
+            "PATCH",
+            &format!("/api/v1/admin/incidents/{id}"),
+            &api(&[]),
+            "{}",
+        )
+        .await;
+    let dto: Value = serde_json::from_str(&r.body).unwrap();
+    assert!(dto["resolved_at"].is_null(), "held open: {dto}");
+    assert_eq!(dto["status"], "monitoring");
+    let r = d
+        .request(
+            "POST",
+            &format!("/api/v1/admin/incidents/{id}/updates"),
+            &api(&[]),
+            r#"{"status":"resolved","body":"Confirmed fixed."}"#,
+        )
+        .await;
+    let dto: Value = serde_json::from_str(&r.body).unwrap();
+    assert!(dto["resolved_at"].is_string(), "{dto}");
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_and_manual_incidents_through_the_api() {
+    let alive = TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path(), &alive, port).await;
+    let now = chrono::Utc::now();
+    let window = serde_json::json!({
+        "title": "Database upgrade",
+        "body": "Planned **upgrade**",
+        "checks": ["flaky"],
+        "starts_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+        "ends_at": (now + chrono::Duration::hours(1)).to_rfc3339(),
+    });
+    let r = d
+        .request(
+            "POST",
+            "/api/v1/admin/maintenance",
+            &api(&[]),
+            &window.to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let m: Value = serde_json::from_str(&r.body).unwrap();
+    let limit = Duration::from_secs(10);
+    d.wait_json("/api/v1/status", limit, |v| {
+        check(v, "flaky")["state"] == "maintenance"
+    })
+    .await;
+    assert!(d.get("/").await.body.contains("Database upgrade"));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        d.json("/api/v1/incidents").await["incidents"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    let r = d
+        .request(
+            "DELETE",
+            &format!("/api/v1/admin/maintenance/{}", m["id"]),
+            &api(&[]),
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        serde_json::from_str::<Value>(&r.body).unwrap()["cancelled"],
+        true
+    );
+    d.wait_json("/api/v1/incidents", limit, |v| {
+        !v["incidents"].as_array().unwrap().is_empty()
+    })
+    .await;
+
+    let bad = d
+        .request(
+            "POST",
+            "/api/v1/admin/incidents",
+            &api(&[]),
+            r#"{"title":"x","checks":["nope"],"impact":"minor"}"#,
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    let bad = d
+        .request(
+            "POST",
+            "/api/v1/admin/incidents",
+            &api(&[]),
+            r#"{"title":"x","checks":[],"impact":"huge"}"#,
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    let r = d
+        .request("POST", "/api/v1/admin/incidents", &api(&[]), r#"{"title":"Uploads are slow for some users","checks":["alive"],"impact":"minor","body":"Looking into it."}"#)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let manual: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(manual["checks"], serde_json::json!(["alive"]));
+    assert_eq!(manual["automatic"], false);
+    let listed = d.json("/api/v1/incidents?check=alive").await;
+    assert_eq!(
+        listed["incidents"][0]["title"],
+        "Uploads are slow for some users"
+    );
+    d.stop().await;
+}
