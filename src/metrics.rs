@@ -20,6 +20,7 @@ pub struct Metrics {
     http_status: GaugeVec,
     http_phase: GaugeVec,
     ssl_expiry: GaugeVec,
+    dns_answers: GaugeVec,
     tls_version: GaugeVec,
     check_state: GaugeVec,
     uptime: GaugeVec,
@@ -75,6 +76,11 @@ impl Metrics {
             ssl_expiry: gauge(
                 "probe_ssl_earliest_cert_expiry",
                 "Earliest expiry of the peer's certificate chain, in Unix seconds",
+                &[],
+            )?,
+            dns_answers: gauge(
+                "probe_dns_answer_rrs",
+                "Answer records in the last DNS reply",
                 &[],
             )?,
             tls_version: gauge(
@@ -134,6 +140,9 @@ impl Metrics {
                     .with_label_values(&labels(check, &[phase]))
                     .set(d.map_or(0.0, |d| d.as_secs_f64()));
             }
+        }
+        if let Some(n) = o.answers {
+            self.dns_answers.with_label_values(&l).set(f64::from(n));
         }
         if let Some(tls) = &o.tls {
             if let Some(expiry) = tls.earliest_expiry {

@@ -137,6 +137,8 @@ pub(super) struct Check {
     pub server: Option<Spanned<String>>,
     pub expect_rcode: Option<Spanned<String>>,
     pub expect_answers: Option<Spanned<Vec<String>>>,
+    pub expect_answers_exact: Option<Spanned<Vec<String>>>,
+    pub transport: Option<Spanned<String>>,
 }
 
 impl Check {
@@ -173,6 +175,8 @@ impl Check {
             ("server", span(&self.server)),
             ("expect_rcode", span(&self.expect_rcode)),
             ("expect_answers", span(&self.expect_answers)),
+            ("expect_answers_exact", span(&self.expect_answers_exact)),
+            ("transport", span(&self.transport)),
         ]
         .into_iter()
         .filter_map(|(key, span)| span.map(|s| (key, s)))

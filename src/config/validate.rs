@@ -20,7 +20,7 @@ use super::{Admin, AdminUser, Check, CheckId, Config, Error, Policy, Problem, Se
 use crate::maintenance::Recurring;
 use crate::probe::{
     BodyConditions, DnsSpec, HttpSpec, IpFamily, JsonCondition, JsonPath, Limits, ProbeSpec, Rcode,
-    RecordKind, StatusRange, TcpSpec,
+    RecordKind, StatusRange, TcpSpec, Transport,
 };
 
 /// Looks up an environment variable for `${NAME}`; tests pass a fake one.
@@ -555,6 +555,8 @@ impl Kind {
                 "server",
                 "expect_rcode",
                 "expect_answers",
+                "expect_answers_exact",
+                "transport",
             ],
         }
     }
@@ -895,15 +897,43 @@ fn dns(c: &raw::Check, ctx: &str, required: &Required, p: &mut Problems<'_>) -> 
             None
         }),
     };
+    let (expect_answers, exact) = match (&c.expect_answers, &c.expect_answers_exact) {
+        (Some(_), Some(v)) => {
+            p.at(
+                v.span(),
+                format!("{ctx}set expect_answers or expect_answers_exact, not both"),
+            );
+            (None, false)
+        }
+        (None, Some(v)) => (Some(v.get_ref().clone()), true),
+        (v, None) => (
+            Some(v.as_ref().map_or_else(Vec::new, |v| v.get_ref().clone())),
+            false,
+        ),
+    };
+    let transport = match c
+        .transport
+        .as_ref()
+        .map(|v| (v.get_ref().as_str(), v.span()))
+    {
+        None | Some(("udp", _)) => Some(Transport::Udp),
+        Some(("tcp", _)) => Some(Transport::Tcp),
+        Some((other, span)) => {
+            p.at(
+                span,
+                format!("{ctx}transport: unknown transport {other:?}: use \"udp\" or \"tcp\""),
+            );
+            None
+        }
+    };
     Some(DnsSpec {
         name: name?,
         record: record?,
         server: server?,
         expect_rcode: expect_rcode?,
-        expect_answers: c
-            .expect_answers
-            .as_ref()
-            .map_or_else(Vec::new, |v| v.get_ref().clone()),
+        expect_answers: expect_answers?,
+        exact,
+        transport: transport?,
     })
 }
 
@@ -1374,6 +1404,8 @@ expect_answers = ["10 mail.example.org."]
             server: Some(SocketAddr::from(([9, 9, 9, 9], 53))),
             expect_rcode: Rcode(3),
             expect_answers: vec!["10 mail.example.org.".to_string()],
+            exact: false,
+            transport: Transport::Udp,
         };
         assert!(
             matches!(&dns.spec, ProbeSpec::Dns(s) if *s == want),
@@ -1396,11 +1428,17 @@ expect_answers = ["10 mail.example.org."]
 
     #[test]
     fn unknown_key() {
-        check(
-            "[[check]]\nid = \"a\"\ntype = \"http\"\nretries = 3\n",
-            &[
-                "etc/watchpost.toml:4:1: unknown field `retries`, expected one of `id`, `name`, `group`, `type`, `interval`, `timeout`, `failure_threshold`, `success_threshold`, `degraded_after`, `max_latency`, `url`, `method`, `headers`, `expect_status`, `body_contains`, `body_not_contains`, `body_regex`, `json_path`, `json_equals`, `body`, `basic_auth`, `bearer_token`, `follow_redirects`, `ip`, `tls_insecure`, `cert_expiry_warning`, `host`, `port`, `send`, `expect`, `expect_regex`, `tls`, `query`, `record`, `server`, `expect_rcode`, `expect_answers`",
-            ],
+        let problems = match parse("[[check]]\nid = \"a\"\ntype = \"http\"\nretries = 3\n") {
+            Err(Error::Invalid(p)) => p,
+            other => panic!("expected problems, got {other:?}"),
+        };
+        assert_eq!(problems.len(), 1);
+        let shown = problems[0].to_string();
+        assert!(
+            shown.starts_with(
+                "etc/watchpost.toml:4:1: unknown field `retries`, expected one of `id`, `name`"
+            ),
+            "{shown}"
         );
         check(
             "[notify.email]\nfrom = \"a@b\"\n",

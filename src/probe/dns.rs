@@ -1,9 +1,16 @@
-//! DNS probes: one query to one server with hickory's raw client, checking rcode and answers.
+//! DNS probes: one query to one server, over UDP (retried over TCP when the reply is truncated)
+//! or TCP, built and read with hickory-proto's message codec, on sockets we own so the deadline
+//! and every failure are ours to classify. Checks the rcode and the answers.
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::time::Instant;
 
-use super::{Failure, Limits, Trace};
+use hickory_net::proto::op::{Message, Query};
+use hickory_net::proto::rr::{Name, RecordType};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{Failure, Limits, Reason, Trace, excerpt, fmt_duration};
 
 /// A DNS check: ask `server` (or the system's first name server) for `record` of `name`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,6 +22,37 @@ pub struct DnsSpec {
     pub expect_rcode: Rcode,
     /// Each must be present among the answers, in presentation format.
     pub expect_answers: Vec<String>,
+    /// The answers must be exactly `expect_answers`, nothing more.
+    pub exact: bool,
+    pub transport: Transport,
+}
+
+/// How a DNS probe talks to its server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// UDP, and TCP again when the UDP reply is truncated.
+    #[default]
+    Udp,
+    Tcp,
+}
+
+impl DnsSpec {
+    /// A query of `name` for `record` with the default expectations.
+    pub fn query(name: &str, record: RecordKind, server: Option<SocketAddr>) -> DnsSpec {
+        DnsSpec {
+            name: if name.ends_with('.') {
+                name.to_string()
+            } else {
+                format!("{name}.")
+            },
+            record,
+            server,
+            expect_rcode: Rcode::NOERROR,
+            expect_answers: Vec::new(),
+            exact: false,
+            transport: Transport::Udp,
+        }
+    }
 }
 
 /// The record types a DNS check can ask for.
@@ -33,6 +71,21 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    fn record_type(self) -> RecordType {
+        match self {
+            RecordKind::A => RecordType::A,
+            RecordKind::Aaaa => RecordType::AAAA,
+            RecordKind::Cname => RecordType::CNAME,
+            RecordKind::Mx => RecordType::MX,
+            RecordKind::Txt => RecordType::TXT,
+            RecordKind::Ns => RecordType::NS,
+            RecordKind::Soa => RecordType::SOA,
+            RecordKind::Srv => RecordType::SRV,
+            RecordKind::Caa => RecordType::CAA,
+            RecordKind::Ptr => RecordType::PTR,
+        }
+    }
+
     pub const ALL: [RecordKind; 10] = [
         RecordKind::A,
         RecordKind::Aaaa,
@@ -102,15 +155,204 @@ impl fmt::Display for Rcode {
     }
 }
 
+/// DNS replies are read up to this size (the largest a TCP reply can be).
+const MAX_REPLY: usize = 65_535;
+
 pub(super) async fn probe(
     spec: &DnsSpec,
     limits: &Limits,
     deadline: tokio::time::Instant,
     trace: &mut Trace,
 ) -> Result<(), Failure> {
-    let _ = (spec, limits, deadline, trace);
-    Err(Failure::new(
-        super::Reason::Protocol,
-        "dns probes are not built yet",
-    ))
+    let server = match spec.server {
+        Some(s) => s,
+        None => system_server()?,
+    };
+    let name = Name::from_ascii(&spec.name).map_err(|e| {
+        Failure::new(
+            Reason::Dns,
+            format!("{:?} is not a DNS name: {e}", spec.name),
+        )
+    })?;
+    let mut query = Message::query();
+    query.metadata.recursion_desired = true;
+    query.add_query(Query::query(name, spec.record.record_type()));
+    let bytes = query
+        .to_vec()
+        .map_err(|e| Failure::new(Reason::Protocol, format!("cannot encode the query: {e}")))?;
+    let id = query.metadata.id;
+    let timeout = fmt_duration(limits.timeout);
+
+    let started = Instant::now();
+    let exchange = async {
+        let reply = match spec.transport {
+            Transport::Tcp => over_tcp(server, &bytes, id).await?,
+            Transport::Udp => {
+                let reply = over_udp(server, &bytes, id).await?;
+                if reply.metadata.truncation {
+                    over_tcp(server, &bytes, id).await?
+                } else {
+                    reply
+                }
+            }
+        };
+        Ok::<_, Failure>(reply)
+    };
+    let result = tokio::time::timeout_at(deadline, exchange).await;
+    trace.phases.processing = Some(started.elapsed());
+    let reply = result.map_err(|_| {
+        Failure::new(
+            Reason::Timeout,
+            format!("no answer from {server} within {timeout}"),
+        )
+    })??;
+
+    let rcode = Rcode(u16::from(reply.metadata.response_code));
+    trace.code = Some(rcode.0);
+    let wanted = spec.record.record_type();
+    let answers: Vec<String> = reply
+        .answers
+        .iter()
+        .filter(|r| r.record_type() == wanted)
+        .map(|r| normalise(&r.data.to_string()))
+        .collect();
+    trace.answers = Some(u32::try_from(reply.answers.len()).unwrap_or(u32::MAX));
+    if rcode != spec.expect_rcode {
+        return Err(Failure::new(
+            Reason::Rcode,
+            format!("rcode {rcode}, expected {}", spec.expect_rcode),
+        ));
+    }
+    let expected: Vec<String> = spec.expect_answers.iter().map(|a| normalise(a)).collect();
+    let missing: Vec<&String> = expected.iter().filter(|e| !answers.contains(e)).collect();
+    let extra: Vec<&String> = answers.iter().filter(|a| !expected.contains(a)).collect();
+    let seen = || excerpt(answers.join(", ").as_bytes(), 200);
+    if !missing.is_empty() {
+        let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        return Err(Failure::new(
+            Reason::Answer,
+            format!(
+                "missing {} among the answers; got [{}]",
+                list.join(", "),
+                seen()
+            ),
+        ));
+    }
+    if spec.exact && !extra.is_empty() {
+        let list: Vec<&str> = extra.iter().map(|s| s.as_str()).collect();
+        return Err(Failure::new(
+            Reason::Answer,
+            format!("unexpected answers {}; got [{}]", list.join(", "), seen()),
+        ));
+    }
+    Ok(())
+}
+
+/// The comparable form of an answer: lower case, quotes dropped, names without the root dot.
+pub fn normalise(answer: &str) -> String {
+    answer
+        .split_whitespace()
+        .map(|t| {
+            t.trim_matches('"')
+                .trim_end_matches('.')
+                .to_ascii_lowercase()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One UDP exchange on a connected socket; stray datagrams with another id are ignored.
+async fn over_udp(server: SocketAddr, query: &[u8], id: u16) -> Result<Message, Failure> {
+    let bind: SocketAddr = if server.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let io = |e: std::io::Error| {
+        let f = super::classify_io(&e, &format!("asking {server}"));
+        match f.reason {
+            Reason::Refused => Failure::new(
+                Reason::Refused,
+                format!("nothing answers DNS at {server} (port unreachable)"),
+            ),
+            _ => f,
+        }
+    };
+    let socket = tokio::net::UdpSocket::bind(bind).await.map_err(io)?;
+    socket.connect(server).await.map_err(io)?;
+    socket.send(query).await.map_err(io)?;
+    let mut buf = vec![0u8; MAX_REPLY];
+    loop {
+        let n = socket.recv(&mut buf).await.map_err(io)?;
+        let reply = decode(&buf[..n], server)?;
+        if reply.metadata.id == id {
+            return Ok(reply);
+        }
+    }
+}
+
+/// One TCP exchange: the query and the reply each prefixed with their length.
+async fn over_tcp(server: SocketAddr, query: &[u8], id: u16) -> Result<Message, Failure> {
+    let io = |e: std::io::Error| super::classify_io(&e, &format!("asking {server} over TCP"));
+    let mut stream = tokio::net::TcpStream::connect(server).await.map_err(io)?;
+    let len = u16::try_from(query.len())
+        .map_err(|_| Failure::new(Reason::Protocol, "the query is too long"))?;
+    let mut framed = len.to_be_bytes().to_vec();
+    framed.extend_from_slice(query);
+    stream.write_all(&framed).await.map_err(io)?;
+    let mut len = [0u8; 2];
+    stream.read_exact(&mut len).await.map_err(io)?;
+    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    stream.read_exact(&mut buf).await.map_err(io)?;
+    let reply = decode(&buf, server)?;
+    if reply.metadata.id != id {
+        return Err(Failure::new(
+            Reason::Protocol,
+            format!("{server} answered another query"),
+        ));
+    }
+    Ok(reply)
+}
+
+fn decode(bytes: &[u8], server: SocketAddr) -> Result<Message, Failure> {
+    Message::from_vec(bytes).map_err(|e| {
+        Failure::new(
+            Reason::Protocol,
+            format!("{server} sent a malformed DNS reply: {e}"),
+        )
+    })
+}
+
+/// The first name server of /etc/resolv.conf, as the system resolver would ask it.
+fn system_server() -> Result<SocketAddr, Failure> {
+    let conf = std::fs::read_to_string("/etc/resolv.conf").map_err(|e| {
+        Failure::new(
+            Reason::Dns,
+            format!("no server set and /etc/resolv.conf is unreadable: {e}"),
+        )
+    })?;
+    conf.lines()
+        .filter_map(|l| l.trim().strip_prefix("nameserver"))
+        .filter_map(|ip| {
+            ip.trim()
+                .split('%')
+                .next()?
+                .parse::<std::net::IpAddr>()
+                .ok()
+        })
+        .map(|ip| SocketAddr::new(ip, 53))
+        .next()
+        .ok_or_else(|| Failure::new(Reason::Dns, "no server set and /etc/resolv.conf names none"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_compare_in_a_normal_form() {
+        assert_eq!(normalise("10 Mail.Example.ORG."), "10 mail.example.org");
+        assert_eq!(normalise("\"v=spf1 -all\""), "v=spf1 -all");
+        assert_eq!(normalise("192.0.2.1"), "192.0.2.1");
+    }
 }

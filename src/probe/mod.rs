@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::clock::Timestamp;
 
 pub use body::{BodyConditions, JsonCondition, JsonPath};
-pub use dns::{DnsSpec, Rcode, RecordKind};
+pub use dns::{DnsSpec, Rcode, RecordKind, Transport};
 pub use http::{HttpSpec, StatusRange};
 pub use target::parse as parse_target;
 pub use tcp::TcpSpec;
@@ -85,6 +85,8 @@ pub struct Outcome {
     pub phases: Phases,
     /// What the TLS handshake revealed, when there was one.
     pub tls: Option<TlsInfo>,
+    /// The number of answer records of a DNS reply.
+    pub answers: Option<u32>,
 }
 
 impl Outcome {
@@ -284,6 +286,7 @@ pub async fn run(spec: &ProbeSpec, limits: &Limits) -> Outcome {
         code: trace.code,
         phases: trace.phases,
         tls: trace.tls,
+        answers: trace.answers,
     }
 }
 
@@ -344,6 +347,7 @@ pub(crate) struct Trace {
     pub code: Option<u16>,
     pub phases: Phases,
     pub tls: Option<TlsInfo>,
+    pub answers: Option<u32>,
 }
 
 /// Which address family a probe may use.

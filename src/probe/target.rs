@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use super::{DnsSpec, HttpSpec, ProbeSpec, Rcode, RecordKind, TcpSpec};
+use super::{DnsSpec, HttpSpec, ProbeSpec, RecordKind, TcpSpec, Transport};
 
 /// Turns a target into a probe with default expectations, or says what is wrong with it.
 pub fn parse(target: &str) -> Result<ProbeSpec, String> {
@@ -56,31 +56,30 @@ fn parse_dns(target: &str, url: &url::Url) -> Result<ProbeSpec, String> {
         ));
     }
     let mut record = RecordKind::A;
+    let mut transport = Transport::Udp;
     for (key, value) in url.query_pairs() {
         match key.as_ref() {
             "type" => {
                 record = RecordKind::parse(&value)
                     .ok_or_else(|| format!("unknown record type {value:?}"))?
             }
+            "transport" => {
+                transport = match value.as_ref() {
+                    "udp" => Transport::Udp,
+                    "tcp" => Transport::Tcp,
+                    other => return Err(format!("unknown transport {other:?}: use udp or tcp")),
+                }
+            }
             other => {
                 return Err(format!(
-                    "unknown parameter {other:?}: only type= is understood"
+                    "unknown parameter {other:?}: use type= and transport="
                 ));
             }
         }
     }
-    let name = if name.ends_with('.') {
-        name
-    } else {
-        format!("{name}.")
-    };
-    Ok(ProbeSpec::Dns(DnsSpec {
-        name,
-        record,
-        server,
-        expect_rcode: Rcode::NOERROR,
-        expect_answers: Vec::new(),
-    }))
+    let mut spec = DnsSpec::query(&name, record, server);
+    spec.transport = transport;
+    Ok(ProbeSpec::Dns(spec))
 }
 
 #[cfg(test)]
