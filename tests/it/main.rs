@@ -1,12 +1,13 @@
 //! The one integration test binary: real servers on loopback, a real SQLite file in a temp dir.
 
 mod admin;
+mod cli;
 mod daemon;
 mod dns_server;
+mod hostile;
 mod lifecycle;
 mod maintenance;
 mod probe_depth;
 mod probe_dns;
 mod schedule;
-mod support;
 mod web;

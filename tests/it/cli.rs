@@ -1,0 +1,154 @@
+//! The `watchpost` binary as a sysadmin uses it: `check` with its exit codes and located errors,
+//! `probe` against each kind of target, `hash-password`.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::dns_server;
+
+fn watchpost(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_watchpost"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn check_accepts_the_example_and_locates_every_error() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/watchpost.toml");
+    let (code, out, _) = watchpost(&["check", "--config", example]);
+    assert_eq!(code, 0);
+    assert!(out.contains(": ok, 7 checks"), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[check]]\nid = \"web\"\ntype = \"http\"\nurl = \"ftp://x\"\n[[check]]\nid = \"web\"\ntype = \"tcp\"\nhost = \"db\"\nport = 0\n",
+    )
+    .unwrap();
+    let (code, _, err) = watchpost(&["check", "--config", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let shown = bad.display().to_string();
+    assert!(
+        err.contains(&format!("{shown}:4:7: check \"web\": url:")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{shown}:6:6: duplicate check id \"web\"")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{shown}:9:8: check \"web\": port must be between 1 and 65535"
+        )),
+        "{err}"
+    );
+
+    let (code, _, err) = watchpost(&["run", "--config", bad.to_str().unwrap()]);
+    assert_eq!(code, 1, "run refuses a bad config");
+    assert!(err.contains("duplicate check id"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_reports_phases_and_exits_by_the_result() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dns = dns_server::start().await;
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            watchpost(&args)
+        })
+    };
+
+    let (code, out, _) = run(vec!["probe".into(), format!("http://{addr}/")])
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{out}");
+    for line in [
+        "result     up",
+        "code       200",
+        "connect",
+        "processing",
+        "transfer",
+        "total",
+    ] {
+        assert!(out.contains(line), "{line} in {out}");
+    }
+    let (code, out, _) = run(vec!["probe".into(), format!("tcp://{addr}")])
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = run(vec![
+        "probe".into(),
+        format!("dns://{}/ok.test?type=TXT", dns.addr),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = run(vec![
+        "probe".into(),
+        format!("dns://{}/nowhere.test", dns.addr),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("rcode NXDOMAIN, expected NOERROR (rcode)"),
+        "{out}"
+    );
+    server.abort();
+    let (code, out, _) = run(vec![
+        "probe".into(),
+        "--timeout".into(),
+        "300ms".into(),
+        format!("http://{addr}/"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(code, 1);
+    assert!(out.contains("connection refused (refused)"), "{out}");
+    let (code, _, err) = run(vec!["probe".into(), "gopher://x".into()])
+        .await
+        .unwrap();
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown scheme"), "{err}");
+}
+
+#[test]
+fn hash_password_prints_an_argon2id_hash_that_verifies() {
+    use argon2::password_hash::PasswordVerifier;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_watchpost"))
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"s3cret pass\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let hash = String::from_utf8(out.stdout).unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let parsed: argon2::password_hash::phc::PasswordHash = hash.trim().parse().unwrap();
+    assert!(
+        argon2::Argon2::default()
+            .verify_password(b"s3cret pass", &parsed)
+            .is_ok()
+    );
+}

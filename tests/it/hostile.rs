@@ -1,0 +1,169 @@
+//! Hostile targets: each probe ends within its timeout (+100 ms), reads no more than its byte
+//! cap, and names the right class of failure. The servers are raw TCP on loopback.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use watchpost::probe::{self, HttpSpec, Limits, ProbeSpec, Reason, Status};
+
+/// Serves every connection with `serve` until dropped.
+struct Raw {
+    addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Raw {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn raw<F, Fut>(serve: F) -> Raw
+where
+    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serve = std::sync::Arc::new(serve);
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(serve(stream));
+        }
+    });
+    Raw { addr, task }
+}
+
+/// Reads the request head, so the client is not answered before it has asked.
+async fn read_head(stream: &mut TcpStream) {
+    let mut buf = [0u8; 4096];
+    let mut seen = Vec::new();
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+const TIMEOUT: Duration = Duration::from_millis(500);
+const SLACK: Duration = Duration::from_millis(100);
+
+async fn probe_url(url: String, max_bytes: usize) -> (probe::Outcome, Duration) {
+    let spec = HttpSpec::get(url::Url::parse(&url).unwrap());
+    let limits = Limits {
+        timeout: TIMEOUT,
+        max_bytes,
+        ..Limits::default()
+    };
+    let started = Instant::now();
+    let o = probe::run(&ProbeSpec::Http(Box::new(spec)), &limits).await;
+    (o, started.elapsed())
+}
+
+#[tokio::test]
+async fn an_endless_chunked_body_stops_at_the_byte_cap() {
+    let server = raw(|mut s| async move {
+        read_head(&mut s).await;
+        let _ = s
+            .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .await;
+        let chunk = format!("{:x}\r\n{}\r\n", 8192, "a".repeat(8192));
+        while s.write_all(chunk.as_bytes()).await.is_ok() {}
+    })
+    .await;
+    let (o, took) = probe_url(format!("http://{}/", server.addr), 64 * 1024).await;
+    let f = o.failure.unwrap();
+    assert_eq!(f.reason, Reason::Body);
+    assert!(
+        f.message.contains("larger than the 65536-byte limit"),
+        "{}",
+        f.message
+    );
+    assert!(
+        took < TIMEOUT,
+        "stopped at the cap, not at the timeout: {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_ten_gigabyte_content_length_is_refused_before_reading() {
+    let server = raw(|mut s| async move {
+        read_head(&mut s).await;
+        let _ = s
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10737418240\r\n\r\nsome")
+            .await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let (o, took) = probe_url(format!("http://{}/", server.addr), 1 << 20).await;
+    assert_eq!(o.failure.unwrap().reason, Reason::Body);
+    assert!(took < TIMEOUT, "{took:?}");
+}
+
+#[tokio::test]
+async fn a_target_that_accepts_and_never_answers_times_out_on_time() {
+    let server = raw(|s| async move {
+        let _keep = s;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let (o, took) = probe_url(format!("http://{}/", server.addr), 1 << 20).await;
+    let f = o.failure.unwrap();
+    assert_eq!(f.reason, Reason::Timeout);
+    assert!(
+        f.message.contains("waiting for the response"),
+        "{}",
+        f.message
+    );
+    assert!(took < TIMEOUT + SLACK, "{took:?}");
+}
+
+#[tokio::test]
+async fn garbage_instead_of_http_is_a_protocol_failure() {
+    let server = raw(|mut s| async move {
+        read_head(&mut s).await;
+        let _ = s
+            .write_all(b"\x00\x01\x02SSH-2.0-not-http\r\n\xff\xfe garbage\r\n\r\n")
+            .await;
+    })
+    .await;
+    let (o, took) = probe_url(format!("http://{}/", server.addr), 1 << 20).await;
+    let f = o.failure.unwrap();
+    assert_eq!(f.reason, Reason::Protocol, "{}", f.message);
+    assert!(took < TIMEOUT + SLACK);
+}
+
+#[tokio::test]
+async fn a_tls_handshake_that_stalls_times_out_as_tls() {
+    // Accepts, reads the ClientHello, and never answers it.
+    let server = raw(|mut s| async move {
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf).await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let (o, took) = probe_url(
+        format!("https://localhost:{}/", server.addr.port()),
+        1 << 20,
+    )
+    .await;
+    assert_eq!(o.status, Status::Down);
+    let f = o.failure.unwrap();
+    assert_eq!(f.reason, Reason::Tls);
+    assert!(f.message.contains("TLS handshake"), "{}", f.message);
+    assert!(took < TIMEOUT + SLACK, "{took:?}");
+}
+
+#[tokio::test]
+async fn a_closed_port_is_refused_at_once() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let (o, took) = probe_url(format!("http://{addr}/"), 1 << 20).await;
+    let f = o.failure.unwrap();
+    assert_eq!(f.reason, Reason::Refused);
+    assert!(f.message.contains("connection refused"), "{}", f.message);
+    assert!(took < TIMEOUT);
+}

@@ -1,1 +1,0 @@
-//! Loopback servers shared by the integration tests.
