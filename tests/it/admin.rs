@@ -462,3 +462,117 @@ async fn maintenance_and_manual_incidents_through_the_api() {
     );
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_through_the_forms_in_the_viewers_time_zone_and_sign_out() {
+    let alive = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path(), &alive, alive.local_addr().unwrap().port()).await;
+    let cookie = session(&d).await;
+    let cookie_h = ("Cookie", cookie.as_str());
+    let page = d
+        .request("GET", "/admin/maintenance", &[cookie_h], "")
+        .await;
+    assert_eq!(page.status, 200);
+    let csrf = csrf_of(&page.body);
+
+    // Planned from a browser in UTC+2 (getTimezoneOffset = -120): 20:00 there is 18:00 UTC.
+    let body = form(&[
+        ("csrf", &csrf),
+        ("tz", "-120"),
+        ("title", "Router firmware"),
+        ("starts", "2030-06-01T20:00"),
+        ("ends", "2030-06-01T21:30"),
+        ("checks", "alive"),
+        ("body", "Short **interruptions** expected."),
+    ]);
+    let r = d
+        .request("POST", "/admin/maintenance", &[FORM, cookie_h], &body)
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let (id, start, end): (i64, i64, i64) = d
+        .db()
+        .query_row("SELECT id, starts_at, ends_at FROM maintenance", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    let t = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .timestamp_millis()
+    };
+    assert_eq!(
+        (start, end),
+        (t("2030-06-01T18:00:00Z"), t("2030-06-01T19:30:00Z"))
+    );
+
+    let bad = form(&[
+        ("csrf", &csrf),
+        ("tz", "0"),
+        ("title", "Backwards"),
+        ("starts", "2030-06-01T20:00"),
+        ("ends", "2030-06-01T19:00"),
+        ("checks", "alive"),
+    ]);
+    let r = d
+        .request("POST", "/admin/maintenance", &[FORM, cookie_h], &bad)
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("must end after it starts"), "{}", r.body);
+
+    let edit = form(&[
+        ("csrf", &csrf),
+        ("tz", "0"),
+        ("title", "Router firmware v2"),
+        ("starts", "2030-06-01T18:00"),
+        ("ends", "2030-06-01T20:00"),
+        ("checks", "alive"),
+    ]);
+    let r = d
+        .request(
+            "POST",
+            &format!("/admin/maintenance/{id}"),
+            &[FORM, cookie_h],
+            &edit,
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = d
+        .request(
+            "POST",
+            &format!("/admin/maintenance/{id}/cancel"),
+            &[FORM, cookie_h],
+            &form(&[("csrf", &csrf)]),
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let (title, cancelled): (String, i64) = d
+        .db()
+        .query_row("SELECT title, cancelled FROM maintenance", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((title.as_str(), cancelled), ("Router firmware v2", 1));
+    let audit = d.request("GET", "/admin/audit", &[cookie_h], "").await.body;
+    for action in ["plan maintenance", "edit maintenance", "cancel maintenance"] {
+        assert!(audit.contains(action), "{action} in {audit}");
+    }
+
+    let r = d
+        .request(
+            "POST",
+            "/admin/logout",
+            &[FORM, cookie_h],
+            &form(&[("csrf", &csrf)]),
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
+    let r = d.request("GET", "/admin", &[cookie_h], "").await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/admin/login")),
+        "the session is gone"
+    );
+    d.stop().await;
+}

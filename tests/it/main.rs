@@ -10,4 +10,5 @@ mod maintenance;
 mod probe_depth;
 mod probe_dns;
 mod schedule;
+mod store;
 mod web;

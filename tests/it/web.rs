@@ -138,6 +138,13 @@ async fn pages_and_api_show_the_outage_with_every_text_escaped() {
     ] {
         assert_eq!(d.get(missing).await.status, 404, "{missing}");
     }
+    for admin in ["/admin", "/admin/login", "/api/v1/admin/incidents"] {
+        assert_eq!(
+            d.get(admin).await.status,
+            404,
+            "no [admin], no admin area: {admin}"
+        );
+    }
     let health = d.get("/healthz").await;
     assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
     let css = d.get("/assets/style.css").await;

@@ -1,0 +1,174 @@
+//! The store on a real SQLite file: migrations on reopen, pruning of raw results with rollups
+//! kept, and the durability of a clean stop by SIGTERM.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use watchpost::clock::{DAY_MS, Timestamp};
+use watchpost::monitor::{Bucket, Span};
+use watchpost::probe::{Outcome, Phases, Status};
+use watchpost::store::{CheckMeta, SCHEMA_VERSION, Store, Write};
+
+fn outcome(at: Timestamp) -> Arc<Outcome> {
+    Arc::new(Outcome {
+        at,
+        status: Status::Up,
+        failure: None,
+        latency: Duration::from_millis(12),
+        code: Some(200),
+        phases: Phases::default(),
+        tls: None,
+        answers: None,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_deletes_old_raw_results_and_keeps_rollups() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state/watchpost.db");
+    let store = Store::open(&path).unwrap();
+    let meta = CheckMeta {
+        slug: "web".into(),
+        name: "Web".into(),
+        group: String::new(),
+        kind: "http".into(),
+    };
+    let now = Timestamp::now();
+    let rows = store
+        .writer
+        .sync_checks(vec![meta.clone()], now)
+        .await
+        .unwrap();
+    let check = rows[0].id;
+    let old = Timestamp(now.0 - 40 * DAY_MS);
+    for at in [old, Timestamp(old.0 + 60_000), now] {
+        store
+            .writer
+            .send(Write::Result {
+                check,
+                outcome: outcome(at),
+            })
+            .await
+            .unwrap();
+    }
+    let span = Span {
+        start: old,
+        end: Timestamp(old.0 + 60_000),
+        from: None,
+        to: Some(Bucket::Up),
+    };
+    store
+        .writer
+        .send(Write::Spans {
+            check,
+            spans: vec![span],
+        })
+        .await
+        .unwrap();
+    let pruned = store
+        .writer
+        .prune(Timestamp(now.0 - 30 * DAY_MS))
+        .await
+        .unwrap();
+    assert_eq!(pruned, 2);
+    let recent = store.reader.recent_results(check, 10).await.unwrap();
+    assert_eq!(recent.len(), 1);
+    let rollups = store
+        .reader
+        .rollups(Timestamp(0), Timestamp(0))
+        .await
+        .unwrap();
+    let (_, days) = &rollups[&check];
+    assert_eq!(
+        days[&old.day_start()].up_ms,
+        60_000,
+        "the rollup of the pruned day stays"
+    );
+    assert_eq!(days[&old.day_start()].probes_up, 2);
+    store.close();
+
+    // Reopening migrates nothing twice and keeps the check's identity.
+    let store = Store::open(&path).unwrap();
+    let again = store.writer.sync_checks(vec![meta], now).await.unwrap();
+    assert_eq!(again[0].id, check);
+    store.close();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn a_database_from_a_newer_watchpost_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    let err = Store::open(&path).err().expect("refused");
+    assert!(
+        err.to_string()
+            .contains("newer than this watchpost supports"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sigterm_stops_the_daemon_cleanly_with_every_result_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("watchpost.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\n[storage]\npath = \"w.db\"\n[[check]]\nid = \"t\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = {}\ninterval = \"50ms\"\ntimeout = \"40ms\"\n",
+            target.local_addr().unwrap().port()
+        ),
+    )
+    .unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_watchpost"))
+        .args(["run", "--config", config.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it serves, then let it probe a little.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+    let conn = rusqlite::Connection::open(dir.path().join("w.db")).unwrap();
+    let (results, counted): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM results), (SELECT sum(probes_up + probes_degraded + probes_down) FROM rollup_day)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(results >= 3, "{results}");
+    assert_eq!(results, counted, "every result is in the rollups");
+}
