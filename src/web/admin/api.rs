@@ -281,12 +281,7 @@ pub async fn create_maintenance(
         rfc3339(&m.starts_at)?,
         rfc3339(&m.ends_at)?,
     )?;
-    let detail = format!(
-        "{} → {}: {}",
-        edit.starts_at.rfc3339(),
-        edit.ends_at.rfc3339(),
-        edit.title
-    );
+    let detail = super::describe(&edit);
     let admin = admin(&state)?;
     let id = admin
         .writer

@@ -47,6 +47,13 @@ impl FormData {
     }
 }
 
+/// A posted form whose CSRF token and origin are checked.
+fn posted(session: &Session, headers: &HeaderMap, body: &Bytes) -> Result<FormData, WebError> {
+    let form = FormData::parse(body);
+    session.check_form(headers, form.get("csrf"))?;
+    Ok(form)
+}
+
 fn audit(session: &Session, action: &str, target: String, detail: String) -> Option<Audit> {
     Some(Audit {
         actor: session.user.clone(),
@@ -239,8 +246,7 @@ pub async fn logout(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let form = FormData::parse(&body);
-    session.check_form(&headers, form.get("csrf"))?;
+    posted(&session, &headers, &body)?;
     let write = AdminWrite::DeleteSession {
         token_hash: session.token_hash.clone(),
     };
@@ -328,8 +334,7 @@ pub async fn create_incident(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let form = FormData::parse(&body);
-    session.check_form(&headers, form.get("csrf"))?;
+    let form = posted(&session, &headers, &body)?;
     let title = super::title(form.text("title"))?;
     let write = AdminWrite::CreateIncident {
         title: title.clone(),
@@ -441,8 +446,7 @@ pub async fn edit_incident(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let form = FormData::parse(&body);
-    session.check_form(&headers, form.get("csrf"))?;
+    let form = posted(&session, &headers, &body)?;
     let current = state
         .reader
         .admin_incident(id)
@@ -478,8 +482,7 @@ pub async fn add_update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let form = FormData::parse(&body);
-    session.check_form(&headers, form.get("csrf"))?;
+    let form = posted(&session, &headers, &body)?;
     let status = super::status(form.text("status"))?;
     let text = super::text(form.text("body"), "update")?;
     if text.is_empty() {
@@ -507,8 +510,7 @@ pub async fn false_alarm(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let form = FormData::parse(&body);
-    session.check_form(&headers, form.get("csrf"))?;
+    let form = posted(&session, &headers, &body)?;
     let value = form.get("value") != Some("false");
     let admin = admin(&state)?;
     let action = if value {
@@ -636,15 +638,9 @@ pub async fn create_maintenance(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let form = FormData::parse(&body);
-    session.check_form(&headers, form.get("csrf"))?;
+    let form = posted(&session, &headers, &body)?;
     let edit = maintenance_input(&state, &form)?;
-    let detail = format!(
-        "{} → {}: {}",
-        edit.starts_at.rfc3339(),
-        edit.ends_at.rfc3339(),
-        edit.title
-    );
+    let detail = super::describe(&edit);
     let admin = admin(&state)?;
     admin
         .writer
@@ -685,15 +681,9 @@ pub async fn edit_maintenance(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let form = FormData::parse(&body);
-    session.check_form(&headers, form.get("csrf"))?;
+    let form = posted(&session, &headers, &body)?;
     let edit = maintenance_input(&state, &form)?;
-    let detail = format!(
-        "{} → {}: {}",
-        edit.starts_at.rfc3339(),
-        edit.ends_at.rfc3339(),
-        edit.title
-    );
+    let detail = super::describe(&edit);
     let admin = admin(&state)?;
     admin
         .writer
@@ -718,8 +708,7 @@ pub async fn cancel_maintenance(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let form = FormData::parse(&body);
-    session.check_form(&headers, form.get("csrf"))?;
+    posted(&session, &headers, &body)?;
     let admin = admin(&state)?;
     admin
         .writer

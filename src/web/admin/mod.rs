@@ -183,3 +183,13 @@ fn maintenance_edit(
         ends_at,
     })
 }
+
+/// A maintenance window in one line, for the audit log.
+fn describe(m: &MaintenanceEdit) -> String {
+    format!(
+        "{} → {}: {}",
+        m.starts_at.rfc3339(),
+        m.ends_at.rfc3339(),
+        m.title
+    )
+}
