@@ -117,9 +117,14 @@ pub enum DayLevel {
     NoData,
     Up,
     Degraded,
+    /// Down, but for less than [`MAJOR_OUTAGE_MS`] that day.
+    Partial,
     Down,
     Maintenance,
 }
+
+/// A day with at least this much downtime is a major outage on the bar; less is partial.
+pub const MAJOR_OUTAGE_MS: i64 = 3_600_000;
 
 impl DayLevel {
     pub fn as_str(self) -> &'static str {
@@ -127,6 +132,7 @@ impl DayLevel {
             DayLevel::NoData => "nodata",
             DayLevel::Up => "up",
             DayLevel::Degraded => "degraded",
+            DayLevel::Partial => "partial",
             DayLevel::Down => "down",
             DayLevel::Maintenance => "maintenance",
         }
@@ -146,8 +152,10 @@ pub struct DayCell {
 impl DayCell {
     pub fn new(day: Timestamp, rollup: Option<&Rollup>) -> DayCell {
         let r = rollup.copied().unwrap_or_default();
-        let level = if r.down_ms > 0 {
+        let level = if r.down_ms >= MAJOR_OUTAGE_MS {
             DayLevel::Down
+        } else if r.down_ms > 0 {
+            DayLevel::Partial
         } else if r.degraded_ms > 0 {
             DayLevel::Degraded
         } else if r.up_ms > 0 {

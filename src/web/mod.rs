@@ -65,7 +65,9 @@ pub fn router(state: WebState) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .fallback(|| async { WebError::NotFound })
+        .layer(axum::middleware::from_fn(cache_headers))
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
 
@@ -206,6 +208,53 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
         );
     }
     r
+}
+
+/// Public GETs get an ETag (a hash of the body), a short Cache-Control unless the handler set
+/// one, `304 Not Modified` when `If-None-Match` matches, and open CORS on the API and badges.
+async fn cache_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path().to_string();
+    let public = req.method() == axum::http::Method::GET
+        && !path.starts_with("/admin")
+        && !path.starts_with("/api/v1/admin")
+        && path != "/metrics"
+        && path != "/healthz";
+    let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
+    let response = next.run(req).await;
+    if !public || !response.status().is_success() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 16 << 20).await else {
+        return WebError::Internal("a response body could not be read".into()).into_response();
+    };
+    let etag = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        format!("W/\"{:016x}\"", h.finish())
+    };
+    let h = &mut parts.headers;
+    if let Ok(v) = header::HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(header::HeaderValue::from_static("public, max-age=30"));
+    if path.starts_with("/api/") || path.starts_with("/badge/") {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            header::HeaderValue::from_static("*"),
+        );
+    }
+    let matches = if_none_match
+        .and_then(|v| v.to_str().ok().map(str::to_string))
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        parts.status = StatusCode::NOT_MODIFIED;
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, axum::body::Body::empty());
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 async fn metrics(State(state): State<WebState>) -> Result<Response, WebError> {

@@ -45,6 +45,23 @@ pub fn message(title: &str, text: &str) -> Markup {
 /// How far ahead planned maintenance is announced on the page.
 const UPCOMING: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
 
+/// How long resolved incidents stay on the front page.
+const PAST_INCIDENTS: std::time::Duration = std::time::Duration::from_secs(14 * 86_400);
+
+/// The worst of some states, for a group's heading: down, degraded, maintenance, unknown, up.
+fn worst_state(states: impl Iterator<Item = CheckState>) -> CheckState {
+    let rank = |s: CheckState| match s {
+        CheckState::Down => 4,
+        CheckState::Degraded => 3,
+        CheckState::Maintenance => 2,
+        CheckState::Unknown => 1,
+        CheckState::Up => 0,
+    };
+    states
+        .max_by_key(|&s| rank(s))
+        .unwrap_or(CheckState::Unknown)
+}
+
 /// The overall banner: the worst of all checks, in Statuspage's words.
 fn banner(states: &[CheckState]) -> (&'static str, &'static str) {
     let count = |s| states.iter().filter(|&&x| x == s).count();
@@ -175,6 +192,16 @@ pub async fn index(State(state): State<WebState>) -> Result<Markup, WebError> {
     let history = state.history();
     let now = Timestamp::now();
     let open = state.reader.open_incidents().await?;
+    let recent: Vec<IncidentRow> = state
+        .reader
+        .incidents(None, 50)
+        .await?
+        .into_iter()
+        .filter(|i| {
+            i.resolved_at
+                .is_some_and(|r| now.since(r) <= PAST_INCIDENTS)
+        })
+        .collect();
     let states: Vec<CheckState> = snapshot
         .iter()
         .map(|(c, n)| n.shown_state(c, now))
@@ -212,18 +239,33 @@ pub async fn index(State(state): State<WebState>) -> Result<Markup, WebError> {
                 }
             }
             @for (group, members) in &groups {
-                section.group {
-                    @if !group.is_empty() { h2 { (group) } }
+                @let worst = worst_state(members.iter().map(|(c, n)| n.shown_state(c, now)));
+                @let rows = html! {
                     ul.checks {
                         @for (check, current) in members {
                             (check_row(check, current, history.checks.get(check.id.as_str()), now))
                         }
                     }
+                };
+                @if group.is_empty() {
+                    section.group { (rows) }
+                } @else {
+                    details.group open {
+                        summary { h2 { (group) } span class={ "state " (worst.as_str()) } { (state_label(worst)) } }
+                        (rows)
+                    }
                 }
             }
             p.legend {
-                @for (level, text) in [("up", "operational"), ("degraded", "degraded"), ("down", "outage"), ("maintenance", "maintenance"), ("nodata", "no data")] {
+                @for (level, text) in [("up", "operational"), ("degraded", "degraded"), ("partial", "outage under 1 h"), ("down", "outage of 1 h or more"), ("maintenance", "maintenance"), ("nodata", "no data")] {
                     i class=(level) {} " " (text) " "
+                }
+            }
+            @if !recent.is_empty() {
+                section {
+                    h2 { "Past incidents" }
+                    ul.incidents { @for i in &recent { (incident_item(i, now)) } }
+                    p.small { a href="/history" { "Incident history" } }
                 }
             }
         },

@@ -105,8 +105,8 @@ async fn pages_and_api_show_the_outage_with_every_text_escaped() {
     assert!(page.body.contains("Status &lt;b&gt;of&lt;/b&gt; things"));
     assert!(page.body.contains("Partial outage"));
     assert!(
-        page.body.contains("<i class=\"down\""),
-        "today's cell shows the outage"
+        page.body.contains("<i class=\"partial\" title=") && page.body.contains("uptime, down "),
+        "today's cell shows the outage, in colour and in words"
     );
     assert!(page.body.contains("connection refused"));
 
@@ -145,6 +145,30 @@ async fn pages_and_api_show_the_outage_with_every_text_escaped() {
             "no [admin], no admin area: {admin}"
         );
     }
+    // Caching: an ETag, 304 when it matches, CORS on the API, gzip when asked for.
+    assert!(page.header("etag").is_some() && page.header("cache-control").is_some());
+    let first = d.get("/api/v1/incidents").await;
+    let etag = first.header("etag").expect("an ETag").to_string();
+    let again = d
+        .request(
+            "GET",
+            "/api/v1/incidents",
+            &[("If-None-Match", etag.as_str())],
+            "",
+        )
+        .await;
+    assert_eq!((again.status, again.body.as_str()), (304, ""));
+    let api = d.get("/api/v1/status").await;
+    assert_eq!(api.header("access-control-allow-origin"), Some("*"));
+    let gz = d
+        .request("HEAD", "/", &[("Accept-Encoding", "gzip")], "")
+        .await;
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    assert!(
+        page.body.contains("<details class=\"group\" open>"),
+        "groups fold"
+    );
+
     let health = d.get("/healthz").await;
     assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
     let css = d.get("/assets/style.css").await;
