@@ -109,6 +109,25 @@ impl Reader {
         .await
     }
 
+    /// Public incidents that started in `[from, to)`, newest first.
+    pub async fn incidents_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<IncidentRow>, Error> {
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{INCIDENT_SELECT} WHERE i.false_alarm = 0 AND i.started_at >= ?1 AND i.started_at < ?2
+                 ORDER BY i.started_at DESC, i.id DESC"
+            ))?;
+            let rows = stmt
+                .query_map(params![from.0, to.0], incident_row)?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
     /// One public incident (not a false alarm) with its evidence and timeline, newest first.
     pub async fn incident(&self, id: i64) -> Result<Option<IncidentDetail>, Error> {
         self.incident_where(id, false).await

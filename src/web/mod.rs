@@ -58,6 +58,7 @@ pub fn router(state: WebState) -> Router {
         .route("/", get(pages::index))
         .route("/checks/{id}", get(pages::check))
         .route("/incidents/{id}", get(pages::incident))
+        .route("/history", get(pages::history))
         .route("/assets/style.css", get(style))
         .route("/assets/admin.js", get(admin_js))
         .route("/api/v1/status", get(api::status))

@@ -412,3 +412,104 @@ pub async fn incident(
         },
     ))
 }
+
+#[derive(serde::Deserialize)]
+pub struct HistoryQuery {
+    page: Option<u32>,
+}
+
+/// Months shown on one page of `/history`.
+const MONTHS_PER_PAGE: u32 = 3;
+
+/// The first instant of the UTC month `back` months before the one containing `now`.
+fn month_start(now: Timestamp, back: u32) -> Timestamp {
+    use chrono::Datelike;
+    let Some(t) = chrono::DateTime::from_timestamp_millis(now.0) else {
+        return now;
+    };
+    let months = t.year() * 12 + t.month0() as i32 - back as i32;
+    chrono::NaiveDate::from_ymd_opt(months.div_euclid(12), months.rem_euclid(12) as u32 + 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(now, |d| Timestamp(d.and_utc().timestamp_millis()))
+}
+
+/// `/history?page=N`: incidents and planned maintenance by month, newest first.
+pub async fn history(
+    State(state): State<WebState>,
+    axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
+) -> Result<Markup, WebError> {
+    let page = q.page.unwrap_or(0).min(1000);
+    let now = Timestamp::now();
+    let snapshot = state.snapshot();
+    let newest = page * MONTHS_PER_PAGE;
+    let from = month_start(now, newest + MONTHS_PER_PAGE - 1);
+    let to = if page == 0 {
+        Timestamp(i64::MAX)
+    } else {
+        month_start(now, newest - 1)
+    };
+    let incidents = state.reader.incidents_between(from, to).await?;
+    let windows = state.reader.all_maintenance(10_000).await?;
+    let months: Vec<(Timestamp, Timestamp)> = (newest..newest + MONTHS_PER_PAGE)
+        .map(|back| {
+            let end = if back == 0 {
+                Timestamp(i64::MAX)
+            } else {
+                month_start(now, back - 1)
+            };
+            (month_start(now, back), end)
+        })
+        .collect();
+    let title = &snapshot.config.server.title;
+    Ok(layout(
+        "Incident history",
+        title,
+        html! {
+            h1 { "Incident history" }
+            @for (start, end) in &months {
+                @let name = chrono::DateTime::from_timestamp_millis(start.0).map(|t| t.format("%B %Y").to_string()).unwrap_or_default();
+                @let month: Vec<&IncidentRow> = incidents.iter().filter(|i| i.started_at >= *start && i.started_at < *end).collect();
+                @let planned: Vec<_> = windows.iter().filter(|(w, cancelled)| !cancelled && w.start >= *start && w.start < *end).map(|(w, _)| w).collect();
+                section {
+                    h2 { (name) }
+                    @if month.is_empty() && planned.is_empty() { p.small { "No incidents reported." } }
+                    ul.incidents {
+                        @for i in &month { (incident_item(i, now)) }
+                        @for w in &planned {
+                            li.incident.maintenance {
+                                strong { "Maintenance: " } (w.title)
+                                p.small { (w.start.rfc3339()) " → " (w.end.rfc3339()) }
+                            }
+                        }
+                    }
+                }
+            }
+            nav.pager {
+                @if page > 0 { a href={ "/history?page=" (page - 1) } { "← Newer" } " " }
+                a href={ "/history?page=" (page + 1) } { "Older →" }
+            }
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_step_back_across_years() {
+        // 2026-01-15T12:00:00Z
+        let now = Timestamp(1_768_478_400_000);
+        assert_eq!(month_start(now, 0).rfc3339(), "2026-01-01T00:00:00Z");
+        assert_eq!(month_start(now, 1).rfc3339(), "2025-12-01T00:00:00Z");
+        assert_eq!(month_start(now, 13).rfc3339(), "2024-12-01T00:00:00Z");
+    }
+
+    #[test]
+    fn the_worst_state_leads_a_group() {
+        use CheckState::*;
+        assert_eq!(worst_state([Up, Degraded, Unknown].into_iter()), Degraded);
+        assert_eq!(worst_state([Up, Down, Maintenance].into_iter()), Down);
+        assert_eq!(worst_state(std::iter::empty()), Unknown);
+    }
+}

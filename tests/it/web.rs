@@ -121,6 +121,21 @@ async fn pages_and_api_show_the_outage_with_every_text_escaped() {
         detail.body
     );
 
+    let history = d.get("/history").await;
+    assert_eq!(history.status, 200);
+    assert!(
+        history.body.contains(&format!("href=\"/incidents/{id}\"")),
+        "{}",
+        history.body
+    );
+    assert!(!history.body.contains("<script>"));
+    assert!(
+        d.get("/history?page=1")
+            .await
+            .body
+            .contains("No incidents reported.")
+    );
+
     let check_page = d.get("/checks/dead").await;
     assert_eq!(check_page.status, 200);
     assert!(
