@@ -159,6 +159,7 @@ impl App {
             reader: store.reader.clone(),
             metrics,
             schedule: schedule_rx,
+            front_page: Default::default(),
             admin: config.admin.clone().map(|admin| {
                 Arc::new(AdminHandles {
                     config: admin,

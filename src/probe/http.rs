@@ -189,8 +189,8 @@ async fn exchange(
     let port = url
         .port_or_known_default()
         .ok_or_else(|| Failure::new(Reason::Protocol, format!("{url} has no port")))?;
-    let addr = super::resolve(host, port, spec.ip, deadline, trace).await?;
-    let tcp = super::connect(addr, deadline, trace).await?;
+    let addrs = super::resolve(host, port, spec.ip, deadline, trace).await?;
+    let tcp = super::connect(&addrs, deadline, trace).await?;
     let (mut sender, _conn) = if url.scheme() == "https" {
         let mode = Mode {
             insecure: spec.tls_insecure,
@@ -218,8 +218,18 @@ async fn exchange(
     let status = response.status().as_u16();
     trace.code = Some(status);
     let headers = response.headers().clone();
-    let keep = !spec.conditions.is_empty();
-    let body = read_body(response, limits.max_bytes, keep, deadline, timeout, trace).await?;
+    // A redirect to follow, or a status that fails the check anyway, is judged without its body:
+    // a 503 with a huge or slow error page is a status failure, not a body one.
+    let follow = spec.follow_redirects
+        && matches!(status, 301 | 302 | 303 | 307 | 308)
+        && headers.contains_key(http::header::LOCATION);
+    let wanted = spec.expect_status.iter().any(|r| r.contains(status));
+    let body = if follow || !wanted {
+        Vec::new()
+    } else {
+        let keep = !spec.conditions.is_empty();
+        read_body(response, limits.max_bytes, keep, deadline, timeout, trace).await?
+    };
     Ok(Exchange {
         status,
         headers,

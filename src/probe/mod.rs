@@ -370,19 +370,19 @@ impl IpFamily {
     }
 }
 
-/// Resolves `host:port` through the system resolver, timing the `resolve` phase and keeping the
-/// first address of the allowed family.
+/// Resolves `host:port` through the system resolver, timing the `resolve` phase: every address
+/// of the allowed family, in the resolver's order, never an empty list.
 pub(crate) async fn resolve(
     host: &str,
     port: u16,
     family: IpFamily,
     deadline: tokio::time::Instant,
     trace: &mut Trace,
-) -> Result<SocketAddr, Failure> {
+) -> Result<Vec<SocketAddr>, Failure> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
         return if family.allows(ip) {
-            Ok(SocketAddr::new(ip, port))
+            Ok(vec![SocketAddr::new(ip, port)])
         } else {
             Err(Failure::new(
                 Reason::Dns,
@@ -402,38 +402,52 @@ pub(crate) async fn resolve(
             Reason::Dns,
             format!("cannot resolve {host}: {e}"),
         )),
-        Ok(Ok(mut addrs)) => addrs.find(|a| family.allows(a.ip())).ok_or_else(|| {
-            let which = match family {
-                IpFamily::Any => "no address",
-                IpFamily::V4 => "no IPv4 address",
-                IpFamily::V6 => "no IPv6 address",
-            };
-            Failure::new(Reason::Dns, format!("{host} has {which}"))
-        }),
+        Ok(Ok(addrs)) => {
+            let addrs: Vec<SocketAddr> = addrs.filter(|a| family.allows(a.ip())).collect();
+            if addrs.is_empty() {
+                let which = match family {
+                    IpFamily::Any => "no address",
+                    IpFamily::V4 => "no IPv4 address",
+                    IpFamily::V6 => "no IPv6 address",
+                };
+                Err(Failure::new(Reason::Dns, format!("{host} has {which}")))
+            } else {
+                Ok(addrs)
+            }
+        }
     }
 }
 
-/// Opens a TCP connection before the deadline, timing the `connect` phase.
+/// Opens a TCP connection to the first of `addrs` that accepts before the deadline, timing the
+/// `connect` phase. Addresses are tried in order, as curl does: `localhost` is often `::1` first
+/// while the service listens on `127.0.0.1` only. A failure is the last address's.
 pub(crate) async fn connect(
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     deadline: tokio::time::Instant,
     trace: &mut Trace,
 ) -> Result<tokio::net::TcpStream, Failure> {
     let started = Instant::now();
-    let attempt = tokio::time::timeout_at(deadline, tokio::net::TcpStream::connect(addr)).await;
-    trace.phases.connect = Some(started.elapsed());
-    match attempt {
-        Err(_) => Err(Failure::new(
-            Reason::ConnectTimeout,
-            format!("connecting to {addr} timed out"),
-        )),
-        Ok(Err(e)) => Err(classify_io(&e, &format!("connecting to {addr}"))),
-        Ok(Ok(stream)) => {
-            // Probes are small request/response exchanges; Nagle would only add latency.
-            let _ = stream.set_nodelay(true);
-            Ok(stream)
+    let mut failure = Failure::new(Reason::Dns, "no address to connect to");
+    for &addr in addrs {
+        match tokio::time::timeout_at(deadline, tokio::net::TcpStream::connect(addr)).await {
+            Err(_) => {
+                failure = Failure::new(
+                    Reason::ConnectTimeout,
+                    format!("connecting to {addr} timed out"),
+                );
+                break;
+            }
+            Ok(Err(e)) => failure = classify_io(&e, &format!("connecting to {addr}")),
+            Ok(Ok(stream)) => {
+                trace.phases.connect = Some(started.elapsed());
+                // Probes are small request/response exchanges; Nagle would only add latency.
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
         }
     }
+    trace.phases.connect = Some(started.elapsed());
+    Err(failure)
 }
 
 /// Classifies an I/O error by its kind; `doing` says what was attempted.
@@ -540,6 +554,27 @@ mod tests {
             (status, f.unwrap().reason),
             (Status::Degraded, Reason::Slow)
         );
+    }
+
+    /// Regression: only the first resolved address was tried, so `localhost` resolving to `::1`
+    /// first was refused by a service listening on `127.0.0.1` alone.
+    #[tokio::test]
+    async fn connect_falls_back_past_a_refusing_address() {
+        let closed = {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            listener.local_addr().unwrap()
+        };
+        let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let mut trace = Trace::default();
+        let addrs = [closed, open.local_addr().unwrap()];
+        let stream = connect(&addrs, deadline, &mut trace)
+            .await
+            .expect("the second address accepts");
+        assert_eq!(stream.peer_addr().unwrap(), addrs[1]);
+        let failure = connect(&[closed], deadline, &mut trace).await.unwrap_err();
+        assert_eq!(failure.reason, Reason::Refused, "{failure:?}");
+        assert!(failure.message.contains(&closed.to_string()), "{failure:?}");
     }
 
     #[test]

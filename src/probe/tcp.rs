@@ -47,8 +47,8 @@ pub(super) async fn probe(
     deadline: tokio::time::Instant,
     trace: &mut Trace,
 ) -> Result<(), Failure> {
-    let addr = super::resolve(&spec.host, spec.port, spec.ip, deadline, trace).await?;
-    let stream = super::connect(addr, deadline, trace).await?;
+    let addrs = super::resolve(&spec.host, spec.port, spec.ip, deadline, trace).await?;
+    let stream = super::connect(&addrs, deadline, trace).await?;
     let timeout = fmt_duration(limits.timeout);
     if spec.tls {
         let mode = Mode {
@@ -62,6 +62,10 @@ pub(super) async fn probe(
     }
 }
 
+/// Regexes are tried on every read while the reply is at most this long, then once at the end,
+/// so a target that floods us costs time linear in `max_bytes`.
+const REGEX_EVERY_READ: usize = 64 * 1024;
+
 /// Sends `send` and reads the reply until it satisfies `expect`/`expect_regex`, ends, or fills
 /// the byte cap.
 async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
@@ -72,64 +76,87 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     timeout: &str,
     trace: &mut Trace,
 ) -> Result<(), Failure> {
-    if spec.send.is_none() && spec.expect.is_none() && spec.expect_regex.is_none() {
+    let expects = spec.expect.is_some() || spec.expect_regex.is_some();
+    if spec.send.is_none() && !expects {
         return Ok(());
     }
     let started = Instant::now();
+    // Outside the exchange, so what came is still known when the deadline cuts it off.
+    let mut reply = Vec::new();
+    let mut found = spec.expect.is_none();
+    let matches = |reply: &[u8]| {
+        spec.expect_regex
+            .as_ref()
+            .is_none_or(|re| re.is_match(&String::from_utf8_lossy(reply)))
+    };
     let exchange = async {
         if let Some(data) = &spec.send {
             stream
                 .write_all(data.as_bytes())
                 .await
-                .map_err(|e| super::classify_io(&e, "sending"))?;
+                .map_err(|e| Some(super::classify_io(&e, "sending")))?;
             stream
                 .flush()
                 .await
-                .map_err(|e| super::classify_io(&e, "sending"))?;
+                .map_err(|e| Some(super::classify_io(&e, "sending")))?;
         }
-        if spec.expect.is_none() && spec.expect_regex.is_none() {
+        if !expects {
             return Ok(());
         }
-        let mut reply = Vec::new();
+        let needle = spec.expect.as_deref().unwrap_or("").as_bytes();
         let mut chunk = [0u8; 4096];
         loop {
             let n = stream
                 .read(&mut chunk)
                 .await
-                .map_err(|e| super::classify_io(&e, "reading the reply"))?;
-            reply.extend_from_slice(&chunk[..n.min(limits.max_bytes.saturating_sub(reply.len()))]);
-            let text = String::from_utf8_lossy(&reply);
-            let contains = spec
-                .expect
-                .as_ref()
-                .is_none_or(|e| text.contains(e.as_str()));
-            let matches = spec
-                .expect_regex
-                .as_ref()
-                .is_none_or(|re| re.is_match(&text));
-            if contains && matches {
+                .map_err(|e| Some(super::classify_io(&e, "reading the reply")))?;
+            // Only the new bytes, and enough before them for a match across reads, are searched.
+            let from = reply.len().saturating_sub(needle.len().saturating_sub(1));
+            let room = limits.max_bytes.saturating_sub(reply.len());
+            reply.extend_from_slice(&chunk[..n.min(room)]);
+            found = found
+                || reply[from..]
+                    .windows(needle.len().max(1))
+                    .any(|w| w == needle);
+            let full = n == 0 || reply.len() >= limits.max_bytes;
+            if found && (reply.len() <= REGEX_EVERY_READ || full) && matches(&reply) {
                 return Ok(());
             }
-            if n == 0 || reply.len() >= limits.max_bytes {
-                let wanted = match (&spec.expect, &spec.expect_regex) {
-                    (Some(e), _) if !contains => format!("does not contain {e:?}"),
-                    (_, Some(re)) => format!("does not match /{}/", re.as_str()),
-                    _ => "is not as expected".to_string(),
-                };
-                return Err(Failure::new(
-                    Reason::Answer,
-                    format!("reply {wanted}; got {:?}", excerpt(&reply, 80)),
-                ));
+            if full {
+                // The reply ended or filled the cap without matching.
+                return Err(None);
             }
         }
     };
     let result = tokio::time::timeout_at(deadline, exchange).await;
     trace.phases.processing = Some(started.elapsed());
+    let wrong = |after: &str| {
+        let wanted = match (&spec.expect, &spec.expect_regex) {
+            (Some(e), _) if !found => format!("does not contain {e:?}"),
+            (_, Some(re)) => format!("does not match /{}/", re.as_str()),
+            _ => "is not as expected".to_string(),
+        };
+        Failure::new(
+            Reason::Answer,
+            format!("reply {wanted}{after}; got {:?}", excerpt(&reply, 80)),
+        )
+    };
     match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(None)) => Err(wrong("")),
+        Ok(Err(Some(f))) => Err(f),
+        // A server that greets with the wrong banner and then waits, as SSH and SMTP do,
+        // answered wrongly: that says more than a bare timeout.
+        Err(_) if expects && !reply.is_empty() => {
+            if found && matches(&reply) {
+                Ok(())
+            } else {
+                Err(wrong(&format!(" after {timeout}")))
+            }
+        }
         Err(_) => Err(Failure::new(
             Reason::Timeout,
             format!("timed out after {timeout} waiting for the reply"),
         )),
-        Ok(r) => r,
     }
 }

@@ -7,7 +7,7 @@
 pub mod admin;
 mod api;
 pub mod markdown;
-mod pages;
+pub mod pages;
 
 use std::sync::Arc;
 
@@ -34,6 +34,32 @@ pub struct WebState {
     pub schedule: watch::Receiver<Arc<Schedule>>,
     /// The admin area; `None` when `[admin]` is not configured.
     pub admin: Option<Arc<admin::AdminHandles>>,
+    /// The rendered front page, reused while nothing it shows has changed.
+    pub front_page: Arc<PageCache>,
+}
+
+/// One rendered page, valid for the versions of the snapshots it was made from and for at most
+/// [`PageCache::FRESH`] (it says "checked N s ago").
+#[derive(Default)]
+pub struct PageCache {
+    /// Held only to copy the page in or out, never across an await.
+    page: std::sync::Mutex<Option<(usize, usize, usize, std::time::Instant, Arc<str>)>>,
+}
+
+impl PageCache {
+    pub const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+    fn get(&self, key: (usize, usize, usize)) -> Option<String> {
+        let page = self.page.lock().unwrap_or_else(|p| p.into_inner());
+        page.as_ref()
+            .filter(|(a, b, c, at, _)| (*a, *b, *c) == key && at.elapsed() < PageCache::FRESH)
+            .map(|(.., html)| html.to_string())
+    }
+
+    fn put(&self, key: (usize, usize, usize), html: String) {
+        let mut page = self.page.lock().unwrap_or_else(|p| p.into_inner());
+        *page = Some((key.0, key.1, key.2, std::time::Instant::now(), html.into()));
+    }
 }
 
 impl WebState {

@@ -8,7 +8,10 @@ use crate::clock::Timestamp;
 use crate::config::Check;
 use crate::monitor::State as CheckState;
 use crate::probe::fmt_duration;
-use crate::snapshot::{CheckHistory, CheckNow, Snapshot};
+use std::sync::Arc;
+
+use crate::maintenance::Schedule;
+use crate::snapshot::{CheckHistory, CheckNow, History, Snapshot};
 use crate::store::{IncidentRow, Severity};
 use crate::uptime::{DayCell, DayLevel, WINDOWS, percent};
 
@@ -190,6 +193,15 @@ fn incident_item(i: &IncidentRow, now: Timestamp) -> Markup {
 pub async fn index(State(state): State<WebState>) -> Result<Markup, WebError> {
     let snapshot = state.snapshot();
     let history = state.history();
+    let schedule = state.schedule.borrow().clone();
+    let key = (
+        Arc::as_ptr(&snapshot) as usize,
+        Arc::as_ptr(&history) as usize,
+        Arc::as_ptr(&schedule) as usize,
+    );
+    if let Some(page) = state.front_page.get(key) {
+        return Ok(PreEscaped(page));
+    }
     let now = Timestamp::now();
     let open = state.reader.open_incidents().await?;
     let recent: Vec<IncidentRow> = state
@@ -202,6 +214,32 @@ pub async fn index(State(state): State<WebState>) -> Result<Markup, WebError> {
                 .is_some_and(|r| now.since(r) <= PAST_INCIDENTS)
         })
         .collect();
+    let page = render_index(&Front {
+        snapshot: &snapshot,
+        history: &history,
+        schedule: &schedule,
+        open: &open,
+        recent: &recent,
+        now,
+    });
+    state.front_page.put(key, page.0.clone());
+    Ok(page)
+}
+
+/// Everything the front page shows, gathered.
+pub struct Front<'a> {
+    pub snapshot: &'a Snapshot,
+    pub history: &'a History,
+    pub schedule: &'a Schedule,
+    pub open: &'a [IncidentRow],
+    pub recent: &'a [IncidentRow],
+    pub now: Timestamp,
+}
+
+/// Renders the front page; pure, so it can be measured on its own.
+pub fn render_index(f: &Front<'_>) -> Markup {
+    let (snapshot, history, now) = (f.snapshot, f.history, f.now);
+    let (open, recent) = (f.open, f.recent);
     let states: Vec<CheckState> = snapshot
         .iter()
         .map(|(c, n)| n.shown_state(c, now))
@@ -209,10 +247,9 @@ pub async fn index(State(state): State<WebState>) -> Result<Markup, WebError> {
     let (class, text) = banner(&states);
     let groups = groups(&snapshot);
     let title = &snapshot.config.server.title;
-    let schedule = state.schedule.borrow().clone();
-    let active = schedule.active(now);
-    let upcoming = schedule.upcoming(now, UPCOMING);
-    Ok(layout(
+    let active = f.schedule.active(now);
+    let upcoming = f.schedule.upcoming(now, UPCOMING);
+    layout(
         title,
         title,
         html! {
@@ -221,7 +258,7 @@ pub async fn index(State(state): State<WebState>) -> Result<Markup, WebError> {
             @if !open.is_empty() {
                 section {
                     h2 { "Active incidents" }
-                    ul.incidents { @for i in &open { (incident_item(i, now)) } }
+                    ul.incidents { @for i in open { (incident_item(i, now)) } }
                 }
             }
             @if !active.is_empty() || !upcoming.is_empty() {
@@ -264,12 +301,12 @@ pub async fn index(State(state): State<WebState>) -> Result<Markup, WebError> {
             @if !recent.is_empty() {
                 section {
                     h2 { "Past incidents" }
-                    ul.incidents { @for i in &recent { (incident_item(i, now)) } }
+                    ul.incidents { @for i in recent { (incident_item(i, now)) } }
                     p.small { a href="/history" { "Incident history" } }
                 }
             }
         },
-    ))
+    )
 }
 
 /// Checks by group, in the order groups first appear in the config.

@@ -167,3 +167,86 @@ async fn a_closed_port_is_refused_at_once() {
     assert!(f.message.contains("connection refused"), "{}", f.message);
     assert!(took < TIMEOUT);
 }
+
+#[tokio::test]
+async fn a_failing_status_with_a_huge_error_page_is_a_status_failure() {
+    let server = raw(|mut s| async move {
+        read_head(&mut s).await;
+        let _ = s
+            .write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 10737418240\r\n\r\n")
+            .await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let (o, _) = probe_url(format!("http://{}/", server.addr), 1 << 20).await;
+    let f = o.failure.unwrap();
+    assert_eq!(f.reason, Reason::HttpStatus, "{}", f.message);
+    assert_eq!(o.code, Some(503));
+}
+
+fn tcp_expect(addr: std::net::SocketAddr, expect: &str, max_bytes: usize) -> (ProbeSpec, Limits) {
+    let mut spec = watchpost::probe::TcpSpec::connect("127.0.0.1", addr.port());
+    spec.expect = Some(expect.to_string());
+    let limits = Limits {
+        timeout: TIMEOUT,
+        max_bytes,
+        ..Limits::default()
+    };
+    (ProbeSpec::Tcp(spec), limits)
+}
+
+/// Regression: a server that greets with the wrong banner and then waits (as SSH and SMTP do)
+/// was reported as a bare timeout, saying nothing of what it sent.
+#[tokio::test]
+async fn a_wrong_banner_on_a_connection_left_open_names_what_came() {
+    let server = raw(|mut s| async move {
+        let _ = s.write_all(b"SSH-2.0-test\r\n").await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let (spec, limits) = tcp_expect(server.addr, "SMTP", 1 << 20);
+    let o = probe::run(&spec, &limits).await;
+    let f = o.failure.unwrap();
+    assert_eq!(f.reason, Reason::Answer);
+    assert!(
+        f.message.contains("does not contain \"SMTP\"") && f.message.contains("SSH-2.0-test"),
+        "{}",
+        f.message
+    );
+}
+
+/// Regression: the reply was searched again from the start after every read, so a flood took
+/// time quadratic in the byte cap and overran the timeout.
+#[tokio::test]
+async fn a_flood_without_the_expected_text_ends_at_the_cap() {
+    let server = raw(|mut s| async move {
+        let chunk = vec![b'z'; 16 * 1024];
+        while s.write_all(&chunk).await.is_ok() {}
+    })
+    .await;
+    let (spec, mut limits) = tcp_expect(server.addr, "needle", 4 << 20);
+    limits.timeout = Duration::from_secs(5);
+    let started = Instant::now();
+    let o = probe::run(&spec, &limits).await;
+    assert_eq!(o.failure.unwrap().reason, Reason::Answer);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn expected_text_split_across_writes_is_found() {
+    let server = raw(|mut s| async move {
+        let _ = s.write_all(b"220 mail.example.org ES").await;
+        let _ = s.flush().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = s.write_all(b"MTP ready\r\n").await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let (spec, limits) = tcp_expect(server.addr, "ESMTP", 1 << 20);
+    let o = probe::run(&spec, &limits).await;
+    assert_eq!(o.status, Status::Up, "{:?}", o.failure);
+}
