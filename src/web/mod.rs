@@ -43,22 +43,35 @@ pub struct WebState {
 #[derive(Default)]
 pub struct PageCache {
     /// Held only to copy the page in or out, never across an await.
-    page: std::sync::Mutex<Option<(usize, usize, usize, std::time::Instant, Arc<str>)>>,
+    page: std::sync::Mutex<Option<Cached>>,
+}
+
+/// The versions a page was rendered from (the snapshots' addresses), when, and the page.
+type Versions = (usize, usize, usize);
+
+struct Cached {
+    versions: Versions,
+    at: std::time::Instant,
+    html: Arc<str>,
 }
 
 impl PageCache {
     pub const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
 
-    fn get(&self, key: (usize, usize, usize)) -> Option<String> {
+    fn get(&self, versions: Versions) -> Option<String> {
         let page = self.page.lock().unwrap_or_else(|p| p.into_inner());
         page.as_ref()
-            .filter(|(a, b, c, at, _)| (*a, *b, *c) == key && at.elapsed() < PageCache::FRESH)
-            .map(|(.., html)| html.to_string())
+            .filter(|c| c.versions == versions && c.at.elapsed() < PageCache::FRESH)
+            .map(|c| c.html.to_string())
     }
 
-    fn put(&self, key: (usize, usize, usize), html: String) {
+    fn put(&self, versions: Versions, html: String) {
         let mut page = self.page.lock().unwrap_or_else(|p| p.into_inner());
-        *page = Some((key.0, key.1, key.2, std::time::Instant::now(), html.into()));
+        *page = Some(Cached {
+            versions,
+            at: std::time::Instant::now(),
+            html: html.into(),
+        });
     }
 }
 

@@ -245,7 +245,7 @@ pub fn render_index(f: &Front<'_>) -> Markup {
         .map(|(c, n)| n.shown_state(c, now))
         .collect();
     let (class, text) = banner(&states);
-    let groups = groups(&snapshot);
+    let groups = groups(snapshot);
     let title = &snapshot.config.server.title;
     let active = f.schedule.active(now);
     let upcoming = f.schedule.upcoming(now, UPCOMING);
