@@ -248,14 +248,17 @@ pub(super) async fn probe(
     Ok(())
 }
 
-/// The comparable form of an answer: lower case, quotes dropped, names without the root dot.
+/// The comparable form of an answer: lower case, quotes dropped, names without the root dot,
+/// addresses in canonical form (`2001:DB8:0::1` is `2001:db8::1`).
 pub fn normalise(answer: &str) -> String {
     answer
         .split_whitespace()
         .map(|t| {
-            t.trim_matches('"')
-                .trim_end_matches('.')
-                .to_ascii_lowercase()
+            let t = t.trim_matches('"').trim_end_matches('.');
+            match t.parse::<std::net::IpAddr>() {
+                Ok(ip) => ip.to_string(),
+                Err(_) => t.to_ascii_lowercase(),
+            }
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -354,5 +357,6 @@ mod tests {
         assert_eq!(normalise("10 Mail.Example.ORG."), "10 mail.example.org");
         assert_eq!(normalise("\"v=spf1 -all\""), "v=spf1 -all");
         assert_eq!(normalise("192.0.2.1"), "192.0.2.1");
+        assert_eq!(normalise("2001:DB8:0::1"), normalise("2001:db8::1"));
     }
 }

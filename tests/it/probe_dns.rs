@@ -145,3 +145,23 @@ async fn a_closed_port_fails_fast() {
         "well before the timeout"
     );
 }
+
+#[tokio::test]
+async fn a_malformed_reply_is_a_protocol_failure() {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let mut buf = [0u8; 512];
+        if let Ok((_, peer)) = socket.recv_from(&mut buf).await {
+            // The query's id, then garbage where a header and sections should be.
+            let _ = socket
+                .send_to(&[buf[0], buf[1], 0x81, 0x80, 0xff, 0xff, 0x00], peer)
+                .await;
+        }
+    });
+    let o = run(DnsSpec::query("ok.test", RecordKind::A, Some(addr))).await;
+    let f = o.failure.unwrap();
+    assert_eq!(f.reason, Reason::Protocol, "{}", f.message);
+    assert!(f.message.contains("malformed DNS reply"), "{}", f.message);
+    task.abort();
+}

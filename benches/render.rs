@@ -1,0 +1,119 @@
+//! Front-page rendering with 1,000 checks and 90 days of history each: the time of one render
+//! (p50, p99) and the page's size, raw and gzipped. Run: `cargo bench --bench render`.
+
+use std::time::{Duration, Instant};
+
+use watchpost::clock::{DAY_MS, Timestamp};
+use watchpost::maintenance::Schedule;
+use watchpost::monitor::State;
+use watchpost::probe::Status;
+use watchpost::snapshot::{CheckHistory, CheckNow, History, LastProbe, Snapshot};
+use watchpost::uptime::{DayCell, Rollup};
+use watchpost::web::pages::{Front, render_index};
+
+const CHECKS: usize = 1000;
+
+fn main() {
+    let mut toml = String::from("[server]\ntitle = \"Bench status\"\n");
+    for i in 0..CHECKS {
+        toml.push_str(&format!(
+            "[[check]]\nid = \"c{i}\"\nname = \"Service number {i}\"\ngroup = \"Group {}\"\ntype = \"tcp\"\nhost = \"h{i}.example.org\"\nport = 443\n",
+            i % 20
+        ));
+    }
+    let config = watchpost::config::parse(std::path::Path::new("bench.toml"), &toml)
+        .expect("a valid config");
+    let now = Timestamp::now();
+    let config = std::sync::Arc::new(config);
+    let mut snapshot = Snapshot::empty(config.clone());
+    let mut history = History {
+        computed_at: now,
+        ..History::default()
+    };
+    for (i, check) in config.checks.iter().enumerate() {
+        let state = if i % 50 == 0 { State::Down } else { State::Up };
+        snapshot.checks[i] = CheckNow {
+            state: Some(state),
+            last: Some(LastProbe {
+                at: Timestamp(now.0 - 5_000),
+                status: if state == State::Down {
+                    Status::Down
+                } else {
+                    Status::Up
+                },
+                latency: Duration::from_millis(42),
+                code: None,
+                failure: None,
+            }),
+            incident: None,
+        };
+        let days = (0..90)
+            .map(|d| {
+                let day = Timestamp(now.day_start().0 - (89 - d) * DAY_MS);
+                let down = if (d + i as i64) % 37 == 0 { 600_000 } else { 0 };
+                let r = Rollup {
+                    up_ms: DAY_MS - down,
+                    down_ms: down,
+                    ..Rollup::default()
+                };
+                DayCell::new(day, Some(&r))
+            })
+            .collect();
+        history.checks.insert(
+            check.id.to_string(),
+            CheckHistory {
+                uptime: [Some(0.9995); 4],
+                days,
+            },
+        );
+    }
+    let schedule = Schedule::default();
+    let front = Front {
+        snapshot: &snapshot,
+        history: &history,
+        schedule: &schedule,
+        open: &[],
+        recent: &[],
+        now,
+    };
+
+    let page = render_index(&front).into_string();
+    let mut times = Vec::with_capacity(300);
+    for _ in 0..300 {
+        let t = Instant::now();
+        let page = render_index(&front);
+        times.push(t.elapsed());
+        std::hint::black_box(page);
+    }
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    println!(
+        "front page, {CHECKS} checks × 90 days: render p50 {:?}, p99 {:?}",
+        pct(0.50),
+        pct(0.99)
+    );
+    println!(
+        "size {} bytes raw, {} bytes gzipped",
+        page.len(),
+        gzipped(&page)
+    );
+}
+
+/// The gzip size of `text`, through the system's gzip (the daemon compresses with the same level).
+fn gzipped(text: &str) -> String {
+    use std::io::Write;
+    let child = std::process::Command::new("gzip")
+        .arg("-c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        return "?".into();
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    child
+        .wait_with_output()
+        .map_or("?".into(), |o| o.stdout.len().to_string())
+}
