@@ -2,18 +2,20 @@
 //!
 //! It only reads: "now" from the recorder's snapshot, uptime and bars from the history snapshot,
 //! incidents from the store's read connections. Every piece of untrusted text goes through
-//! maud's escaping or serde's JSON encoding.
+//! maud's escaping or the JSON responder (serde, with `<`, `>` and `&` escaped too).
 
 mod api;
+mod cache;
+mod json;
 mod pages;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Router, middleware};
 use tokio::sync::watch;
 
 use crate::metrics::Metrics;
@@ -41,13 +43,19 @@ impl WebState {
 
 /// The whole router.
 pub fn router(state: WebState) -> Router {
+    // Public machine-readable data: CORS, ETag, 304 and caching from one middleware.
+    let data = Router::new()
+        .route("/api/v1/status", get(api::status))
+        .route("/api/v1/incidents", get(api::incidents))
+        .route("/api/v1/checks/{id}/results", get(api::results))
+        .route("/api/v1/checks/{id}/uptime", get(api::uptime))
+        .layer(middleware::from_fn_with_state(cache::DATA, cache::public));
     Router::new()
         .route("/", get(pages::index))
         .route("/checks/{id}", get(pages::check))
         .route("/incidents/{id}", get(pages::incident))
         .route("/assets/style.css", get(style))
-        .route("/api/v1/status", get(api::status))
-        .route("/api/v1/incidents", get(api::incidents))
+        .merge(data)
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .fallback(|| async { WebError::NotFound })
@@ -58,7 +66,15 @@ pub fn router(state: WebState) -> Router {
 #[derive(Debug)]
 pub enum WebError {
     NotFound,
+    /// An API error: this status with a JSON body `{"error": message}`.
+    Api(StatusCode, String),
     Internal(String),
+}
+
+/// The body of [`WebError::Api`].
+#[derive(serde::Serialize)]
+struct ApiErrorDto {
+    error: String,
 }
 
 impl From<crate::store::Error> for WebError {
@@ -75,6 +91,9 @@ impl IntoResponse for WebError {
                 pages::message("Not found", "There is nothing at this address."),
             )
                 .into_response(),
+            WebError::Api(status, error) => {
+                (status, json::Json(ApiErrorDto { error })).into_response()
+            }
             WebError::Internal(e) => {
                 tracing::error!(error = %e, "request failed");
                 (
