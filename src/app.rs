@@ -145,6 +145,7 @@ impl App {
             history: history_rx,
             reader: store.reader.clone(),
             metrics,
+            local_addr: listener.local_addr()?,
         });
         tracing::info!(
             listen = %listener.local_addr()?,

@@ -1,4 +1,5 @@
-//! The web layer: status pages, the JSON API, `/metrics` and `/healthz`.
+//! The web layer: status pages, the JSON APIs (native and Statuspage-compatible),
+//! `/metrics` and `/healthz`.
 //!
 //! It only reads: "now" from the recorder's snapshot, uptime and bars from the history snapshot,
 //! incidents from the store's read connections. Every piece of untrusted text goes through
@@ -8,7 +9,9 @@ mod api;
 mod cache;
 mod json;
 mod pages;
+mod statuspage;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -29,6 +32,8 @@ pub struct WebState {
     pub history: watch::Receiver<Arc<History>>,
     pub reader: Reader,
     pub metrics: Arc<Metrics>,
+    /// The address the server is bound to: links use it when `public_url` is not set.
+    pub local_addr: SocketAddr,
 }
 
 impl WebState {
@@ -38,6 +43,15 @@ impl WebState {
 
     fn history(&self) -> Arc<History> {
         self.history.borrow().clone()
+    }
+
+    /// The base of absolute links (Statuspage `url` and `shortlink`), without a trailing
+    /// slash: `public_url`, else `http://` and the bound address.
+    fn base_url(&self) -> String {
+        match &self.snapshot.borrow().config.server.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.local_addr),
+        }
     }
 }
 
@@ -49,6 +63,26 @@ pub fn router(state: WebState) -> Router {
         .route("/api/v1/incidents", get(api::incidents))
         .route("/api/v1/checks/{id}/results", get(api::results))
         .route("/api/v1/checks/{id}/uptime", get(api::uptime))
+        .route("/api/v2/summary.json", get(statuspage::summary))
+        .route("/api/v2/status.json", get(statuspage::status))
+        .route("/api/v2/components.json", get(statuspage::components))
+        .route("/api/v2/incidents.json", get(statuspage::incidents))
+        .route(
+            "/api/v2/incidents/unresolved.json",
+            get(statuspage::unresolved),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances.json",
+            get(statuspage::maintenances),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances/upcoming.json",
+            get(statuspage::maintenances),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances/active.json",
+            get(statuspage::maintenances),
+        )
         .layer(middleware::from_fn_with_state(cache::DATA, cache::public));
     Router::new()
         .route("/", get(pages::index))

@@ -195,7 +195,7 @@ pub async fn index(State(state): State<WebState>) -> Result<Markup, WebError> {
 }
 
 /// Checks by group, in the order groups first appear in the config.
-fn groups(snapshot: &Snapshot) -> Vec<(String, Vec<(&Check, &CheckNow)>)> {
+pub(super) fn groups(snapshot: &Snapshot) -> Vec<(String, Vec<(&Check, &CheckNow)>)> {
     let mut out: Vec<(String, Vec<(&Check, &CheckNow)>)> = Vec::new();
     for (check, current) in snapshot.iter() {
         match out.iter_mut().find(|(g, _)| *g == check.group) {
