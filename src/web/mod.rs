@@ -1,12 +1,14 @@
-//! The web layer: status pages, the JSON APIs (native and Statuspage-compatible),
+//! The web layer: status pages, the JSON APIs (native and Statuspage-compatible), feeds,
 //! `/metrics` and `/healthz`.
 //!
 //! It only reads: "now" from the recorder's snapshot, uptime and bars from the history snapshot,
 //! incidents from the store's read connections. Every piece of untrusted text goes through
-//! maud's escaping or the JSON responder (serde, with `<`, `>` and `&` escaped too).
+//! maud's escaping, the JSON responder (serde, with `<`, `>` and `&` escaped too) or the feed
+//! writers' XML escaping.
 
 mod api;
 mod cache;
+mod feeds;
 mod json;
 mod pages;
 mod statuspage;
@@ -45,7 +47,7 @@ impl WebState {
         self.history.borrow().clone()
     }
 
-    /// The base of absolute links (Statuspage `url` and `shortlink`), without a trailing
+    /// The base of absolute links (feeds, Statuspage `url` and `shortlink`), without a trailing
     /// slash: `public_url`, else `http://` and the bound address.
     fn base_url(&self) -> String {
         match &self.snapshot.borrow().config.server.public_url {
@@ -83,6 +85,10 @@ pub fn router(state: WebState) -> Router {
             "/api/v2/scheduled-maintenances/active.json",
             get(statuspage::maintenances),
         )
+        .route("/feed.atom", get(feeds::atom))
+        .route("/history.atom", get(feeds::atom))
+        .route("/feed.rss", get(feeds::rss))
+        .route("/history.rss", get(feeds::rss))
         .layer(middleware::from_fn_with_state(cache::DATA, cache::public));
     Router::new()
         .route("/", get(pages::index))
