@@ -25,6 +25,8 @@ pub struct Freshness {
 
 /// JSON and feeds: fresh for 30 s, about the rate at which anything on them changes.
 pub const DATA: Freshness = Freshness { max_age_secs: 30 };
+/// Badges: fresh for 60 s; they are embedded in READMEs and dashboards and fetched often.
+pub const BADGE: Freshness = Freshness { max_age_secs: 60 };
 
 /// The middleware (use with `from_fn_with_state`): CORS on every answer; validators, caching and
 /// `304` on successful ones.

@@ -1,4 +1,4 @@
-//! The web layer: status pages, the JSON APIs (native and Statuspage-compatible), feeds,
+//! The web layer: status pages, the JSON APIs (native and Statuspage-compatible), feeds, badges,
 //! `/metrics` and `/healthz`.
 //!
 //! It only reads: "now" from the recorder's snapshot, uptime and bars from the history snapshot,
@@ -7,6 +7,7 @@
 //! writers' XML escaping.
 
 mod api;
+mod badges;
 mod cache;
 mod feeds;
 mod json;
@@ -90,12 +91,18 @@ pub fn router(state: WebState) -> Router {
         .route("/feed.rss", get(feeds::rss))
         .route("/history.rss", get(feeds::rss))
         .layer(middleware::from_fn_with_state(cache::DATA, cache::public));
+    let badges = Router::new()
+        .route("/badge/{id}/status.svg", get(badges::status))
+        .route("/badge/{id}/uptime/{window}", get(badges::uptime))
+        .route("/badge/{id}/response-time.svg", get(badges::response_time))
+        .layer(middleware::from_fn_with_state(cache::BADGE, cache::public));
     Router::new()
         .route("/", get(pages::index))
         .route("/checks/{id}", get(pages::check))
         .route("/incidents/{id}", get(pages::incident))
         .route("/assets/style.css", get(style))
         .merge(data)
+        .merge(badges)
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .fallback(|| async { WebError::NotFound })
