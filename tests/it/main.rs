@@ -4,5 +4,6 @@ mod daemon;
 mod dns_server;
 mod lifecycle;
 mod probe_dns;
+mod public_api;
 mod support;
 mod web;
