@@ -175,6 +175,7 @@ impl App {
                     poke: poke_admin,
                 })
             }),
+            local_addr: listener.local_addr()?,
         });
         tracing::info!(
             listen = %listener.local_addr()?,

@@ -33,6 +33,16 @@ impl Timestamp {
         Timestamp(self.0.div_euclid(DAY_MS) * DAY_MS)
     }
 
+    /// The first UTC hour boundary at or after this instant.
+    pub fn hour_ceil(self) -> Timestamp {
+        Timestamp(self.0.saturating_add(HOUR_MS - 1)).hour_start()
+    }
+
+    /// The first UTC midnight at or after this instant.
+    pub fn day_ceil(self) -> Timestamp {
+        Timestamp(self.0.saturating_add(DAY_MS - 1)).day_start()
+    }
+
     pub fn plus(self, d: Duration) -> Timestamp {
         Timestamp(self.0.saturating_add(duration_ms(d)))
     }
@@ -57,6 +67,24 @@ impl Timestamp {
     /// RFC 3339 in UTC with second precision, as the APIs and feeds print it.
     pub fn rfc3339(self) -> String {
         humantime::format_rfc3339_seconds(self.to_system_time()).to_string()
+    }
+
+    /// RFC 3339 in UTC with millisecond precision, for raw results several of which share a second.
+    pub fn rfc3339_millis(self) -> String {
+        humantime::format_rfc3339_millis(self.to_system_time()).to_string()
+    }
+
+    /// Parses RFC 3339 with any offset (`2026-11-22T23:34:37Z`, `2026-11-23T01:34:37.5+02:00`),
+    /// as query parameters carry it; `None` when it is not RFC 3339.
+    pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| Timestamp(t.timestamp_millis()))
+    }
+
+    /// The same instant as a chrono UTC date-time, for the feed crates (the epoch if out of range).
+    pub fn to_chrono(self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(self.0).unwrap_or_default()
     }
 
     /// The UTC calendar date, `YYYY-MM-DD`.
@@ -92,5 +120,18 @@ mod tests {
         assert_eq!(t.day_start().rfc3339(), "2026-11-22T00:00:00Z");
         assert_eq!(t.hour_start().rfc3339(), "2026-11-22T23:00:00Z");
         assert_eq!(t.date(), "2026-11-22");
+        assert_eq!(t.rfc3339_millis(), "2026-11-22T23:34:37.500Z");
+        assert_eq!(t.hour_ceil().rfc3339(), "2026-11-23T00:00:00Z");
+        assert_eq!(t.day_ceil().rfc3339(), "2026-11-23T00:00:00Z");
+        assert_eq!(t.hour_start().hour_ceil(), t.hour_start());
+    }
+
+    #[test]
+    fn rfc3339_with_an_offset_is_the_same_instant() {
+        let z = Timestamp::parse_rfc3339("2026-11-22T23:34:37.5Z");
+        assert_eq!(z, Some(Timestamp(1_795_390_477_500)));
+        assert_eq!(Timestamp::parse_rfc3339("2026-11-23T01:34:37.5+02:00"), z);
+        assert_eq!(Timestamp::parse_rfc3339("yesterday"), None);
+        assert_eq!(Timestamp::parse_rfc3339("2026-11-22"), None);
     }
 }

@@ -191,6 +191,7 @@ pub struct Evidence {
 /// One entry of an incident's timeline; `author` is `None` for watchpost's own entries.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UpdateRow {
+    pub id: i64,
     pub at: Timestamp,
     pub status: String,
     pub body: String,
@@ -203,6 +204,39 @@ pub struct IncidentDetail {
     pub incident: IncidentRow,
     pub evidence: Vec<Evidence>,
     pub updates: Vec<UpdateRow>,
+}
+
+/// An incident with its timeline (newest entry first), as feeds and the Statuspage API list them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentTimeline {
+    pub incident: IncidentRow,
+    pub updates: Vec<UpdateRow>,
+}
+
+/// Which incidents to list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IncidentFilter {
+    /// All of them, newest first.
+    All,
+    /// Those not yet resolved, newest first.
+    Open,
+}
+
+/// The times the Statuspage API derives `created_at` and `updated_at` from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageTimes {
+    /// Every check ever configured, by slug.
+    pub checks: std::collections::HashMap<String, CheckTimes>,
+    /// The newest entry on any incident's timeline.
+    pub last_update: Option<Timestamp>,
+}
+
+/// When a check was first configured, and when its state last changed as far as incidents tell
+/// (the latest start or end of one of its incidents; its creation when it never had one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckTimes {
+    pub created: Timestamp,
+    pub changed: Timestamp,
 }
 
 /// A raw result as stored.

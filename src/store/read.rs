@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 use super::{
-    AuditRow, CheckRow, Error, Evidence, IncidentDetail, IncidentRow, ResultRow, SessionRow,
-    Severity, UpdateRow, status_from,
+    AuditRow, CheckRow, CheckTimes, Error, Evidence, IncidentDetail, IncidentFilter, IncidentRow,
+    IncidentTimeline, PageTimes, ResultRow, SessionRow, Severity, UpdateRow, status_from,
 };
 use crate::clock::Timestamp;
 use crate::config::CheckId;
 use crate::maintenance::Window;
 use crate::probe::Reason;
-use crate::uptime::{Deltas, Rollup};
+use crate::uptime::{Cover, Deltas, Rollup};
 
 /// Idle read connections kept for reuse.
 const POOL: usize = 4;
@@ -166,25 +166,115 @@ impl Reader {
                     })
                 })?
                 .collect::<Result<_, _>>()?;
-            let updates = c
-                .prepare_cached(
-                    "SELECT at, status, body, author FROM incident_updates
-                     WHERE incident_id = ?1 ORDER BY at DESC, id DESC",
-                )?
-                .query_map([id], |r| {
-                    Ok(UpdateRow {
-                        at: Timestamp(r.get(0)?),
-                        status: r.get(1)?,
-                        body: r.get(2)?,
-                        author: r.get(3)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
+            let updates = updates(c, id)?;
             Ok(Some(IncidentDetail {
                 incident,
                 evidence,
                 updates,
             }))
+        })
+        .await
+    }
+
+    /// The newest incidents, at most `limit`, each with its timeline.
+    pub async fn timelines(
+        &self,
+        filter: IncidentFilter,
+        limit: usize,
+    ) -> Result<Vec<IncidentTimeline>, Error> {
+        self.with(move |c| {
+            let open_only = filter == IncidentFilter::Open;
+            let mut stmt = c.prepare_cached(&format!(
+                "{INCIDENT_SELECT} WHERE i.false_alarm = 0 AND (?1 = 0 OR i.resolved_at IS NULL)
+                 ORDER BY i.started_at DESC, i.id DESC LIMIT ?2"
+            ))?;
+            let incidents: Vec<IncidentRow> = stmt
+                .query_map(params![open_only, limit as i64], incident_row)?
+                .collect::<Result<_, _>>()?;
+            incidents
+                .into_iter()
+                .map(|incident| {
+                    let updates = updates(c, incident.id)?;
+                    Ok(IncidentTimeline { incident, updates })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// When each check was created and last changed, and the newest incident update.
+    pub async fn page_times(&self) -> Result<PageTimes, Error> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT k.slug, k.first_seen,
+                        MAX(COALESCE(MAX(i.started_at), 0), COALESCE(MAX(i.resolved_at), 0))
+                 FROM checks k LEFT JOIN incidents i ON i.check_id = k.id AND i.false_alarm = 0
+                 GROUP BY k.id",
+            )?;
+            let rows = stmt
+                .query_map([], |r| {
+                    let created = Timestamp(r.get(1)?);
+                    let changed = Timestamp(r.get(2)?).max(created);
+                    Ok((r.get(0)?, CheckTimes { created, changed }))
+                })?
+                .collect::<Result<_, _>>()?;
+            let last_update = c
+                .prepare_cached(
+                    "SELECT MAX(u.at) FROM incident_updates u
+                     JOIN incidents i ON i.id = u.incident_id WHERE i.false_alarm = 0",
+                )?
+                .query_row([], |r| r.get::<_, Option<i64>>(0))?
+                .map(Timestamp);
+            Ok(PageTimes {
+                checks: rows,
+                last_update,
+            })
+        })
+        .await
+    }
+
+    /// One check's hourly and daily rows within `cover`, by bucket start.
+    pub async fn rollups_in(&self, slug: String, cover: Cover) -> Result<(Deltas, Deltas), Error> {
+        self.with(move |c| {
+            let read = |table: &str, ranges: &[&std::ops::Range<Timestamp>]| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "{ROLLUP_SELECT} FROM {table} WHERE check_id = (SELECT id FROM checks WHERE slug = ?1)
+                     AND start >= ?2 AND start < ?3"
+                ))?;
+                let mut out = Deltas::new();
+                for range in ranges.iter().filter(|r| !r.is_empty()) {
+                    let mut rows = stmt.query(params![slug, range.start.0, range.end.0])?;
+                    while let Some(r) = rows.next()? {
+                        let (_, start, rollup) = rollup_row(r)?;
+                        out.insert(start, rollup);
+                    }
+                }
+                Ok::<_, Error>(out)
+            };
+            let hours = read("rollup_hour", &[&cover.hours[0], &cover.hours[1]])?;
+            let days = read("rollup_day", &[&cover.days])?;
+            Ok((hours, days))
+        })
+        .await
+    }
+
+    /// A check's raw results at or after `since`, newest first, at most `limit`.
+    pub async fn results_since(
+        &self,
+        slug: String,
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<ResultRow>, Error> {
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT at, status, latency_us, code, reason, message FROM results
+                 WHERE check_id = (SELECT id FROM checks WHERE slug = ?1) AND at >= ?2
+                 ORDER BY at DESC LIMIT ?3",
+            )?;
+            let rows = stmt
+                .query_map(params![slug, since.0, limit as i64], result_row)?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
         })
         .await
     }
@@ -328,18 +418,7 @@ impl Reader {
                  WHERE check_id = ?1 ORDER BY at DESC LIMIT ?2",
             )?;
             let rows = stmt
-                .query_map(params![check, limit as i64], |r| {
-                    Ok(ResultRow {
-                        at: Timestamp(r.get(0)?),
-                        status: status_from(r.get(1)?),
-                        latency_us: r.get(2)?,
-                        code: r.get(3)?,
-                        reason: r
-                            .get::<_, Option<String>>(4)?
-                            .and_then(|s| Reason::parse(&s)),
-                        message: r.get(5)?,
-                    })
-                })?
+                .query_map(params![check, limit as i64], result_row)?
                 .collect::<Result<_, _>>()?;
             Ok(rows)
         })
@@ -361,6 +440,39 @@ fn window_row(r: &Row) -> rusqlite::Result<Window> {
             .filter_map(|s| CheckId::new(s).ok())
             .collect(),
     })
+}
+
+fn result_row(r: &Row) -> rusqlite::Result<ResultRow> {
+    Ok(ResultRow {
+        at: Timestamp(r.get(0)?),
+        status: status_from(r.get(1)?),
+        latency_us: r.get(2)?,
+        code: r.get(3)?,
+        reason: r
+            .get::<_, Option<String>>(4)?
+            .and_then(|s| Reason::parse(&s)),
+        message: r.get(5)?,
+    })
+}
+
+/// An incident's timeline, newest entry first.
+fn updates(c: &Connection, incident: i64) -> Result<Vec<UpdateRow>, Error> {
+    let rows = c
+        .prepare_cached(
+            "SELECT id, at, status, body, author FROM incident_updates
+             WHERE incident_id = ?1 ORDER BY at DESC, id DESC",
+        )?
+        .query_map([incident], |r| {
+            Ok(UpdateRow {
+                id: r.get(0)?,
+                at: Timestamp(r.get(1)?),
+                status: r.get(2)?,
+                body: r.get(3)?,
+                author: r.get(4)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }
 
 const INCIDENT_SELECT: &str = "SELECT i.id, k.slug, i.kind, i.severity, i.title, i.started_at, i.resolved_at,

@@ -1,12 +1,15 @@
 //! The native JSON API, `/api/v1/*`. Its DTOs are its own types: serialization is a promise.
+//! Bad parameters get a 400 with a JSON `{"error": …}` body saying what to send instead.
 
-use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use super::json::Json;
 use super::{WebError, WebState};
-use crate::clock::Timestamp;
-use crate::store::IncidentRow;
+use crate::clock::{DAY_MS, Timestamp};
+use crate::store::{IncidentRow, ResultRow};
+use crate::uptime::cover;
 
 #[derive(Serialize)]
 pub struct StatusDto {
@@ -120,4 +123,152 @@ pub async fn incidents(
     Ok(Json(IncidentsDto {
         incidents: rows.iter().map(IncidentDto::from).collect(),
     }))
+}
+
+/// A check's raw results, newest first.
+#[derive(Serialize)]
+pub struct ResultsDto {
+    pub check: String,
+    pub results: Vec<ResultDto>,
+}
+
+#[derive(Serialize)]
+pub struct ResultDto {
+    /// RFC 3339 with milliseconds: probes a second apart or closer stay distinct.
+    pub at: String,
+    /// up | degraded | down
+    pub status: &'static str,
+    pub latency_ms: f64,
+    pub code: Option<u16>,
+    /// The failure class (`refused`, `timeout`, `http_status`, …), null when up.
+    pub reason: Option<&'static str>,
+    pub message: Option<String>,
+}
+
+impl From<&ResultRow> for ResultDto {
+    fn from(r: &ResultRow) -> ResultDto {
+        ResultDto {
+            at: r.at.rfc3339_millis(),
+            status: r.status.as_str(),
+            latency_ms: r.latency_us as f64 / 1000.0,
+            code: r.code,
+            reason: r.reason.map(|x| x.as_str()),
+            message: r.message.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ResultsQuery {
+    since: Option<String>,
+    limit: Option<String>,
+}
+
+/// `/api/v1/checks/{id}/results?since=RFC3339&limit=N`: raw results at or after `since`, newest
+/// first, at most `limit` (default 100, at most 1000). Raw results are kept `keep_raw`.
+pub async fn results(
+    State(state): State<WebState>,
+    Path(id): Path<String>,
+    Query(q): Query<ResultsQuery>,
+) -> Result<Json<ResultsDto>, WebError> {
+    let slug = configured(&state, &id)?;
+    let since = match q.since.as_deref() {
+        None => Timestamp(i64::MIN),
+        Some(s) => time_param("since", s)?,
+    };
+    let limit = match q.limit.as_deref() {
+        None => 100,
+        Some(s) => s
+            .parse::<usize>()
+            .map_err(|_| bad_request("limit must be a whole number from 1 to 1000"))?
+            .clamp(1, 1000),
+    };
+    let rows = state
+        .reader
+        .results_since(slug.clone(), since, limit)
+        .await?;
+    Ok(Json(ResultsDto {
+        check: slug,
+        results: rows.iter().map(ResultDto::from).collect(),
+    }))
+}
+
+/// Uptime over a range, with the time it was computed from.
+#[derive(Serialize)]
+pub struct RangeUptimeDto {
+    pub check: String,
+    /// The range covered: the one asked for, widened to whole hours (the finest rollup).
+    pub from: String,
+    pub to: String,
+    /// 1 − down / observed, in [0, 1]; null when nothing was observed.
+    pub uptime: Option<f64>,
+    pub observed_ms: i64,
+    pub down_ms: i64,
+    pub degraded_ms: i64,
+    pub maintenance_ms: i64,
+}
+
+#[derive(Deserialize)]
+pub struct RangeQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `/api/v1/checks/{id}/uptime?from=&to=`: uptime over `[from, to)` (default: the last 24 whole
+/// hours, the current one included), from daily rollups for whole days and hourly ones for the ends.
+pub async fn uptime(
+    State(state): State<WebState>,
+    Path(id): Path<String>,
+    Query(q): Query<RangeQuery>,
+) -> Result<Json<RangeUptimeDto>, WebError> {
+    let slug = configured(&state, &id)?;
+    let to = match q.to.as_deref() {
+        None => Timestamp::now(),
+        Some(s) => time_param("to", s)?,
+    };
+    let from = match q.from.as_deref() {
+        // The 24 whole hours that end with the current (or given) one.
+        None => Timestamp(to.hour_ceil().0.saturating_sub(DAY_MS)),
+        Some(s) => time_param("from", s)?,
+    };
+    if from >= to {
+        return Err(bad_request("from must be earlier than to"));
+    }
+    let plan = cover(from, to);
+    let (hours, days) = state.reader.rollups_in(slug.clone(), plan.clone()).await?;
+    let total = plan.sum(&hours, &days);
+    Ok(Json(RangeUptimeDto {
+        check: slug,
+        from: plan.from.rfc3339(),
+        to: plan.to.rfc3339(),
+        uptime: total.uptime(),
+        observed_ms: total.observed_ms(),
+        down_ms: total.down_ms.max(0),
+        degraded_ms: total.degraded_ms.max(0),
+        maintenance_ms: total.maintenance_ms.max(0),
+    }))
+}
+
+/// The slug of a configured check, or a JSON 404.
+fn configured(state: &WebState, id: &str) -> Result<String, WebError> {
+    match state.snapshot().get(id) {
+        Some((check, _)) => Ok(check.id.to_string()),
+        None => Err(WebError::Api(
+            StatusCode::NOT_FOUND,
+            "no check has this id".to_string(),
+        )),
+    }
+}
+
+/// Parses a time parameter; a space stands for the `+` of an offset that was not percent-encoded.
+fn time_param(name: &str, value: &str) -> Result<Timestamp, WebError> {
+    Timestamp::parse_rfc3339(&value.replace(' ', "+")).ok_or_else(|| {
+        bad_request(&format!(
+            "{name} must be an RFC 3339 time such as 2026-11-22T10:00:00Z"
+        ))
+    })
+}
+
+fn bad_request(message: &str) -> WebError {
+    WebError::Api(StatusCode::BAD_REQUEST, message.to_string())
 }

@@ -1,21 +1,29 @@
-//! The web layer: status pages, the JSON API, `/metrics` and `/healthz`.
+//! The web layer: status pages, the JSON APIs (native and Statuspage-compatible), feeds, badges,
+//! `/metrics` and `/healthz`.
 //!
 //! It only reads: "now" from the recorder's snapshot, uptime and bars from the history snapshot,
 //! incidents from the store's read connections. Every piece of untrusted text goes through
-//! maud's escaping or serde's JSON encoding.
+//! maud's escaping, the JSON responder (serde, with `<`, `>` and `&` escaped too) or the feed
+//! writers' XML escaping.
 
 pub mod admin;
 mod api;
+mod badges;
+mod cache;
+mod feeds;
+mod json;
 pub mod markdown;
 pub mod pages;
+mod statuspage;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Router, middleware};
 use tokio::sync::watch;
 
 use crate::maintenance::Schedule;
@@ -36,6 +44,8 @@ pub struct WebState {
     pub admin: Option<Arc<admin::AdminHandles>>,
     /// The rendered front page, reused while nothing it shows has changed.
     pub front_page: Arc<PageCache>,
+    /// The address the server is bound to: links use it when `public_url` is not set.
+    pub local_addr: SocketAddr,
 }
 
 /// One rendered page, valid for the versions of the snapshots it was made from and for at most
@@ -83,6 +93,15 @@ impl WebState {
     fn history(&self) -> Arc<History> {
         self.history.borrow().clone()
     }
+
+    /// The base of absolute links (feeds, Statuspage `url` and `shortlink`), without a trailing
+    /// slash: `public_url`, else `http://` and the bound address.
+    fn base_url(&self) -> String {
+        match &self.snapshot.borrow().config.server.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.local_addr),
+        }
+    }
 }
 
 /// The whole router.
@@ -92,6 +111,42 @@ pub fn router(state: WebState) -> Router {
     } else {
         Router::new()
     };
+    // Public machine-readable data: CORS, ETag, 304 and caching from one middleware.
+    let data = Router::new()
+        .route("/api/v1/status", get(api::status))
+        .route("/api/v1/incidents", get(api::incidents))
+        .route("/api/v1/checks/{id}/results", get(api::results))
+        .route("/api/v1/checks/{id}/uptime", get(api::uptime))
+        .route("/api/v2/summary.json", get(statuspage::summary))
+        .route("/api/v2/status.json", get(statuspage::status))
+        .route("/api/v2/components.json", get(statuspage::components))
+        .route("/api/v2/incidents.json", get(statuspage::incidents))
+        .route(
+            "/api/v2/incidents/unresolved.json",
+            get(statuspage::unresolved),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances.json",
+            get(statuspage::maintenances),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances/upcoming.json",
+            get(statuspage::maintenances),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances/active.json",
+            get(statuspage::maintenances),
+        )
+        .route("/feed.atom", get(feeds::atom))
+        .route("/history.atom", get(feeds::atom))
+        .route("/feed.rss", get(feeds::rss))
+        .route("/history.rss", get(feeds::rss))
+        .layer(middleware::from_fn_with_state(cache::DATA, cache::public));
+    let badges = Router::new()
+        .route("/badge/{id}/status.svg", get(badges::status))
+        .route("/badge/{id}/uptime/{window}", get(badges::uptime))
+        .route("/badge/{id}/response-time.svg", get(badges::response_time))
+        .layer(middleware::from_fn_with_state(cache::BADGE, cache::public));
     Router::new()
         .merge(admin)
         .route("/", get(pages::index))
@@ -100,8 +155,8 @@ pub fn router(state: WebState) -> Router {
         .route("/history", get(pages::history))
         .route("/assets/style.css", get(style))
         .route("/assets/admin.js", get(admin_js))
-        .route("/api/v1/status", get(api::status))
-        .route("/api/v1/incidents", get(api::incidents))
+        .merge(data)
+        .merge(badges)
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .fallback(|| async { WebError::NotFound })
@@ -126,7 +181,15 @@ pub enum WebError {
     /// The admin API needs a bearer token.
     Unauthorized,
     TooManyAttempts(std::time::Duration),
+    /// An API error: this status with a JSON body `{"error": message}`.
+    Api(StatusCode, String),
     Internal(String),
+}
+
+/// The body of [`WebError::Api`].
+#[derive(serde::Serialize)]
+struct ApiErrorDto {
+    error: String,
 }
 
 impl From<crate::store::Error> for WebError {
@@ -173,6 +236,9 @@ impl IntoResponse for WebError {
                     r.headers_mut().insert(header::RETRY_AFTER, v);
                 }
                 r
+            }
+            WebError::Api(status, error) => {
+                (status, json::Json(ApiErrorDto { error })).into_response()
             }
             WebError::Internal(e) => {
                 tracing::error!(error = %e, "request failed");
@@ -250,13 +316,17 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
     r
 }
 
-/// Public GETs get an ETag (a hash of the body), a short Cache-Control unless the handler set
-/// one, `304 Not Modified` when `If-None-Match` matches, and open CORS on the API and badges.
+/// Public pages get an ETag (a hash of the body), a short Cache-Control unless the handler set
+/// one, and `304 Not Modified` when `If-None-Match` matches.
 async fn cache_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let path = req.uri().path().to_string();
+    // The machine-readable routes have their own middleware (`cache::public`).
     let public = req.method() == axum::http::Method::GET
         && !path.starts_with("/admin")
-        && !path.starts_with("/api/v1/admin")
+        && !path.starts_with("/api/")
+        && !path.starts_with("/badge/")
+        && !path.ends_with(".atom")
+        && !path.ends_with(".rss")
         && path != "/metrics"
         && path != "/healthz";
     let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();

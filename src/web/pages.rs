@@ -310,7 +310,7 @@ pub fn render_index(f: &Front<'_>) -> Markup {
 }
 
 /// Checks by group, in the order groups first appear in the config.
-fn groups(snapshot: &Snapshot) -> Vec<(String, Vec<(&Check, &CheckNow)>)> {
+pub(super) fn groups(snapshot: &Snapshot) -> Vec<(String, Vec<(&Check, &CheckNow)>)> {
     let mut out: Vec<(String, Vec<(&Check, &CheckNow)>)> = Vec::new();
     for (check, current) in snapshot.iter() {
         match out.iter_mut().find(|(g, _)| *g == check.group) {

@@ -114,6 +114,11 @@ pub async fn get(addr: SocketAddr, path: &str) -> Response {
     request(addr, "GET", path, &[], "").await
 }
 
+/// [`get`] with extra request headers, e.g. `If-None-Match`.
+pub async fn get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Response {
+    request(addr, "GET", path, headers, "").await
+}
+
 /// One request with extra headers and a body over a fresh connection, chunked bodies decoded.
 pub async fn request(
     addr: SocketAddr,

@@ -9,6 +9,7 @@ mod lifecycle;
 mod maintenance;
 mod probe_depth;
 mod probe_dns;
+mod public_api;
 mod schedule;
 mod store;
 mod web;
