@@ -131,11 +131,11 @@ pub fn router(state: WebState) -> Router {
         )
         .route(
             "/api/v2/scheduled-maintenances/upcoming.json",
-            get(statuspage::maintenances),
+            get(statuspage::upcoming),
         )
         .route(
             "/api/v2/scheduled-maintenances/active.json",
-            get(statuspage::maintenances),
+            get(statuspage::active),
         )
         .route("/feed.atom", get(feeds::atom))
         .route("/history.atom", get(feeds::atom))

@@ -101,7 +101,7 @@ pub struct SummaryDto {
     pub page: PageDto,
     pub components: Vec<ComponentDto>,
     pub incidents: Vec<IncidentDto>,
-    pub scheduled_maintenances: Vec<IncidentDto>,
+    pub scheduled_maintenances: Vec<MaintenanceDto>,
     pub status: StatusDto,
 }
 
@@ -123,13 +123,45 @@ pub struct IncidentsDto {
     pub incidents: Vec<IncidentDto>,
 }
 
-/// Scheduled maintenances have the incident shape plus `scheduled_for`/`scheduled_until`;
-/// watchpost has no maintenance windows yet, so the list is always empty.
+/// Scheduled maintenances: the incident shape plus `scheduled_for` and `scheduled_until`.
 #[derive(Serialize)]
 pub struct MaintenancesDto {
     pub page: PageDto,
-    pub scheduled_maintenances: Vec<IncidentDto>,
+    pub scheduled_maintenances: Vec<MaintenanceDto>,
 }
+
+/// One maintenance window, as Statuspage describes a scheduled maintenance.
+#[derive(Serialize)]
+pub struct MaintenanceDto {
+    pub id: String,
+    pub name: String,
+    /// scheduled | in_progress | completed
+    pub status: &'static str,
+    pub created_at: String,
+    pub updated_at: String,
+    pub monitoring_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub impact: &'static str,
+    pub shortlink: String,
+    pub started_at: String,
+    pub page_id: String,
+    pub incident_updates: Vec<UpdateDto>,
+    pub components: Vec<ComponentDto>,
+    pub scheduled_for: String,
+    pub scheduled_until: String,
+}
+
+/// Which windows a maintenance route lists.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Which {
+    /// Recent, in progress and upcoming.
+    All,
+    Upcoming,
+    Active,
+}
+
+/// How far back and ahead the maintenance routes look.
+const MAINTENANCE_HORIZON: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
 
 /// `/api/v2/summary.json`: page, components, unresolved incidents, maintenances and status.
 pub async fn summary(State(state): State<WebState>) -> Result<Json<SummaryDto>, WebError> {
@@ -141,9 +173,13 @@ pub async fn summary(State(state): State<WebState>) -> Result<Json<SummaryDto>, 
     Ok(Json(SummaryDto {
         incidents: view.incidents(&open),
         status: view.status(),
+        scheduled_maintenances: maintenance_list(&state, &view, Which::Active)
+            .await?
+            .into_iter()
+            .chain(maintenance_list(&state, &view, Which::Upcoming).await?)
+            .collect(),
         page: view.page,
         components: view.components,
-        scheduled_maintenances: Vec::new(),
     }))
 }
 
@@ -187,15 +223,60 @@ async fn incident_list(
     }))
 }
 
-/// `/api/v2/scheduled-maintenances.json`, `…/upcoming.json` and `…/active.json`.
+/// `/api/v2/scheduled-maintenances.json`: recent, in progress and upcoming windows.
 pub async fn maintenances(
     State(state): State<WebState>,
 ) -> Result<Json<MaintenancesDto>, WebError> {
-    let view = View::load(&state).await?;
+    maintenance_route(&state, Which::All).await
+}
+
+/// `/api/v2/scheduled-maintenances/upcoming.json`.
+pub async fn upcoming(State(state): State<WebState>) -> Result<Json<MaintenancesDto>, WebError> {
+    maintenance_route(&state, Which::Upcoming).await
+}
+
+/// `/api/v2/scheduled-maintenances/active.json`.
+pub async fn active(State(state): State<WebState>) -> Result<Json<MaintenancesDto>, WebError> {
+    maintenance_route(&state, Which::Active).await
+}
+
+async fn maintenance_route(
+    state: &WebState,
+    which: Which,
+) -> Result<Json<MaintenancesDto>, WebError> {
+    let view = View::load(state).await?;
     Ok(Json(MaintenancesDto {
+        scheduled_maintenances: maintenance_list(state, &view, which).await?,
         page: view.page,
-        scheduled_maintenances: Vec::new(),
     }))
+}
+
+/// The windows `which` asks for, newest first for past ones and soonest first for the rest.
+async fn maintenance_list(
+    state: &WebState,
+    view: &View,
+    which: Which,
+) -> Result<Vec<MaintenanceDto>, WebError> {
+    let now = Timestamp::now();
+    let schedule = state.schedule.borrow().clone();
+    let mut windows = Vec::new();
+    if which != Which::Upcoming {
+        windows.extend(schedule.active(now));
+    }
+    if which != Which::Active {
+        windows.extend(schedule.upcoming(now, MAINTENANCE_HORIZON));
+    }
+    if which == Which::All {
+        let past = state.reader.all_maintenance(200).await?;
+        windows.extend(
+            past.into_iter()
+                .filter(|(w, cancelled)| {
+                    !cancelled && w.end <= now && now.since(w.end) <= MAINTENANCE_HORIZON
+                })
+                .map(|(w, _)| w),
+        );
+    }
+    Ok(windows.iter().map(|w| view.maintenance(w, now)).collect())
 }
 
 /// What every route starts from: the page, the components, and each check's state now.
@@ -247,6 +328,53 @@ impl View {
 
     fn status(&self) -> StatusDto {
         page_status(&self.states)
+    }
+
+    fn maintenance(&self, w: &crate::maintenance::Window, now: Timestamp) -> MaintenanceDto {
+        let id = match w.id {
+            Some(id) => id.to_string(),
+            None => format!("recurring-{}", w.start.0 / 1000),
+        };
+        let status = if w.end <= now {
+            "completed"
+        } else if w.start <= now {
+            "in_progress"
+        } else {
+            "scheduled"
+        };
+        let components = self
+            .components
+            .iter()
+            .filter(|c| w.checks.iter().any(|k| k.as_str() == c.id))
+            .cloned()
+            .collect();
+        let created = w.start.rfc3339();
+        MaintenanceDto {
+            name: w.title.clone(),
+            status,
+            created_at: created.clone(),
+            updated_at: created.clone(),
+            monitoring_at: None,
+            resolved_at: (status == "completed").then(|| w.end.rfc3339()),
+            impact: "maintenance",
+            shortlink: format!("{}/", self.base),
+            started_at: created.clone(),
+            page_id: self.page.id.clone(),
+            incident_updates: vec![UpdateDto {
+                id: format!("{id}-1"),
+                status,
+                body: w.body.clone(),
+                incident_id: id.clone(),
+                created_at: created.clone(),
+                updated_at: created.clone(),
+                display_at: created,
+                affected_components: serde_json::Value::Null,
+            }],
+            components,
+            scheduled_for: w.start.rfc3339(),
+            scheduled_until: w.end.rfc3339(),
+            id,
+        }
     }
 
     fn incidents(&self, rows: &[IncidentTimeline]) -> Vec<IncidentDto> {

@@ -412,6 +412,28 @@ async fn maintenance_and_manual_incidents_through_the_api() {
             .is_empty()
     );
 
+    // Statuspage clients see it as a scheduled maintenance in progress, on the right component.
+    let active = d.json("/api/v2/scheduled-maintenances/active.json").await;
+    let sm = &active["scheduled_maintenances"][0];
+    assert_eq!(sm["name"], "Database upgrade");
+    assert_eq!(sm["status"], "in_progress");
+    assert_eq!(sm["impact"], "maintenance");
+    assert_eq!(sm["components"][0]["id"], "flaky");
+    assert!(sm["scheduled_until"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(sm["incident_updates"][0]["body"], "Planned **upgrade**");
+    let upcoming = d.json("/api/v2/scheduled-maintenances/upcoming.json").await;
+    assert!(
+        upcoming["scheduled_maintenances"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let summary = d.json("/api/v2/summary.json").await;
+    assert_eq!(
+        summary["scheduled_maintenances"].as_array().unwrap().len(),
+        1
+    );
+
     let r = d
         .request(
             "DELETE",
