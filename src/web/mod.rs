@@ -155,6 +155,7 @@ pub fn router(state: WebState) -> Router {
         .route("/history", get(pages::history))
         .route("/assets/style.css", get(style))
         .route("/assets/admin.js", get(admin_js))
+        .route("/embed.js", get(embed_js))
         .merge(data)
         .merge(badges)
         .route("/metrics", get(metrics))
@@ -265,6 +266,19 @@ async fn style() -> impl IntoResponse {
 }
 
 const ADMIN_JS: &str = include_str!("../../assets/admin.js");
+const EMBED_JS: &str = include_str!("../../assets/embed.js");
+
+/// `/embed.js`, for other sites: open to every origin, cached for ten minutes.
+async fn embed_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=600"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        EMBED_JS,
+    )
+}
 
 async fn admin_js() -> impl IntoResponse {
     (

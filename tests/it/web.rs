@@ -184,6 +184,20 @@ async fn pages_and_api_show_the_outage_with_every_text_escaped() {
         "groups fold"
     );
 
+    let embed = d.get("/embed.js").await;
+    assert_eq!(embed.status, 200);
+    assert!(
+        embed
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(embed.body.len() < 5 * 1024, "embed.js stays under 5 KB");
+    assert!(
+        !embed.body.contains("innerHTML"),
+        "text is only ever set as text"
+    );
+
     let health = d.get("/healthz").await;
     assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
     let css = d.get("/assets/style.css").await;
