@@ -82,6 +82,35 @@ impl Rollup {
         self.histogram[i] += 1;
     }
 
+    /// The latency below which a share `p` of the probes fell, estimated from the histogram
+    /// (linear within a bucket, the last bucket capped by the largest latency seen).
+    pub fn percentile(&self, p: f64) -> Option<std::time::Duration> {
+        let total: i64 = self.histogram.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = (p.clamp(0.0, 1.0) * total as f64).max(1.0);
+        let mut below = 0i64;
+        for (i, &n) in self.histogram.iter().enumerate() {
+            if n > 0 && (below + n) as f64 >= rank {
+                let lo = if i == 0 {
+                    0
+                } else {
+                    LATENCY_BOUNDS_MS[i - 1] * 1000
+                };
+                let hi = LATENCY_BOUNDS_MS
+                    .get(i)
+                    .map_or(self.latency_max_us, |b| b * 1000)
+                    .min(self.latency_max_us.max(lo));
+                let within = (rank - below as f64) / n as f64;
+                let us = lo as f64 + within * (hi - lo).max(0) as f64;
+                return Some(std::time::Duration::from_micros(us as u64));
+            }
+            below += n;
+        }
+        None
+    }
+
     /// Uptime as a ratio in [0, 1]; `None` when nothing was observed.
     pub fn uptime(&self) -> Option<f64> {
         let observed = self.observed_ms();
@@ -422,6 +451,19 @@ mod tests {
         assert_eq!(percent(Some(0.999_999)), "99.99%");
         assert_eq!(percent(Some(1.0)), "100%");
         assert_eq!(percent(None), "no data");
+    }
+
+    #[test]
+    fn percentiles_come_from_the_histogram_within_the_largest_seen() {
+        let mut r = Rollup::default();
+        for ms in [5, 6, 7, 8, 30, 40, 45, 120, 130, 900] {
+            r.count_probe(Status::Up, ms * 1000);
+        }
+        let p50 = r.percentile(0.5).unwrap().as_millis();
+        assert!((25..=50).contains(&p50), "{p50}");
+        let p95 = r.percentile(0.95).unwrap().as_millis();
+        assert!((500..=900).contains(&p95), "{p95}");
+        assert_eq!(Rollup::default().percentile(0.5), None);
     }
 
     #[test]

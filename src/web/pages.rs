@@ -309,6 +309,46 @@ pub fn render_index(f: &Front<'_>) -> Markup {
     )
 }
 
+/// An SVG line chart of the median and 95th-percentile latency per hour over `[from, to)`.
+fn latency_chart(hours: &crate::uptime::Deltas, from: Timestamp, to: Timestamp) -> Markup {
+    let (width, height) = (720.0, 160.0);
+    let slots = ((to.0 - from.0) / crate::clock::HOUR_MS).max(1);
+    let points: Vec<(i64, f64, f64)> = (0..slots)
+        .filter_map(|i| {
+            let r = hours.get(&Timestamp(from.0 + i * crate::clock::HOUR_MS))?;
+            let ms = |p| r.percentile(p).map(|d| d.as_secs_f64() * 1000.0);
+            Some((i, ms(0.5)?, ms(0.95)?))
+        })
+        .collect();
+    if points.is_empty() {
+        return html! { p.small { "No probes in the last 24 hours." } };
+    }
+    let top = points.iter().map(|p| p.2).fold(1.0f64, f64::max) * 1.1;
+    let x = |i: i64| (i as f64 + 0.5) * width / slots as f64;
+    let y = |ms: f64| height - ms / top * (height - 10.0);
+    let line = |pick: fn(&(i64, f64, f64)) -> f64| {
+        points
+            .iter()
+            .map(|p| format!("{:.1},{:.1}", x(p.0), y(pick(p))))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let label = format!(
+        "Median and 95th percentile response time per hour; the slowest hour's 95th percentile was {:.0} ms",
+        top / 1.1
+    );
+    html! {
+        figure.chart {
+            svg viewBox={ "0 0 " (width) " " (height) } role="img" aria-label=(label) {
+                polyline.p95 points=(line(|p| p.2)) {}
+                polyline.p50 points=(line(|p| p.1)) {}
+                text x="4" y="12" { (format!("{:.0} ms", top)) }
+            }
+            figcaption.small { span.p50 { "— median" } " " span.p95 { "— 95th percentile" } " · hourly, oldest left" }
+        }
+    }
+}
+
 /// Checks by group, in the order groups first appear in the config.
 pub(super) fn groups(snapshot: &Snapshot) -> Vec<(String, Vec<(&Check, &CheckNow)>)> {
     let mut out: Vec<(String, Vec<(&Check, &CheckNow)>)> = Vec::new();
@@ -332,6 +372,9 @@ pub async fn check(
     let incidents = state.reader.incidents(Some(id.clone()), 50).await?;
     let false_alarms = state.reader.false_alarms(id.clone()).await?;
     let now = Timestamp::now();
+    let day = crate::uptime::cover(Timestamp(now.0 - crate::clock::DAY_MS), now);
+    let (hours, _) = state.reader.rollups_in(id.clone(), day.clone()).await?;
+    let chart = latency_chart(&hours, day.from, day.to);
     let shown = current.shown_state(check, now);
     let h = history.checks.get(check.id.as_str());
     Ok(layout(
@@ -346,6 +389,8 @@ pub async fn check(
                 }
                 @if let Some(f) = &last.failure { p.error { (f.reason) ": " (f.message) } }
             }
+            h2 { "Response time, last 24 hours" }
+            (chart)
             @if let Some(h) = h {
                 dl.uptime {
                     @for ((label, _), ratio) in WINDOWS.iter().zip(h.uptime) {

@@ -136,6 +136,13 @@ async fn pages_and_api_show_the_outage_with_every_text_escaped() {
             .contains("No incidents reported.")
     );
 
+    let alive_page = d.get("/checks/alive").await.body;
+    assert!(
+        alive_page.contains("<polyline class=\"p50\" points=\""),
+        "a latency chart: {alive_page}"
+    );
+    assert!(alive_page.contains("aria-label=\"Median and 95th percentile"));
+
     let check_page = d.get("/checks/dead").await;
     assert_eq!(check_page.status, 200);
     assert!(
