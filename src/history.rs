@@ -16,7 +16,7 @@ use crate::store::Reader;
 use crate::uptime::{DayCell, WINDOWS, windows};
 
 /// How often history is refreshed without an incident change.
-pub const REFRESH: Duration = Duration::from_secs(30);
+pub const REFRESH: Duration = Duration::from_secs(10);
 /// Days on the uptime bar.
 pub const DAYS: i64 = 90;
 

@@ -161,7 +161,12 @@ fn check_row(
                 (day_bar(&h.days))
                 div.meta {
                     span { "90 days ago" }
-                    span { (percent(h.uptime[3])) " uptime" }
+                    span {
+                        @match h.uptime[3] {
+                            Some(_) => { (percent(h.uptime[3])) " uptime" }
+                            None => "no data yet",
+                        }
+                    }
                     span { "today" }
                 }
             }
@@ -342,6 +347,10 @@ fn latency_chart(hours: &crate::uptime::Deltas, from: Timestamp, to: Timestamp) 
             svg viewBox={ "0 0 " (width) " " (height) } role="img" aria-label=(label) {
                 polyline.p95 points=(line(|p| p.2)) {}
                 polyline.p50 points=(line(|p| p.1)) {}
+                @for p in &points {
+                    circle.p95 cx=(format!("{:.1}", x(p.0))) cy=(format!("{:.1}", y(p.2))) r="2.5" {}
+                    circle.p50 cx=(format!("{:.1}", x(p.0))) cy=(format!("{:.1}", y(p.1))) r="2.5" {}
+                }
                 text x="4" y="12" { (format!("{:.0} ms", top)) }
             }
             figcaption.small { span.p50 { "— median" } " " span.p95 { "— 95th percentile" } " · hourly, oldest left" }
