@@ -1,8 +1,17 @@
 //! watchpost: an active uptime monitor in one daemon.
 //!
 //! # Layout
+//! - [`app`]: wiring, task spawning and the ordered shutdown.
 //! - [`config`]: the TOML, validated once into real types.
+//! - [`scheduler`]: when each probe runs.
 //! - [`probe`]: one HTTP, TCP or DNS probe into an [`probe::Outcome`].
+//! - [`recorder`]: the one consumer of outcomes: state, incidents, snapshot, metrics.
+//! - [`monitor`]: the pure state machine; [`uptime`]: the pure rollup arithmetic.
+//! - [`maintenance`]: which maintenance window covers a check when.
+//! - [`store`]: SQLite, behind one writer thread and read-only connections.
+//! - [`history`]: uptime figures and day cells read from rollups for the pages.
+//! - [`snapshot`]: the in-memory "now" and "history" the web reads.
+//! - [`web`]: pages, APIs, feeds, badges, the admin area; [`metrics`]: Prometheus.
 //! - [`clock`]: UTC millisecond timestamps and their hour/day arithmetic.
 
 pub mod app;
