@@ -33,7 +33,7 @@ pub struct HttpSpec {
     /// Accepted status codes of the final response; never empty (the default is 200-399).
     pub expect_status: Vec<StatusRange>,
     pub conditions: BodyConditions,
-    /// Follow up to [`MAX_REDIRECTS`] redirects and judge the final response.
+    /// Follow up to `MAX_REDIRECTS` (10) redirects and judge the final response.
     pub follow_redirects: bool,
     pub ip: IpFamily,
     /// Accept any certificate (the chain's expiry is still reported).

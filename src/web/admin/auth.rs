@@ -189,7 +189,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 }
 
 /// Failed logins by user name and by client address, with an exponential wait after
-/// [`FREE_FAILURES`]. Kept in memory: a restart forgives, which is acceptable for a throttle.
+/// `FREE_FAILURES`. Kept in memory: a restart forgives, which is acceptable for a throttle.
 #[derive(Default)]
 pub struct Throttle {
     /// Held only to read or update one entry, never across an await.
