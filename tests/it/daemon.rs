@@ -92,6 +92,47 @@ impl Daemon {
     }
 }
 
+/// Text that must come out inert everywhere it is shown.
+pub const EVIL: &str = r#"<script>alert(1)</script> & "quoted""#;
+
+/// A daemon with one check that is up (a listening socket) and one that is down (a closed port),
+/// both with hostile names.
+pub async fn start_alive_and_dead(dir: &Path) -> (Daemon, std::net::TcpListener) {
+    let up = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let toml = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+title = "Status <b>of</b> things"
+[storage]
+path = "{{db}}"
+[defaults]
+interval = "100ms"
+timeout = "80ms"
+failure_threshold = 2
+success_threshold = 1
+[[check]]
+id = "alive"
+name = 'Alive {EVIL}'
+group = '<i>Group</i>'
+type = "tcp"
+host = "127.0.0.1"
+port = {}
+[[check]]
+id = "dead"
+name = 'Dead {EVIL}'
+type = "tcp"
+host = "127.0.0.1"
+port = {closed_port}
+"#,
+        up.local_addr().unwrap().port()
+    );
+    (start(dir, &toml).await, up)
+}
+
 /// An HTTP response as the tests need it.
 #[derive(Debug)]
 pub struct Response {

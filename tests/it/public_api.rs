@@ -8,45 +8,13 @@ use watchpost::clock::Timestamp;
 
 use crate::daemon::{self, Daemon, Response};
 
-const EVIL: &str = r#"<script>alert(1)</script> & "quoted""#;
+use crate::daemon::EVIL;
 const GROUP_ID: &str = "group-i-group-i";
 
 /// A daemon with an up check (a listening socket) in a group and a down check (a closed port),
 /// both with hostile names, once the outage is an incident and shows in the uptime.
 async fn start_with_outage(dir: &std::path::Path) -> (Daemon, std::net::TcpListener) {
-    let up = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed_port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let toml = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-title = "Status <b>of</b> things"
-[storage]
-path = "{{db}}"
-[defaults]
-interval = "100ms"
-timeout = "80ms"
-failure_threshold = 2
-success_threshold = 1
-[[check]]
-id = "alive"
-name = 'Alive {EVIL}'
-group = '<i>Group</i>'
-type = "tcp"
-host = "127.0.0.1"
-port = {}
-[[check]]
-id = "dead"
-name = 'Dead {EVIL}'
-type = "tcp"
-host = "127.0.0.1"
-port = {closed_port}
-"#,
-        up.local_addr().unwrap().port()
-    );
-    let d = daemon::start(dir, &toml).await;
+    let (d, up) = daemon::start_alive_and_dead(dir).await;
     d.wait_json("/api/v1/status", Duration::from_secs(10), |v| {
         let state = |id: &str| {
             v["checks"]

@@ -6,44 +6,11 @@ use serde_json::Value;
 
 use crate::daemon;
 
-const EVIL: &str = r#"<script>alert(1)</script> & "quoted""#;
+use crate::daemon::EVIL;
 
-/// A daemon with one check that is up (a listening socket) and one that is down (a closed port),
-/// both with hostile names.
+/// A daemon with one check that is up and one that is down, both with hostile names.
 async fn start(dir: &std::path::Path) -> (daemon::Daemon, std::net::TcpListener) {
-    let up = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed_port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let toml = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-title = "Status <b>of</b> things"
-[storage]
-path = "{{db}}"
-[defaults]
-interval = "100ms"
-timeout = "80ms"
-failure_threshold = 2
-success_threshold = 1
-[[check]]
-id = "alive"
-name = 'Alive {EVIL}'
-group = '<i>Group</i>'
-type = "tcp"
-host = "127.0.0.1"
-port = {}
-[[check]]
-id = "dead"
-name = 'Dead {EVIL}'
-type = "tcp"
-host = "127.0.0.1"
-port = {closed_port}
-"#,
-        up.local_addr().unwrap().port()
-    );
-    (daemon::start(dir, &toml).await, up)
+    daemon::start_alive_and_dead(dir).await
 }
 
 fn check<'a>(status: &'a Value, id: &str) -> &'a Value {
