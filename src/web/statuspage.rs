@@ -130,23 +130,12 @@ pub struct MaintenancesDto {
     pub scheduled_maintenances: Vec<MaintenanceDto>,
 }
 
-/// One maintenance window, as Statuspage describes a scheduled maintenance.
+/// One maintenance window, as Statuspage describes a scheduled maintenance: the incident shape
+/// (status scheduled | in_progress | completed, impact maintenance) plus its schedule.
 #[derive(Serialize)]
 pub struct MaintenanceDto {
-    pub id: String,
-    pub name: String,
-    /// scheduled | in_progress | completed
-    pub status: &'static str,
-    pub created_at: String,
-    pub updated_at: String,
-    pub monitoring_at: Option<String>,
-    pub resolved_at: Option<String>,
-    pub impact: &'static str,
-    pub shortlink: String,
-    pub started_at: String,
-    pub page_id: String,
-    pub incident_updates: Vec<UpdateDto>,
-    pub components: Vec<ComponentDto>,
+    #[serde(flatten)]
+    pub incident: IncidentDto,
     pub scheduled_for: String,
     pub scheduled_until: String,
 }
@@ -350,30 +339,32 @@ impl View {
             .collect();
         let created = w.start.rfc3339();
         MaintenanceDto {
-            name: w.title.clone(),
-            status,
-            created_at: created.clone(),
-            updated_at: created.clone(),
-            monitoring_at: None,
-            resolved_at: (status == "completed").then(|| w.end.rfc3339()),
-            impact: "maintenance",
-            shortlink: format!("{}/", self.base),
-            started_at: created.clone(),
-            page_id: self.page.id.clone(),
-            incident_updates: vec![UpdateDto {
-                id: format!("{id}-1"),
+            incident: IncidentDto {
+                name: w.title.clone(),
                 status,
-                body: w.body.clone(),
-                incident_id: id.clone(),
                 created_at: created.clone(),
                 updated_at: created.clone(),
-                display_at: created,
-                affected_components: serde_json::Value::Null,
-            }],
-            components,
+                monitoring_at: None,
+                resolved_at: (status == "completed").then(|| w.end.rfc3339()),
+                impact: "maintenance",
+                shortlink: format!("{}/", self.base),
+                started_at: created.clone(),
+                page_id: self.page.id.clone(),
+                incident_updates: vec![UpdateDto {
+                    id: format!("{id}-1"),
+                    status,
+                    body: w.body.clone(),
+                    incident_id: id.clone(),
+                    created_at: created.clone(),
+                    updated_at: created.clone(),
+                    display_at: created,
+                    affected_components: serde_json::Value::Null,
+                }],
+                components,
+                id,
+            },
             scheduled_for: w.start.rfc3339(),
             scheduled_until: w.end.rfc3339(),
-            id,
         }
     }
 

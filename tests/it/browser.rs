@@ -54,40 +54,8 @@ fn artifacts() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Chromium; .ci/run runs it"]
 async fn browser_shows_the_outage_and_the_embed_banner() {
-    let up = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed_port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let toml = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-title = "Mapping services"
-[storage]
-path = "{{db}}"
-[defaults]
-interval = "100ms"
-timeout = "80ms"
-failure_threshold = 2
-[[check]]
-id = "tasks"
-name = "Tasking Manager"
-group = "HOT"
-type = "tcp"
-host = "127.0.0.1"
-port = {}
-[[check]]
-id = "export"
-name = "Export Tool <script>alert(1)</script>"
-group = "HOT"
-type = "tcp"
-host = "127.0.0.1"
-port = {closed_port}
-"#,
-        up.local_addr().unwrap().port()
-    );
     let dir = tempfile::tempdir().unwrap();
-    let d = daemon::start(dir.path(), &toml).await;
+    let (d, _up) = daemon::start_alive_and_dead(dir.path()).await;
     d.wait_json("/api/v1/incidents", Duration::from_secs(10), |v| {
         !v["incidents"].as_array().unwrap().is_empty()
     })

@@ -138,10 +138,7 @@ pub async fn add_update(
     Json(u): Json<NewUpdate>,
 ) -> Result<Json<IncidentDto>, WebError> {
     let status = super::status(&u.status)?;
-    let body = super::text(&u.body, "body")?;
-    if body.is_empty() {
-        return Err(WebError::BadRequest("The update must not be empty.".into()));
-    }
+    let body = super::update_body(&u.body)?;
     let write = AdminWrite::AddUpdate {
         id,
         status: status.clone(),
@@ -200,19 +197,7 @@ pub async fn edit_incident(
         )
         .await?;
     if let Some(false_alarm) = p.false_alarm {
-        let action = if false_alarm {
-            "mark false alarm"
-        } else {
-            "unmark false alarm"
-        };
-        admin
-            .writer
-            .admin(
-                AdminWrite::SetFalseAlarm { id, false_alarm },
-                audit(action, format!("incident {id}"), String::new()),
-            )
-            .await?;
-        admin.poke.notify_one();
+        admin.set_false_alarm(id, false_alarm, "api").await?;
     }
     answer(&state, id).await
 }

@@ -484,10 +484,7 @@ pub async fn add_update(
 ) -> Result<Response, WebError> {
     let form = posted(&session, &headers, &body)?;
     let status = super::status(form.text("status"))?;
-    let text = super::text(form.text("body"), "update")?;
-    if text.is_empty() {
-        return Err(WebError::BadRequest("The update must not be empty.".into()));
-    }
+    let text = super::update_body(form.text("body"))?;
     let write = AdminWrite::AddUpdate {
         id,
         status: status.clone(),
@@ -512,23 +509,9 @@ pub async fn false_alarm(
 ) -> Result<Response, WebError> {
     let form = posted(&session, &headers, &body)?;
     let value = form.get("value") != Some("false");
-    let admin = admin(&state)?;
-    let action = if value {
-        "mark false alarm"
-    } else {
-        "unmark false alarm"
-    };
-    admin
-        .writer
-        .admin(
-            AdminWrite::SetFalseAlarm {
-                id,
-                false_alarm: value,
-            },
-            audit(&session, action, format!("incident {id}"), String::new()),
-        )
+    admin(&state)?
+        .set_false_alarm(id, value, &session.user)
         .await?;
-    admin.poke.notify_one();
     Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
 }
 

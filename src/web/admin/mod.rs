@@ -19,7 +19,7 @@ use super::{WebError, WebState};
 use crate::clock::Timestamp;
 use crate::config;
 use crate::maintenance::{Recurring, Schedule};
-use crate::store::{MaintenanceEdit, Reader, Severity, Writer};
+use crate::store::{AdminWrite, Audit, MaintenanceEdit, Reader, Severity, Writer};
 
 /// Largest form or JSON body the admin accepts.
 const MAX_BODY: usize = 64 * 1024;
@@ -43,6 +43,31 @@ pub struct AdminHandles {
 }
 
 impl AdminHandles {
+    /// Marks (or unmarks) a false alarm as `actor`, then refreshes the uptime it changes.
+    async fn set_false_alarm(
+        &self,
+        id: i64,
+        false_alarm: bool,
+        actor: &str,
+    ) -> Result<(), WebError> {
+        let action = if false_alarm {
+            "mark false alarm"
+        } else {
+            "unmark false alarm"
+        };
+        let audit = Audit {
+            actor: actor.to_string(),
+            action: action.to_string(),
+            target: format!("incident {id}"),
+            detail: String::new(),
+        };
+        self.writer
+            .admin(AdminWrite::SetFalseAlarm { id, false_alarm }, Some(audit))
+            .await?;
+        self.poke.notify_one();
+        Ok(())
+    }
+
     /// Re-reads one-off windows and publishes the schedule.
     async fn republish(&self, reader: &Reader) -> Result<(), WebError> {
         let one_off = reader.maintenance(Timestamp::now()).await?;
@@ -122,6 +147,15 @@ fn text(raw: &str, what: &str) -> Result<String, WebError> {
         )));
     }
     Ok(raw.trim().replace("\r\n", "\n"))
+}
+
+/// A checked timeline entry: Markdown, not empty, not too long.
+fn update_body(raw: &str) -> Result<String, WebError> {
+    let body = text(raw, "update")?;
+    if body.is_empty() {
+        return Err(WebError::BadRequest("The update must not be empty.".into()));
+    }
+    Ok(body)
 }
 
 fn status(raw: &str) -> Result<String, WebError> {
