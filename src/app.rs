@@ -155,11 +155,12 @@ impl App {
 
         let app = web::router(WebState {
             snapshot: snapshot_rx,
+            bars: web::front::spawn_bars(history_rx.clone()),
             history: history_rx,
             reader: store.reader.clone(),
             metrics,
             schedule: schedule_rx,
-            front_page: Default::default(),
+            front: Default::default(),
             admin: config.admin.clone().map(|admin| {
                 Arc::new(AdminHandles {
                     config: admin,

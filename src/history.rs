@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{DAY_MS, HOUR_MS, Timestamp};
 use crate::metrics::Metrics;
-use crate::snapshot::{CheckHistory, History, Snapshot};
+use crate::snapshot::{BarIncident, CheckHistory, History, Snapshot};
 use crate::store::Reader;
 use crate::uptime::{DayCell, WINDOWS, windows};
 
@@ -54,6 +54,20 @@ impl Refresher {
             .reader
             .rollups(Timestamp(now.hour_start().0 - 23 * HOUR_MS), first_day)
             .await?;
+        let mut incidents: HashMap<String, Vec<BarIncident>> = HashMap::new();
+        for i in self.reader.incidents_since(first_day).await? {
+            for slug in &i.checks {
+                incidents
+                    .entry(slug.clone())
+                    .or_default()
+                    .push(BarIncident {
+                        id: i.id,
+                        title: i.title.clone(),
+                        started_at: i.started_at,
+                        resolved_at: i.resolved_at,
+                    });
+            }
+        }
         let ids: HashMap<&str, i64> = rows.iter().map(|r| (r.slug.as_str(), r.id)).collect();
         let mut history = History {
             computed_at: now,
@@ -79,6 +93,7 @@ impl Refresher {
                 CheckHistory {
                     uptime,
                     days: cells,
+                    incidents: incidents.remove(check.id.as_str()).unwrap_or_default(),
                 },
             );
         }

@@ -82,4 +82,24 @@ pub struct CheckHistory {
     pub uptime: [Option<f64>; 4],
     /// The last 90 days, oldest first, today last.
     pub days: Vec<DayCell>,
+    /// The public incidents that touched those days, oldest first: each day of the bar lists
+    /// the ones it overlaps.
+    pub incidents: Vec<BarIncident>,
+}
+
+/// An incident as a day of the bar lists it.
+#[derive(Clone, Debug)]
+pub struct BarIncident {
+    pub id: i64,
+    pub title: String,
+    pub started_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+}
+
+impl BarIncident {
+    /// Whether the incident was open at some time in the day starting at `day`.
+    pub fn touches(&self, day: Timestamp) -> bool {
+        self.started_at.0 < day.0 + crate::clock::DAY_MS
+            && self.resolved_at.is_none_or(|r| r.0 >= day.0)
+    }
 }

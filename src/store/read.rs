@@ -128,6 +128,22 @@ impl Reader {
         .await
     }
 
+    /// Public incidents open at any time since `from` (still open, or resolved after it),
+    /// oldest first: the bars' per-day incident lists.
+    pub async fn incidents_since(&self, from: Timestamp) -> Result<Vec<IncidentRow>, Error> {
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{INCIDENT_SELECT} WHERE i.false_alarm = 0 AND (i.resolved_at IS NULL OR i.resolved_at >= ?1)
+                 ORDER BY i.started_at, i.id"
+            ))?;
+            let rows = stmt
+                .query_map(params![from.0], incident_row)?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
     /// One public incident (not a false alarm) with its evidence and timeline, newest first.
     pub async fn incident(&self, id: i64) -> Result<Option<IncidentDetail>, Error> {
         self.incident_where(id, false).await

@@ -11,6 +11,7 @@ mod api;
 mod badges;
 mod cache;
 mod feeds;
+pub mod front;
 mod json;
 pub mod markdown;
 pub mod pages;
@@ -42,47 +43,12 @@ pub struct WebState {
     pub schedule: watch::Receiver<Arc<Schedule>>,
     /// The admin area; `None` when `[admin]` is not configured.
     pub admin: Option<Arc<admin::AdminHandles>>,
+    /// Every check's 90-day bar, rendered once per history refresh.
+    pub bars: watch::Receiver<Arc<front::Bars>>,
     /// The rendered front page, reused while nothing it shows has changed.
-    pub front_page: Arc<PageCache>,
+    pub front: Arc<front::FrontCache>,
     /// The address the server is bound to: links use it when `public_url` is not set.
     pub local_addr: SocketAddr,
-}
-
-/// One rendered page, valid for the versions of the snapshots it was made from and for at most
-/// [`PageCache::FRESH`] (it says "checked N s ago").
-#[derive(Default)]
-pub struct PageCache {
-    /// Held only to copy the page in or out, never across an await.
-    page: std::sync::Mutex<Option<Cached>>,
-}
-
-/// The versions a page was rendered from (the snapshots' addresses), when, and the page.
-type Versions = (usize, usize, usize);
-
-struct Cached {
-    versions: Versions,
-    at: std::time::Instant,
-    html: Arc<str>,
-}
-
-impl PageCache {
-    pub const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
-
-    fn get(&self, versions: Versions) -> Option<String> {
-        let page = self.page.lock().unwrap_or_else(|p| p.into_inner());
-        page.as_ref()
-            .filter(|c| c.versions == versions && c.at.elapsed() < PageCache::FRESH)
-            .map(|c| c.html.to_string())
-    }
-
-    fn put(&self, versions: Versions, html: String) {
-        let mut page = self.page.lock().unwrap_or_else(|p| p.into_inner());
-        *page = Some(Cached {
-            versions,
-            at: std::time::Instant::now(),
-            html: html.into(),
-        });
-    }
 }
 
 impl WebState {
@@ -149,12 +115,13 @@ pub fn router(state: WebState) -> Router {
         .layer(middleware::from_fn_with_state(cache::BADGE, cache::public));
     Router::new()
         .merge(admin)
-        .route("/", get(pages::index))
+        .route("/", get(front::index))
         .route("/checks/{id}", get(pages::check))
         .route("/incidents/{id}", get(pages::incident))
         .route("/history", get(pages::history))
         .route("/assets/style.css", get(style))
         .route("/assets/admin.js", get(admin_js))
+        .route("/assets/bars.js", get(bars_js))
         .route("/embed.js", get(embed_js))
         .merge(data)
         .merge(badges)
@@ -267,6 +234,17 @@ async fn style() -> impl IntoResponse {
 
 const ADMIN_JS: &str = include_str!("../../assets/admin.js");
 const EMBED_JS: &str = include_str!("../../assets/embed.js");
+const BARS_JS: &str = include_str!("../../assets/bars.js");
+
+async fn bars_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        BARS_JS,
+    )
+}
 
 /// `/embed.js`, for other sites: open to every origin, cached for ten minutes.
 async fn embed_js() -> impl IntoResponse {
@@ -334,8 +312,10 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
 /// one, and `304 Not Modified` when `If-None-Match` matches.
 async fn cache_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let path = req.uri().path().to_string();
-    // The machine-readable routes have their own middleware (`cache::public`).
+    // The machine-readable routes have their own middleware (`cache::public`), the front page
+    // its own validators (`front::index`).
     let public = req.method() == axum::http::Method::GET
+        && path != "/"
         && !path.starts_with("/admin")
         && !path.starts_with("/api/")
         && !path.starts_with("/badge/")

@@ -8,16 +8,9 @@ use crate::clock::Timestamp;
 use crate::config::Check;
 use crate::monitor::State as CheckState;
 use crate::probe::fmt_duration;
-use std::sync::Arc;
-
-use crate::maintenance::Schedule;
-use crate::snapshot::{CheckHistory, CheckNow, History, Snapshot};
+use crate::snapshot::{CheckNow, Snapshot};
 use crate::store::{IncidentRow, Severity};
-use crate::uptime::{DayCell, DayLevel, WINDOWS, percent};
-
-fn layout(title: &str, site: &str, body: Markup) -> Markup {
-    page(title, site, None, body)
-}
+use crate::uptime::{WINDOWS, percent};
 
 /// The page frame shared by the public and admin pages; `script` is a same-origin script URL.
 pub(crate) fn page(title: &str, site: &str, script: Option<&str>, body: Markup) -> Markup {
@@ -42,17 +35,16 @@ pub(crate) fn page(title: &str, site: &str, script: Option<&str>, body: Markup) 
 
 /// A small page for errors and empty results.
 pub fn message(title: &str, text: &str) -> Markup {
-    layout(title, "watchpost", html! { h1 { (title) } p { (text) } })
+    page(
+        title,
+        "watchpost",
+        None,
+        html! { h1 { (title) } p { (text) } },
+    )
 }
 
-/// How far ahead planned maintenance is announced on the page.
-const UPCOMING: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
-
-/// How long resolved incidents stay on the front page.
-const PAST_INCIDENTS: std::time::Duration = std::time::Duration::from_secs(14 * 86_400);
-
 /// The worst of some states, for a group's heading: down, degraded, maintenance, unknown, up.
-fn worst_state(states: impl Iterator<Item = CheckState>) -> CheckState {
+pub(super) fn worst_state(states: impl Iterator<Item = CheckState>) -> CheckState {
     let rank = |s: CheckState| match s {
         CheckState::Down => 4,
         CheckState::Degraded => 3,
@@ -66,7 +58,7 @@ fn worst_state(states: impl Iterator<Item = CheckState>) -> CheckState {
 }
 
 /// The overall banner: the worst of all checks, in Statuspage's words.
-fn banner(states: &[CheckState]) -> (&'static str, &'static str) {
+pub(super) fn banner(states: &[CheckState]) -> (&'static str, &'static str) {
     let count = |s| states.iter().filter(|&&x| x == s).count();
     let known = states.len() - count(CheckState::Unknown);
     let down = count(CheckState::Down);
@@ -89,7 +81,7 @@ fn banner(states: &[CheckState]) -> (&'static str, &'static str) {
     }
 }
 
-fn state_label(s: CheckState) -> &'static str {
+pub(super) fn state_label(s: CheckState) -> &'static str {
     match s {
         CheckState::Unknown => "Unknown",
         CheckState::Up => "Operational",
@@ -109,7 +101,7 @@ pub fn impact_label(s: Severity) -> &'static str {
     }
 }
 
-fn ago(now: Timestamp, then: Timestamp) -> String {
+pub(super) fn ago(now: Timestamp, then: Timestamp) -> String {
     let secs = now.since(then).as_secs();
     match secs {
         0..=59 => format!("{secs} s ago"),
@@ -119,68 +111,7 @@ fn ago(now: Timestamp, then: Timestamp) -> String {
     }
 }
 
-fn day_bar(days: &[DayCell]) -> Markup {
-    html! {
-        div.bar role="img" aria-label="Daily status for the last 90 days" {
-            @for cell in days {
-                @let text = day_text(cell);
-                i class=(cell.level.as_str()) title=(text) {}
-            }
-        }
-    }
-}
-
-fn day_text(cell: &DayCell) -> String {
-    let date = cell.day.date();
-    match (cell.level, cell.uptime) {
-        (DayLevel::NoData, _) => format!("{date}: no data"),
-        (DayLevel::Maintenance, None) => format!("{date}: maintenance"),
-        (_, Some(u)) if cell.down_ms > 0 => format!(
-            "{date}: {} uptime, down {}",
-            percent(Some(u)),
-            fmt_duration(std::time::Duration::from_millis(cell.down_ms as u64))
-        ),
-        (_, u) => format!("{date}: {} uptime", percent(u)),
-    }
-}
-
-fn check_row(
-    check: &Check,
-    now_state: &CheckNow,
-    history: Option<&CheckHistory>,
-    now: Timestamp,
-) -> Markup {
-    let state = now_state.shown_state(check, now);
-    html! {
-        li.check {
-            div.line {
-                a.name href={ "/checks/" (check.id) } { (check.name) }
-                span class={ "state " (state.as_str()) } { (state_label(state)) }
-            }
-            @if let Some(h) = history {
-                (day_bar(&h.days))
-                div.meta {
-                    span { "90 days ago" }
-                    span {
-                        @match h.uptime[3] {
-                            Some(_) => { (percent(h.uptime[3])) " uptime" }
-                            None => "no data yet",
-                        }
-                    }
-                    span { "today" }
-                }
-            }
-            @if let Some(last) = &now_state.last {
-                p.small {
-                    "Last checked " (ago(now, last.at))
-                    @if let Some(f) = &last.failure { " · " (f.message) }
-                }
-            }
-        }
-    }
-}
-
-fn incident_item(i: &IncidentRow, now: Timestamp) -> Markup {
+pub(super) fn incident_item(i: &IncidentRow, now: Timestamp) -> Markup {
     let end = i.resolved_at.unwrap_or(now);
     html! {
         li class={ "incident " (i.severity.as_str()) } {
@@ -192,126 +123,6 @@ fn incident_item(i: &IncidentRow, now: Timestamp) -> Markup {
             }
         }
     }
-}
-
-/// `/`: banner, active incidents, checks by group with their bars and uptime.
-pub async fn index(State(state): State<WebState>) -> Result<Markup, WebError> {
-    let snapshot = state.snapshot();
-    let history = state.history();
-    let schedule = state.schedule.borrow().clone();
-    let key = (
-        Arc::as_ptr(&snapshot) as usize,
-        Arc::as_ptr(&history) as usize,
-        Arc::as_ptr(&schedule) as usize,
-    );
-    if let Some(page) = state.front_page.get(key) {
-        return Ok(PreEscaped(page));
-    }
-    let now = Timestamp::now();
-    let open = state.reader.open_incidents().await?;
-    let recent: Vec<IncidentRow> = state
-        .reader
-        .incidents(None, 50)
-        .await?
-        .into_iter()
-        .filter(|i| {
-            i.resolved_at
-                .is_some_and(|r| now.since(r) <= PAST_INCIDENTS)
-        })
-        .collect();
-    let page = render_index(&Front {
-        snapshot: &snapshot,
-        history: &history,
-        schedule: &schedule,
-        open: &open,
-        recent: &recent,
-        now,
-    });
-    state.front_page.put(key, page.0.clone());
-    Ok(page)
-}
-
-/// Everything the front page shows, gathered.
-pub struct Front<'a> {
-    pub snapshot: &'a Snapshot,
-    pub history: &'a History,
-    pub schedule: &'a Schedule,
-    pub open: &'a [IncidentRow],
-    pub recent: &'a [IncidentRow],
-    pub now: Timestamp,
-}
-
-/// Renders the front page; pure, so it can be measured on its own.
-pub fn render_index(f: &Front<'_>) -> Markup {
-    let (snapshot, history, now) = (f.snapshot, f.history, f.now);
-    let (open, recent) = (f.open, f.recent);
-    let states: Vec<CheckState> = snapshot
-        .iter()
-        .map(|(c, n)| n.shown_state(c, now))
-        .collect();
-    let (class, text) = banner(&states);
-    let groups = groups(snapshot);
-    let title = &snapshot.config.server.title;
-    let active = f.schedule.active(now);
-    let upcoming = f.schedule.upcoming(now, UPCOMING);
-    layout(
-        title,
-        title,
-        html! {
-            h1.sr { (title) }
-            div class={ "banner " (class) } role="status" { (text) }
-            @if !open.is_empty() {
-                section {
-                    h2 { "Active incidents" }
-                    ul.incidents { @for i in open { (incident_item(i, now)) } }
-                }
-            }
-            @if !active.is_empty() || !upcoming.is_empty() {
-                section {
-                    h2 { "Maintenance" }
-                    ul.incidents {
-                        @for (w, label) in active.iter().map(|w| (w, "In progress")).chain(upcoming.iter().map(|w| (w, "Planned"))) {
-                            li.incident.maintenance {
-                                strong { (label) ": " } (w.title)
-                                p.small { (w.start.rfc3339()) " → " (w.end.rfc3339()) " · " (w.checks.iter().map(|c| snapshot.get(c.as_str()).map_or(c.as_str(), |(c, _)| c.name.as_str())).collect::<Vec<_>>().join(", ")) }
-                                @if !w.body.is_empty() { div.md { (PreEscaped(markdown::render(&w.body))) } }
-                            }
-                        }
-                    }
-                }
-            }
-            @for (group, members) in &groups {
-                @let worst = worst_state(members.iter().map(|(c, n)| n.shown_state(c, now)));
-                @let rows = html! {
-                    ul.checks {
-                        @for (check, current) in members {
-                            (check_row(check, current, history.checks.get(check.id.as_str()), now))
-                        }
-                    }
-                };
-                @if group.is_empty() {
-                    section.group { (rows) }
-                } @else {
-                    details.group open {
-                        summary { h2 { (group) } span class={ "state " (worst.as_str()) } { (state_label(worst)) } }
-                        (rows)
-                    }
-                }
-            }
-            p.legend {
-                @for (level, text) in [("up", "operational"), ("degraded", "degraded"), ("partial", "outage under 1 h"), ("down", "outage of 1 h or more"), ("maintenance", "maintenance"), ("nodata", "no data")] {
-                    i class=(level) {} " " (text) " "
-                }
-            }
-            @if !recent.is_empty() {
-                section {
-                    h2 { "Past incidents" }
-                    ul.incidents { @for i in recent { (incident_item(i, now)) } }
-                    p.small { a href="/history" { "Incident history" } }
-                }
-            }
-        },
-    )
 }
 
 /// An SVG line chart of the median and 95th-percentile latency per hour over `[from, to)`.
@@ -376,7 +187,7 @@ pub async fn check(
     Path(id): Path<String>,
 ) -> Result<Markup, WebError> {
     let snapshot = state.snapshot();
-    let history = state.history();
+    let bars = state.bars.borrow().clone();
     let (check, current) = snapshot.get(&id).ok_or(WebError::NotFound)?;
     let incidents = state.reader.incidents(Some(id.clone()), 50).await?;
     let false_alarms = state.reader.false_alarms(id.clone()).await?;
@@ -385,10 +196,11 @@ pub async fn check(
     let (hours, _) = state.reader.rollups_in(id.clone(), day.clone()).await?;
     let chart = latency_chart(&hours, day.from, day.to);
     let shown = current.shown_state(check, now);
-    let h = history.checks.get(check.id.as_str());
-    Ok(layout(
+    let h = bars.history.checks.get(check.id.as_str());
+    Ok(page(
         &check.name,
         &snapshot.config.server.title,
+        Some("/assets/bars.js"),
         html! {
             h1 { (check.name) " " span class={ "state " (shown.as_str()) } { (state_label(shown)) } }
             @if let Some(last) = &current.last {
@@ -406,7 +218,7 @@ pub async fn check(
                         div { dt { (label) } dd { (percent(ratio)) } }
                     }
                 }
-                (day_bar(&h.days))
+                @if let Some(bar) = bars.bar(check.id.as_str()) { (PreEscaped(bar)) }
             }
             h2 { "Incidents" }
             @if incidents.is_empty() { p { "No incidents recorded." } }
@@ -439,9 +251,10 @@ pub async fn incident(
         .and_then(|slug| snapshot.get(slug))
         .map(|(c, _)| c.name.clone())
         .or_else(|| i.check.clone());
-    Ok(layout(
+    Ok(page(
         &i.title,
         &snapshot.config.server.title,
+        None,
         html! {
             h1 { (i.title) }
             p {
@@ -529,12 +342,12 @@ pub async fn history(
     State(state): State<WebState>,
     axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
 ) -> Result<Markup, WebError> {
-    let page = q.page.unwrap_or(0).min(1000);
+    let number = q.page.unwrap_or(0).min(1000);
     let now = Timestamp::now();
     let snapshot = state.snapshot();
-    let newest = page * MONTHS_PER_PAGE;
+    let newest = number * MONTHS_PER_PAGE;
     let from = month_start(now, newest + MONTHS_PER_PAGE - 1);
-    let to = if page == 0 {
+    let to = if number == 0 {
         Timestamp(i64::MAX)
     } else {
         month_start(now, newest - 1)
@@ -552,9 +365,10 @@ pub async fn history(
         })
         .collect();
     let title = &snapshot.config.server.title;
-    Ok(layout(
+    Ok(page(
         "Incident history",
         title,
+        None,
         html! {
             h1 { "Incident history" }
             @for (start, end) in &months {
@@ -576,8 +390,8 @@ pub async fn history(
                 }
             }
             nav.pager {
-                @if page > 0 { a href={ "/history?page=" (page - 1) } { "← Newer" } " " }
-                a href={ "/history?page=" (page + 1) } { "Older →" }
+                @if number > 0 { a href={ "/history?page=" (number - 1) } { "← Newer" } " " }
+                a href={ "/history?page=" (number + 1) } { "Older →" }
             }
         },
     ))

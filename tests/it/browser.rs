@@ -86,7 +86,7 @@ async fn browser_shows_the_outage_and_the_embed_banner() {
         "the incident is linked: {dom}"
     );
     assert!(
-        dom.contains("class=\"partial\" title="),
+        dom.contains("<li class=\"partial\"><span>"),
         "today's cell shows the outage: {dom}"
     );
     assert!(

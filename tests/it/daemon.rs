@@ -85,6 +85,28 @@ impl Daemon {
         }
     }
 
+    /// GETs `path` until `done` accepts the body, or fails after `limit`.
+    pub async fn wait_page(
+        &self,
+        path: &str,
+        limit: Duration,
+        done: impl Fn(&str) -> bool,
+    ) -> Response {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let r = self.get(path).await;
+            if done(&r.body) {
+                return r;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "GET {path} did not show what was expected within {limit:?}; last answer: {}",
+                r.body
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// A read-only connection to the daemon's database, for asserting on what was stored.
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open_with_flags(&self.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -160,7 +182,8 @@ pub async fn get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) ->
     request(addr, "GET", path, headers, "").await
 }
 
-/// One request with extra headers and a body over a fresh connection, chunked bodies decoded.
+/// One request with extra headers and a body over a fresh connection, chunked and gzipped
+/// bodies decoded.
 pub async fn request(
     addr: SocketAddr,
     method: &str,
@@ -202,6 +225,17 @@ pub async fn request(
         .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
     if chunked {
         body = dechunk(&body);
+    }
+    let gzipped = headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("content-encoding") && v == "gzip");
+    if gzipped && !body.is_empty() {
+        use std::io::Read;
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut plain)
+            .expect("a valid gzip body");
+        body = plain;
     }
     Response {
         status,

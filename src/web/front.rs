@@ -1,0 +1,568 @@
+//! The front page, built to be cheap at any size: the 90-day bars are rendered once per history
+//! refresh ([`Bars`]), the page from them at most a few times a second ([`FrontCache`]), and
+//! every request gets the stored bytes, already gzipped, with an ETag and Last-Modified.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use maud::{Markup, PreEscaped, Render, html};
+use tokio::sync::watch;
+
+use super::pages::{ago, banner, groups, incident_item, page, state_label, worst_state};
+use super::{WebError, WebState, markdown};
+use crate::clock::Timestamp;
+use crate::config::Check;
+use crate::maintenance::Schedule;
+use crate::monitor::State as CheckState;
+use crate::probe::fmt_duration;
+use crate::snapshot::{CheckHistory, CheckNow, History, Snapshot};
+use crate::store::{IncidentFilter, IncidentRow, IncidentTimeline};
+use crate::uptime::{DayCell, DayLevel, percent};
+
+/// How far ahead planned maintenance is announced on the page.
+const UPCOMING: Duration = Duration::from_secs(7 * 86_400);
+
+/// How long resolved incidents stay on the front page.
+const PAST_INCIDENTS: Duration = Duration::from_secs(14 * 86_400);
+
+/// Every check's bar, rendered from one history snapshot.
+pub struct Bars {
+    pub history: Arc<History>,
+    html: HashMap<String, Box<str>>,
+}
+
+impl Bars {
+    /// Renders every check's bar; done off the request path, once per history refresh.
+    pub fn build(history: Arc<History>) -> Bars {
+        let html = history
+            .checks
+            .iter()
+            .map(|(id, h)| (id.clone(), day_bar(h).into_string().into_boxed_str()))
+            .collect();
+        Bars { history, html }
+    }
+
+    /// The bar of the check `id`, as HTML.
+    pub fn bar(&self, id: &str) -> Option<&str> {
+        self.html.get(id).map(|s| &**s)
+    }
+}
+
+/// Keeps [`Bars`] in step with the history: rebuilt on the blocking pool after each refresh.
+/// The task ends when the history's sender is dropped, at shutdown.
+pub fn spawn_bars(mut history: watch::Receiver<Arc<History>>) -> watch::Receiver<Arc<Bars>> {
+    let first = Bars::build(history.borrow_and_update().clone());
+    let (tx, rx) = watch::channel(Arc::new(first));
+    tokio::spawn(async move {
+        while history.changed().await.is_ok() {
+            let latest = history.borrow_and_update().clone();
+            match tokio::task::spawn_blocking(move || Bars::build(latest)).await {
+                Ok(bars) => {
+                    tx.send_replace(Arc::new(bars));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "rendering the uptime bars failed");
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// One day per cell, the colour repeated in words: a hidden label that hover, focus or the
+/// keyboard (`/assets/bars.js`) shows, with that day's incidents as links. Up days, most of
+/// them, carry no class: the page is a thousand bars at most sizes, so every byte counts.
+fn day_bar(h: &CheckHistory) -> Markup {
+    html! {
+        ol.bar aria-label="Daily status for the last 90 days, oldest first" {
+            @for cell in &h.days {
+                @let class = (cell.level != DayLevel::Up).then(|| cell.level.as_str());
+                li class=[class] {
+                    span {
+                        (day_text(cell))
+                        @for i in h.incidents.iter().filter(|i| i.touches(cell.day)) {
+                            a href={ "/incidents/" (i.id) } { (i.title) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(super) fn day_text(cell: &DayCell) -> String {
+    let date = cell.day.date();
+    match (cell.level, cell.uptime) {
+        (DayLevel::NoData, _) => format!("{date}: no data"),
+        (DayLevel::Maintenance, None) => format!("{date}: maintenance"),
+        (_, Some(u)) if cell.down_ms > 0 => format!(
+            "{date}: {} uptime, down {}",
+            percent(Some(u)),
+            fmt_duration(Duration::from_millis(cell.down_ms as u64))
+        ),
+        (_, u) => format!("{date}: {} uptime", percent(u)),
+    }
+}
+
+/// Appends one check's row to `out`: the parts that change by the second around the bar,
+/// which is copied in as rendered.
+fn check_row(out: &mut String, check: &Check, now_state: &CheckNow, bars: &Bars, now: Timestamp) {
+    let state = now_state.shown_state(check, now);
+    let history = bars.history.checks.get(check.id.as_str());
+    out.push_str("<li class=\"check\">");
+    html! {
+        div.line {
+            a.name href={ "/checks/" (check.id) } { (check.name) }
+            span class={ "state " (state.as_str()) } { (state_label(state)) }
+        }
+    }
+    .render_to(out);
+    if let (Some(h), Some(bar)) = (history, bars.bar(check.id.as_str())) {
+        out.push_str(bar);
+        html! {
+            div.meta {
+                span { "90 days ago" }
+                span {
+                    @match h.uptime[3] {
+                        Some(_) => { (percent(h.uptime[3])) " uptime" }
+                        None => "no data yet",
+                    }
+                }
+                span { "today" }
+            }
+        }
+        .render_to(out);
+    }
+    if let Some(last) = &now_state.last {
+        html! {
+            p.small {
+                "Last checked " (ago(now, last.at))
+                @if let Some(f) = &last.failure { " · " (f.message) }
+            }
+        }
+        .render_to(out);
+    }
+    out.push_str("</li>");
+}
+
+/// Appends the checks, by group, to `out`.
+fn check_rows(out: &mut String, f: &Front<'_>) {
+    for (group, members) in groups(f.snapshot) {
+        if group.is_empty() {
+            out.push_str("<section class=\"group\">");
+        } else {
+            let worst = worst_state(members.iter().map(|(c, n)| n.shown_state(c, f.now)));
+            out.push_str("<details class=\"group\" open>");
+            html! {
+                summary { h2 { (group) } span class={ "state " (worst.as_str()) } { (state_label(worst)) } }
+            }
+            .render_to(out);
+        }
+        out.push_str("<ul class=\"checks\">");
+        for (check, current) in members {
+            check_row(out, check, current, f.bars, f.now);
+        }
+        out.push_str("</ul>");
+        out.push_str(if group.is_empty() {
+            "</section>"
+        } else {
+            "</details>"
+        });
+    }
+}
+
+/// Where the checks go in the page: text from config or Markdown can never produce it, since
+/// both escape `<`.
+const ROWS: &str = "<!--rows-->";
+
+/// An active incident with its latest update.
+fn active_item(t: &IncidentTimeline, now: Timestamp) -> Markup {
+    html! {
+        (incident_item(&t.incident, now))
+        @if let Some(u) = t.updates.first() {
+            div.latest {
+                strong { (u.status) } " "
+                time datetime=(u.at.rfc3339()) { (u.at.rfc3339()) }
+                div.md { (PreEscaped(markdown::render(&u.body))) }
+            }
+        }
+    }
+}
+
+/// Everything the front page shows, gathered.
+pub struct Front<'a> {
+    pub snapshot: &'a Snapshot,
+    pub bars: &'a Bars,
+    pub schedule: &'a Schedule,
+    /// Open incidents, newest first, with their timelines (newest update first).
+    pub open: &'a [IncidentTimeline],
+    pub recent: &'a [IncidentRow],
+    pub now: Timestamp,
+}
+
+/// Renders the front page; pure, so it can be measured on its own. The frame is rendered
+/// first, then the rows are written into one buffer sized for the whole page.
+pub fn render_index(f: &Front<'_>) -> String {
+    let (snapshot, now) = (f.snapshot, f.now);
+    let (open, recent) = (f.open, f.recent);
+    let states: Vec<CheckState> = snapshot
+        .iter()
+        .map(|(c, n)| n.shown_state(c, now))
+        .collect();
+    let (class, text) = banner(&states);
+    let title = &snapshot.config.server.title;
+    let active = f.schedule.active(now);
+    let upcoming = f.schedule.upcoming(now, UPCOMING);
+    let names = |slugs: &[crate::config::CheckId]| {
+        slugs
+            .iter()
+            .map(|c| {
+                snapshot
+                    .get(c.as_str())
+                    .map_or(c.as_str(), |(c, _)| c.name.as_str())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let frame = page(
+        title,
+        title,
+        Some("/assets/bars.js"),
+        html! {
+            h1.sr { (title) }
+            div class={ "banner " (class) } role="status" { (text) }
+            @if !open.is_empty() {
+                section {
+                    h2 { "Active incidents" }
+                    ul.incidents { @for t in open { (active_item(t, now)) } }
+                }
+            }
+            @if !active.is_empty() || !upcoming.is_empty() {
+                section {
+                    h2 { "Maintenance" }
+                    ul.incidents {
+                        @for (w, label) in active.iter().map(|w| (w, "In progress")).chain(upcoming.iter().map(|w| (w, "Planned"))) {
+                            li.incident.maintenance {
+                                strong { (label) ": " } (w.title)
+                                p.small { (w.start.rfc3339()) " → " (w.end.rfc3339()) " · " (names(&w.checks)) }
+                                @if !w.body.is_empty() { div.md { (PreEscaped(markdown::render(&w.body))) } }
+                            }
+                        }
+                    }
+                }
+            }
+            (PreEscaped(ROWS))
+            p.legend {
+                @for (level, text) in [("up", "operational"), ("degraded", "degraded"), ("partial", "outage under 1 h"), ("down", "outage of 1 h or more"), ("maintenance", "maintenance"), ("nodata", "no data")] {
+                    i class=(level) {} " " (text) " "
+                }
+            }
+            @if !recent.is_empty() {
+                section {
+                    h2 { "Past incidents" }
+                    ul.incidents { @for i in recent { (incident_item(i, now)) } }
+                    p.small { a href="/history" { "Incident history" } }
+                }
+            }
+        },
+    )
+    .into_string();
+    let (head, tail) = frame.split_once(ROWS).unwrap_or((&frame, ""));
+    let rows: usize = f.bars.html.values().map(|b| b.len() + 512).sum();
+    let mut out = String::with_capacity(head.len() + rows + tail.len());
+    out.push_str(head);
+    check_rows(&mut out, f);
+    out.push_str(tail);
+    out
+}
+
+/// The front page as last rendered, in the forms it is served in.
+pub struct Rendered {
+    /// The addresses of the snapshot, bars and schedule it was made from.
+    versions: (usize, usize, usize),
+    at: Instant,
+    modified: SystemTime,
+    html: Bytes,
+    gzip: Bytes,
+    etag: HeaderValue,
+}
+
+/// The rendered front page, shared by all requests. A page is reused while nothing it shows has
+/// changed and it is under a second old (it says "checked N s ago"); while one request renders,
+/// the others get the previous page instead of rendering too; and renders are spaced by ten
+/// times their cost, so a busy daemon with many checks spends at most a tenth of a core here.
+#[derive(Default)]
+pub struct FrontCache {
+    /// Held only to copy the `Arc` in or out.
+    page: Mutex<Option<Arc<Rendered>>>,
+    building: tokio::sync::Mutex<()>,
+    /// How long the last render took.
+    cost: Mutex<Duration>,
+}
+
+impl FrontCache {
+    /// The longest a page is reused.
+    pub const FRESH: Duration = Duration::from_secs(1);
+
+    fn latest(&self) -> Option<Arc<Rendered>> {
+        self.page.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The stored page if it may still be served for these versions.
+    fn usable(&self, versions: (usize, usize, usize)) -> Option<Arc<Rendered>> {
+        let page = self.latest()?;
+        let age = page.at.elapsed();
+        let cost = *self.cost.lock().unwrap_or_else(|p| p.into_inner());
+        let current = page.versions == versions && age < FrontCache::FRESH;
+        (current || age < (cost * 10).min(FrontCache::FRESH)).then_some(page)
+    }
+
+    async fn get(&self, state: &WebState) -> Result<Arc<Rendered>, WebError> {
+        if let Some(page) = self.usable(versions(state)) {
+            return Ok(page);
+        }
+        let _building = match (self.building.try_lock(), self.latest()) {
+            (Ok(guard), _) => guard,
+            (Err(_), Some(previous)) => return Ok(previous),
+            (Err(_), None) => self.building.lock().await,
+        };
+        // Someone else may have rendered it while this request waited.
+        if let Some(page) = self.usable(versions(state)) {
+            return Ok(page);
+        }
+        let started = Instant::now();
+        let page = Arc::new(render(state).await?);
+        *self.cost.lock().unwrap_or_else(|p| p.into_inner()) = started.elapsed();
+        *self.page.lock().unwrap_or_else(|p| p.into_inner()) = Some(page.clone());
+        Ok(page)
+    }
+}
+
+fn versions(state: &WebState) -> (usize, usize, usize) {
+    (
+        Arc::as_ptr(&state.snapshot.borrow()) as usize,
+        Arc::as_ptr(&state.bars.borrow()) as usize,
+        Arc::as_ptr(&state.schedule.borrow()) as usize,
+    )
+}
+
+/// Reads what the page needs, renders and compresses it on the blocking pool.
+async fn render(state: &WebState) -> Result<Rendered, WebError> {
+    let snapshot = state.snapshot.borrow().clone();
+    let bars = state.bars.borrow().clone();
+    let schedule = state.schedule.borrow().clone();
+    let versions = (
+        Arc::as_ptr(&snapshot) as usize,
+        Arc::as_ptr(&bars) as usize,
+        Arc::as_ptr(&schedule) as usize,
+    );
+    let now = Timestamp::now();
+    let open = state.reader.timelines(IncidentFilter::Open, 100).await?;
+    let recent: Vec<IncidentRow> = state
+        .reader
+        .incidents(None, 50)
+        .await?
+        .into_iter()
+        .filter(|i| {
+            i.resolved_at
+                .is_some_and(|r| now.since(r) <= PAST_INCIDENTS)
+        })
+        .collect();
+    let work = move || {
+        let html = render_index(&Front {
+            snapshot: &snapshot,
+            bars: &bars,
+            schedule: &schedule,
+            open: &open,
+            recent: &recent,
+            now,
+        });
+        let gzip = gzip(html.as_bytes())?;
+        // Weak: the plain and the gzipped bytes are one page.
+        let etag = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            html.hash(&mut h);
+            HeaderValue::from_str(&format!("W/\"{:016x}\"", h.finish()))
+                .map_err(|e| WebError::Internal(e.to_string()))?
+        };
+        Ok(Rendered {
+            versions,
+            at: Instant::now(),
+            modified: SystemTime::now(),
+            html: Bytes::from(html),
+            gzip: Bytes::from(gzip),
+            etag,
+        })
+    };
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?
+}
+
+/// Gzip at the default level: once per render, and the page is repeated markup, so the fast
+/// levels cost a third of the time for three times the bytes (measured in `benches/render.rs`).
+pub fn gzip(data: &[u8]) -> Result<Vec<u8>, WebError> {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 16),
+        flate2::Compression::default(),
+    );
+    encoder
+        .write_all(data)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| WebError::Internal(format!("compressing the page: {e}")))
+}
+
+/// `/`: the stored page, gzipped when the client takes it, `304` when it has it already.
+pub async fn index(
+    State(state): State<WebState>,
+    request: HeaderMap,
+) -> Result<Response, WebError> {
+    let page = state.front.get(&state).await?;
+    let modified = http_date(page.modified);
+    let html = HeaderValue::from_static("text/html; charset=utf-8");
+    let mut response = if not_modified(&request, &page) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else if accepts_gzip(&request) {
+        (
+            [
+                (header::CONTENT_TYPE, html),
+                (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
+            ],
+            page.gzip.clone(),
+        )
+            .into_response()
+    } else {
+        ([(header::CONTENT_TYPE, html)], page.html.clone()).into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(header::ETAG, page.etag.clone());
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=10"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Ok(v) = HeaderValue::from_str(&modified) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    Ok(response)
+}
+
+/// `If-None-Match` (weak comparison) decides when present; otherwise `If-Modified-Since` at or
+/// after the page's time.
+fn not_modified(request: &HeaderMap, page: &Rendered) -> bool {
+    if let Some(tags) = request.get(header::IF_NONE_MATCH) {
+        let opaque = |t: &'_ str| t.strip_prefix("W/").unwrap_or(t).to_string();
+        let ours = opaque(page.etag.to_str().unwrap_or_default());
+        return tags.to_str().is_ok_and(|t| {
+            t.split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || opaque(t) == ours)
+        });
+    }
+    let since = request
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok());
+    let modified = chrono::DateTime::<chrono::Utc>::from(page.modified).timestamp();
+    since.is_some_and(|s| s.timestamp() >= modified)
+}
+
+/// Whether `Accept-Encoding` allows gzip (or anything, by `*`) with a non-zero quality.
+fn accepts_gzip(request: &HeaderMap) -> bool {
+    request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+/// An IMF-fixdate, as HTTP dates are written.
+pub(super) fn http_date(t: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t)
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn gzip_is_taken_unless_refused() {
+        assert!(accepts_gzip(&headers(&[(
+            "accept-encoding",
+            "gzip, deflate, br"
+        )])));
+        assert!(accepts_gzip(&headers(&[(
+            "accept-encoding",
+            "br;q=1, GZIP;q=0.5"
+        )])));
+        assert!(accepts_gzip(&headers(&[("accept-encoding", "*")])));
+        assert!(!accepts_gzip(&headers(&[("accept-encoding", "gzip;q=0")])));
+        assert!(!accepts_gzip(&headers(&[("accept-encoding", "br")])));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn validators_match_the_page() {
+        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let page = Rendered {
+            versions: (0, 0, 0),
+            at: Instant::now(),
+            modified,
+            html: Bytes::new(),
+            gzip: Bytes::new(),
+            etag: HeaderValue::from_static("W/\"abc\""),
+        };
+        assert!(not_modified(
+            &headers(&[("if-none-match", "W/\"abc\"")]),
+            &page
+        ));
+        assert!(!not_modified(
+            &headers(&[("if-none-match", "\"abd\"")]),
+            &page
+        ));
+        let date = http_date(modified);
+        assert_eq!(date, "Fri, 15 Jan 2027 08:00:00 GMT");
+        assert!(not_modified(
+            &headers(&[("if-modified-since", &date)]),
+            &page
+        ));
+        let earlier = http_date(modified - Duration::from_secs(1));
+        assert!(!not_modified(
+            &headers(&[("if-modified-since", &earlier)]),
+            &page
+        ));
+        // An entity tag that does not match wins over a date that would.
+        assert!(!not_modified(
+            &headers(&[("if-none-match", "\"x\""), ("if-modified-since", &date)]),
+            &page
+        ));
+    }
+}
