@@ -64,6 +64,7 @@ async fn main() {
     // Let the first probes land and the history refresher read the seeded days.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let pid = daemon.id();
+    let rss_before = rss_kib(pid);
 
     let request = format!(
         "GET {target} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: watchpost-load\r\n{}\r\n",
@@ -109,7 +110,7 @@ async fn main() {
         bytes / latencies.len().max(1) as u64
     );
     println!(
-        "  daemon CPU {:.1} µs per request ({:.2} cores), RSS {rss} KiB after the run",
+        "  daemon CPU {:.1} µs per request ({:.2} cores), RSS {rss_before} KiB before the run, {rss} KiB after",
         cpu.as_secs_f64() * 1e6 / latencies.len().max(1) as f64,
         cpu.as_secs_f64() / elapsed.as_secs_f64()
     );
