@@ -142,3 +142,143 @@ async fn browser_shows_the_outage_and_the_embed_banner() {
     server.abort();
     d.stop().await;
 }
+
+/// The page the harness runs on: the status page framed at a phone's width and a desktop's.
+const HARNESS_PAGE: &str = r#"<!DOCTYPE html><html lang="en"><head><title>harness</title></head><body>
+<iframe id="narrow" src="/" width="360" height="900"></iframe>
+<iframe id="wide" src="/" width="1000" height="900"></iframe>
+<script src="/harness.js"></script></body></html>"#;
+
+/// Runs the harness in Chromium, light or dark, and returns its findings and the console log.
+fn harness(url: &str, dark: bool, profile: &Path) -> (serde_json::Value, String) {
+    let mut flags = vec!["--dump-dom"];
+    if dark {
+        flags.push("--force-dark-mode");
+    }
+    let (dom, log) = chromium(url, &flags, profile);
+    let json = dom
+        .split_once("<pre id=\"result\">")
+        .and_then(|(_, rest)| rest.split_once("</pre>"))
+        .map(|(json, _)| {
+            json.replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&nbsp;", "\u{a0}")
+                .replace("&amp;", "&")
+        })
+        .unwrap_or_else(|| panic!("the harness wrote no result: {dom}\n{log}"));
+    (serde_json::from_str(&json).unwrap(), log)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium; .ci/run runs it"]
+async fn browser_page_is_readable_narrow_dark_and_by_keyboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, _up) = daemon::start_alive_and_dead(dir.path()).await;
+    d.wait_page("/", Duration::from_secs(15), |body| {
+        body.contains("<a href=\"/incidents/1\">Dead ") && body.contains("</a></span></li></ol>")
+    })
+    .await;
+
+    // The harness and the daemon's pages from one origin, so the harness can look inside.
+    let daemon_addr = d.addr;
+    let app = axum::Router::new()
+        .route(
+            "/harness.html",
+            axum::routing::get(|| async { axum::response::Html(HARNESS_PAGE) }),
+        )
+        .route(
+            "/harness.js",
+            axum::routing::get(|| async {
+                (
+                    [("content-type", "text/javascript")],
+                    include_str!("browser/harness.js"),
+                )
+            }),
+        )
+        .fallback(move |uri: axum::http::Uri| async move {
+            let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+            let r = daemon::get(daemon_addr, &path).await;
+            let kind = r.header("content-type").unwrap_or("text/plain").to_string();
+            (
+                axum::http::StatusCode::from_u16(r.status).unwrap(),
+                [("content-type", kind)],
+                r.body,
+            )
+        });
+    let site = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/harness.html", site.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(site, app).await;
+    });
+
+    let profile = dir.path().join("chromium");
+    let (light, dark) = tokio::task::spawn_blocking(move || {
+        (
+            harness(&url, false, &profile),
+            harness(&url, true, &profile),
+        )
+    })
+    .await
+    .unwrap();
+    for ((found, log), scheme) in [(&light, "light"), (&dark, "dark")] {
+        assert!(
+            console_errors(log).is_empty(),
+            "{scheme}: {:?}",
+            console_errors(log)
+        );
+        assert_eq!(found["wide"]["dark"], scheme == "dark", "{found}");
+        for frame in ["narrow", "wide"] {
+            let f = &found[frame];
+            assert!(
+                f["contrast"]["checked"].as_u64().unwrap() > 10,
+                "{scheme} {frame}: {f}"
+            );
+            assert_eq!(
+                f["contrast"]["failures"],
+                serde_json::json!([]),
+                "{scheme} {frame}: text below WCAG AA contrast"
+            );
+        }
+    }
+    let narrow = &light.0["narrow"];
+    assert_eq!(narrow["width"], 360);
+    assert!(
+        narrow["scrollWidth"].as_u64().unwrap() <= 360,
+        "no sideways scrolling at 360 px: {narrow}"
+    );
+    let wide = &light.0["wide"];
+    assert_eq!(wide["lang"], "en");
+    assert_eq!(
+        wide["landmarks"],
+        serde_json::json!(["header", "main", "footer", "h1"])
+    );
+    let bars = wide["bars"].as_u64().unwrap();
+    assert_eq!(bars, 2, "{wide}");
+    assert_eq!(wide["cells"].as_u64().unwrap(), bars * 90);
+    assert_eq!(
+        wide["unlabelled"], 0,
+        "every day says in words what its colour says"
+    );
+    let keys = &wide["keyboard"];
+    assert_eq!(
+        keys["tabIndex"], 0,
+        "bars.js makes each bar one tab stop: {keys}"
+    );
+    assert_eq!(
+        keys["current"], 89,
+        "ArrowLeft from nothing picks today: {keys}"
+    );
+    assert!(
+        keys["shown"].as_f64().unwrap() > 50.0,
+        "today's label shows: {keys}"
+    );
+    assert!(keys["text"].as_str().unwrap().contains("uptime"), "{keys}");
+    assert_eq!(keys["home"], 0);
+    assert!(
+        wide["linkShown"].as_f64().unwrap() > 50.0,
+        "focusing a day's incident link shows the day: {wide}"
+    );
+    assert!(wide["linkText"].as_str().unwrap().ends_with("is down"));
+    server.abort();
+    d.stop().await;
+}
