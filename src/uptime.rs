@@ -28,7 +28,13 @@ pub struct Rollup {
     pub latency_max_us: i64,
     /// Probe counts per latency bucket of [`LATENCY_BOUNDS_MS`], plus one for the rest.
     pub histogram: [i64; 10],
+    /// Sums of the phases in [`PHASES`] order, over the `phased` probes that timed any.
+    pub phases_us: [i64; 5],
+    pub phased: i64,
 }
+
+/// The phases a probe is timed in, in the order of [`Rollup::phases_us`].
+pub const PHASES: [&str; 5] = ["resolve", "connect", "tls", "processing", "transfer"];
 
 impl Rollup {
     /// Time with a verdict, maintenance excluded: the denominator of uptime.
@@ -54,6 +60,36 @@ impl Rollup {
         for (a, b) in self.histogram.iter_mut().zip(other.histogram) {
             *a += b;
         }
+        for (a, b) in self.phases_us.iter_mut().zip(other.phases_us) {
+            *a += b;
+        }
+        self.phased += other.phased;
+    }
+
+    /// Counts one probe's phases, if it timed any.
+    pub fn count_phases(&mut self, phases: &crate::probe::Phases) {
+        let all = [
+            phases.resolve,
+            phases.connect,
+            phases.tls,
+            phases.processing,
+            phases.transfer,
+        ];
+        if all.iter().all(Option::is_none) {
+            return;
+        }
+        for (sum, phase) in self.phases_us.iter_mut().zip(all) {
+            *sum += phase.map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        }
+        self.phased += 1;
+    }
+
+    /// The mean time of each phase, in [`PHASES`] order, over the probes that timed them.
+    pub fn phase_means(&self) -> Option<[std::time::Duration; 5]> {
+        (self.phased > 0).then(|| {
+            self.phases_us
+                .map(|sum| std::time::Duration::from_micros((sum / self.phased).max(0) as u64))
+        })
     }
 
     fn column(&mut self, bucket: Bucket) -> &mut i64 {
@@ -451,6 +487,32 @@ mod tests {
         assert_eq!(percent(Some(0.999_999)), "99.99%");
         assert_eq!(percent(Some(1.0)), "100%");
         assert_eq!(percent(None), "no data");
+    }
+
+    #[test]
+    fn phases_are_averaged_over_the_probes_that_timed_them() {
+        use crate::probe::Phases;
+        use std::time::Duration;
+        let ms = |n| Some(Duration::from_millis(n));
+        let mut r = Rollup::default();
+        assert_eq!(r.phase_means(), None);
+        r.count_phases(&Phases::default());
+        assert_eq!(r.phased, 0, "a probe without phases is not counted");
+        r.count_phases(&Phases {
+            connect: ms(4),
+            processing: ms(20),
+            ..Phases::default()
+        });
+        let mut other = Rollup::default();
+        other.count_phases(&Phases {
+            resolve: ms(2),
+            connect: ms(6),
+            processing: ms(40),
+            ..Phases::default()
+        });
+        r.add(&other);
+        let means = r.phase_means().unwrap().map(|d| d.as_millis());
+        assert_eq!(means, [1, 5, 0, 30, 0]);
     }
 
     #[test]

@@ -526,12 +526,17 @@ fn incident_row(r: &Row) -> rusqlite::Result<IncidentRow> {
 
 const ROLLUP_SELECT: &str = "SELECT check_id, start, up_ms, degraded_ms, down_ms, maintenance_ms,
      probes_up, probes_degraded, probes_down, latency_sum_us, latency_max_us,
-     h0, h1, h2, h3, h4, h5, h6, h7, h8, h9";
+     h0, h1, h2, h3, h4, h5, h6, h7, h8, h9,
+     resolve_us, connect_us, tls_us, processing_us, transfer_us, phased";
 
 fn rollup_row(r: &Row) -> rusqlite::Result<(i64, Timestamp, Rollup)> {
     let mut histogram = [0i64; 10];
     for (i, h) in histogram.iter_mut().enumerate() {
         *h = r.get(11 + i)?;
+    }
+    let mut phases_us = [0i64; 5];
+    for (i, p) in phases_us.iter_mut().enumerate() {
+        *p = r.get(21 + i)?;
     }
     Ok((
         r.get(0)?,
@@ -547,6 +552,8 @@ fn rollup_row(r: &Row) -> rusqlite::Result<(i64, Timestamp, Rollup)> {
             latency_sum_us: r.get(9)?,
             latency_max_us: r.get(10)?,
             histogram,
+            phases_us,
+            phased: r.get(26)?,
         },
     ))
 }

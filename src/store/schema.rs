@@ -160,6 +160,21 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     ALTER TABLE incidents ADD COLUMN hold INTEGER NOT NULL DEFAULT 0;
     ",
+    // 4: sums of each probe phase, for the stacked response-time chart.
+    "
+    ALTER TABLE rollup_hour ADD COLUMN resolve_us INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup_hour ADD COLUMN connect_us INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup_hour ADD COLUMN tls_us INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup_hour ADD COLUMN processing_us INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup_hour ADD COLUMN transfer_us INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup_hour ADD COLUMN phased INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup_day ADD COLUMN resolve_us INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup_day ADD COLUMN connect_us INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup_day ADD COLUMN tls_us INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup_day ADD COLUMN processing_us INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup_day ADD COLUMN transfer_us INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup_day ADD COLUMN phased INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 /// The schema version this build writes.

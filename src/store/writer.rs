@@ -225,6 +225,11 @@ fn apply(tx: &Transaction, batch: &mut Vec<Write>, replies: &mut Vec<Reply>) -> 
                         .entry(key)
                         .or_default()
                         .count_probe(outcome.status, latency_us);
+                    map.entry(check)
+                        .or_default()
+                        .entry(key)
+                        .or_default()
+                        .count_phases(&outcome.phases);
                 }
             }
             Write::Spans { check, spans } => {
@@ -339,12 +344,14 @@ fn upsert_rollup(
     start: Timestamp,
     r: &Rollup,
 ) -> Result<(), Error> {
-    let h = &r.histogram;
+    let (h, p) = (&r.histogram, &r.phases_us);
     let mut stmt = tx.prepare_cached(&format!(
         "INSERT INTO {table} (check_id, start, up_ms, degraded_ms, down_ms, maintenance_ms,
              probes_up, probes_degraded, probes_down, latency_sum_us, latency_max_us,
-             h0, h1, h2, h3, h4, h5, h6, h7, h8, h9)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+             h0, h1, h2, h3, h4, h5, h6, h7, h8, h9,
+             resolve_us, connect_us, tls_us, processing_us, transfer_us, phased)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+             ?22, ?23, ?24, ?25, ?26, ?27)
          ON CONFLICT (check_id, start) DO UPDATE SET
              up_ms = up_ms + excluded.up_ms,
              degraded_ms = degraded_ms + excluded.degraded_ms,
@@ -358,7 +365,13 @@ fn upsert_rollup(
              h0 = h0 + excluded.h0, h1 = h1 + excluded.h1, h2 = h2 + excluded.h2,
              h3 = h3 + excluded.h3, h4 = h4 + excluded.h4, h5 = h5 + excluded.h5,
              h6 = h6 + excluded.h6, h7 = h7 + excluded.h7, h8 = h8 + excluded.h8,
-             h9 = h9 + excluded.h9"
+             h9 = h9 + excluded.h9,
+             resolve_us = resolve_us + excluded.resolve_us,
+             connect_us = connect_us + excluded.connect_us,
+             tls_us = tls_us + excluded.tls_us,
+             processing_us = processing_us + excluded.processing_us,
+             transfer_us = transfer_us + excluded.transfer_us,
+             phased = phased + excluded.phased"
     ))?;
     stmt.execute(params![
         check,
@@ -382,6 +395,12 @@ fn upsert_rollup(
         h[7],
         h[8],
         h[9],
+        p[0],
+        p[1],
+        p[2],
+        p[3],
+        p[4],
+        r.phased,
     ])?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use crate::monitor::State as CheckState;
 use crate::probe::fmt_duration;
 use crate::snapshot::{CheckNow, Snapshot};
 use crate::store::{IncidentRow, Severity};
-use crate::uptime::{WINDOWS, percent};
+use crate::uptime::{PHASES, WINDOWS, percent};
 
 /// The page frame shared by the public and admin pages; `script` is a same-origin script URL.
 pub(crate) fn page(title: &str, site: &str, script: Option<&str>, body: Markup) -> Markup {
@@ -125,46 +125,118 @@ pub(super) fn incident_item(i: &IncidentRow, now: Timestamp) -> Markup {
     }
 }
 
-/// An SVG line chart of the median and 95th-percentile latency per hour over `[from, to)`.
+/// One hour of the chart: its slot, median, 95th percentile and mean phases, in ms.
+struct HourPoint {
+    slot: i64,
+    at: Timestamp,
+    p50: f64,
+    p95: f64,
+    phases: Option<[f64; 5]>,
+}
+
+/// An SVG chart of the response time per hour over `[from, to)`: the mean time of each phase
+/// stacked as a bar (where probes time their phases), the median and 95th percentile as lines,
+/// and the same figures as a table for those who cannot see the chart.
 fn latency_chart(hours: &crate::uptime::Deltas, from: Timestamp, to: Timestamp) -> Markup {
     let (width, height) = (720.0, 160.0);
     let slots = ((to.0 - from.0) / crate::clock::HOUR_MS).max(1);
-    let points: Vec<(i64, f64, f64)> = (0..slots)
-        .filter_map(|i| {
-            let r = hours.get(&Timestamp(from.0 + i * crate::clock::HOUR_MS))?;
+    let points: Vec<HourPoint> = (0..slots)
+        .filter_map(|slot| {
+            let at = Timestamp(from.0 + slot * crate::clock::HOUR_MS);
+            let r = hours.get(&at)?;
             let ms = |p| r.percentile(p).map(|d| d.as_secs_f64() * 1000.0);
-            Some((i, ms(0.5)?, ms(0.95)?))
+            Some(HourPoint {
+                slot,
+                at,
+                p50: ms(0.5)?,
+                p95: ms(0.95)?,
+                phases: r.phase_means().map(|m| m.map(|d| d.as_secs_f64() * 1000.0)),
+            })
         })
         .collect();
     if points.is_empty() {
         return html! { p.small { "No probes in the last 24 hours." } };
     }
-    let top = points.iter().map(|p| p.2).fold(1.0f64, f64::max) * 1.1;
-    let x = |i: i64| (i as f64 + 0.5) * width / slots as f64;
+    let stacked = |p: &HourPoint| p.phases.map_or(0.0, |m| m.iter().sum());
+    let top = points
+        .iter()
+        .map(|p| p.p95.max(stacked(p)))
+        .fold(1.0f64, f64::max)
+        * 1.1;
+    let slot_width = width / slots as f64;
+    let x = |slot: i64| (slot as f64 + 0.5) * slot_width;
     let y = |ms: f64| height - ms / top * (height - 10.0);
-    let line = |pick: fn(&(i64, f64, f64)) -> f64| {
+    let line = |pick: fn(&HourPoint) -> f64| {
         points
             .iter()
-            .map(|p| format!("{:.1},{:.1}", x(p.0), y(pick(p))))
+            .map(|p| format!("{:.1},{:.1}", x(p.slot), y(pick(p))))
             .collect::<Vec<_>>()
             .join(" ")
     };
+    let used: Vec<usize> = (0..PHASES.len())
+        .filter(|&k| points.iter().any(|p| p.phases.is_some_and(|m| m[k] > 0.0)))
+        .collect();
     let label = format!(
-        "Median and 95th percentile response time per hour; the slowest hour's 95th percentile was {:.0} ms",
-        top / 1.1
+        "Response time per hour: median and 95th percentile as lines{}; the slowest hour's 95th percentile was {:.0} ms",
+        if used.is_empty() {
+            ""
+        } else {
+            ", the mean time of each phase stacked as bars"
+        },
+        points.iter().map(|p| p.p95).fold(0.0, f64::max)
     );
+    // Each hour's phases as (slot, phase, bottom, top), stacked in PHASES order.
+    let stacks: Vec<(i64, usize, f64, f64)> = points
+        .iter()
+        .filter_map(|p| Some((p.slot, p.phases?)))
+        .flat_map(|(slot, means)| {
+            let mut below = 0.0;
+            used.iter()
+                .map(move |&k| {
+                    let low = below;
+                    below += means[k];
+                    (slot, k, low, below)
+                })
+                .filter(|(_, _, low, high)| high > low)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let fixed = |v: f64| format!("{v:.1}");
     html! {
         figure.chart {
             svg viewBox={ "0 0 " (width) " " (height) } role="img" aria-label=(label) {
-                polyline.p95 points=(line(|p| p.2)) {}
-                polyline.p50 points=(line(|p| p.1)) {}
+                @for (slot, k, low, high) in &stacks {
+                    rect class={ "ph" (k) } x=(fixed(x(*slot) - slot_width * 0.35)) y=(fixed(y(*high))) width=(fixed(slot_width * 0.7)) height=(fixed(y(*low) - y(*high))) {}
+                }
+                polyline.p95 points=(line(|p| p.p95)) {}
+                polyline.p50 points=(line(|p| p.p50)) {}
                 @for p in &points {
-                    circle.p95 cx=(format!("{:.1}", x(p.0))) cy=(format!("{:.1}", y(p.2))) r="2.5" {}
-                    circle.p50 cx=(format!("{:.1}", x(p.0))) cy=(format!("{:.1}", y(p.1))) r="2.5" {}
+                    circle.p95 cx=(fixed(x(p.slot))) cy=(fixed(y(p.p95))) r="2.5" {}
+                    circle.p50 cx=(fixed(x(p.slot))) cy=(fixed(y(p.p50))) r="2.5" {}
                 }
                 text x="4" y="12" { (format!("{:.0} ms", top)) }
             }
-            figcaption.small { span.p50 { "— median" } " " span.p95 { "— 95th percentile" } " · hourly, oldest left" }
+            figcaption.small {
+                span.p50 { "— median" } " " span.p95 { "— 95th percentile" }
+                @for k in &used { " " i class={ "ph" (k) } {} " " (PHASES[*k]) }
+                " · hourly, oldest left"
+            }
+            details.small {
+                summary { "Figures per hour" }
+                table.list {
+                    thead { tr { th { "Hour (UTC)" } th { "Median" } th { "95th" } @for k in &used { th { (PHASES[*k]) } } } }
+                    tbody {
+                        @for p in points.iter().rev() {
+                            tr {
+                                td { (p.at.rfc3339().get(11..16).unwrap_or_default()) }
+                                td { (format!("{:.0} ms", p.p50)) }
+                                td { (format!("{:.0} ms", p.p95)) }
+                                @for k in &used { td { @if let Some(m) = p.phases { (format!("{:.1} ms", m[*k])) } } }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -102,6 +102,28 @@ async fn browser_shows_the_outage_and_the_embed_banner() {
         std::fs::metadata(&shot).is_ok_and(|m| m.len() > 10_000),
         "a screenshot"
     );
+    // The check page with its chart, for the artifacts.
+    let check_page = format!("{base}/checks/alive");
+    let check_shot = out.join("check.png");
+    let (dom, log) = {
+        let (check_shot, profile) = (check_shot.clone(), profile.clone());
+        tokio::task::spawn_blocking(move || {
+            chromium(
+                &check_page,
+                &[&format!("--screenshot={}", check_shot.display())],
+                &profile,
+            );
+            chromium(&check_page, &["--dump-dom"], &profile)
+        })
+        .await
+        .unwrap()
+    };
+    assert!(dom.contains("<rect class=\"ph1\""), "{dom}");
+    assert!(
+        console_errors(&log).is_empty(),
+        "{:?}",
+        console_errors(&log)
+    );
 
     // The embed example, pointed at this daemon, served from its own origin.
     let example =

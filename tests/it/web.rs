@@ -117,7 +117,12 @@ async fn pages_and_api_show_the_outage_with_every_text_escaped() {
         alive_page.contains("<polyline class=\"p50\" points=\""),
         "a latency chart: {alive_page}"
     );
-    assert!(alive_page.contains("aria-label=\"Median and 95th percentile"));
+    assert!(alive_page.contains("aria-label=\"Response time per hour: median and 95th percentile as lines, the mean time of each phase stacked as bars"));
+    assert!(
+        alive_page.contains("<rect class=\"ph1\""),
+        "a TCP probe's connect time is stacked: {alive_page}"
+    );
+    assert!(alive_page.contains("<th>connect</th>"), "and tabled");
 
     let check_page = d.get("/checks/dead").await;
     assert_eq!(check_page.status, 200);
