@@ -196,15 +196,19 @@ pub(super) fn apply(
         AdminWrite::EditMaintenance { id, edit: m } => {
             exists(tx, "maintenance", *id)?;
             tx.execute(
-                "UPDATE maintenance SET title = ?2, body = ?3, starts_at = ?4, ends_at = ?5 WHERE id = ?1",
-                params![id, m.title, m.body, m.starts_at.0, m.ends_at.0],
+                "UPDATE maintenance SET title = ?2, body = ?3, starts_at = ?4, ends_at = ?5, updated_at = ?6
+                 WHERE id = ?1",
+                params![id, m.title, m.body, m.starts_at.0, m.ends_at.0, now.0],
             )?;
             set_maintenance_checks(tx, *id, &m.checks)?;
             *id
         }
         AdminWrite::CancelMaintenance { id } => {
             exists(tx, "maintenance", *id)?;
-            tx.execute("UPDATE maintenance SET cancelled = 1 WHERE id = ?1", [id])?;
+            tx.execute(
+                "UPDATE maintenance SET cancelled = 1, updated_at = ?2 WHERE id = ?1",
+                params![id, now.0],
+            )?;
             *id
         }
     };

@@ -158,6 +158,16 @@ pub struct IncidentRow {
     pub false_alarm: bool,
 }
 
+/// A one-off maintenance window with its history, for the feeds.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub window: crate::maintenance::Window,
+    pub cancelled: bool,
+    pub created: Timestamp,
+    /// The last edit or cancellation; `created` when there was none.
+    pub updated: Timestamp,
+}
+
 /// An admin session, found by the hash of its cookie token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionRow {

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 use super::{
     AuditRow, CheckRow, CheckTimes, Error, Evidence, IncidentDetail, IncidentFilter, IncidentRow,
-    IncidentTimeline, PageTimes, ResultRow, SessionRow, Severity, UpdateRow, status_from,
+    IncidentTimeline, PageTimes, Planned, ResultRow, SessionRow, Severity, UpdateRow, status_from,
 };
 use crate::clock::Timestamp;
 use crate::config::CheckId;
@@ -420,6 +420,31 @@ impl Reader {
             )?;
             let rows = stmt
                 .query_map([limit as i64], |r| Ok((window_row(r)?, r.get::<_, i64>(6)? != 0)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// One-off windows, the latest-starting first, with when each was planned and last changed:
+    /// what the feeds tell subscribers.
+    pub async fn planned_maintenance(&self, limit: usize) -> Result<Vec<Planned>, Error> {
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT m.id, m.title, m.body, m.starts_at, m.ends_at, group_concat(k.check_slug, ' '),
+                     m.cancelled, m.created_at, coalesce(m.updated_at, m.created_at)
+                 FROM maintenance m LEFT JOIN maintenance_checks k ON k.maintenance_id = m.id
+                 GROUP BY m.id ORDER BY m.starts_at DESC LIMIT ?1",
+            )?;
+            let rows = stmt
+                .query_map([limit as i64], |r| {
+                    Ok(Planned {
+                        window: window_row(r)?,
+                        cancelled: r.get::<_, i64>(6)? != 0,
+                        created: Timestamp(r.get(7)?),
+                        updated: Timestamp(r.get(8)?),
+                    })
+                })?
                 .collect::<Result<_, _>>()?;
             Ok(rows)
         })

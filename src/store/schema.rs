@@ -160,8 +160,10 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     ALTER TABLE incidents ADD COLUMN hold INTEGER NOT NULL DEFAULT 0;
     ",
-    // 4: sums of each probe phase, for the stacked response-time chart.
+    // 4: sums of each probe phase, for the stacked response-time chart; when a maintenance
+    // window was last edited or cancelled, for the feeds.
     "
+    ALTER TABLE maintenance ADD COLUMN updated_at INTEGER;
     ALTER TABLE rollup_hour ADD COLUMN resolve_us INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE rollup_hour ADD COLUMN connect_us INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE rollup_hour ADD COLUMN tls_us INTEGER NOT NULL DEFAULT 0;

@@ -1,6 +1,6 @@
 //! The incident history as Atom (`/feed.atom`, alias `/history.atom`) and RSS 2.0 (`/feed.rss`,
-//! alias `/history.rss`): one entry per incident, newest 50, its content the timeline newest first
-//! as Statuspage writes it.
+//! alias `/history.rss`): one entry per incident and per maintenance window, the 50 changed
+//! last, each with its updates newest first as Statuspage writes them.
 //!
 //! Untrusted text is escaped twice where it travels as HTML inside XML: maud escapes the update
 //! bodies into the HTML content, and the feed writers escape that HTML into XML text. Titles are
@@ -12,9 +12,10 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
+use super::front::UPCOMING;
 use super::{WebError, WebState};
 use crate::clock::Timestamp;
-use crate::store::{IncidentFilter, IncidentTimeline};
+use crate::store::{IncidentFilter, IncidentTimeline, Planned};
 
 /// Entries in a feed, as Statuspage does.
 const ENTRIES: usize = 50;
@@ -47,47 +48,94 @@ fn xml_response(content_type: &'static str, xml: Vec<u8>) -> Response {
 struct Feed {
     title: String,
     base: String,
-    incidents: Vec<IncidentTimeline>,
-    /// The latest change: the newest incident update, or the newest check when there is none.
+    entries: Vec<Entry>,
+    /// The latest change: the newest entry, or the newest check when there is none.
     updated: Timestamp,
+}
+
+/// One incident or maintenance window as a feed entry.
+struct Entry {
+    /// The path naming it under the page: `incidents/7`, `maintenance/3`.
+    path: String,
+    title: String,
+    link: String,
+    /// `incident` or `maintenance`, as the entry's category.
+    kind: &'static str,
+    published: Timestamp,
+    updated: Timestamp,
+    /// The updates newest first, as HTML.
+    content: String,
 }
 
 impl Feed {
     async fn load(state: &WebState) -> Result<Feed, WebError> {
+        let now = Timestamp::now();
+        let base = state.base_url();
         let incidents = state.reader.timelines(IncidentFilter::All, ENTRIES).await?;
+        let planned = state.reader.planned_maintenance(ENTRIES).await?;
+        let schedule = state.schedule.borrow().clone();
         let times = state.reader.page_times().await?;
-        let updated = incidents
+        let mut entries: Vec<Entry> = incidents
             .iter()
-            .map(updated_at)
+            .map(|t| Entry {
+                path: format!("incidents/{}", t.incident.id),
+                title: t.incident.title.clone(),
+                link: format!("{base}/incidents/{}", t.incident.id),
+                kind: "incident",
+                published: t.incident.started_at,
+                updated: updated_at(t),
+                content: timeline_html(t),
+            })
+            .collect();
+        // One-off windows from the store; occurrences of recurring ones while announced.
+        let recurring = schedule
+            .active(now)
+            .into_iter()
+            .chain(schedule.upcoming(now, UPCOMING))
+            .filter(|w| w.id.is_none())
+            .map(|w| Planned {
+                // Announced when it entered the page's horizon.
+                created: Timestamp(w.start.0 - UPCOMING.as_millis() as i64).min(now),
+                updated: Timestamp(w.start.0 - UPCOMING.as_millis() as i64).min(now),
+                cancelled: false,
+                window: w,
+            });
+        entries.extend(
+            planned
+                .into_iter()
+                .chain(recurring)
+                .map(|p| maintenance_entry(&base, &p, now)),
+        );
+        entries.sort_by(|a, b| b.updated.cmp(&a.updated).then(b.path.cmp(&a.path)));
+        entries.truncate(ENTRIES);
+        let updated = entries
+            .iter()
+            .map(|e| e.updated)
             .chain(times.checks.values().map(|t| t.created))
             .max()
             .unwrap_or_default();
         Ok(Feed {
             title: state.snapshot().config.server.title.clone(),
-            base: state.base_url(),
-            incidents,
+            base,
+            entries,
             updated,
         })
     }
 
-    fn link(&self, incident: i64) -> String {
-        format!("{}/incidents/{incident}", self.base)
-    }
-
     fn atom(&self) -> atom::Feed {
         let entries: Vec<atom::Entry> = self
-            .incidents
+            .entries
             .iter()
-            .map(|t| {
-                let i = &t.incident;
+            .map(|e| {
                 atom::EntryBuilder::default()
-                    .id(tag(&self.base, i.started_at, i.id))
-                    .title(atom::Text::plain(i.title.clone()))
-                    .updated(fixed(updated_at(t)))
-                    .published(Some(fixed(i.started_at)))
+                    .id(tag(&self.base, e.published, &e.path))
+                    .title(atom::Text::plain(e.title.clone()))
+                    .updated(fixed(e.updated))
+                    .published(Some(fixed(e.published)))
+                    .category(atom::CategoryBuilder::default().term(e.kind).build())
                     .link(
                         atom::LinkBuilder::default()
-                            .href(self.link(i.id))
+                            .href(e.link.clone())
                             .rel("alternate")
                             .mime_type(Some("text/html".to_string()))
                             .build(),
@@ -95,7 +143,7 @@ impl Feed {
                     .content(Some(
                         atom::ContentBuilder::default()
                             .content_type(Some("html".to_string()))
-                            .value(Some(timeline_html(t)))
+                            .value(Some(e.content.clone()))
                             .build(),
                     ))
                     .build()
@@ -137,21 +185,21 @@ impl Feed {
 
     fn rss(&self) -> rss::Channel {
         let items: Vec<rss::Item> = self
-            .incidents
+            .entries
             .iter()
-            .map(|t| {
-                let i = &t.incident;
+            .map(|e| {
                 rss::ItemBuilder::default()
-                    .title(Some(i.title.clone()))
-                    .link(Some(self.link(i.id)))
+                    .title(Some(e.title.clone()))
+                    .link(Some(e.link.clone()))
                     .guid(Some(
                         rss::GuidBuilder::default()
-                            .value(tag(&self.base, i.started_at, i.id))
+                            .value(tag(&self.base, e.published, &e.path))
                             .permalink(false)
                             .build(),
                     ))
-                    .pub_date(Some(i.started_at.to_chrono().to_rfc2822()))
-                    .description(Some(timeline_html(t)))
+                    .category(rss::CategoryBuilder::default().name(e.kind).build())
+                    .pub_date(Some(e.published.to_chrono().to_rfc2822()))
+                    .description(Some(e.content.clone()))
                     .build()
             })
             .collect();
@@ -164,7 +212,10 @@ impl Feed {
         rss::ChannelBuilder::default()
             .title(format!("{} incident history", self.title))
             .link(format!("{}/", self.base))
-            .description(format!("Incidents reported on {}", self.title))
+            .description(format!(
+                "Incidents and planned maintenance reported on {}",
+                self.title
+            ))
             .last_build_date(Some(self.updated.to_chrono().to_rfc2822()))
             .generator(Some("watchpost".to_string()))
             .atom_ext(Some(rss::extension::atom::AtomExtension {
@@ -182,13 +233,71 @@ fn updated_at(t: &IncidentTimeline) -> Timestamp {
         .map_or(t.incident.started_at, |u| u.at.max(t.incident.started_at))
 }
 
+/// A maintenance window's entry. Its updates follow Statuspage's: scheduled when planned, in
+/// progress at its start, completed at its end, or cancelled when an admin cancelled it.
+fn maintenance_entry(base: &str, p: &Planned, now: Timestamp) -> Entry {
+    let w = &p.window;
+    let path = match w.id {
+        Some(id) => format!("maintenance/{id}"),
+        None => format!("maintenance/recurring-{}", w.start.0 / 1000),
+    };
+    let when = format!(
+        "{} – {}",
+        w.start.to_chrono().format("%b %-d, %H:%M"),
+        w.end.to_chrono().format("%b %-d, %H:%M UTC")
+    );
+    let mut updates: Vec<(Timestamp, &str, String)> =
+        vec![(p.created, "scheduled", format!("{when}. {}", w.body))];
+    if p.cancelled {
+        updates.push((
+            p.updated,
+            "cancelled",
+            "This scheduled maintenance has been cancelled.".into(),
+        ));
+    } else {
+        if w.start <= now {
+            updates.push((
+                w.start,
+                "in progress",
+                "Scheduled maintenance is currently in progress.".into(),
+            ));
+        }
+        if w.end <= now {
+            updates.push((
+                w.end,
+                "completed",
+                "The scheduled maintenance has been completed.".into(),
+            ));
+        }
+    }
+    // Newest first; a window planned after it began reads scheduled, then in progress.
+    updates.reverse();
+    let anchor = match w.id {
+        Some(id) => format!("{base}/history#maintenance-{id}"),
+        None => format!("{base}/"),
+    };
+    Entry {
+        path,
+        title: w.title.clone(),
+        link: anchor,
+        kind: "maintenance",
+        published: p.created,
+        updated: updates.first().map_or(p.created, |u| u.0),
+        content: updates_html(
+            updates
+                .iter()
+                .map(|(at, status, body)| (*at, *status, body.as_str())),
+        ),
+    }
+}
+
 fn fixed(t: Timestamp) -> atom::FixedDateTime {
     t.to_chrono().fixed_offset()
 }
 
-/// A stable entry id (RFC 4151): `tag:HOST,DATE:PORT/PATH/incidents/ID`, dated by the incident's
-/// start, when the status page certainly had this address.
-fn tag(base: &str, started: Timestamp, id: i64) -> String {
+/// A stable entry id (RFC 4151): `tag:HOST,DATE:PORT/PATH/incidents/ID`, dated by the entry's
+/// first publication, when the status page certainly had this address.
+fn tag(base: &str, started: Timestamp, path: &str) -> String {
     let (host, rest) = match url::Url::parse(base) {
         Ok(u) => (
             u.host_str().unwrap_or("localhost").to_string(),
@@ -200,19 +309,28 @@ fn tag(base: &str, started: Timestamp, id: i64) -> String {
         ),
         Err(_) => ("localhost".to_string(), String::new()),
     };
-    format!("tag:{host},{}:{rest}/incidents/{id}", started.date())
+    format!("tag:{host},{}:{rest}/{path}", started.date())
 }
 
 /// The timeline as HTML, newest first, one paragraph per update as Statuspage writes it:
 /// `<p><small>Nov 22, 23:34 UTC</small><br><strong>Resolved</strong> - body</p>`.
 fn timeline_html(t: &IncidentTimeline) -> String {
+    updates_html(
+        t.updates
+            .iter()
+            .map(|u| (u.at, u.status.as_str(), u.body.as_str())),
+    )
+}
+
+/// Updates as (time, status, body), newest first, in Statuspage's paragraphs.
+fn updates_html<'a>(updates: impl Iterator<Item = (Timestamp, &'a str, &'a str)>) -> String {
     html! {
-        @for u in &t.updates {
+        @for (at, status, body) in updates {
             p {
-                small { (u.at.to_chrono().format("%b %-d, %H:%M UTC")) }
+                small { (at.to_chrono().format("%b %-d, %H:%M UTC")) }
                 br;
-                strong { (capitalized(&u.status)) }
-                " - " (u.body)
+                strong { (capitalized(status)) }
+                " - " (body)
             }
         }
     }
@@ -236,11 +354,11 @@ mod tests {
     fn tags_are_stable_and_dated_by_the_incident() {
         let started = Timestamp(1_795_390_477_500);
         assert_eq!(
-            tag("https://status.example.org", started, 7),
+            tag("https://status.example.org", started, "incidents/7"),
             "tag:status.example.org,2026-11-22:/incidents/7"
         );
         assert_eq!(
-            tag("http://127.0.0.1:8080/status", started, 7),
+            tag("http://127.0.0.1:8080/status", started, "incidents/7"),
             "tag:127.0.0.1,2026-11-22:8080/status/incidents/7"
         );
     }

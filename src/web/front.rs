@@ -25,8 +25,8 @@ use crate::snapshot::{CheckHistory, CheckNow, History, Snapshot};
 use crate::store::{IncidentFilter, IncidentRow, IncidentTimeline};
 use crate::uptime::{DayCell, DayLevel, percent};
 
-/// How far ahead planned maintenance is announced on the page.
-const UPCOMING: Duration = Duration::from_secs(7 * 86_400);
+/// How far ahead planned maintenance is announced on the page and in the feeds.
+pub(super) const UPCOMING: Duration = Duration::from_secs(7 * 86_400);
 
 /// How long resolved incidents stay on the front page.
 const PAST_INCIDENTS: Duration = Duration::from_secs(14 * 86_400);

@@ -453,7 +453,7 @@ pub async fn history(
                     ul.incidents {
                         @for i in &month { (incident_item(i, now)) }
                         @for w in &planned {
-                            li.incident.maintenance {
+                            li.incident.maintenance id=[w.id.map(|id| format!("maintenance-{id}"))] {
                                 strong { "Maintenance: " } (w.title)
                                 p.small { (w.start.rfc3339()) " → " (w.end.rfc3339()) }
                             }

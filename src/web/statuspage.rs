@@ -17,7 +17,7 @@ use crate::clock::Timestamp;
 use crate::config::Check;
 use crate::monitor::State as CheckState;
 use crate::snapshot::{CheckNow, Snapshot};
-use crate::store::{CheckTimes, IncidentFilter, IncidentTimeline, PageTimes};
+use crate::store::{CheckTimes, IncidentFilter, IncidentTimeline, PageTimes, Severity};
 
 /// Statuspage's `incidents.json` lists this many of the newest incidents.
 const RECENT_INCIDENTS: usize = 50;
@@ -91,9 +91,19 @@ pub struct UpdateDto {
     pub created_at: String,
     pub updated_at: String,
     pub display_at: String,
-    /// Statuspage lists component status changes here; watchpost does not record them per
-    /// update, so it is always null (which Statuspage also sends).
-    pub affected_components: serde_json::Value,
+    /// The component changes this update reports: for an automatic incident, its check going
+    /// from operational to the outage at the first update and back at the resolution; null
+    /// otherwise, as Statuspage sends for updates that change no component.
+    pub affected_components: Option<Vec<AffectedDto>>,
+}
+
+/// One component's change of status in an update.
+#[derive(Serialize)]
+pub struct AffectedDto {
+    pub code: String,
+    pub name: String,
+    pub old_status: &'static str,
+    pub new_status: &'static str,
 }
 
 #[derive(Serialize)]
@@ -358,7 +368,7 @@ impl View {
                     created_at: created.clone(),
                     updated_at: created.clone(),
                     display_at: created,
-                    affected_components: serde_json::Value::Null,
+                    affected_components: None,
                 }],
                 components,
                 id,
@@ -382,6 +392,31 @@ impl View {
             None => "investigating",
         };
         let updated = latest.map_or(i.started_at, |u| u.at.max(i.started_at));
+        let components: Vec<ComponentDto> = self
+            .components
+            .iter()
+            .filter(|c| !c.group && i.checks.contains(&c.id))
+            .cloned()
+            .collect();
+        // What the probes saw: the check went from operational to the outage when the incident
+        // opened, and back when it resolved. Manual incidents report no component change.
+        let outage = match i.severity {
+            Severity::None => "operational",
+            Severity::Minor => "degraded_performance",
+            Severity::Major | Severity::Critical => "major_outage",
+        };
+        let changes = |old: &'static str, new: &'static str| {
+            components
+                .iter()
+                .map(|c| AffectedDto {
+                    code: c.id.clone(),
+                    name: c.name.clone(),
+                    old_status: old,
+                    new_status: new,
+                })
+                .collect::<Vec<_>>()
+        };
+        let first = t.updates.len().saturating_sub(1);
         let monitoring_at = t
             .updates
             .iter()
@@ -401,7 +436,8 @@ impl View {
             incident_updates: t
                 .updates
                 .iter()
-                .map(|u| UpdateDto {
+                .enumerate()
+                .map(|(n, u)| UpdateDto {
                     id: u.id.to_string(),
                     status: incident_status(&u.status),
                     body: u.body.clone(),
@@ -409,15 +445,15 @@ impl View {
                     created_at: u.at.rfc3339(),
                     updated_at: u.at.rfc3339(),
                     display_at: u.at.rfc3339(),
-                    affected_components: serde_json::Value::Null,
+                    affected_components: match (i.auto, incident_status(&u.status)) {
+                        (false, _) => None,
+                        (true, "resolved") => Some(changes(outage, "operational")),
+                        (true, _) if n == first => Some(changes("operational", outage)),
+                        _ => None,
+                    },
                 })
                 .collect(),
-            components: self
-                .components
-                .iter()
-                .filter(|c| !c.group && i.check.as_deref() == Some(c.id.as_str()))
-                .cloned()
-                .collect(),
+            components,
             id,
         }
     }

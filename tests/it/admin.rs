@@ -372,6 +372,26 @@ async fn a_false_alarm_restores_uptime_exactly_and_a_hold_keeps_an_incident_open
     d.stop().await;
 }
 
+/// The feed entry of the "Database upgrade" window at `path`, and its HTML content.
+async fn maintenance_entry(d: &Daemon, path: &str) -> (feed_rs::model::Entry, String) {
+    let body = d.get(path).await.body;
+    let feed = feed_rs::parser::parse(body.as_bytes()).expect("a valid feed");
+    let entry = feed
+        .entries
+        .into_iter()
+        .find(|e| {
+            e.title
+                .as_ref()
+                .is_some_and(|t| t.content == "Database upgrade")
+        })
+        .unwrap_or_else(|| panic!("no maintenance entry in {path}: {body}"));
+    let html = match path.ends_with(".atom") {
+        true => entry.content.as_ref().and_then(|c| c.body.clone()).unwrap(),
+        false => entry.summary.as_ref().unwrap().content.clone(),
+    };
+    (entry, html)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn maintenance_and_manual_incidents_through_the_api() {
     let alive = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -433,6 +453,20 @@ async fn maintenance_and_manual_incidents_through_the_api() {
         summary["scheduled_maintenances"].as_array().unwrap().len(),
         1
     );
+    // Feed subscribers get it too, as Statuspage writes maintenance: scheduled, then in progress.
+    for path in ["/feed.atom", "/feed.rss"] {
+        let (entry, html) = maintenance_entry(&d, path).await;
+        assert_eq!(entry.categories[0].term, "maintenance", "{path}");
+        assert!(
+            entry.links[0]
+                .href
+                .ends_with(&format!("/history#maintenance-{}", m["id"]))
+        );
+        let progress = html.find("<strong>In progress</strong>").expect(&html);
+        let scheduled = html.find("<strong>Scheduled</strong>").expect(&html);
+        assert!(progress < scheduled, "newest first: {html}");
+        assert!(html.contains("Planned **upgrade**"), "{html}");
+    }
 
     let r = d
         .request(
@@ -451,6 +485,15 @@ async fn maintenance_and_manual_incidents_through_the_api() {
         !v["incidents"].as_array().unwrap().is_empty()
     })
     .await;
+    let (_, html) = maintenance_entry(&d, "/feed.atom").await;
+    assert!(
+        html.starts_with("<p><small>") && html.contains("<strong>Cancelled</strong>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("In progress"),
+        "a cancelled window never ran: {html}"
+    );
 
     let bad = d
         .request(

@@ -201,6 +201,36 @@ async fn outage_opens_one_incident_that_survives_a_restart_and_resolves() {
         Some(first_good),
         "resolved at the first good probe"
     );
+    // Statuspage clients read the fall and the recovery from the updates' component changes.
+    let v = d.json("/api/v2/incidents.json").await;
+    let updates = v["incidents"][0]["incident_updates"].as_array().unwrap();
+    let change = |u: &serde_json::Value| {
+        let c = &u["affected_components"][0];
+        (
+            u["status"].as_str().unwrap().to_string(),
+            c["code"].clone(),
+            c["old_status"].clone(),
+            c["new_status"].clone(),
+        )
+    };
+    assert_eq!(
+        change(&updates[0]),
+        (
+            "resolved".into(),
+            "web".into(),
+            "major_outage".into(),
+            "operational".into()
+        )
+    );
+    assert_eq!(
+        change(updates.last().unwrap()),
+        (
+            "investigating".into(),
+            "web".into(),
+            "operational".into(),
+            "major_outage".into()
+        )
+    );
     d.wait_json("/api/v1/status", limit, |v| state_of(v, "web") == "up")
         .await;
     d.stop().await;

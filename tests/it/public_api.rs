@@ -187,6 +187,16 @@ async fn statuspage_api_has_statuspages_shape_and_enumerations() {
     );
     assert_eq!(update["status"], "investigating");
     assert_eq!(update["incident_id"], id);
+    // The opening update reports the check's fall, as Statuspage reports component changes.
+    assert_eq!(
+        update["affected_components"],
+        serde_json::json!([{
+            "code": "dead",
+            "name": format!("Dead {EVIL}"),
+            "old_status": "operational",
+            "new_status": "major_outage",
+        }])
+    );
     assert!(
         update["body"]
             .as_str()
