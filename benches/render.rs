@@ -1,4 +1,4 @@
-//! Front-page rendering with 1,000 checks and 90 days of history each: the time of one render
+//! Front-page rendering with 1,000 checks (or `CHECKS`) and 90 days of history each: the time of one render
 //! from the pre-rendered bars (p50, p99), the bars' own cost, compression, and the page's size. Run: `cargo bench --bench render`.
 
 use std::time::{Duration, Instant};
@@ -11,11 +11,15 @@ use watchpost::snapshot::{BarIncident, CheckHistory, CheckNow, History, LastProb
 use watchpost::uptime::{DayCell, Rollup};
 use watchpost::web::front::{Bars, Front, gzip, render_index};
 
-const CHECKS: usize = 1000;
 
 fn main() {
+    // CHECKS=50 cargo bench --bench render, for the size of a smaller page.
+    let checks: usize = std::env::var("CHECKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
     let mut toml = String::from("[server]\ntitle = \"Bench status\"\n");
-    for i in 0..CHECKS {
+    for i in 0..checks {
         toml.push_str(&format!(
             "[[check]]\nid = \"c{i}\"\nname = \"Service number {i}\"\ngroup = \"Group {}\"\ntype = \"tcp\"\nhost = \"h{i}.example.org\"\nport = 443\n",
             i % 20
@@ -101,7 +105,7 @@ fn main() {
     times.sort();
     let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
     println!(
-        "front page, {CHECKS} checks × 90 days: render p50 {:?}, p99 {:?}, max {:?}",
+        "front page, {checks} checks × 90 days: render p50 {:?}, p99 {:?}, max {:?}",
         pct(0.50),
         pct(0.99),
         times[times.len() - 1]

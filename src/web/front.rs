@@ -426,7 +426,7 @@ pub async fn index(
     request: HeaderMap,
 ) -> Result<Response, WebError> {
     let page = state.front.get(&state).await?;
-    let modified = http_date(page.modified);
+    let modified = http_date(page.modified.into());
     let html = HeaderValue::from_static("text/html; charset=utf-8");
     let mut response = if not_modified(&request, &page) {
         StatusCode::NOT_MODIFIED.into_response()
@@ -495,10 +495,8 @@ fn accepts_gzip(request: &HeaderMap) -> bool {
 }
 
 /// An IMF-fixdate, as HTTP dates are written.
-pub(super) fn http_date(t: SystemTime) -> String {
-    chrono::DateTime::<chrono::Utc>::from(t)
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string()
+pub(super) fn http_date(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 #[cfg(test)]
@@ -548,13 +546,13 @@ mod tests {
             &headers(&[("if-none-match", "\"abd\"")]),
             &page
         ));
-        let date = http_date(modified);
+        let date = http_date(modified.into());
         assert_eq!(date, "Fri, 15 Jan 2027 08:00:00 GMT");
         assert!(not_modified(
             &headers(&[("if-modified-since", &date)]),
             &page
         ));
-        let earlier = http_date(modified - Duration::from_secs(1));
+        let earlier = http_date((modified - Duration::from_secs(1)).into());
         assert!(!not_modified(
             &headers(&[("if-modified-since", &earlier)]),
             &page

@@ -310,7 +310,8 @@ pub async fn check(
 pub async fn incident(
     State(state): State<WebState>,
     Path(id): Path<String>,
-) -> Result<Markup, WebError> {
+) -> Result<axum::response::Response, WebError> {
+    use axum::response::IntoResponse;
     let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
     let detail = state.reader.incident(id).await?.ok_or(WebError::NotFound)?;
     let snapshot = state.snapshot();
@@ -323,7 +324,7 @@ pub async fn incident(
         .and_then(|slug| snapshot.get(slug))
         .map(|(c, _)| c.name.clone())
         .or_else(|| i.check.clone());
-    Ok(page(
+    let mut response = page(
         &i.title,
         &snapshot.config.server.title,
         None,
@@ -386,7 +387,22 @@ pub async fn incident(
                 }
             }
         },
-    ))
+    )
+    .into_response();
+    // When the record last changed: its newest update, its resolution or its start.
+    let changed = detail
+        .updates
+        .iter()
+        .map(|u| u.at)
+        .chain(i.resolved_at)
+        .fold(i.started_at, Timestamp::max);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&super::front::http_date(changed.to_chrono()))
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LAST_MODIFIED, v);
+    }
+    Ok(response)
 }
 
 #[derive(serde::Deserialize)]

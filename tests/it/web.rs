@@ -89,6 +89,13 @@ async fn pages_and_api_show_the_outage_with_every_text_escaped() {
         .await;
     let detail = d.get(&format!("/incidents/{id}")).await;
     assert_eq!(detail.status, 200);
+    assert!(
+        detail
+            .header("last-modified")
+            .is_some_and(|v| v.ends_with(" GMT")),
+        "{:?}",
+        detail.headers
+    );
     assert!(!detail.body.contains("<script>"));
     assert!(detail.body.contains(escaped));
     assert!(
@@ -219,6 +226,16 @@ async fn pages_and_api_show_the_outage_with_every_text_escaped() {
     assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
     let css = d.get("/assets/style.css").await;
     assert!(css.header("content-type").unwrap().starts_with("text/css"));
+    // Page weight: the page, its style sheet and its script, uncompressed, stay under 50 KB.
+    let script = d.get("/assets/bars.js").await;
+    assert!(
+        script
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let weight = d.get("/").await.body.len() + css.body.len() + script.body.len();
+    assert!(weight < 50 * 1024, "the front page weighs {weight} bytes");
 
     let metrics = d.get("/metrics").await;
     assert_eq!(
