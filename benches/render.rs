@@ -11,7 +11,6 @@ use watchpost::snapshot::{BarIncident, CheckHistory, CheckNow, History, LastProb
 use watchpost::uptime::{DayCell, Rollup};
 use watchpost::web::front::{Bars, Front, gzip, render_index};
 
-
 fn main() {
     // CHECKS=50 cargo bench --bench render, for the size of a smaller page.
     let checks: usize = std::env::var("CHECKS")

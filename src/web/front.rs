@@ -283,10 +283,34 @@ pub fn render_index(f: &Front<'_>) -> String {
     out
 }
 
+/// The snapshot, bars and schedule a page was made from. Held, not just their addresses, so
+/// that a newer value can never be mistaken for them by taking a freed address.
+#[derive(Clone)]
+struct Versions {
+    snapshot: Arc<Snapshot>,
+    bars: Arc<Bars>,
+    schedule: Arc<Schedule>,
+}
+
+impl Versions {
+    fn current(state: &WebState) -> Versions {
+        Versions {
+            snapshot: state.snapshot.borrow().clone(),
+            bars: state.bars.borrow().clone(),
+            schedule: state.schedule.borrow().clone(),
+        }
+    }
+
+    fn same(&self, other: &Versions) -> bool {
+        Arc::ptr_eq(&self.snapshot, &other.snapshot)
+            && Arc::ptr_eq(&self.bars, &other.bars)
+            && Arc::ptr_eq(&self.schedule, &other.schedule)
+    }
+}
+
 /// The front page as last rendered, in the forms it is served in.
 pub struct Rendered {
-    /// The addresses of the snapshot, bars and schedule it was made from.
-    versions: (usize, usize, usize),
+    versions: Versions,
     at: Instant,
     modified: SystemTime,
     html: Bytes,
@@ -316,16 +340,16 @@ impl FrontCache {
     }
 
     /// The stored page if it may still be served for these versions.
-    fn usable(&self, versions: (usize, usize, usize)) -> Option<Arc<Rendered>> {
+    fn usable(&self, versions: &Versions) -> Option<Arc<Rendered>> {
         let page = self.latest()?;
         let age = page.at.elapsed();
         let cost = *self.cost.lock().unwrap_or_else(|p| p.into_inner());
-        let current = page.versions == versions && age < FrontCache::FRESH;
+        let current = page.versions.same(versions) && age < FrontCache::FRESH;
         (current || age < (cost * 10).min(FrontCache::FRESH)).then_some(page)
     }
 
     async fn get(&self, state: &WebState) -> Result<Arc<Rendered>, WebError> {
-        if let Some(page) = self.usable(versions(state)) {
+        if let Some(page) = self.usable(&Versions::current(state)) {
             return Ok(page);
         }
         let _building = match (self.building.try_lock(), self.latest()) {
@@ -334,35 +358,20 @@ impl FrontCache {
             (Err(_), None) => self.building.lock().await,
         };
         // Someone else may have rendered it while this request waited.
-        if let Some(page) = self.usable(versions(state)) {
+        let versions = Versions::current(state);
+        if let Some(page) = self.usable(&versions) {
             return Ok(page);
         }
         let started = Instant::now();
-        let page = Arc::new(render(state).await?);
+        let page = Arc::new(render(state, versions).await?);
         *self.cost.lock().unwrap_or_else(|p| p.into_inner()) = started.elapsed();
         *self.page.lock().unwrap_or_else(|p| p.into_inner()) = Some(page.clone());
         Ok(page)
     }
 }
 
-fn versions(state: &WebState) -> (usize, usize, usize) {
-    (
-        Arc::as_ptr(&state.snapshot.borrow()) as usize,
-        Arc::as_ptr(&state.bars.borrow()) as usize,
-        Arc::as_ptr(&state.schedule.borrow()) as usize,
-    )
-}
-
 /// Reads what the page needs, renders and compresses it on the blocking pool.
-async fn render(state: &WebState) -> Result<Rendered, WebError> {
-    let snapshot = state.snapshot.borrow().clone();
-    let bars = state.bars.borrow().clone();
-    let schedule = state.schedule.borrow().clone();
-    let versions = (
-        Arc::as_ptr(&snapshot) as usize,
-        Arc::as_ptr(&bars) as usize,
-        Arc::as_ptr(&schedule) as usize,
-    );
+async fn render(state: &WebState, versions: Versions) -> Result<Rendered, WebError> {
     let now = Timestamp::now();
     let open = state.reader.timelines(IncidentFilter::Open, 100).await?;
     let recent: Vec<IncidentRow> = state
@@ -377,9 +386,9 @@ async fn render(state: &WebState) -> Result<Rendered, WebError> {
         .collect();
     let work = move || {
         let html = render_index(&Front {
-            snapshot: &snapshot,
-            bars: &bars,
-            schedule: &schedule,
+            snapshot: &versions.snapshot,
+            bars: &versions.bars,
+            schedule: &versions.schedule,
             open: &open,
             recent: &recent,
             now,
@@ -428,7 +437,7 @@ pub async fn index(
     let page = state.front.get(&state).await?;
     let modified = http_date(page.modified.into());
     let html = HeaderValue::from_static("text/html; charset=utf-8");
-    let mut response = if not_modified(&request, &page) {
+    let mut response = if not_modified(&request, &page.etag, page.modified) {
         StatusCode::NOT_MODIFIED.into_response()
     } else if accepts_gzip(&request) {
         (
@@ -457,10 +466,10 @@ pub async fn index(
 
 /// `If-None-Match` (weak comparison) decides when present; otherwise `If-Modified-Since` at or
 /// after the page's time.
-fn not_modified(request: &HeaderMap, page: &Rendered) -> bool {
+fn not_modified(request: &HeaderMap, etag: &HeaderValue, modified: SystemTime) -> bool {
     if let Some(tags) = request.get(header::IF_NONE_MATCH) {
         let opaque = |t: &'_ str| t.strip_prefix("W/").unwrap_or(t).to_string();
-        let ours = opaque(page.etag.to_str().unwrap_or_default());
+        let ours = opaque(etag.to_str().unwrap_or_default());
         return tags.to_str().is_ok_and(|t| {
             t.split(',')
                 .map(str::trim)
@@ -471,7 +480,7 @@ fn not_modified(request: &HeaderMap, page: &Rendered) -> bool {
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok());
-    let modified = chrono::DateTime::<chrono::Utc>::from(page.modified).timestamp();
+    let modified = chrono::DateTime::<chrono::Utc>::from(modified).timestamp();
     since.is_some_and(|s| s.timestamp() >= modified)
 }
 
@@ -530,37 +539,40 @@ mod tests {
     #[test]
     fn validators_match_the_page() {
         let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let page = Rendered {
-            versions: (0, 0, 0),
-            at: Instant::now(),
-            modified,
-            html: Bytes::new(),
-            gzip: Bytes::new(),
-            etag: HeaderValue::from_static("W/\"abc\""),
-        };
+        let etag = HeaderValue::from_static("W/\"abc\"");
         assert!(not_modified(
             &headers(&[("if-none-match", "W/\"abc\"")]),
-            &page
+            &etag,
+            modified
+        ));
+        assert!(not_modified(
+            &headers(&[("if-none-match", "\"abc\", \"other\"")]),
+            &etag,
+            modified
         ));
         assert!(!not_modified(
             &headers(&[("if-none-match", "\"abd\"")]),
-            &page
+            &etag,
+            modified
         ));
         let date = http_date(modified.into());
         assert_eq!(date, "Fri, 15 Jan 2027 08:00:00 GMT");
         assert!(not_modified(
             &headers(&[("if-modified-since", &date)]),
-            &page
+            &etag,
+            modified
         ));
         let earlier = http_date((modified - Duration::from_secs(1)).into());
         assert!(!not_modified(
             &headers(&[("if-modified-since", &earlier)]),
-            &page
+            &etag,
+            modified
         ));
         // An entity tag that does not match wins over a date that would.
         assert!(!not_modified(
             &headers(&[("if-none-match", "\"x\""), ("if-modified-since", &date)]),
-            &page
+            &etag,
+            modified
         ));
     }
 }
