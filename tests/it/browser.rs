@@ -167,17 +167,37 @@ async fn browser_shows_the_outage_and_the_embed_banner() {
 
 /// The page the harness runs on: the status page framed at a phone's width and a desktop's.
 const HARNESS_PAGE: &str = r#"<!DOCTYPE html><html lang="en"><head><title>harness</title></head><body>
-<iframe id="narrow" src="/" width="360" height="900"></iframe>
-<iframe id="wide" src="/" width="1000" height="900"></iframe>
+<iframe id="narrow" src="/" width="360" height="700"></iframe>
+<iframe id="wide" src="/" width="860" height="700"></iframe>
 <script src="/harness.js"></script></body></html>"#;
 
 /// Runs the harness in Chromium, light or dark, and returns its findings and the console log.
+/// A screenshot of the same run lands in the artifacts: the keyboard has opened today's label.
 fn harness(url: &str, dark: bool, profile: &Path) -> (serde_json::Value, String) {
-    let mut flags = vec!["--dump-dom"];
-    if dark {
-        flags.push("--force-dark-mode");
-    }
-    let (dom, log) = chromium(url, &flags, profile);
+    let scheme = if dark {
+        "--force-dark-mode"
+    } else {
+        "--no-first-run"
+    };
+    let shot = artifacts().join(if dark {
+        "harness-dark.png"
+    } else {
+        "harness-light.png"
+    });
+    chromium(
+        url,
+        &[
+            scheme,
+            "--window-size=1300,760",
+            &format!("--screenshot={}", shot.display()),
+        ],
+        profile,
+    );
+    let (dom, log) = chromium(
+        url,
+        &["--dump-dom", scheme, "--window-size=1300,760"],
+        profile,
+    );
     let json = dom
         .split_once("<pre id=\"result\">")
         .and_then(|(_, rest)| rest.split_once("</pre>"))

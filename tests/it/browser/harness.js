@@ -94,6 +94,14 @@ function whenLoaded(frame) {
   await Promise.all(frames.map(whenLoaded));
   const result = {};
   for (const f of frames) result[f.id] = inspect(f);
+  // For the screenshot: each frame at its top, today's label of its first bar open.
+  for (const f of frames) {
+    f.contentDocument.activeElement?.blur();
+    f.contentWindow.scrollTo(0, 0);
+    const today = f.contentDocument.querySelector("ol.bar > li:last-child");
+    if (today) today.classList.add("cur");
+  }
+  window.scrollTo(0, 0);
   const pre = document.createElement("pre");
   pre.id = "result";
   pre.textContent = JSON.stringify(result);
