@@ -149,6 +149,56 @@ impl Schedule {
     }
 }
 
+/// One public update of a maintenance window, in Statuspage's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stage {
+    pub at: Timestamp,
+    /// `scheduled`, `in_progress`, `completed` (Statuspage's), or `cancelled`.
+    pub status: &'static str,
+    pub body: String,
+}
+
+/// The public updates of `w`, oldest first, as far as `now` has come: scheduled when it was
+/// `planned` (with its description), in progress at its start, completed at its end; or
+/// cancelled at `cancelled`. A window planned after it began is dated from its planning.
+pub fn stages(
+    w: &Window,
+    planned: Timestamp,
+    cancelled: Option<Timestamp>,
+    now: Timestamp,
+) -> Vec<Stage> {
+    let stage = |at: Timestamp, status, body: &str| Stage {
+        at: at.max(planned),
+        status,
+        body: body.to_string(),
+    };
+    let mut out = vec![stage(planned, "scheduled", &w.body)];
+    match cancelled {
+        Some(at) => out.push(stage(
+            at,
+            "cancelled",
+            "This scheduled maintenance has been cancelled.",
+        )),
+        None => {
+            if w.start <= now {
+                out.push(stage(
+                    w.start,
+                    "in_progress",
+                    "Scheduled maintenance is currently in progress.",
+                ));
+            }
+            if w.end <= now {
+                out.push(stage(
+                    w.end,
+                    "completed",
+                    "The scheduled maintenance has been completed.",
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Parses a cron expression with seconds (`0 0 2 * * Sun`) or without (`0 2 * * Sun`), in UTC.
 pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
     croner::parser::CronParser::builder()
@@ -169,6 +219,41 @@ mod tests {
     /// 2026-11-22 is a Sunday.
     const SUNDAY: i64 = 1_795_305_600_000;
     const MIN: i64 = 60_000;
+
+    #[test]
+    fn a_window_is_scheduled_then_in_progress_then_completed_or_cancelled() {
+        let w = &weekly().one_off[0];
+        let planned = Timestamp(w.start.0 - 60 * MIN);
+        let statuses = |now: i64, cancelled: Option<Timestamp>| {
+            stages(w, planned, cancelled, Timestamp(now))
+                .into_iter()
+                .map(|s| (s.status, s.at.0))
+                .collect::<Vec<_>>()
+        };
+        let (start, end) = (w.start.0, w.end.0);
+        assert_eq!(statuses(start - 1, None), [("scheduled", planned.0)]);
+        assert_eq!(
+            statuses(start, None),
+            [("scheduled", planned.0), ("in_progress", start)]
+        );
+        assert_eq!(
+            statuses(end + 1, None),
+            [
+                ("scheduled", planned.0),
+                ("in_progress", start),
+                ("completed", end)
+            ]
+        );
+        let at = Timestamp(start - MIN);
+        assert_eq!(
+            statuses(end + 1, Some(at)),
+            [("scheduled", planned.0), ("cancelled", at.0)]
+        );
+        // Planned after it began: in progress from the planning, never before it.
+        let late = stages(w, Timestamp(start + MIN), None, Timestamp(start + 2 * MIN));
+        assert_eq!(late[1].at.0, start + MIN);
+        assert_eq!(late[0].body, "Moving to new hardware");
+    }
 
     fn weekly() -> Schedule {
         Schedule {

@@ -15,6 +15,7 @@ use maud::html;
 use super::front::UPCOMING;
 use super::{WebError, WebState};
 use crate::clock::Timestamp;
+use crate::maintenance::stages;
 use crate::store::{IncidentFilter, IncidentTimeline, Planned};
 
 /// Entries in a feed, as Statuspage does.
@@ -233,8 +234,7 @@ fn updated_at(t: &IncidentTimeline) -> Timestamp {
         .map_or(t.incident.started_at, |u| u.at.max(t.incident.started_at))
 }
 
-/// A maintenance window's entry. Its updates follow Statuspage's: scheduled when planned, in
-/// progress at its start, completed at its end, or cancelled when an admin cancelled it.
+/// A maintenance window's entry, its updates as Statuspage writes them (`maintenance::stages`).
 fn maintenance_entry(base: &str, p: &Planned, now: Timestamp) -> Entry {
     let w = &p.window;
     let path = match w.id {
@@ -246,48 +246,23 @@ fn maintenance_entry(base: &str, p: &Planned, now: Timestamp) -> Entry {
         w.start.to_chrono().format("%b %-d, %H:%M"),
         w.end.to_chrono().format("%b %-d, %H:%M UTC")
     );
-    let mut updates: Vec<(Timestamp, &str, String)> =
-        vec![(p.created, "scheduled", format!("{when}. {}", w.body))];
-    if p.cancelled {
-        updates.push((
-            p.updated,
-            "cancelled",
-            "This scheduled maintenance has been cancelled.".into(),
-        ));
-    } else {
-        if w.start <= now {
-            updates.push((
-                w.start,
-                "in progress",
-                "Scheduled maintenance is currently in progress.".into(),
-            ));
-        }
-        if w.end <= now {
-            updates.push((
-                w.end,
-                "completed",
-                "The scheduled maintenance has been completed.".into(),
-            ));
-        }
+    let mut stages = stages(w, p.created, p.cancelled.then_some(p.updated), now);
+    if let Some(first) = stages.first_mut() {
+        first.body = format!("{when}. {}", first.body);
     }
-    // Newest first; a window planned after it began reads scheduled, then in progress.
-    updates.reverse();
-    let anchor = match w.id {
+    stages.reverse();
+    let link = match w.id {
         Some(id) => format!("{base}/history#maintenance-{id}"),
         None => format!("{base}/"),
     };
     Entry {
         path,
         title: w.title.clone(),
-        link: anchor,
+        link,
         kind: "maintenance",
         published: p.created,
-        updated: updates.first().map_or(p.created, |u| u.0),
-        content: updates_html(
-            updates
-                .iter()
-                .map(|(at, status, body)| (*at, *status, body.as_str())),
-        ),
+        updated: stages.first().map_or(p.created, |s| s.at),
+        content: updates_html(stages.iter().map(|s| (s.at, s.status, s.body.as_str()))),
     }
 }
 
@@ -329,7 +304,7 @@ fn updates_html<'a>(updates: impl Iterator<Item = (Timestamp, &'a str, &'a str)>
             p {
                 small { (at.to_chrono().format("%b %-d, %H:%M UTC")) }
                 br;
-                strong { (capitalized(status)) }
+                strong { (capitalized(&status.replace('_', " "))) }
                 " - " (body)
             }
         }

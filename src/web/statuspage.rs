@@ -15,6 +15,7 @@ use super::json::Json;
 use super::{WebError, WebState, pages};
 use crate::clock::Timestamp;
 use crate::config::Check;
+use crate::maintenance::{Window, stages};
 use crate::monitor::State as CheckState;
 use crate::snapshot::{CheckNow, Snapshot};
 use crate::store::{CheckTimes, IncidentFilter, IncidentTimeline, PageTimes, Severity};
@@ -250,7 +251,9 @@ async fn maintenance_route(
     }))
 }
 
-/// The windows `which` asks for, newest first for past ones and soonest first for the rest.
+/// The windows `which` asks for: in progress, then upcoming soonest first, then (for `All`) the
+/// recent past newest first. One-off windows come from the store, which knows when each was
+/// planned; occurrences of recurring ones from the schedule, announced a horizon ahead.
 async fn maintenance_list(
     state: &WebState,
     view: &View,
@@ -258,24 +261,44 @@ async fn maintenance_list(
 ) -> Result<Vec<MaintenanceDto>, WebError> {
     let now = Timestamp::now();
     let schedule = state.schedule.borrow().clone();
-    let mut windows = Vec::new();
-    if which != Which::Upcoming {
-        windows.extend(schedule.active(now));
-    }
-    if which != Which::Active {
-        windows.extend(schedule.upcoming(now, MAINTENANCE_HORIZON));
-    }
-    if which == Which::All {
-        let past = state.reader.all_maintenance(200).await?;
-        windows.extend(
-            past.into_iter()
-                .filter(|(w, cancelled)| {
-                    !cancelled && w.end <= now && now.since(w.end) <= MAINTENANCE_HORIZON
-                })
-                .map(|(w, _)| w),
-        );
-    }
-    Ok(windows.iter().map(|w| view.maintenance(w, now)).collect())
+    let horizon = MAINTENANCE_HORIZON.as_millis() as i64;
+    let recurring = schedule
+        .active(now)
+        .into_iter()
+        .chain(schedule.upcoming(now, MAINTENANCE_HORIZON))
+        .filter(|w| w.id.is_none())
+        .map(|w| (Timestamp(w.start.0 - horizon).min(now), w));
+    let one_off = state
+        .reader
+        .planned_maintenance(500)
+        .await?
+        .into_iter()
+        .filter(|p| !p.cancelled)
+        .map(|p| (p.created, p.window));
+    let mut windows: Vec<(Timestamp, Window)> = recurring.chain(one_off).collect();
+    let rank = |w: &Window| {
+        if w.start <= now && now < w.end {
+            Some((0, w.start.0))
+        } else if w.start > now && w.start.0 - now.0 <= horizon {
+            Some((1, w.start.0))
+        } else if w.end <= now && now.0 - w.end.0 <= horizon {
+            Some((2, -w.end.0))
+        } else {
+            None
+        }
+    };
+    let wanted = |w: &Window| match (which, rank(w)) {
+        (_, None) => false,
+        (Which::All, _) => true,
+        (Which::Active, Some((r, _))) => r == 0,
+        (Which::Upcoming, Some((r, _))) => r == 1,
+    };
+    windows.retain(|(_, w)| wanted(w));
+    windows.sort_by_key(|(_, w)| rank(w));
+    Ok(windows
+        .iter()
+        .map(|(planned, w)| view.maintenance(w, *planned, now))
+        .collect())
 }
 
 /// What every route starts from: the page, the components, and each check's state now.
@@ -329,52 +352,54 @@ impl View {
         page_status(&self.states)
     }
 
-    fn maintenance(&self, w: &crate::maintenance::Window, now: Timestamp) -> MaintenanceDto {
+    fn maintenance(&self, w: &Window, planned: Timestamp, now: Timestamp) -> MaintenanceDto {
         let id = match w.id {
             Some(id) => id.to_string(),
             None => format!("recurring-{}", w.start.0 / 1000),
         };
-        let status = if w.end <= now {
-            "completed"
-        } else if w.start <= now {
-            "in_progress"
-        } else {
-            "scheduled"
-        };
+        let mut stages = stages(w, planned, None, now);
+        stages.reverse();
+        let (status, updated) = stages
+            .first()
+            .map_or(("scheduled", planned), |s| (s.status, s.at));
         let components = self
             .components
             .iter()
             .filter(|c| w.checks.iter().any(|k| k.as_str() == c.id))
             .cloned()
             .collect();
-        let created = w.start.rfc3339();
+        let stamp = |t: Timestamp| t.rfc3339();
         MaintenanceDto {
             incident: IncidentDto {
                 name: w.title.clone(),
                 status,
-                created_at: created.clone(),
-                updated_at: created.clone(),
+                created_at: stamp(planned),
+                updated_at: stamp(updated),
                 monitoring_at: None,
-                resolved_at: (status == "completed").then(|| w.end.rfc3339()),
+                resolved_at: (status == "completed").then(|| stamp(w.end)),
                 impact: "maintenance",
                 shortlink: format!("{}/", self.base),
-                started_at: created.clone(),
+                started_at: stamp(w.start),
                 page_id: self.page.id.clone(),
-                incident_updates: vec![UpdateDto {
-                    id: format!("{id}-1"),
-                    status,
-                    body: w.body.clone(),
-                    incident_id: id.clone(),
-                    created_at: created.clone(),
-                    updated_at: created.clone(),
-                    display_at: created,
-                    affected_components: None,
-                }],
+                incident_updates: stages
+                    .iter()
+                    .enumerate()
+                    .map(|(n, s)| UpdateDto {
+                        id: format!("{id}-{}", stages.len() - n),
+                        status: s.status,
+                        body: s.body.clone(),
+                        incident_id: id.clone(),
+                        created_at: stamp(s.at),
+                        updated_at: stamp(s.at),
+                        display_at: stamp(s.at),
+                        affected_components: None,
+                    })
+                    .collect(),
                 components,
                 id,
             },
-            scheduled_for: w.start.rfc3339(),
-            scheduled_until: w.end.rfc3339(),
+            scheduled_for: stamp(w.start),
+            scheduled_until: stamp(w.end),
         }
     }
 

@@ -440,7 +440,15 @@ async fn maintenance_and_manual_incidents_through_the_api() {
     assert_eq!(sm["impact"], "maintenance");
     assert_eq!(sm["components"][0]["id"], "flaky");
     assert!(sm["scheduled_until"].as_str().unwrap().ends_with('Z'));
-    assert_eq!(sm["incident_updates"][0]["body"], "Planned **upgrade**");
+    // Its updates, newest first, as Statuspage writes a maintenance: scheduled, then in progress.
+    let updates = sm["incident_updates"].as_array().unwrap();
+    let statuses: Vec<&str> = updates
+        .iter()
+        .map(|u| u["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["in_progress", "scheduled"]);
+    assert_eq!(updates[1]["body"], "Planned **upgrade**");
+    assert!(sm["created_at"].as_str().unwrap() <= updates[0]["created_at"].as_str().unwrap());
     let upcoming = d.json("/api/v2/scheduled-maintenances/upcoming.json").await;
     assert!(
         upcoming["scheduled_maintenances"]
