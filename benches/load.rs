@@ -4,7 +4,7 @@
 //! CPU per request.
 //!
 //! Run: `cargo bench --bench load`. Knobs (environment): `CHECKS` (1000), `CONNECTIONS` (32),
-//! `SECONDS` (10), `TARGET` (`/`), `GZIP` (1: ask for gzip as browsers do).
+//! `SECONDS` (10), `TARGET` (`/`), `GZIP` (1: ask for gzip as browsers do), `INTERVAL` (60, in s).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -28,6 +28,7 @@ async fn main() {
     let seconds = knob("SECONDS", 10);
     let target = std::env::var("TARGET").unwrap_or_else(|_| "/".into());
     let gzip = knob("GZIP", 1) == 1;
+    let interval = knob("INTERVAL", 60);
 
     let dir = tempfile::tempdir().expect("a temporary directory");
     // The checks' target: a listener that accepts and closes, in this process.
@@ -43,7 +44,7 @@ async fn main() {
     let addr = free_address();
     let config = dir.path().join("watchpost.toml");
     let mut toml = format!(
-        "[server]\nlisten = \"{addr}\"\ntitle = \"Load test\"\n[storage]\npath = \"watchpost.db\"\n[defaults]\ninterval = \"60s\"\ntimeout = \"5s\"\n"
+        "[server]\nlisten = \"{addr}\"\ntitle = \"Load test\"\n[storage]\npath = \"watchpost.db\"\n[defaults]\ninterval = \"{interval}s\"\ntimeout = \"5s\"\n"
     );
     for i in 0..checks {
         toml.push_str(&format!(

@@ -7,7 +7,9 @@ use watchpost::clock::{DAY_MS, Timestamp};
 use watchpost::maintenance::Schedule;
 use watchpost::monitor::State;
 use watchpost::probe::Status;
-use watchpost::snapshot::{BarIncident, CheckHistory, CheckNow, History, LastProbe, Snapshot};
+use watchpost::snapshot::{
+    BarIncident, CheckHistory, CheckNow, DayBar, History, LastProbe, Snapshot,
+};
 use watchpost::uptime::{DayCell, Rollup};
 use watchpost::web::front::{Bars, Front, gzip, render_index};
 
@@ -66,19 +68,21 @@ fn main() {
             check.id.to_string(),
             CheckHistory {
                 uptime: [Some(0.9995); 4],
-                days,
-                incidents: vec![BarIncident {
-                    id: i as i64,
-                    title: format!("Service number {i} is down"),
-                    started_at: Timestamp(now.0 - (i as i64 % 80) * DAY_MS),
-                    resolved_at: Some(Timestamp(now.0 - (i as i64 % 80) * DAY_MS + 600_000)),
-                }],
+                bar: std::sync::Arc::new(DayBar {
+                    days,
+                    incidents: vec![BarIncident {
+                        id: i as i64,
+                        title: format!("Service number {i} is down"),
+                        started_at: Timestamp(now.0 - (i as i64 % 80) * DAY_MS),
+                        resolved_at: Some(Timestamp(now.0 - (i as i64 % 80) * DAY_MS + 600_000)),
+                    }],
+                }),
             },
         );
     }
     let history = std::sync::Arc::new(history);
     let t = Instant::now();
-    let bars = Bars::build(history.clone());
+    let bars = Bars::build(history.clone(), None);
     let build = t.elapsed();
     let schedule = Schedule::default();
     let front = Front {

@@ -11,12 +11,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{DAY_MS, HOUR_MS, Timestamp};
 use crate::metrics::Metrics;
-use crate::snapshot::{BarIncident, CheckHistory, History, Snapshot};
+use crate::snapshot::{BarIncident, CheckHistory, DayBar, History, Snapshot};
 use crate::store::Reader;
 use crate::uptime::{DayCell, WINDOWS, windows};
 
 /// How often history is refreshed without an incident change.
 pub const REFRESH: Duration = Duration::from_secs(10);
+/// The least time between two refreshes: incident changes that come in a burst (many checks
+/// failing at once) are read together.
+pub const SPACING: Duration = Duration::from_millis(500);
 /// Days on the uptime bar.
 pub const DAYS: i64 = 90;
 
@@ -40,6 +43,10 @@ impl Refresher {
                 _ = token.cancelled() => return,
                 _ = self.poke.notified() => {}
                 _ = tokio::time::sleep(REFRESH) => {}
+            }
+            tokio::select! {
+                _ = token.cancelled() => return,
+                _ = tokio::time::sleep(SPACING) => {}
             }
         }
     }
@@ -69,6 +76,7 @@ impl Refresher {
             }
         }
         let ids: HashMap<&str, i64> = rows.iter().map(|r| (r.slug.as_str(), r.id)).collect();
+        let previous = self.history.borrow().clone();
         let mut history = History {
             computed_at: now,
             checks: HashMap::new(),
@@ -82,20 +90,22 @@ impl Refresher {
             for ((label, _), ratio) in WINDOWS.iter().zip(uptime) {
                 self.metrics.set_uptime(check, label, ratio);
             }
-            let cells = (0..DAYS)
-                .map(|i| {
-                    let day = Timestamp(first_day.0 + i * DAY_MS);
-                    DayCell::new(day, days.get(&day))
-                })
-                .collect();
-            history.checks.insert(
-                check.id.to_string(),
-                CheckHistory {
-                    uptime,
-                    days: cells,
-                    incidents: incidents.remove(check.id.as_str()).unwrap_or_default(),
-                },
-            );
+            let bar = DayBar {
+                days: (0..DAYS)
+                    .map(|i| {
+                        let day = Timestamp(first_day.0 + i * DAY_MS);
+                        DayCell::new(day, days.get(&day))
+                    })
+                    .collect(),
+                incidents: incidents.remove(check.id.as_str()).unwrap_or_default(),
+            };
+            let bar = match previous.checks.get(check.id.as_str()) {
+                Some(before) if *before.bar == bar => before.bar.clone(),
+                _ => Arc::new(bar),
+            };
+            history
+                .checks
+                .insert(check.id.to_string(), CheckHistory { uptime, bar });
         }
         self.history.send_replace(Arc::new(history));
         Ok(())

@@ -80,6 +80,14 @@ pub struct History {
 pub struct CheckHistory {
     /// Uptime over 24h, 7d, 30d and 90d, as in [`crate::uptime::WINDOWS`].
     pub uptime: [Option<f64>; 4],
+    /// Shared with the previous history while it reads the same, so that an unchanged bar costs
+    /// neither memory nor a new rendering.
+    pub bar: Arc<DayBar>,
+}
+
+/// What a check's 90-day bar shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DayBar {
     /// The last 90 days, oldest first, today last.
     pub days: Vec<DayCell>,
     /// The public incidents that touched those days, oldest first: each day of the bar lists
@@ -88,7 +96,7 @@ pub struct CheckHistory {
 }
 
 /// An incident as a day of the bar lists it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BarIncident {
     pub id: i64,
     pub title: String,

@@ -21,7 +21,7 @@ use crate::config::Check;
 use crate::maintenance::Schedule;
 use crate::monitor::State as CheckState;
 use crate::probe::fmt_duration;
-use crate::snapshot::{CheckHistory, CheckNow, History, Snapshot};
+use crate::snapshot::{CheckNow, DayBar, History, Snapshot};
 use crate::store::{IncidentFilter, IncidentRow, IncidentTimeline};
 use crate::uptime::{DayCell, DayLevel, percent};
 
@@ -34,16 +34,24 @@ const PAST_INCIDENTS: Duration = Duration::from_secs(14 * 86_400);
 /// Every check's bar, rendered from one history snapshot.
 pub struct Bars {
     pub history: Arc<History>,
-    html: HashMap<String, Box<str>>,
+    html: HashMap<String, Arc<str>>,
 }
 
 impl Bars {
-    /// Renders every check's bar; done off the request path, once per history refresh.
-    pub fn build(history: Arc<History>) -> Bars {
+    /// Renders every check's bar, reusing `previous` ones whose data is unchanged (the same
+    /// `DayBar`); done off the request path, once per history refresh.
+    pub fn build(history: Arc<History>, previous: Option<&Bars>) -> Bars {
         let html = history
             .checks
             .iter()
-            .map(|(id, h)| (id.clone(), day_bar(h).into_string().into_boxed_str()))
+            .map(|(id, h)| {
+                let kept = previous.and_then(|p| {
+                    let before = p.history.checks.get(id)?;
+                    Arc::ptr_eq(&before.bar, &h.bar).then(|| p.html.get(id).cloned())?
+                });
+                let html = kept.unwrap_or_else(|| day_bar(&h.bar).into_string().into());
+                (id.clone(), html)
+            })
             .collect();
         Bars { history, html }
     }
@@ -57,12 +65,14 @@ impl Bars {
 /// Keeps [`Bars`] in step with the history: rebuilt on the blocking pool after each refresh.
 /// The task ends when the history's sender is dropped, at shutdown.
 pub fn spawn_bars(mut history: watch::Receiver<Arc<History>>) -> watch::Receiver<Arc<Bars>> {
-    let first = Bars::build(history.borrow_and_update().clone());
+    let first = Bars::build(history.borrow_and_update().clone(), None);
     let (tx, rx) = watch::channel(Arc::new(first));
     tokio::spawn(async move {
         while history.changed().await.is_ok() {
             let latest = history.borrow_and_update().clone();
-            match tokio::task::spawn_blocking(move || Bars::build(latest)).await {
+            let previous = tx.borrow().clone();
+            let build = move || Bars::build(latest, Some(&previous));
+            match tokio::task::spawn_blocking(build).await {
                 Ok(bars) => {
                     tx.send_replace(Arc::new(bars));
                 }
@@ -79,7 +89,7 @@ pub fn spawn_bars(mut history: watch::Receiver<Arc<History>>) -> watch::Receiver
 /// One day per cell, the colour repeated in words: a hidden label that hover, focus or the
 /// keyboard (`/assets/bars.js`) shows, with that day's incidents as links. Up days, most of
 /// them, carry no class: the page is a thousand bars at most sizes, so every byte counts.
-fn day_bar(h: &CheckHistory) -> Markup {
+fn day_bar(h: &DayBar) -> Markup {
     html! {
         ol.bar aria-label="Daily status for the last 90 days, oldest first" {
             @for cell in &h.days {
@@ -99,13 +109,13 @@ fn day_bar(h: &CheckHistory) -> Markup {
 
 pub(super) fn day_text(cell: &DayCell) -> String {
     let date = cell.day.date();
-    match (cell.level, cell.uptime) {
+    match (cell.level, cell.uptime()) {
         (DayLevel::NoData, _) => format!("{date}: no data"),
         (DayLevel::Maintenance, None) => format!("{date}: maintenance"),
         (_, Some(u)) if cell.down_ms > 0 => format!(
             "{date}: {} uptime, down {}",
             percent(Some(u)),
-            fmt_duration(Duration::from_millis(cell.down_ms as u64))
+            fmt_duration(Duration::from_millis(u64::from(cell.down_ms)))
         ),
         (_, u) => format!("{date}: {} uptime", percent(u)),
     }
@@ -518,6 +528,42 @@ mod tests {
             h.append(*k, HeaderValue::from_str(v).unwrap());
         }
         h
+    }
+
+    #[test]
+    fn unchanged_bars_are_kept_and_changed_ones_rendered_again() {
+        use crate::snapshot::CheckHistory;
+        use crate::uptime::{DayCell, Rollup};
+        let day = |down_ms| {
+            let r = Rollup {
+                up_ms: 3_600_000 - down_ms,
+                down_ms,
+                ..Rollup::default()
+            };
+            DayBar {
+                days: vec![DayCell::new(Timestamp(0), Some(&r))],
+                incidents: Vec::new(),
+            }
+        };
+        let history = |a: &Arc<DayBar>, b: DayBar| {
+            let mut h = History::default();
+            for (id, bar) in [("a", a.clone()), ("b", Arc::new(b))] {
+                let uptime = [None; 4];
+                h.checks
+                    .insert(id.to_string(), CheckHistory { uptime, bar });
+            }
+            Arc::new(h)
+        };
+        let same = Arc::new(day(0));
+        let first = Bars::build(history(&same, day(0)), None);
+        let second = Bars::build(history(&same, day(60_000)), Some(&first));
+        assert!(Arc::ptr_eq(&first.html["a"], &second.html["a"]), "kept");
+        assert!(!Arc::ptr_eq(&first.html["b"], &second.html["b"]));
+        assert!(
+            second.bar("b").unwrap().contains("down 60s"),
+            "{:?}",
+            second.bar("b")
+        );
     }
 
     #[test]
