@@ -57,9 +57,30 @@ impl Refresher {
         let today = now.day_start();
         let first_day = Timestamp(today.0 - (DAYS - 1) * DAY_MS);
         let rows = self.reader.checks().await?;
-        let mut rollups = self
+        let ids: HashMap<&str, i64> = rows.iter().map(|r| (r.slug.as_str(), r.id)).collect();
+        let wanted = snapshot
+            .config
+            .checks
+            .iter()
+            .filter_map(|c| ids.get(c.id.as_str()).copied())
+            .collect();
+        // Per check: uptime per window and the day cells, from that check's rows alone.
+        let mut summaries = self
             .reader
-            .rollups(Timestamp(now.hour_start().0 - 23 * HOUR_MS), first_day)
+            .summarize_rollups(
+                wanted,
+                Timestamp(now.hour_start().0 - 23 * HOUR_MS),
+                first_day,
+                move |hours, days| {
+                    let cells: Vec<DayCell> = (0..DAYS)
+                        .map(|i| {
+                            let day = Timestamp(first_day.0 + i * DAY_MS);
+                            DayCell::new(day, days.get(&day))
+                        })
+                        .collect();
+                    (windows(hours, days, now), cells)
+                },
+            )
             .await?;
         let mut incidents: HashMap<String, Vec<BarIncident>> = HashMap::new();
         for i in self.reader.incidents_since(first_day).await? {
@@ -75,28 +96,27 @@ impl Refresher {
                     });
             }
         }
-        let ids: HashMap<&str, i64> = rows.iter().map(|r| (r.slug.as_str(), r.id)).collect();
         let previous = self.history.borrow().clone();
         let mut history = History {
             computed_at: now,
             checks: HashMap::new(),
         };
         for check in &snapshot.config.checks {
-            let (hours, days) = ids
+            let (uptime, cells) = ids
                 .get(check.id.as_str())
-                .and_then(|id| rollups.remove(id))
-                .unwrap_or_default();
-            let uptime = windows(&hours, &days, now);
+                .and_then(|id| summaries.remove(id))
+                .unwrap_or_else(|| {
+                    let none = crate::uptime::Deltas::new();
+                    let cells = (0..DAYS)
+                        .map(|i| DayCell::new(Timestamp(first_day.0 + i * DAY_MS), None))
+                        .collect();
+                    (windows(&none, &none, now), cells)
+                });
             for ((label, _), ratio) in WINDOWS.iter().zip(uptime) {
                 self.metrics.set_uptime(check, label, ratio);
             }
             let bar = DayBar {
-                days: (0..DAYS)
-                    .map(|i| {
-                        let day = Timestamp(first_day.0 + i * DAY_MS);
-                        DayCell::new(day, days.get(&day))
-                    })
-                    .collect(),
+                days: cells,
                 incidents: incidents.remove(check.id.as_str()).unwrap_or_default(),
             };
             let bar = match previous.checks.get(check.id.as_str()) {

@@ -249,6 +249,47 @@ impl Reader {
         .await
     }
 
+    /// Each check's hourly rows from `hours_since` and daily rows from `days_since`, turned into a
+    /// `T` by `summarize` one check at a time on the blocking thread: a refresh of thousands of
+    /// checks never holds more than one check's rows.
+    pub async fn summarize_rollups<T, F>(
+        &self,
+        ids: Vec<i64>,
+        hours_since: Timestamp,
+        days_since: Timestamp,
+        summarize: F,
+    ) -> Result<HashMap<i64, T>, Error>
+    where
+        T: Send + 'static,
+        F: Fn(&Deltas, &Deltas) -> T + Send + 'static,
+    {
+        self.with(move |c| {
+            let mut hourly = c.prepare_cached(&format!(
+                "{ROLLUP_SELECT} FROM rollup_hour WHERE check_id = ?1 AND start >= ?2"
+            ))?;
+            let mut daily = c.prepare_cached(&format!(
+                "{ROLLUP_SELECT} FROM rollup_day WHERE check_id = ?1 AND start >= ?2"
+            ))?;
+            let read = |stmt: &mut rusqlite::CachedStatement, id: i64, since: Timestamp| {
+                let mut rows = stmt.query(params![id, since.0])?;
+                let mut map = Deltas::new();
+                while let Some(r) = rows.next()? {
+                    let (_, start, rollup) = rollup_row(r)?;
+                    map.insert(start, rollup);
+                }
+                Ok::<_, Error>(map)
+            };
+            let mut out = HashMap::with_capacity(ids.len());
+            for id in ids {
+                let hours = read(&mut hourly, id, hours_since)?;
+                let days = read(&mut daily, id, days_since)?;
+                out.insert(id, summarize(&hours, &days));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// One check's hourly and daily rows within `cover`, by bucket start.
     pub async fn rollups_in(&self, slug: String, cover: Cover) -> Result<(Deltas, Deltas), Error> {
         self.with(move |c| {
@@ -291,33 +332,6 @@ impl Reader {
                 .query_map(params![slug, since.0, limit as i64], result_row)?
                 .collect::<Result<_, _>>()?;
             Ok(rows)
-        })
-        .await
-    }
-
-    /// Hourly rows from `hours_since` and daily rows from `days_since`, by check row id.
-    pub async fn rollups(
-        &self,
-        hours_since: Timestamp,
-        days_since: Timestamp,
-    ) -> Result<HashMap<i64, (Deltas, Deltas)>, Error> {
-        self.with(move |c| {
-            let mut out: HashMap<i64, (Deltas, Deltas)> = HashMap::new();
-            for (table, since, daily) in [
-                ("rollup_hour", hours_since, false),
-                ("rollup_day", days_since, true),
-            ] {
-                let mut stmt =
-                    c.prepare_cached(&format!("{ROLLUP_SELECT} FROM {table} WHERE start >= ?1"))?;
-                let mut rows = stmt.query([since.0])?;
-                while let Some(r) = rows.next()? {
-                    let (check, start, rollup) = rollup_row(r)?;
-                    let entry = out.entry(check).or_default();
-                    let map = if daily { &mut entry.1 } else { &mut entry.0 };
-                    map.insert(start, rollup);
-                }
-            }
-            Ok(out)
         })
         .await
     }
