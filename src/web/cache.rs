@@ -86,7 +86,7 @@ fn set_validators(headers: &mut HeaderMap, tag: &str, fresh: Freshness) {
 
 /// A strong entity tag from the body: std's SipHash, hex, quoted. Stable for a given build,
 /// which is all a validator needs; a collision only costs one stale response for `max-age`.
-fn etag(body: &[u8]) -> String {
+pub(super) fn etag(body: &[u8]) -> String {
     let mut h = DefaultHasher::new();
     h.write(body);
     format!("\"{:016x}\"", h.finish())
@@ -94,13 +94,15 @@ fn etag(body: &[u8]) -> String {
 
 /// `If-None-Match` uses the weak comparison: `*`, or any listed tag equal to ours with or
 /// without `W/`.
-fn matches(header: &HeaderValue, tag: &str) -> bool {
+pub(super) fn matches(header: &HeaderValue, tag: &str) -> bool {
     let Ok(text) = header.to_str() else {
         return false;
     };
-    text.split(',').map(str::trim).any(|candidate| {
-        candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == tag
-    })
+    let opaque = |t: &'_ str| t.strip_prefix("W/").unwrap_or(t).to_string();
+    let tag = opaque(tag);
+    text.split(',')
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || opaque(candidate) == tag)
 }
 
 #[cfg(test)]

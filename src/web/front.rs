@@ -14,6 +14,7 @@ use bytes::Bytes;
 use maud::{Markup, PreEscaped, Render, html};
 use tokio::sync::watch;
 
+use super::cache::{etag, matches};
 use super::pages::{ago, banner, groups, incident_item, page, state_label, worst_state};
 use super::{WebError, WebState, markdown};
 use crate::clock::Timestamp;
@@ -405,13 +406,8 @@ async fn render(state: &WebState, versions: Versions) -> Result<Rendered, WebErr
         });
         let gzip = gzip(html.as_bytes())?;
         // Weak: the plain and the gzipped bytes are one page.
-        let etag = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            html.hash(&mut h);
-            HeaderValue::from_str(&format!("W/\"{:016x}\"", h.finish()))
-                .map_err(|e| WebError::Internal(e.to_string()))?
-        };
+        let etag = HeaderValue::from_str(&format!("W/{}", etag(html.as_bytes())))
+            .map_err(|e| WebError::Internal(e.to_string()))?;
         Ok(Rendered {
             versions,
             at: Instant::now(),
@@ -478,13 +474,7 @@ pub async fn index(
 /// after the page's time.
 fn not_modified(request: &HeaderMap, etag: &HeaderValue, modified: SystemTime) -> bool {
     if let Some(tags) = request.get(header::IF_NONE_MATCH) {
-        let opaque = |t: &'_ str| t.strip_prefix("W/").unwrap_or(t).to_string();
-        let ours = opaque(etag.to_str().unwrap_or_default());
-        return tags.to_str().is_ok_and(|t| {
-            t.split(',')
-                .map(str::trim)
-                .any(|t| t == "*" || opaque(t) == ours)
-        });
+        return matches(tags, etag.to_str().unwrap_or_default());
     }
     let since = request
         .get(header::IF_MODIFIED_SINCE)
@@ -563,6 +553,51 @@ mod tests {
             second.bar("b").unwrap().contains("down 60s"),
             "{:?}",
             second.bar("b")
+        );
+    }
+
+    #[test]
+    fn a_page_is_reused_while_current_and_renders_are_spaced_by_their_cost() {
+        let toml = "[[check]]\nid = \"a\"\ntype = \"tcp\"\nhost = \"h\"\nport = 1\n";
+        let config = crate::config::parse(std::path::Path::new("t.toml"), toml).unwrap();
+        let config = Arc::new(config);
+        let bars = Arc::new(Bars::build(Arc::new(History::default()), None));
+        let schedule = Arc::new(Schedule::default());
+        let versions = || Versions {
+            snapshot: Arc::new(Snapshot::empty(config.clone())),
+            bars: bars.clone(),
+            schedule: schedule.clone(),
+        };
+        let (a, b) = (versions(), versions());
+        let cache = FrontCache::default();
+        let store = |age: Duration| {
+            *cache.page.lock().unwrap() = Some(Arc::new(Rendered {
+                versions: a.clone(),
+                at: Instant::now().checked_sub(age).unwrap(),
+                modified: SystemTime::now(),
+                html: Bytes::new(),
+                gzip: Bytes::new(),
+                etag: HeaderValue::from_static("W/\"x\""),
+            }));
+        };
+        store(Duration::ZERO);
+        assert!(cache.usable(&a).is_some(), "unchanged and fresh");
+        assert!(
+            cache.usable(&b).is_none(),
+            "changed, and renders cost nothing"
+        );
+        *cache.cost.lock().unwrap() = Duration::from_millis(20);
+        assert!(
+            cache.usable(&b).is_some(),
+            "changed, within ten renders' time"
+        );
+        store(Duration::from_millis(300));
+        assert!(cache.usable(&b).is_none(), "changed, and spaced enough");
+        assert!(cache.usable(&a).is_some());
+        store(FrontCache::FRESH);
+        assert!(
+            cache.usable(&a).is_none(),
+            "a second old: it says \"N s ago\""
         );
     }
 

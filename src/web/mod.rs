@@ -332,28 +332,15 @@ async fn cache_headers(req: axum::extract::Request, next: axum::middleware::Next
     let Ok(bytes) = axum::body::to_bytes(body, 16 << 20).await else {
         return WebError::Internal("a response body could not be read".into()).into_response();
     };
-    let etag = {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        bytes.hash(&mut h);
-        format!("W/\"{:016x}\"", h.finish())
-    };
+    // Weak: the compression layer outside may send these bytes gzipped.
+    let etag = format!("W/{}", cache::etag(&bytes));
     let h = &mut parts.headers;
     if let Ok(v) = header::HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
     h.entry(header::CACHE_CONTROL)
         .or_insert(header::HeaderValue::from_static("public, max-age=30"));
-    if path.starts_with("/api/") || path.starts_with("/badge/") {
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            header::HeaderValue::from_static("*"),
-        );
-    }
-    let matches = if_none_match
-        .and_then(|v| v.to_str().ok().map(str::to_string))
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    if matches {
+    if if_none_match.is_some_and(|v| cache::matches(&v, &etag)) {
         parts.status = StatusCode::NOT_MODIFIED;
         parts.headers.remove(header::CONTENT_LENGTH);
         return Response::from_parts(parts, axum::body::Body::empty());

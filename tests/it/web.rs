@@ -168,6 +168,21 @@ async fn pages_and_api_show_the_outage_with_every_text_escaped() {
         )
         .await;
     assert_eq!((again.status, again.body.as_str()), (304, ""));
+    // Pages too, whether the client sends the tag weak or strong.
+    let history_page = d.get("/history?page=1").await;
+    let tag = history_page.header("etag").expect("an ETag on pages");
+    assert!(tag.starts_with("W/\""), "{tag}");
+    for sent in [tag.to_string(), tag.trim_start_matches("W/").to_string()] {
+        let again = d
+            .request(
+                "GET",
+                "/history?page=1",
+                &[("If-None-Match", sent.as_str())],
+                "",
+            )
+            .await;
+        assert_eq!(again.status, 304, "{sent}");
+    }
     let api = d.get("/api/v1/status").await;
     assert_eq!(api.header("access-control-allow-origin"), Some("*"));
     let gz = d
