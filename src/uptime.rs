@@ -11,11 +11,21 @@ use crate::clock::{DAY_MS, HOUR_MS, Timestamp};
 use crate::monitor::{Bucket, Span};
 use crate::probe::Status;
 
-/// Upper bounds (ms) of the latency histogram buckets; the last bucket is unbounded.
+/// Upper bounds (ms) of the coarse latency buckets of rows written before schema 4; the last
+/// bucket is unbounded. Read, no longer written.
 pub const LATENCY_BOUNDS_MS: [i64; 9] = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
 
+/// Upper bounds (µs) of the latency buckets: 0.1 ms to 52 s in steps of √2, so a percentile read
+/// from them is within a few percent of the truth; the last bucket (40 in all) is unbounded.
+pub const FINE_BOUNDS_US: [i64; 39] = [
+    100, 141, 200, 283, 400, 566, 800, 1131, 1600, 2263, 3200, 4525, 6400, 9051, 12800, 18102,
+    25600, 36204, 51200, 72408, 102400, 144815, 204800, 289631, 409600, 579262, 819200, 1158524,
+    1638400, 2317048, 3276800, 4634095, 6553600, 9268190, 13107200, 18536380, 26214400, 37072760,
+    52428800,
+];
+
 /// One check's figures for one hour or one day; also used as a delta to add.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rollup {
     pub up_ms: i64,
     pub degraded_ms: i64,
@@ -26,8 +36,11 @@ pub struct Rollup {
     pub probes_down: i64,
     pub latency_sum_us: i64,
     pub latency_max_us: i64,
-    /// Probe counts per latency bucket of [`LATENCY_BOUNDS_MS`], plus one for the rest.
+    /// Probe counts per bucket of [`LATENCY_BOUNDS_MS`], plus one for the rest: rows from
+    /// before schema 4 only.
     pub histogram: [i64; 10],
+    /// Probe counts per bucket of [`FINE_BOUNDS_US`], plus one for the rest.
+    pub latency: [i64; 40],
     /// Sums of the phases in [`PHASES`] order, over the `phased` probes that timed any.
     pub phases_us: [i64; 5],
     pub phased: i64,
@@ -35,6 +48,27 @@ pub struct Rollup {
 
 /// The phases a probe is timed in, in the order of [`Rollup::phases_us`].
 pub const PHASES: [&str; 5] = ["resolve", "connect", "tls", "processing", "transfer"];
+
+// By hand: `Default` is derived for arrays of at most 32 elements.
+impl Default for Rollup {
+    fn default() -> Rollup {
+        Rollup {
+            up_ms: 0,
+            degraded_ms: 0,
+            down_ms: 0,
+            maintenance_ms: 0,
+            probes_up: 0,
+            probes_degraded: 0,
+            probes_down: 0,
+            latency_sum_us: 0,
+            latency_max_us: 0,
+            histogram: [0; 10],
+            latency: [0; 40],
+            phases_us: [0; 5],
+            phased: 0,
+        }
+    }
+}
 
 impl Rollup {
     /// Time with a verdict, maintenance excluded: the denominator of uptime.
@@ -58,6 +92,9 @@ impl Rollup {
         self.latency_sum_us += other.latency_sum_us;
         self.latency_max_us = self.latency_max_us.max(other.latency_max_us);
         for (a, b) in self.histogram.iter_mut().zip(other.histogram) {
+            *a += b;
+        }
+        for (a, b) in self.latency.iter_mut().zip(other.latency) {
             *a += b;
         }
         for (a, b) in self.phases_us.iter_mut().zip(other.phases_us) {
@@ -110,33 +147,33 @@ impl Rollup {
         }
         self.latency_sum_us += latency_us;
         self.latency_max_us = self.latency_max_us.max(latency_us);
-        let ms = latency_us / 1000;
-        let i = LATENCY_BOUNDS_MS
-            .iter()
-            .position(|&b| ms < b)
-            .unwrap_or(LATENCY_BOUNDS_MS.len());
-        self.histogram[i] += 1;
+        let i = FINE_BOUNDS_US.partition_point(|&b| b <= latency_us);
+        self.latency[i] += 1;
     }
 
-    /// The latency below which a share `p` of the probes fell, estimated from the histogram
-    /// (linear within a bucket, the last bucket capped by the largest latency seen).
+    /// The latency below which a share `p` of the probes fell, estimated from the buckets
+    /// (linear within a bucket, capped by the largest latency seen). Rows from before schema 4
+    /// have only coarse buckets, which are used when there are no fine ones.
     pub fn percentile(&self, p: f64) -> Option<std::time::Duration> {
-        let total: i64 = self.histogram.iter().sum();
+        let coarse = LATENCY_BOUNDS_MS.map(|ms| ms * 1000);
+        let (counts, bounds): (&[i64], &[i64]) = if self.latency.iter().any(|&n| n > 0) {
+            (&self.latency, &FINE_BOUNDS_US)
+        } else {
+            (&self.histogram, &coarse)
+        };
+        let total: i64 = counts.iter().sum();
         if total == 0 {
             return None;
         }
         let rank = (p.clamp(0.0, 1.0) * total as f64).max(1.0);
         let mut below = 0i64;
-        for (i, &n) in self.histogram.iter().enumerate() {
+        for (i, &n) in counts.iter().enumerate() {
             if n > 0 && (below + n) as f64 >= rank {
-                let lo = if i == 0 {
-                    0
-                } else {
-                    LATENCY_BOUNDS_MS[i - 1] * 1000
-                };
-                let hi = LATENCY_BOUNDS_MS
+                let lo = if i == 0 { 0 } else { bounds[i - 1] };
+                let hi = bounds
                     .get(i)
-                    .map_or(self.latency_max_us, |b| b * 1000)
+                    .copied()
+                    .unwrap_or(self.latency_max_us)
                     .min(self.latency_max_us.max(lo));
                 let within = (rank - below as f64) / n as f64;
                 let us = lo as f64 + within * (hi - lo).max(0) as f64;
@@ -576,10 +613,36 @@ mod tests {
     #[test]
     fn histogram_buckets_by_latency() {
         let mut r = Rollup::default();
+        r.count_probe(Status::Up, 90);
+        r.count_probe(Status::Up, 100);
         r.count_probe(Status::Up, 5_000);
-        r.count_probe(Status::Down, 7_000_000);
-        assert_eq!(r.histogram[0], 1);
-        assert_eq!(r.histogram[9], 1);
-        assert_eq!(r.latency_max_us, 7_000_000);
+        r.count_probe(Status::Down, 70_000_000);
+        assert_eq!(r.latency[0], 1, "under 0.1 ms");
+        assert_eq!(r.latency[1], 1, "0.1 ms starts the next bucket");
+        assert_eq!(r.latency[12], 1, "4.525 to 6.4 ms");
+        assert_eq!(r.latency[39], 1, "beyond the last bound");
+        assert_eq!(r.histogram, [0; 10], "coarse buckets are no longer written");
+        assert_eq!(r.latency_max_us, 70_000_000);
+    }
+
+    #[test]
+    fn percentiles_are_close_to_the_truth_and_old_rows_still_read() {
+        for ms in [0.3, 7.0, 120.0, 480.0, 2_600.0] {
+            let mut r = Rollup::default();
+            for k in 0..100 {
+                // A spread of ±2 % around `ms`.
+                let us = ms * 1000.0 * (0.98 + 0.0004 * f64::from(k));
+                r.count_probe(Status::Up, us as i64);
+            }
+            let p50 = r.percentile(0.5).unwrap().as_secs_f64() * 1000.0;
+            assert!((p50 - ms).abs() / ms < 0.12, "{ms} ms read as {p50}");
+        }
+        let old = Rollup {
+            histogram: [0, 0, 0, 0, 4, 0, 0, 0, 0, 0],
+            latency_max_us: 200_000,
+            ..Rollup::default()
+        };
+        let p50 = old.percentile(0.5).unwrap().as_millis();
+        assert!((100..=200).contains(&p50), "{p50}");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
@@ -265,10 +265,12 @@ impl Reader {
     {
         self.with(move |c| {
             let mut hourly = c.prepare_cached(&format!(
-                "{ROLLUP_SELECT} FROM rollup_hour WHERE check_id = ?1 AND start >= ?2"
+                "{} FROM rollup_hour WHERE check_id = ?1 AND start >= ?2",
+                *ROLLUP_SELECT
             ))?;
             let mut daily = c.prepare_cached(&format!(
-                "{ROLLUP_SELECT} FROM rollup_day WHERE check_id = ?1 AND start >= ?2"
+                "{} FROM rollup_day WHERE check_id = ?1 AND start >= ?2",
+                *ROLLUP_SELECT
             ))?;
             let read = |stmt: &mut rusqlite::CachedStatement, id: i64, since: Timestamp| {
                 let mut rows = stmt.query(params![id, since.0])?;
@@ -295,8 +297,9 @@ impl Reader {
         self.with(move |c| {
             let read = |table: &str, ranges: &[&std::ops::Range<Timestamp>]| {
                 let mut stmt = c.prepare_cached(&format!(
-                    "{ROLLUP_SELECT} FROM {table} WHERE check_id = (SELECT id FROM checks WHERE slug = ?1)
-                     AND start >= ?2 AND start < ?3"
+                    "{} FROM {table} WHERE check_id = (SELECT id FROM checks WHERE slug = ?1)
+                     AND start >= ?2 AND start < ?3",
+                    *ROLLUP_SELECT
                 ))?;
                 let mut out = Deltas::new();
                 for range in ranges.iter().filter(|r| !r.is_empty()) {
@@ -563,38 +566,41 @@ fn incident_row(r: &Row) -> rusqlite::Result<IncidentRow> {
     })
 }
 
-const ROLLUP_SELECT: &str = "SELECT check_id, start, up_ms, degraded_ms, down_ms, maintenance_ms,
-     probes_up, probes_degraded, probes_down, latency_sum_us, latency_max_us,
-     h0, h1, h2, h3, h4, h5, h6, h7, h8, h9,
-     resolve_us, connect_us, tls_us, processing_us, transfer_us, phased";
+/// `SELECT check_id, start, <the rollup columns> ` for a `FROM` to follow.
+static ROLLUP_SELECT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT check_id, start, {}",
+        super::writer::rollup_columns().join(", ")
+    )
+});
 
+/// A rollup row selected with [`ROLLUP_SELECT`], columns in `rollup_columns` order.
 fn rollup_row(r: &Row) -> rusqlite::Result<(i64, Timestamp, Rollup)> {
-    let mut histogram = [0i64; 10];
-    for (i, h) in histogram.iter_mut().enumerate() {
-        *h = r.get(11 + i)?;
+    let mut at = 2..;
+    let mut next = || r.get::<_, i64>(at.next().unwrap_or_default());
+    let mut rollup = Rollup {
+        up_ms: next()?,
+        degraded_ms: next()?,
+        down_ms: next()?,
+        maintenance_ms: next()?,
+        probes_up: next()?,
+        probes_degraded: next()?,
+        probes_down: next()?,
+        latency_sum_us: next()?,
+        latency_max_us: next()?,
+        ..Rollup::default()
+    };
+    for h in rollup.histogram.iter_mut() {
+        *h = next()?;
     }
-    let mut phases_us = [0i64; 5];
-    for (i, p) in phases_us.iter_mut().enumerate() {
-        *p = r.get(21 + i)?;
+    for p in rollup.phases_us.iter_mut() {
+        *p = next()?;
     }
-    Ok((
-        r.get(0)?,
-        Timestamp(r.get(1)?),
-        Rollup {
-            up_ms: r.get(2)?,
-            degraded_ms: r.get(3)?,
-            down_ms: r.get(4)?,
-            maintenance_ms: r.get(5)?,
-            probes_up: r.get(6)?,
-            probes_degraded: r.get(7)?,
-            probes_down: r.get(8)?,
-            latency_sum_us: r.get(9)?,
-            latency_max_us: r.get(10)?,
-            histogram,
-            phases_us,
-            phased: r.get(26)?,
-        },
-    ))
+    rollup.phased = next()?;
+    for l in rollup.latency.iter_mut() {
+        *l = next()?;
+    }
+    Ok((r.get(0)?, Timestamp(r.get(1)?), rollup))
 }
 
 /// Every check row; shared by the reader and the writer's registration.

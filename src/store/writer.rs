@@ -5,7 +5,7 @@
 //! registration reply after their transaction commits. It never reads for the web.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{mpsc, oneshot};
@@ -344,66 +344,86 @@ fn upsert_rollup(
     start: Timestamp,
     r: &Rollup,
 ) -> Result<(), Error> {
-    let (h, p) = (&r.histogram, &r.phases_us);
-    let mut stmt = tx.prepare_cached(&format!(
-        "INSERT INTO {table} (check_id, start, up_ms, degraded_ms, down_ms, maintenance_ms,
-             probes_up, probes_degraded, probes_down, latency_sum_us, latency_max_us,
-             h0, h1, h2, h3, h4, h5, h6, h7, h8, h9,
-             resolve_us, connect_us, tls_us, processing_us, transfer_us, phased)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-             ?22, ?23, ?24, ?25, ?26, ?27)
-         ON CONFLICT (check_id, start) DO UPDATE SET
-             up_ms = up_ms + excluded.up_ms,
-             degraded_ms = degraded_ms + excluded.degraded_ms,
-             down_ms = down_ms + excluded.down_ms,
-             maintenance_ms = maintenance_ms + excluded.maintenance_ms,
-             probes_up = probes_up + excluded.probes_up,
-             probes_degraded = probes_degraded + excluded.probes_degraded,
-             probes_down = probes_down + excluded.probes_down,
-             latency_sum_us = latency_sum_us + excluded.latency_sum_us,
-             latency_max_us = max(latency_max_us, excluded.latency_max_us),
-             h0 = h0 + excluded.h0, h1 = h1 + excluded.h1, h2 = h2 + excluded.h2,
-             h3 = h3 + excluded.h3, h4 = h4 + excluded.h4, h5 = h5 + excluded.h5,
-             h6 = h6 + excluded.h6, h7 = h7 + excluded.h7, h8 = h8 + excluded.h8,
-             h9 = h9 + excluded.h9,
-             resolve_us = resolve_us + excluded.resolve_us,
-             connect_us = connect_us + excluded.connect_us,
-             tls_us = tls_us + excluded.tls_us,
-             processing_us = processing_us + excluded.processing_us,
-             transfer_us = transfer_us + excluded.transfer_us,
-             phased = phased + excluded.phased"
-    ))?;
-    stmt.execute(params![
-        check,
-        start.0,
-        r.up_ms,
-        r.degraded_ms,
-        r.down_ms,
-        r.maintenance_ms,
-        r.probes_up,
-        r.probes_degraded,
-        r.probes_down,
-        r.latency_sum_us,
-        r.latency_max_us,
-        h[0],
-        h[1],
-        h[2],
-        h[3],
-        h[4],
-        h[5],
-        h[6],
-        h[7],
-        h[8],
-        h[9],
-        p[0],
-        p[1],
-        p[2],
-        p[3],
-        p[4],
-        r.phased,
-    ])?;
+    let sql = match table {
+        "rollup_hour" => &*UPSERT_HOUR,
+        _ => &*UPSERT_DAY,
+    };
+    let values = [check, start.0]
+        .into_iter()
+        .chain([
+            r.up_ms,
+            r.degraded_ms,
+            r.down_ms,
+            r.maintenance_ms,
+            r.probes_up,
+            r.probes_degraded,
+            r.probes_down,
+            r.latency_sum_us,
+            r.latency_max_us,
+        ])
+        .chain(r.histogram)
+        .chain(r.phases_us)
+        .chain([r.phased])
+        .chain(r.latency);
+    tx.prepare_cached(sql)?
+        .execute(rusqlite::params_from_iter(values))?;
     Ok(())
 }
+
+/// A rollup's columns after `check_id` and `start`, in the order `upsert_rollup` binds them.
+/// The reader selects the same list (`ROLLUP_COLUMNS`).
+pub(super) fn rollup_columns() -> Vec<String> {
+    let named = [
+        "up_ms",
+        "degraded_ms",
+        "down_ms",
+        "maintenance_ms",
+        "probes_up",
+        "probes_degraded",
+        "probes_down",
+        "latency_sum_us",
+        "latency_max_us",
+    ];
+    let phases = [
+        "resolve_us",
+        "connect_us",
+        "tls_us",
+        "processing_us",
+        "transfer_us",
+        "phased",
+    ];
+    named
+        .into_iter()
+        .map(str::to_string)
+        .chain((0..10).map(|i| format!("h{i}")))
+        .chain(phases.into_iter().map(str::to_string))
+        .chain((0..40).map(|i| format!("l{i}")))
+        .collect()
+}
+
+/// The upsert of a rollup row into `table`: every column added to what is there, except the
+/// largest latency, which is the maximum of both.
+fn upsert_sql(table: &str) -> String {
+    let columns = rollup_columns();
+    let placeholders: Vec<String> = (1..=columns.len() + 2).map(|i| format!("?{i}")).collect();
+    let updates: Vec<String> = columns
+        .iter()
+        .map(|c| match c.as_str() {
+            "latency_max_us" => format!("{c} = max({c}, excluded.{c})"),
+            _ => format!("{c} = {c} + excluded.{c}"),
+        })
+        .collect();
+    format!(
+        "INSERT INTO {table} (check_id, start, {}) VALUES ({})
+         ON CONFLICT (check_id, start) DO UPDATE SET {}",
+        columns.join(", "),
+        placeholders.join(", "),
+        updates.join(", ")
+    )
+}
+
+static UPSERT_HOUR: LazyLock<String> = LazyLock::new(|| upsert_sql("rollup_hour"));
+static UPSERT_DAY: LazyLock<String> = LazyLock::new(|| upsert_sql("rollup_day"));
 
 fn sync_checks(
     tx: &Transaction,
