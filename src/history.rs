@@ -13,7 +13,7 @@ use crate::clock::{DAY_MS, HOUR_MS, Timestamp};
 use crate::metrics::Metrics;
 use crate::snapshot::{BarIncident, CheckHistory, DayBar, History, Snapshot};
 use crate::store::Reader;
-use crate::uptime::{DayCell, WINDOWS, windows};
+use crate::uptime::{DayCell, Deltas, WINDOWS, windows};
 
 /// How often history is refreshed without an incident change.
 pub const REFRESH: Duration = Duration::from_secs(10);
@@ -71,15 +71,7 @@ impl Refresher {
                 wanted,
                 Timestamp(now.hour_start().0 - 23 * HOUR_MS),
                 first_day,
-                move |hours, days| {
-                    let cells: Vec<DayCell> = (0..DAYS)
-                        .map(|i| {
-                            let day = Timestamp(first_day.0 + i * DAY_MS);
-                            DayCell::new(day, days.get(&day))
-                        })
-                        .collect();
-                    (windows(hours, days, now), cells)
-                },
+                move |hours, days| summarize(hours, days, first_day, now),
             )
             .await?;
         let mut incidents: HashMap<String, Vec<BarIncident>> = HashMap::new();
@@ -105,13 +97,7 @@ impl Refresher {
             let (uptime, cells) = ids
                 .get(check.id.as_str())
                 .and_then(|id| summaries.remove(id))
-                .unwrap_or_else(|| {
-                    let none = crate::uptime::Deltas::new();
-                    let cells = (0..DAYS)
-                        .map(|i| DayCell::new(Timestamp(first_day.0 + i * DAY_MS), None))
-                        .collect();
-                    (windows(&none, &none, now), cells)
-                });
+                .unwrap_or_else(|| summarize(&Deltas::new(), &Deltas::new(), first_day, now));
             for ((label, _), ratio) in WINDOWS.iter().zip(uptime) {
                 self.metrics.set_uptime(check, label, ratio);
             }
@@ -130,4 +116,20 @@ impl Refresher {
         self.history.send_replace(Arc::new(history));
         Ok(())
     }
+}
+
+/// One check's uptime per window and its day cells from `first_day` on, from its rollups.
+fn summarize(
+    hours: &Deltas,
+    days: &Deltas,
+    first_day: Timestamp,
+    now: Timestamp,
+) -> ([Option<f64>; 4], Vec<DayCell>) {
+    let cells = (0..DAYS)
+        .map(|i| {
+            let day = Timestamp(first_day.0 + i * DAY_MS);
+            DayCell::new(day, days.get(&day))
+        })
+        .collect();
+    (windows(hours, days, now), cells)
 }
