@@ -374,7 +374,18 @@ impl FrontCache {
             return Ok(page);
         }
         let started = Instant::now();
-        let page = Arc::new(render(state, versions).await?);
+        let page = match render(state, versions).await {
+            Ok(page) => Arc::new(page),
+            // A failed read (say, the database busy past its timeout) shows the last page
+            // rather than an error; the next request tries again.
+            Err(e) => match self.latest() {
+                Some(previous) => {
+                    tracing::warn!(error = ?e, "rendering the front page failed; serving the previous one");
+                    return Ok(previous);
+                }
+                None => return Err(e),
+            },
+        };
         *self.cost.lock().unwrap_or_else(|p| p.into_inner()) = started.elapsed();
         *self.page.lock().unwrap_or_else(|p| p.into_inner()) = Some(page.clone());
         Ok(page)
