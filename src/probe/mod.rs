@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::clock::Timestamp;
+pub use crate::model::Status;
 
 pub use body::{BodyConditions, JsonCondition, JsonPath};
 pub use dns::{DnsSpec, Rcode, RecordKind, Transport};
@@ -96,30 +97,6 @@ impl Outcome {
             None => format!("{} in {}", self.status, fmt_duration(self.latency)),
             Some(f) => format!("{} ({}): {}", self.status, f.reason, f.message),
         }
-    }
-}
-
-/// The verdict of one probe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Status {
-    Up,
-    Degraded,
-    Down,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Up => "up",
-            Status::Degraded => "degraded",
-            Status::Down => "down",
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -8,12 +8,13 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Error, Severity};
 use crate::clock::{HOUR_MS, Timestamp};
+use crate::model::{Action, IncidentKind, IncidentStatus};
 
 /// Who did what, written in the same transaction as the change.
 #[derive(Clone, Debug)]
 pub struct Audit {
     pub actor: String,
-    pub action: String,
+    pub action: Action,
     pub target: String,
     pub detail: String,
 }
@@ -27,6 +28,8 @@ pub struct IncidentEdit {
     pub cause: Option<String>,
     pub postmortem: Option<String>,
     pub hold: Option<bool>,
+    /// Marks or unmarks a false alarm in the same transaction as the rest of the edit.
+    pub false_alarm: Option<bool>,
 }
 
 /// A one-off maintenance window as an admin plans it.
@@ -58,7 +61,7 @@ pub enum AdminWrite {
         title: String,
         severity: Severity,
         checks: Vec<String>,
-        status: String,
+        status: IncidentStatus,
         body: String,
     },
     EditIncident {
@@ -68,7 +71,7 @@ pub enum AdminWrite {
     /// A timeline entry; `resolved` also resolves the incident and lifts a hold.
     AddUpdate {
         id: i64,
-        status: String,
+        status: IncidentStatus,
         body: String,
     },
     /// Marks (or unmarks) a resolved incident as a false alarm, moving its time back to up.
@@ -131,12 +134,12 @@ pub(super) fn apply(
             body,
         } => {
             tx.execute(
-                "INSERT INTO incidents (check_id, kind, severity, title, started_at) VALUES (NULL, 'manual', ?1, ?2, ?3)",
-                params![severity.as_str(), title, now.0],
+                "INSERT INTO incidents (check_id, kind, severity, title, started_at) VALUES (NULL, ?1, ?2, ?3, ?4)",
+                params![IncidentKind::Manual.as_str(), severity.as_str(), title, now.0],
             )?;
             let id = tx.last_insert_rowid();
             set_checks(tx, id, checks)?;
-            add_update(tx, id, now, status, body, audit)?;
+            add_update(tx, id, now, *status, body, audit.map(|a| a.actor.as_str()))?;
             id
         }
         AdminWrite::EditIncident { id, edit } => {
@@ -159,12 +162,15 @@ pub(super) fn apply(
             if let Some(checks) = &e.checks {
                 set_checks(tx, *id, checks)?;
             }
+            if let Some(false_alarm) = e.false_alarm {
+                set_false_alarm(tx, *id, false_alarm)?;
+            }
             *id
         }
         AdminWrite::AddUpdate { id, status, body } => {
             exists(tx, "incidents", *id)?;
-            add_update(tx, *id, now, status, body, audit)?;
-            if status == "resolved" {
+            add_update(tx, *id, now, *status, body, audit.map(|a| a.actor.as_str()))?;
+            if *status == IncidentStatus::Resolved {
                 tx.execute(
                     "UPDATE incidents SET resolved_at = coalesce(resolved_at, ?2), hold = 0 WHERE id = ?1",
                     params![id, now.0],
@@ -215,7 +221,7 @@ pub(super) fn apply(
     if let Some(a) = audit {
         tx.execute(
             "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![now.0, a.actor, a.action, a.target, a.detail],
+            params![now.0, a.actor, a.action.as_str(), a.target, a.detail],
         )?;
     }
     Ok(id)
@@ -232,17 +238,18 @@ fn exists(tx: &Transaction, table: &str, id: i64) -> Result<(), Error> {
     found.map(|_| ()).ok_or(Error::NotFound)
 }
 
-fn add_update(
+/// Adds an entry to an incident's timeline; `author` is `None` for watchpost's own entries.
+pub(super) fn add_update(
     tx: &Transaction,
     id: i64,
     at: Timestamp,
-    status: &str,
+    status: IncidentStatus,
     body: &str,
-    audit: Option<&Audit>,
+    author: Option<&str>,
 ) -> Result<(), Error> {
     tx.execute(
         "INSERT INTO incident_updates (incident_id, at, status, body, author) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id, at.0, status, body, audit.map(|a| a.actor.as_str())],
+        params![id, at.0, status.as_str(), body, author],
     )?;
     Ok(())
 }

@@ -17,7 +17,7 @@ use crate::probe::{Reason, Status};
 pub use admin::{AdminWrite, Audit, IncidentEdit, MaintenanceEdit};
 pub use read::Reader;
 pub use schema::VERSION as SCHEMA_VERSION;
-pub use writer::{IncidentOpen, Write, Writer};
+pub use writer::{Announce, IncidentOpen, Write, Writer};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -103,37 +103,7 @@ pub struct CheckMeta {
     pub kind: String,
 }
 
-/// Incident impact, as Statuspage names it. Automatic incidents are minor (degraded) or major
-/// (down); admins may declare any.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Severity {
-    None,
-    Minor,
-    Major,
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 4] = [
-        Severity::None,
-        Severity::Minor,
-        Severity::Major,
-        Severity::Critical,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::None => "none",
-            Severity::Minor => "minor",
-            Severity::Major => "major",
-            Severity::Critical => "critical",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Severity> {
-        Severity::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-}
+pub use crate::model::Impact as Severity;
 
 /// An incident row.
 #[derive(Clone, Debug, PartialEq)]
