@@ -12,7 +12,7 @@ use serde_spanned::Spanned;
 
 use super::diag::{Problems, key_span};
 use super::env::Env;
-use super::fields::{duration, optional_duration, threshold, too_long};
+use super::fields::{capped_duration, duration, optional_duration, threshold, too_long};
 use super::raw;
 use super::sections::Defaults;
 use super::{Check, CheckId, Policy};
@@ -144,7 +144,7 @@ pub(super) fn check(
     })
 }
 
-/// The check's own duration when it sets `key`, else the inherited one.
+/// The check's own `interval` or `timeout` (at most 24 hours) when it sets `key`, else the inherited.
 fn inherit(
     p: &mut Problems<'_>,
     ctx: &str,
@@ -154,7 +154,7 @@ fn inherit(
 ) -> Option<Duration> {
     match own {
         None => inherited,
-        Some(v) => duration(p, ctx, key, v),
+        Some(v) => capped_duration(p, ctx, key, v),
     }
 }
 

@@ -92,6 +92,32 @@ pub(super) fn json_value(v: &toml::Value) -> Result<serde_json::Value, String> {
     })
 }
 
+/// The longest `interval` or `timeout`: a check probed less often than daily in practice never runs.
+pub(super) const MAX_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A [`duration`] of at most [`MAX_INTERVAL`], for `interval` and `timeout`; a number too large for
+/// humantime to count is over the bound too, so `99999999999999999999d` gets the same message.
+pub(super) fn capped_duration(
+    p: &mut Problems<'_>,
+    ctx: &str,
+    key: &str,
+    v: &Spanned<String>,
+) -> Option<Duration> {
+    let over = match humantime::parse_duration(v.get_ref()) {
+        Ok(d) => d > MAX_INTERVAL,
+        // Without a fraction humantime overflows only on a huge number; with one it may instead
+        // refuse a precision finer than 1ns, which its own message explains.
+        Err(humantime::DurationError::NumberOverflow) => !v.get_ref().contains('.'),
+        Err(_) => false,
+    };
+    if over {
+        let hours = MAX_INTERVAL.as_secs() / 3600;
+        p.at(v.span(), format!("{ctx}{key} must be at most {hours}h"));
+        return None;
+    }
+    duration(p, ctx, key, v)
+}
+
 /// A humantime duration greater than zero, such as `30s`, `5m` or `14d`.
 pub(super) fn duration(
     p: &mut Problems<'_>,
@@ -226,7 +252,8 @@ pub(super) fn status_range(item: &raw::Status) -> Result<StatusRange, String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::test_support::check;
+    use super::MAX_INTERVAL;
+    use crate::config::test_support::{check, valid};
 
     #[test]
     fn bad_duration() {
@@ -251,5 +278,51 @@ mod tests {
                 "etc/watchpost.toml:3:21: defaults: success_threshold must be between 1 and 4294967295",
             ],
         );
+    }
+
+    /// `interval = "500000y"` was accepted and the check never ran. A number too large for
+    /// humantime must get the same message, not an overflow, and a bad `[defaults]` value is
+    /// reported once, not again at each check that inherits it.
+    #[test]
+    fn interval_and_timeout_over_24h_are_refused() {
+        let tcp = "[[check]]\nid = \"a\"\ntype = \"tcp\"\nhost = \"h\"\nport = 1\n";
+        for huge in [
+            "500000y",
+            "99999999999999d",
+            "99999999999999999999d",
+            "24h 1ns",
+        ] {
+            check(
+                &format!("{tcp}interval = \"{huge}\"\n"),
+                &["etc/watchpost.toml:6:12: check \"a\": interval must be at most 24h"],
+            );
+            check(
+                &format!("{tcp}timeout = \"{huge}\"\n"),
+                &["etc/watchpost.toml:6:11: check \"a\": timeout must be at most 24h"],
+            );
+        }
+        check(
+            &format!("[defaults]\ninterval = \"25h\"\ntimeout = \"500000y\"\n\n{tcp}"),
+            &[
+                "etc/watchpost.toml:2:12: defaults: interval must be at most 24h",
+                "etc/watchpost.toml:3:11: defaults: timeout must be at most 24h",
+            ],
+        );
+        // A fraction finer than humantime counts is a precision problem, not a huge value.
+        check(
+            &format!("{tcp}interval = \"0.5ns\"\n"),
+            &[
+                r#"etc/watchpost.toml:6:12: check "a": invalid duration "0.5ns" for interval: number is too large or cannot be represented without a lack of precision (values below 1ns are not supported); write a number and a unit, like 30s, 5m or 14d"#,
+            ],
+        );
+    }
+
+    #[test]
+    fn interval_and_timeout_of_exactly_24h_are_accepted() {
+        let config = valid(
+            "[defaults]\ninterval = \"24h\"\ntimeout = \"1day\"\n\n[[check]]\nid = \"a\"\ntype = \"tcp\"\nhost = \"h\"\nport = 1\n",
+        );
+        let a = &config.checks[0];
+        assert_eq!((a.interval, a.limits.timeout), (MAX_INTERVAL, MAX_INTERVAL));
     }
 }

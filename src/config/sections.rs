@@ -14,7 +14,7 @@ use serde_spanned::Spanned;
 
 use super::diag::Problems;
 use super::env::{Env, expand};
-use super::fields::{duration, http_url, threshold, too_long};
+use super::fields::{capped_duration, duration, http_url, threshold, too_long};
 use super::raw;
 use super::{Admin, AdminUser, CheckId, Policy, Server, Storage};
 use crate::maintenance::Recurring;
@@ -94,13 +94,13 @@ pub(super) fn defaults(d: &raw::Defaults, p: &mut Problems<'_>) -> Defaults {
         .interval
         .as_ref()
         .map_or(Some(Duration::from_secs(60)), |v| {
-            duration(p, CTX, "interval", v)
+            capped_duration(p, CTX, "interval", v)
         });
     let timeout = d
         .timeout
         .as_ref()
         .map_or(Some(Duration::from_secs(10)), |v| {
-            duration(p, CTX, "timeout", v)
+            capped_duration(p, CTX, "timeout", v)
         });
     if let (Some(i), Some(t)) = (interval, timeout)
         && t > i
