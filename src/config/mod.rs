@@ -4,7 +4,17 @@
 //! with its file, line and column. After [`load`] returns nothing else parses strings or looks up an
 //! `Option` that "should be set". This module does no network I/O.
 
+mod check;
+mod diag;
+mod dns;
+mod env;
+mod fields;
+mod http;
 mod raw;
+mod sections;
+mod tcp;
+#[cfg(test)]
+mod test_support;
 mod validate;
 
 use std::fmt;
