@@ -41,8 +41,13 @@ pub struct App {
 impl App {
     /// Opens the database and binds the listen address, so errors surface before anything runs.
     pub async fn bind(config: Config) -> anyhow::Result<App> {
-        let store = Store::open(&config.storage.path)
-            .with_context(|| format!("opening database {}", config.storage.path.display()))?;
+        let path = config.storage.path.clone();
+        let opening = || format!("opening database {}", config.storage.path.display());
+        // Opening runs SQLite and the migrations: blocking work, kept off the async runtime.
+        let store = tokio::task::spawn_blocking(move || Store::open(&path))
+            .await
+            .with_context(opening)?
+            .with_context(opening)?;
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("listening on {}", config.server.listen))?;

@@ -6,9 +6,11 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use super::rows::{RollupTable, time_column};
 use super::{Error, Severity};
 use crate::clock::{HOUR_MS, Timestamp};
 use crate::model::{Action, IncidentKind, IncidentStatus};
+use crate::monitor::Bucket;
 
 /// Who did what, written in the same transaction as the change.
 #[derive(Clone, Debug)]
@@ -143,7 +145,7 @@ pub(super) fn apply(
             id
         }
         AdminWrite::EditIncident { id, edit } => {
-            exists(tx, "incidents", *id)?;
+            exists(tx, Record::Incident, *id)?;
             let e = edit;
             tx.execute(
                 "UPDATE incidents SET title = coalesce(?2, title), severity = coalesce(?3, severity),
@@ -168,7 +170,7 @@ pub(super) fn apply(
             *id
         }
         AdminWrite::AddUpdate { id, status, body } => {
-            exists(tx, "incidents", *id)?;
+            exists(tx, Record::Incident, *id)?;
             add_update(tx, *id, now, *status, body, audit.map(|a| a.actor.as_str()))?;
             if *status == IncidentStatus::Resolved {
                 tx.execute(
@@ -200,7 +202,7 @@ pub(super) fn apply(
             id
         }
         AdminWrite::EditMaintenance { id, edit: m } => {
-            exists(tx, "maintenance", *id)?;
+            exists(tx, Record::Maintenance, *id)?;
             tx.execute(
                 "UPDATE maintenance SET title = ?2, body = ?3, starts_at = ?4, ends_at = ?5, updated_at = ?6
                  WHERE id = ?1",
@@ -210,7 +212,7 @@ pub(super) fn apply(
             *id
         }
         AdminWrite::CancelMaintenance { id } => {
-            exists(tx, "maintenance", *id)?;
+            exists(tx, Record::Maintenance, *id)?;
             tx.execute(
                 "UPDATE maintenance SET cancelled = 1, updated_at = ?2 WHERE id = ?1",
                 params![id, now.0],
@@ -227,14 +229,19 @@ pub(super) fn apply(
     Ok(id)
 }
 
-fn exists(tx: &Transaction, table: &str, id: i64) -> Result<(), Error> {
-    let found: Option<i64> = tx
-        .query_row(
-            &format!("SELECT id FROM {table} WHERE id = ?1"),
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?;
+/// A kind of row an admin edits by id; a closed set, so no string picks the table.
+#[derive(Clone, Copy)]
+enum Record {
+    Incident,
+    Maintenance,
+}
+
+fn exists(tx: &Transaction, record: Record, id: i64) -> Result<(), Error> {
+    let sql = match record {
+        Record::Incident => "SELECT id FROM incidents WHERE id = ?1",
+        Record::Maintenance => "SELECT id FROM maintenance WHERE id = ?1",
+    };
+    let found: Option<i64> = tx.query_row(sql, [id], |r| r.get(0)).optional()?;
     found.map(|_| ()).ok_or(Error::NotFound)
 }
 
@@ -325,16 +332,26 @@ fn set_false_alarm(tx: &Transaction, id: i64, false_alarm: bool) -> Result<(), E
         "UPDATE incidents SET false_alarm = ?2 WHERE id = ?1",
         params![id, false_alarm],
     )?;
-    let column = match Severity::parse(&severity) {
-        Some(Severity::Major | Severity::Critical) => "down_ms",
-        Some(Severity::Minor) => "degraded_ms",
+    let outage = match Severity::parse(&severity) {
+        Some(Severity::Major | Severity::Critical) => Bucket::Down,
+        Some(Severity::Minor) => Bucket::Degraded,
         _ => return Ok(()),
     };
     let Some(check) = check else { return Ok(()) };
     let (from, to) = if false_alarm {
-        (column, "up_ms")
+        (outage, Bucket::Up)
     } else {
-        ("up_ms", column)
+        (Bucket::Up, outage)
+    };
+    let (from, to) = (time_column(from), time_column(to));
+    let shift = |table: RollupTable, start: i64, ms: i64| {
+        tx.execute(
+            &format!(
+                "UPDATE {} SET {from} = {from} - ?3, {to} = {to} + ?3 WHERE check_id = ?1 AND start = ?2",
+                table.as_str()
+            ),
+            params![check, start, ms],
+        )
     };
     let mut days: HashMap<i64, i64> = HashMap::new();
     let mut at = start;
@@ -351,23 +368,13 @@ fn set_false_alarm(tx: &Transaction, id: i64, false_alarm: bool) -> Result<(), E
             .unwrap_or(0);
         let moved = piece.min(have.max(0));
         if moved > 0 {
-            tx.execute(
-                &format!(
-                    "UPDATE rollup_hour SET {from} = {from} - ?3, {to} = {to} + ?3 WHERE check_id = ?1 AND start = ?2"
-                ),
-                params![check, hour, moved],
-            )?;
+            shift(RollupTable::Hour, hour, moved)?;
             *days.entry(Timestamp(at).day_start().0).or_default() += moved;
         }
         at = hour + HOUR_MS;
     }
     for (day, moved) in days {
-        tx.execute(
-            &format!(
-                "UPDATE rollup_day SET {from} = {from} - ?3, {to} = {to} + ?3 WHERE check_id = ?1 AND start = ?2"
-            ),
-            params![check, day, moved],
-        )?;
+        shift(RollupTable::Day, day, moved)?;
     }
     Ok(())
 }

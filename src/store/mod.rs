@@ -6,6 +6,7 @@
 
 mod admin;
 mod read;
+mod rows;
 mod schema;
 mod writer;
 
@@ -157,7 +158,7 @@ pub struct AuditRow {
     pub detail: String,
 }
 
-/// A probe kept as evidence of an incident.
+/// A probe result as stored: a raw result, or one kept as evidence of an incident.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Evidence {
     pub at: Timestamp,
@@ -217,31 +218,4 @@ pub struct PageTimes {
 pub struct CheckTimes {
     pub created: Timestamp,
     pub changed: Timestamp,
-}
-
-/// A raw result as stored.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ResultRow {
-    pub at: Timestamp,
-    pub status: Status,
-    pub latency_us: i64,
-    pub code: Option<u16>,
-    pub reason: Option<Reason>,
-    pub message: Option<String>,
-}
-
-fn status_code(s: Status) -> i64 {
-    match s {
-        Status::Up => 0,
-        Status::Degraded => 1,
-        Status::Down => 2,
-    }
-}
-
-fn status_from(code: i64) -> Status {
-    match code {
-        0 => Status::Up,
-        1 => Status::Degraded,
-        _ => Status::Down,
-    }
 }

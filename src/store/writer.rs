@@ -11,7 +11,8 @@ use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::admin::{self, AdminWrite, Audit, add_update};
-use super::{CheckMeta, CheckRow, Error, Evidence, Severity, status_code};
+use super::rows::{self, RollupTable, rollup_columns, rollup_values, status_code};
+use super::{CheckMeta, CheckRow, Error, Evidence, Severity};
 use crate::clock::Timestamp;
 use crate::event::{self, Event};
 use crate::model::{CheckId, IncidentKind, IncidentStatus};
@@ -255,16 +256,9 @@ fn apply(
                     (&mut hours, outcome.at.hour_start()),
                     (&mut days, outcome.at.day_start()),
                 ] {
-                    map.entry(check)
-                        .or_default()
-                        .entry(key)
-                        .or_default()
-                        .count_probe(outcome.status, latency_us);
-                    map.entry(check)
-                        .or_default()
-                        .entry(key)
-                        .or_default()
-                        .count_phases(&outcome.phases);
+                    let row = map.entry(check).or_default().entry(key).or_default();
+                    row.count_probe(outcome.status, latency_us);
+                    row.count_phases(&outcome.phases);
                 }
             }
             Write::Spans { check, spans } => {
@@ -362,7 +356,7 @@ fn apply(
             }
         }
     }
-    for (table, map) in [("rollup_hour", &hours), ("rollup_day", &days)] {
+    for (table, map) in [(RollupTable::Hour, &hours), (RollupTable::Day, &days)] {
         for (check, deltas) in map {
             for (start, delta) in deltas {
                 upsert_rollup(tx, table, *check, *start, delta)?;
@@ -401,71 +395,26 @@ fn insert_result(tx: &Transaction, check: i64, o: &Outcome) -> Result<(), Error>
 
 fn upsert_rollup(
     tx: &Transaction,
-    table: &str,
+    table: RollupTable,
     check: i64,
     start: Timestamp,
     r: &Rollup,
 ) -> Result<(), Error> {
+    static HOUR: LazyLock<String> = LazyLock::new(|| upsert_sql(RollupTable::Hour));
+    static DAY: LazyLock<String> = LazyLock::new(|| upsert_sql(RollupTable::Day));
     let sql = match table {
-        "rollup_hour" => &*UPSERT_HOUR,
-        _ => &*UPSERT_DAY,
+        RollupTable::Hour => &*HOUR,
+        RollupTable::Day => &*DAY,
     };
-    let values = [check, start.0]
-        .into_iter()
-        .chain([
-            r.up_ms,
-            r.degraded_ms,
-            r.down_ms,
-            r.maintenance_ms,
-            r.probes_up,
-            r.probes_degraded,
-            r.probes_down,
-            r.latency_sum_us,
-            r.latency_max_us,
-        ])
-        .chain(r.histogram)
-        .chain(r.phases_us)
-        .chain([r.phased])
-        .chain(r.latency);
+    let values = [check, start.0].into_iter().chain(rollup_values(r));
     tx.prepare_cached(sql)?
         .execute(rusqlite::params_from_iter(values))?;
     Ok(())
 }
 
-/// A rollup's columns after `check_id` and `start`, in the order `upsert_rollup` binds them.
-/// The reader selects the same list (`ROLLUP_COLUMNS`).
-pub(super) fn rollup_columns() -> Vec<String> {
-    let named = [
-        "up_ms",
-        "degraded_ms",
-        "down_ms",
-        "maintenance_ms",
-        "probes_up",
-        "probes_degraded",
-        "probes_down",
-        "latency_sum_us",
-        "latency_max_us",
-    ];
-    let phases = [
-        "resolve_us",
-        "connect_us",
-        "tls_us",
-        "processing_us",
-        "transfer_us",
-        "phased",
-    ];
-    named
-        .into_iter()
-        .map(str::to_string)
-        .chain((0..10).map(|i| format!("h{i}")))
-        .chain(phases.into_iter().map(str::to_string))
-        .chain((0..40).map(|i| format!("l{i}")))
-        .collect()
-}
-
 /// The upsert of a rollup row into `table`: every column added to what is there, except the
 /// largest latency, which is the maximum of both.
-fn upsert_sql(table: &str) -> String {
+fn upsert_sql(table: RollupTable) -> String {
     let columns = rollup_columns();
     let placeholders: Vec<String> = (1..=columns.len() + 2).map(|i| format!("?{i}")).collect();
     let updates: Vec<String> = columns
@@ -476,16 +425,14 @@ fn upsert_sql(table: &str) -> String {
         })
         .collect();
     format!(
-        "INSERT INTO {table} (check_id, start, {}) VALUES ({})
+        "INSERT INTO {} (check_id, start, {}) VALUES ({})
          ON CONFLICT (check_id, start) DO UPDATE SET {}",
+        table.as_str(),
         columns.join(", "),
         placeholders.join(", "),
         updates.join(", ")
     )
 }
-
-static UPSERT_HOUR: LazyLock<String> = LazyLock::new(|| upsert_sql("rollup_hour"));
-static UPSERT_DAY: LazyLock<String> = LazyLock::new(|| upsert_sql("rollup_day"));
 
 fn sync_checks(
     tx: &Transaction,
@@ -501,7 +448,7 @@ fn sync_checks(
     for c in checks {
         upsert.execute(params![c.slug, c.name, c.group, c.kind, now.0])?;
     }
-    super::read::checks(tx)
+    rows::checks(tx)
 }
 
 fn open_incident(tx: &Transaction, open: &IncidentOpen) -> Result<i64, Error> {
