@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_spanned::Spanned;
 
-use super::diag::{Problems, key_span};
+use super::diag::{Problems, Required, key_span};
 use super::env::Env;
 use super::fields::{capped_duration, duration, optional_duration, threshold, too_long};
 use super::raw;
@@ -226,7 +226,7 @@ fn spec(
     // Required keys that are missing are reported at `type`, which is what requires them.
     let required = Required {
         at: key_span(p.src(), v.span(), "type"),
-        kind,
+        noun: kind.noun(),
     };
     let spec = match kind {
         Kind::Http => {
@@ -236,29 +236,6 @@ fn spec(
         Kind::Dns => super::dns::spec(c, ctx, &required, p).map(ProbeSpec::Dns),
     };
     if foreign { None } else { spec }
-}
-
-/// Where and how to report a required key that is missing.
-pub(super) struct Required {
-    at: Range<usize>,
-    kind: Kind,
-}
-
-impl Required {
-    /// The value of a required key, or a problem saying it is missing.
-    pub(super) fn get<'v, T>(
-        &self,
-        p: &mut Problems<'_>,
-        ctx: &str,
-        key: &str,
-        v: &'v Option<Spanned<T>>,
-    ) -> Option<&'v Spanned<T>> {
-        if v.is_none() {
-            let msg = format!("{ctx}missing `{key}`, required for {}", self.kind.noun());
-            p.at(self.at.clone(), msg);
-        }
-        v.as_ref()
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@
 use std::ops::Range;
 use std::path::Path;
 
+use serde_spanned::Spanned;
+
 use super::{Error, Problem};
 
 /// The problems found so far, and what is needed to locate them.
@@ -78,5 +80,29 @@ pub(super) fn key_span(src: &str, value: Range<usize>, key: &str) -> Range<usize
             head.len()..before.len()
         }
         _ => value,
+    }
+}
+
+/// Where and how to report a required key that is missing.
+pub(super) struct Required {
+    pub(super) at: Range<usize>,
+    /// What requires it, as a message names it ("an http check").
+    pub(super) noun: &'static str,
+}
+
+impl Required {
+    /// The value of a required key, or a problem saying it is missing.
+    pub(super) fn get<'v, T>(
+        &self,
+        p: &mut Problems<'_>,
+        ctx: &str,
+        key: &str,
+        v: &'v Option<Spanned<T>>,
+    ) -> Option<&'v Spanned<T>> {
+        if v.is_none() {
+            let msg = format!("{ctx}missing `{key}`, required for {}", self.noun);
+            p.at(self.at.clone(), msg);
+        }
+        v.as_ref()
     }
 }

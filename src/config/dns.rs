@@ -5,8 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::check::Required;
-use super::diag::Problems;
+use super::diag::{Problems, Required};
 use super::fields::dns_name;
 use super::raw;
 use crate::probe::{DnsSpec, Rcode, RecordKind, Transport};

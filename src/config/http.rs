@@ -5,8 +5,7 @@
 
 use http::{HeaderName, HeaderValue, Method};
 
-use super::check::Required;
-use super::diag::Problems;
+use super::diag::{Problems, Required};
 use super::env::{Env, expand};
 use super::fields::{http_url, ip_family, json_value, regex_key, status_range};
 use super::raw;

@@ -3,8 +3,7 @@
 //! Owns the list of keys a tcp check may set and their messages. A host is checked for shape,
 //! never resolved or connected to.
 
-use super::check::Required;
-use super::diag::Problems;
+use super::diag::{Problems, Required};
 use super::env::{Env, expand};
 use super::fields::{ip_family, regex_key};
 use super::raw;
