@@ -14,7 +14,7 @@ use bytes::Bytes;
 use maud::{Markup, PreEscaped, Render, html};
 use tokio::sync::watch;
 
-use super::cache::{etag, matches};
+use super::cache::{Validators, http_date, weak_etag};
 use super::pages::{ago, banner, groups, incident_item, page, state_label, worst_state};
 use super::{WebError, WebState, markdown};
 use crate::clock::Timestamp;
@@ -417,7 +417,7 @@ async fn render(state: &WebState, versions: Versions) -> Result<Rendered, WebErr
         });
         let gzip = gzip(html.as_bytes())?;
         // Weak: the plain and the gzipped bytes are one page.
-        let etag = HeaderValue::from_str(&format!("W/{}", etag(html.as_bytes())))
+        let etag = HeaderValue::from_str(&weak_etag(html.as_bytes()))
             .map_err(|e| WebError::Internal(e.to_string()))?;
         Ok(Rendered {
             versions,
@@ -454,7 +454,9 @@ pub async fn index(
     let page = state.front.get(&state).await?;
     let modified = http_date(page.modified.into());
     let html = HeaderValue::from_static("text/html; charset=utf-8");
-    let mut response = if not_modified(&request, &page.etag, page.modified) {
+    let validators = Validators::of(&request);
+    let tag = page.etag.to_str().unwrap_or_default();
+    let mut response = if validators.current(tag, Some(page.modified)) {
         StatusCode::NOT_MODIFIED.into_response()
     } else if accepts_gzip(&request) {
         (
@@ -481,20 +483,6 @@ pub async fn index(
     Ok(response)
 }
 
-/// `If-None-Match` (weak comparison) decides when present; otherwise `If-Modified-Since` at or
-/// after the page's time.
-fn not_modified(request: &HeaderMap, etag: &HeaderValue, modified: SystemTime) -> bool {
-    if let Some(tags) = request.get(header::IF_NONE_MATCH) {
-        return matches(tags, etag.to_str().unwrap_or_default());
-    }
-    let since = request
-        .get(header::IF_MODIFIED_SINCE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok());
-    let modified = chrono::DateTime::<chrono::Utc>::from(modified).timestamp();
-    since.is_some_and(|s| s.timestamp() >= modified)
-}
-
 /// Whether `Accept-Encoding` allows gzip (or anything, by `*`) with a non-zero quality.
 fn accepts_gzip(request: &HeaderMap) -> bool {
     request
@@ -512,11 +500,6 @@ fn accepts_gzip(request: &HeaderMap) -> bool {
             });
             (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
         })
-}
-
-/// An IMF-fixdate, as HTTP dates are written.
-pub(super) fn http_date(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 #[cfg(test)]
@@ -626,45 +609,5 @@ mod tests {
         assert!(!accepts_gzip(&headers(&[("accept-encoding", "gzip;q=0")])));
         assert!(!accepts_gzip(&headers(&[("accept-encoding", "br")])));
         assert!(!accepts_gzip(&HeaderMap::new()));
-    }
-
-    #[test]
-    fn validators_match_the_page() {
-        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let etag = HeaderValue::from_static("W/\"abc\"");
-        assert!(not_modified(
-            &headers(&[("if-none-match", "W/\"abc\"")]),
-            &etag,
-            modified
-        ));
-        assert!(not_modified(
-            &headers(&[("if-none-match", "\"abc\", \"other\"")]),
-            &etag,
-            modified
-        ));
-        assert!(!not_modified(
-            &headers(&[("if-none-match", "\"abd\"")]),
-            &etag,
-            modified
-        ));
-        let date = http_date(modified.into());
-        assert_eq!(date, "Fri, 15 Jan 2027 08:00:00 GMT");
-        assert!(not_modified(
-            &headers(&[("if-modified-since", &date)]),
-            &etag,
-            modified
-        ));
-        let earlier = http_date((modified - Duration::from_secs(1)).into());
-        assert!(!not_modified(
-            &headers(&[("if-modified-since", &earlier)]),
-            &etag,
-            modified
-        ));
-        // An entity tag that does not match wins over a date that would.
-        assert!(!not_modified(
-            &headers(&[("if-none-match", "\"x\""), ("if-modified-since", &date)]),
-            &etag,
-            modified
-        ));
     }
 }

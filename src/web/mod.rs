@@ -128,7 +128,7 @@ pub fn router(state: WebState) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .fallback(|| async { WebError::NotFound })
-        .layer(axum::middleware::from_fn(cache_headers))
+        .layer(axum::middleware::from_fn(cache::pages))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
@@ -306,46 +306,6 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
         );
     }
     r
-}
-
-/// Public pages get an ETag (a hash of the body), a short Cache-Control unless the handler set
-/// one, and `304 Not Modified` when `If-None-Match` matches.
-async fn cache_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let path = req.uri().path().to_string();
-    // The machine-readable routes have their own middleware (`cache::public`), the front page
-    // its own validators (`front::index`).
-    let public = req.method() == axum::http::Method::GET
-        && path != "/"
-        && !path.starts_with("/admin")
-        && !path.starts_with("/api/")
-        && !path.starts_with("/badge/")
-        && !path.ends_with(".atom")
-        && !path.ends_with(".rss")
-        && path != "/metrics"
-        && path != "/healthz";
-    let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
-    let response = next.run(req).await;
-    if !public || !response.status().is_success() {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 16 << 20).await else {
-        return WebError::Internal("a response body could not be read".into()).into_response();
-    };
-    // Weak: the compression layer outside may send these bytes gzipped.
-    let etag = format!("W/{}", cache::etag(&bytes));
-    let h = &mut parts.headers;
-    if let Ok(v) = header::HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
-    h.entry(header::CACHE_CONTROL)
-        .or_insert(header::HeaderValue::from_static("public, max-age=30"));
-    if if_none_match.is_some_and(|v| cache::matches(&v, &etag)) {
-        parts.status = StatusCode::NOT_MODIFIED;
-        parts.headers.remove(header::CONTENT_LENGTH);
-        return Response::from_parts(parts, axum::body::Body::empty());
-    }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 async fn metrics(State(state): State<WebState>) -> Result<Response, WebError> {

@@ -396,7 +396,7 @@ pub async fn incident(
         .map(|u| u.at)
         .chain(i.resolved_at)
         .fold(i.started_at, Timestamp::max);
-    if let Ok(v) = axum::http::HeaderValue::from_str(&super::front::http_date(changed.to_chrono()))
+    if let Ok(v) = axum::http::HeaderValue::from_str(&super::cache::http_date(changed.to_chrono()))
     {
         response
             .headers_mut()
