@@ -15,12 +15,12 @@ use maud::{Markup, PreEscaped, Render, html};
 use tokio::sync::watch;
 
 use super::cache::{Validators, http_date, weak_etag};
-use super::pages::{ago, banner, groups, incident_item, page, state_label, worst_state};
+use super::layout::{ago, incident_item, page, state_label};
+use super::overall::{Overall, groups, worst};
 use super::{WebError, WebState, markdown};
 use crate::clock::Timestamp;
 use crate::config::Check;
 use crate::maintenance::Schedule;
-use crate::monitor::State as CheckState;
 use crate::probe::fmt_duration;
 use crate::snapshot::{CheckNow, DayBar, History, Snapshot};
 use crate::store::{IncidentFilter, IncidentRow, IncidentTimeline};
@@ -169,7 +169,7 @@ fn check_rows(out: &mut String, f: &Front<'_>) {
         if group.is_empty() {
             out.push_str("<section class=\"group\">");
         } else {
-            let worst = worst_state(members.iter().map(|(c, n)| n.shown_state(c, f.now)));
+            let worst = worst(members.iter().map(|(c, n)| n.shown_state(c, f.now)));
             out.push_str("<details class=\"group\" open>");
             html! {
                 summary { h2 { (group) } span class={ "state " (worst.as_str()) } { (state_label(worst)) } }
@@ -207,6 +207,21 @@ fn active_item(t: &IncidentTimeline, now: Timestamp) -> Markup {
     }
 }
 
+/// The overall banner's class and text, in Statuspage's words: maintenance is named before
+/// checks without a known state.
+fn banner(overall: Overall) -> (&'static str, &'static str) {
+    match overall {
+        Overall::NoChecks => ("unknown", "No checks are configured"),
+        Overall::Waiting => ("unknown", "Status unknown: waiting for the first probes"),
+        Overall::MajorOutage => ("down", "Major outage"),
+        Overall::PartialOutage => ("partial", "Partial outage"),
+        Overall::Degraded => ("degraded", "Degraded performance"),
+        Overall::Maintenance { .. } => ("maintenance", "Under maintenance"),
+        Overall::Operational { unknown: true } => ("up", "All known systems operational"),
+        Overall::Operational { unknown: false } => ("up", "All systems operational"),
+    }
+}
+
 /// Everything the front page shows, gathered.
 pub struct Front<'a> {
     pub snapshot: &'a Snapshot,
@@ -223,11 +238,7 @@ pub struct Front<'a> {
 pub fn render_index(f: &Front<'_>) -> String {
     let (snapshot, now) = (f.snapshot, f.now);
     let (open, recent) = (f.open, f.recent);
-    let states: Vec<CheckState> = snapshot
-        .iter()
-        .map(|(c, n)| n.shown_state(c, now))
-        .collect();
-    let (class, text) = banner(&states);
+    let (class, text) = banner(Overall::at(snapshot, now));
     let title = &snapshot.config.server.title;
     let active = f.schedule.active(now);
     let upcoming = f.schedule.upcoming(now, UPCOMING);

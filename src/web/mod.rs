@@ -13,7 +13,9 @@ mod cache;
 mod feeds;
 pub mod front;
 mod json;
+mod layout;
 pub mod markdown;
+mod overall;
 pub mod pages;
 mod statuspage;
 
@@ -173,7 +175,7 @@ impl From<crate::store::Error> for WebError {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let page = |code: StatusCode, title: &str, text: &str| {
-            (code, pages::message(title, text)).into_response()
+            (code, layout::message(title, text)).into_response()
         };
         match self {
             WebError::NotFound => page(

@@ -12,7 +12,8 @@ use axum::extract::State;
 use serde::Serialize;
 
 use super::json::Json;
-use super::{WebError, WebState, pages};
+use super::overall::{Overall, groups};
+use super::{WebError, WebState};
 use crate::clock::Timestamp;
 use crate::config::Check;
 use crate::maintenance::{Window, stages};
@@ -305,7 +306,7 @@ async fn maintenance_list(
 struct View {
     page: PageDto,
     components: Vec<ComponentDto>,
-    states: Vec<CheckState>,
+    overall: Overall,
     base: String,
 }
 
@@ -322,10 +323,6 @@ impl View {
 
     fn new(snapshot: &Snapshot, times: &PageTimes, base: String, now: Timestamp) -> View {
         let page_id = page_id(&base);
-        let states: Vec<CheckState> = snapshot
-            .iter()
-            .map(|(c, n)| n.shown_state(c, now))
-            .collect();
         let components = components_of(snapshot, &times.checks, &page_id, now);
         let updated = components
             .iter()
@@ -343,13 +340,13 @@ impl View {
                 updated_at: updated,
             },
             components,
-            states,
+            overall: Overall::at(snapshot, now),
             base,
         }
     }
 
     fn status(&self) -> StatusDto {
-        page_status(&self.states)
+        page_status(self.overall)
     }
 
     fn maintenance(&self, w: &Window, planned: Timestamp, now: Timestamp) -> MaintenanceDto {
@@ -529,24 +526,21 @@ fn severity(status: &str) -> u8 {
 }
 
 /// The page's indicator from its checks' states: `none` when all are operational (or in
-/// maintenance), `minor` when any is degraded or unknown, `major` when some are down, `critical`
-/// when every check with a known state is down.
-fn page_status(states: &[CheckState]) -> StatusDto {
-    let count = |s| states.iter().filter(|&&x| x == s).count();
-    let known = states.len() - count(CheckState::Unknown);
-    let down = count(CheckState::Down);
-    let (indicator, description) = if down > 0 && down == known {
-        ("critical", "Major System Outage")
-    } else if down > 0 {
-        ("major", "Partial System Outage")
-    } else if count(CheckState::Degraded) > 0 {
-        ("minor", "Partially Degraded Service")
-    } else if count(CheckState::Unknown) > 0 {
-        ("minor", "Status Unknown For Some Systems")
-    } else if count(CheckState::Maintenance) > 0 {
-        ("none", "Service Under Maintenance")
-    } else {
-        ("none", "All Systems Operational")
+/// maintenance), `minor` when any is degraded or unknown (an unknown check's component reads
+/// `degraded_performance`, so some unknown is `minor` even beside maintenance), `major` when
+/// some are down, `critical` when every check with a known state is down.
+fn page_status(overall: Overall) -> StatusDto {
+    let (indicator, description) = match overall {
+        Overall::MajorOutage => ("critical", "Major System Outage"),
+        Overall::PartialOutage => ("major", "Partial System Outage"),
+        Overall::Degraded => ("minor", "Partially Degraded Service"),
+        Overall::Waiting
+        | Overall::Maintenance { unknown: true }
+        | Overall::Operational { unknown: true } => ("minor", "Status Unknown For Some Systems"),
+        Overall::Maintenance { unknown: false } => ("none", "Service Under Maintenance"),
+        Overall::NoChecks | Overall::Operational { unknown: false } => {
+            ("none", "All Systems Operational")
+        }
     };
     StatusDto {
         indicator,
@@ -565,7 +559,7 @@ fn components_of(
     let mut out = Vec::new();
     let mut group_ids: Vec<String> = Vec::new();
     let mut top = 0;
-    for (group, members) in pages::groups(snapshot) {
+    for (group, members) in groups(snapshot) {
         let group_id = (!group.is_empty()).then(|| unique_group_id(&group, &mut group_ids));
         let mut children: Vec<ComponentDto> = members
             .iter()
@@ -695,7 +689,11 @@ mod tests {
     use super::*;
 
     fn check(states: &[CheckState], expected: &str) {
-        assert_eq!(page_status(states).indicator, expected, "{states:?}");
+        assert_eq!(
+            page_status(Overall::of(states)).indicator,
+            expected,
+            "{states:?}"
+        );
     }
 
     #[test]
