@@ -197,6 +197,16 @@ pub(super) fn http_date(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
+/// Request headers from name and value pairs, for tests.
+#[cfg(test)]
+pub(super) fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.append(*k, HeaderValue::from_str(v).unwrap());
+    }
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -229,14 +239,6 @@ mod tests {
         assert!(a.starts_with('"') && a.ends_with('"') && a.len() == 18);
         assert_eq!(a, etag(b"one"));
         assert_ne!(a, etag(b"two"));
-    }
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(*k, HeaderValue::from_str(v).unwrap());
-        }
-        h
     }
 
     fn not_modified(request: &HeaderMap, etag: &HeaderValue, modified: SystemTime) -> bool {

@@ -40,8 +40,13 @@ pub(super) fn message(title: &str, text: &str) -> Markup {
     )
 }
 
+/// A check's (or a group's) state, coloured by its class and said in words.
+pub(super) fn state_tag(s: CheckState) -> Markup {
+    html! { span class={ "state " (s.as_str()) } { (state_label(s)) } }
+}
+
 /// How a check's state reads on a page.
-pub(super) fn state_label(s: CheckState) -> &'static str {
+fn state_label(s: CheckState) -> &'static str {
     match s {
         CheckState::Unknown => "Unknown",
         CheckState::Up => "Operational",

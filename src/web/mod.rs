@@ -17,6 +17,7 @@ mod layout;
 pub mod markdown;
 mod overall;
 pub mod pages;
+mod planned;
 mod statuspage;
 
 use std::net::SocketAddr;

@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use maud::{Markup, PreEscaped, html};
 
-use super::layout::{ago, incident_item, state_label};
+use super::layout::{ago, incident_item, state_tag};
 use super::{WebError, WebState, markdown};
 use crate::clock::Timestamp;
 use crate::probe::fmt_duration;
@@ -162,7 +162,7 @@ pub async fn check(
         &snapshot.config.server.title,
         Some("/assets/bars.js"),
         html! {
-            h1 { (check.name) " " span class={ "state " (shown.as_str()) } { (state_label(shown)) } }
+            h1 { (check.name) " " (state_tag(shown)) }
             @if let Some(last) = &current.last {
                 p {
                     "Last checked " (ago(now, last.at)) " in " (fmt_duration(last.latency))

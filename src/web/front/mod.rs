@@ -7,8 +7,6 @@ mod bars;
 mod cache;
 mod render;
 
-use std::time::Duration;
-
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -19,9 +17,6 @@ pub use render::{Front, render_index};
 
 use super::cache::{Validators, http_date};
 use super::{WebError, WebState};
-
-/// How far ahead planned maintenance is announced on the page and in the feeds.
-pub(super) const UPCOMING: Duration = Duration::from_secs(7 * 86_400);
 
 /// `/`: the stored page, gzipped when the client takes it, `304` when it has it already.
 pub async fn index(
@@ -82,14 +77,7 @@ fn accepts_gzip(request: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(*k, HeaderValue::from_str(v).unwrap());
-        }
-        h
-    }
+    use crate::web::cache::headers;
 
     #[test]
     fn gzip_is_taken_unless_refused() {

@@ -4,7 +4,6 @@
 
 use maud::{Markup, PreEscaped, Render, html};
 
-use super::UPCOMING;
 use super::bars::Bars;
 use crate::clock::Timestamp;
 use crate::config::Check;
@@ -12,9 +11,10 @@ use crate::maintenance::Schedule;
 use crate::snapshot::{CheckNow, Snapshot};
 use crate::store::{IncidentRow, IncidentTimeline};
 use crate::uptime::percent;
-use crate::web::layout::{ago, incident_item, page, state_label};
+use crate::web::layout::{ago, incident_item, page, state_tag};
 use crate::web::markdown;
 use crate::web::overall::{Overall, groups, worst};
+use crate::web::planned::UPCOMING;
 
 /// Appends one check's row to `out`: the parts that change by the second around the bar,
 /// which is copied in as rendered.
@@ -25,7 +25,7 @@ fn check_row(out: &mut String, check: &Check, now_state: &CheckNow, bars: &Bars,
     html! {
         div.line {
             a.name href={ "/checks/" (check.id) } { (check.name) }
-            span class={ "state " (state.as_str()) } { (state_label(state)) }
+            (state_tag(state))
         }
     }
     .render_to(out);
@@ -66,7 +66,7 @@ fn check_rows(out: &mut String, f: &Front<'_>) {
             let worst = worst(members.iter().map(|(c, n)| n.shown_state(c, f.now)));
             out.push_str("<details class=\"group\" open>");
             html! {
-                summary { h2 { (group) } span class={ "state " (worst.as_str()) } { (state_label(worst)) } }
+                summary { h2 { (group) } (state_tag(worst)) }
             }
             .render_to(out);
         }

@@ -9,7 +9,7 @@ use super::dto::{
 use crate::clock::Timestamp;
 use crate::maintenance::{Window, stages};
 use crate::store::{IncidentTimeline, Severity};
-use crate::web::{WebError, WebState};
+use crate::web::{WebError, WebState, planned};
 
 /// Which windows a maintenance route lists.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -34,12 +34,7 @@ pub(super) async fn maintenance_list(
     let now = Timestamp::now();
     let schedule = state.schedule.borrow().clone();
     let horizon = MAINTENANCE_HORIZON.as_millis() as i64;
-    let recurring = schedule
-        .active(now)
-        .into_iter()
-        .chain(schedule.upcoming(now, MAINTENANCE_HORIZON))
-        .filter(|w| w.id.is_none())
-        .map(|w| (Timestamp(w.start.0 - horizon).min(now), w));
+    let recurring = planned::recurring(&schedule, now, MAINTENANCE_HORIZON);
     let one_off = state
         .reader
         .planned_maintenance(500)
