@@ -122,9 +122,9 @@ pub fn router(state: WebState) -> Router {
         .route("/checks/{id}", get(pages::check))
         .route("/incidents/{id}", get(pages::incident))
         .route("/history", get(pages::history))
-        .route("/assets/style.css", get(style))
-        .route("/assets/admin.js", get(admin_js))
-        .route("/assets/bars.js", get(bars_js))
+        .route("/assets/style.css", get(|| async { asset(CSS, STYLE) }))
+        .route("/assets/admin.js", get(|| async { asset(JS, ADMIN_JS) }))
+        .route("/assets/bars.js", get(|| async { asset(JS, BARS_JS) }))
         .route("/embed.js", get(embed_js))
         .merge(data)
         .merge(badges)
@@ -224,28 +224,21 @@ impl IntoResponse for WebError {
 }
 
 const STYLE: &str = include_str!("../../assets/style.css");
-
-async fn style() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        STYLE,
-    )
-}
-
 const ADMIN_JS: &str = include_str!("../../assets/admin.js");
 const EMBED_JS: &str = include_str!("../../assets/embed.js");
 const BARS_JS: &str = include_str!("../../assets/bars.js");
 
-async fn bars_js() -> impl IntoResponse {
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// One of our own assets, compiled in: cached for an hour.
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        BARS_JS,
+        body,
     )
 }
 
@@ -253,21 +246,11 @@ async fn bars_js() -> impl IntoResponse {
 async fn embed_js() -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CONTENT_TYPE, JS),
             (header::CACHE_CONTROL, "public, max-age=600"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
         EMBED_JS,
-    )
-}
-
-async fn admin_js() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        ADMIN_JS,
     )
 }
 

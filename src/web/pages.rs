@@ -313,6 +313,15 @@ fn month_start(now: Timestamp, back: u32) -> Timestamp {
         .map_or(now, |d| Timestamp(d.and_utc().timestamp_millis()))
 }
 
+/// The end of the month `back` months before the one containing `now`: the next one's start,
+/// or for the current month no end, so that nothing dated later is lost.
+fn month_end(now: Timestamp, back: u32) -> Timestamp {
+    match back.checked_sub(1) {
+        None => Timestamp(i64::MAX),
+        Some(next) => month_start(now, next),
+    }
+}
+
 /// `/history?page=N`: incidents and planned maintenance by month, newest first.
 pub async fn history(
     State(state): State<WebState>,
@@ -323,22 +332,11 @@ pub async fn history(
     let snapshot = state.snapshot();
     let newest = number * MONTHS_PER_PAGE;
     let from = month_start(now, newest + MONTHS_PER_PAGE - 1);
-    let to = if number == 0 {
-        Timestamp(i64::MAX)
-    } else {
-        month_start(now, newest - 1)
-    };
+    let to = month_end(now, newest);
     let incidents = state.reader.incidents_between(from, to).await?;
     let windows = state.reader.all_maintenance(10_000).await?;
     let months: Vec<(Timestamp, Timestamp)> = (newest..newest + MONTHS_PER_PAGE)
-        .map(|back| {
-            let end = if back == 0 {
-                Timestamp(i64::MAX)
-            } else {
-                month_start(now, back - 1)
-            };
-            (month_start(now, back), end)
-        })
+        .map(|back| (month_start(now, back), month_end(now, back)))
         .collect();
     let title = &snapshot.config.server.title;
     Ok(page(
