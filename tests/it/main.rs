@@ -1,5 +1,6 @@
 //! The one integration test binary: real servers on loopback, a real SQLite file in a temp dir.
 
+mod actions;
 mod admin;
 mod architecture;
 mod browser;
