@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::clock::Timestamp;
-pub use crate::model::Status;
+pub use crate::model::{Phase, Status};
 
 pub use body::{BodyConditions, JsonCondition, JsonPath};
 pub use dns::{DnsSpec, Rcode, RecordKind, Transport};
@@ -216,6 +216,22 @@ pub struct Phases {
 }
 
 impl Phases {
+    /// The time spent in `phase`, if it ran.
+    pub fn get(&self, phase: Phase) -> Option<Duration> {
+        match phase {
+            Phase::Resolve => self.resolve,
+            Phase::Connect => self.connect,
+            Phase::Tls => self.tls,
+            Phase::Processing => self.processing,
+            Phase::Transfer => self.transfer,
+        }
+    }
+
+    /// Every phase with its time, in the order they run.
+    pub fn all(&self) -> [(Phase, Option<Duration>); Phase::COUNT] {
+        Phase::ALL.map(|p| (p, self.get(p)))
+    }
+
     /// Adds `other`'s phases to these, for probes that take several round trips (redirects).
     pub fn add(&mut self, other: &Phases) {
         let sum = |a: Option<Duration>, b: Option<Duration>| match (a, b) {

@@ -1,6 +1,7 @@
 //! One check's rollup for one hour or day: the time in each state, probe counts, latency sums
 //! and buckets, and the percentiles and phase means read back from them. Pure; no I/O, no clock.
 
+use crate::model::Phase;
 use crate::monitor::Bucket;
 use crate::probe::Status;
 
@@ -35,12 +36,12 @@ pub struct Rollup {
     /// Probe counts per bucket of [`FINE_BOUNDS_US`], plus one for the rest.
     pub latency: [i64; 40],
     /// Sums of the phases in [`PHASES`] order, over the `phased` probes that timed any.
-    pub phases_us: [i64; 5],
+    pub phases_us: [i64; Phase::COUNT],
     pub phased: i64,
 }
 
 /// The phases a probe is timed in, in the order of [`Rollup::phases_us`].
-pub const PHASES: [&str; 5] = ["resolve", "connect", "tls", "processing", "transfer"];
+pub const PHASES: [Phase; Phase::COUNT] = Phase::ALL;
 
 // By hand: `Default` is derived for arrays of at most 32 elements.
 impl Default for Rollup {
@@ -57,7 +58,7 @@ impl Default for Rollup {
             latency_max_us: 0,
             histogram: [0; 10],
             latency: [0; 40],
-            phases_us: [0; 5],
+            phases_us: [0; Phase::COUNT],
             phased: 0,
         }
     }
@@ -107,13 +108,7 @@ impl Rollup {
 
     /// Counts one probe's phases, if it timed any.
     pub fn count_phases(&mut self, phases: &crate::probe::Phases) {
-        let all = [
-            phases.resolve,
-            phases.connect,
-            phases.tls,
-            phases.processing,
-            phases.transfer,
-        ];
+        let all = phases.all().map(|(_, d)| d);
         if all.iter().all(Option::is_none) {
             return;
         }
@@ -124,7 +119,7 @@ impl Rollup {
     }
 
     /// The mean time of each phase, in [`PHASES`] order, over the probes that timed them.
-    pub fn phase_means(&self) -> Option<[std::time::Duration; 5]> {
+    pub fn phase_means(&self) -> Option<[std::time::Duration; Phase::COUNT]> {
         (self.phased > 0).then(|| {
             self.phases_us
                 .map(|sum| std::time::Duration::from_micros((sum / self.phased).max(0) as u64))

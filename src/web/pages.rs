@@ -31,7 +31,7 @@ struct HourPoint {
     at: Timestamp,
     p50: f64,
     p95: f64,
-    phases: Option<[f64; 5]>,
+    phases: Option<[f64; crate::model::Phase::COUNT]>,
 }
 
 /// An SVG chart of the response time per hour over `[from, to)`: the mean time of each phase

@@ -12,6 +12,9 @@ use watchpost::store::{AdminWrite, Audit, IncidentEdit, Store};
 
 use crate::admin::{api, start};
 
+/// A request to the admin API and the status it must get: method, path, headers, body.
+type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, &'a str, u16);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_patch_is_one_transaction_and_every_api_error_is_json() {
     let alive = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -73,7 +76,7 @@ async fn a_patch_is_one_transaction_and_every_api_error_is_json() {
         ("Authorization", "bearer test-token-0123456789abcdef"),
         ("Content-Type", "application/json"),
     ];
-    let cases: Vec<(&str, String, Vec<(&str, &str)>, &str, u16)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "POST",
             "/api/v1/admin/incidents".into(),
