@@ -3,14 +3,15 @@
 //! no framework; `admin.js` only shows times in the viewer's zone and sends that zone.
 
 use axum::body::Bytes;
-use axum::http::HeaderMap;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
 use super::auth::Session;
 use crate::clock::Timestamp;
 use crate::model::{Impact, IncidentStatus};
+use crate::web::WebState;
 use crate::web::pages::{impact_label, page};
-use crate::web::{WebError, WebState};
 
 /// The fields of a posted form; repeated keys (checkboxes) keep every value.
 pub(super) struct FormData(Vec<(String, String)>);
@@ -40,15 +41,32 @@ impl FormData {
     }
 }
 
-/// A posted form whose CSRF token and origin are checked.
-pub(super) fn posted(
-    session: &Session,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<FormData, WebError> {
-    let form = FormData::parse(body);
-    session.check_form(headers, form.get("csrf"))?;
-    Ok(form)
+/// A posted admin form from a signed-in admin, its CSRF token and origin checked: the
+/// preamble of every form handler, as an extractor whose rejection is our error.
+pub(super) struct Posted {
+    pub(super) session: Session,
+    pub(super) form: FormData,
+}
+
+impl FromRequest<WebState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &WebState) -> Result<Posted, Response> {
+        let (mut parts, body) = req.into_parts();
+        let session = Session::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let headers = parts.headers.clone();
+        // A body over the limit keeps its own answer (413).
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = FormData::parse(&body);
+        session
+            .check_form(&headers, form.get("csrf"))
+            .map_err(IntoResponse::into_response)?;
+        Ok(Posted { session, form })
+    }
 }
 
 pub(super) fn frame(

@@ -1,15 +1,13 @@
 //! Incidents in the admin area: the list, declaring one, its page with updates, details, a
 //! hold and the false-alarm switch. Each change is one call of [`crate::actions`].
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, PreEscaped, html};
 
 use super::admin;
 use super::auth::Session;
-use super::form::{check_boxes, csrf, frame, impact_select, posted, status_select, time};
+use super::form::{Posted, check_boxes, csrf, frame, impact_select, status_select, time};
 use crate::actions;
 use crate::model::{Impact, IncidentStatus};
 use crate::web::{WebError, WebState, markdown};
@@ -73,11 +71,8 @@ pub async fn new_page(State(state): State<WebState>, session: Session) -> Result
 
 pub async fn create(
     State(state): State<WebState>,
-    session: Session,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form }: Posted,
 ) -> Result<Response, WebError> {
-    let form = posted(&session, &headers, &body)?;
     let declare = actions::Declare {
         title: form.text("title").to_string(),
         impact: actions::parse(form.text("impact"))?,
@@ -177,12 +172,9 @@ pub async fn page(
 
 pub async fn edit(
     State(state): State<WebState>,
-    session: Session,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form }: Posted,
 ) -> Result<Response, WebError> {
-    let form = posted(&session, &headers, &body)?;
     let current = state
         .reader
         .admin_incident(id)
@@ -204,12 +196,9 @@ pub async fn edit(
 
 pub async fn add_update(
     State(state): State<WebState>,
-    session: Session,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form }: Posted,
 ) -> Result<Response, WebError> {
-    let form = posted(&session, &headers, &body)?;
     let update = actions::Update {
         status: actions::parse(form.text("status"))?,
         body: form.text("body").to_string(),
@@ -220,12 +209,9 @@ pub async fn add_update(
 
 pub async fn false_alarm(
     State(state): State<WebState>,
-    session: Session,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form }: Posted,
 ) -> Result<Response, WebError> {
-    let form = posted(&session, &headers, &body)?;
     let value = form.get("value") != Some("false");
     actions::set_false_alarm(&admin(&state)?.actions, &session.user, id, value).await?;
     Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())

@@ -1,15 +1,13 @@
 //! Maintenance in the admin area: planning, editing and cancelling one-off windows, in the
 //! admin's own time zone, and the list of windows (recurring ones come from the config).
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
 use super::admin;
 use super::auth::Session;
-use super::form::{FormData, check_boxes, csrf, frame, posted, time};
+use super::form::{FormData, Posted, check_boxes, csrf, frame, time};
 use crate::actions;
 use crate::clock::Timestamp;
 use crate::web::{WebError, WebState};
@@ -111,11 +109,8 @@ fn plan(form: &FormData) -> Result<actions::Plan, WebError> {
 
 pub async fn create(
     State(state): State<WebState>,
-    session: Session,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form }: Posted,
 ) -> Result<Response, WebError> {
-    let form = posted(&session, &headers, &body)?;
     actions::plan(&admin(&state)?.actions, &session.user, plan(&form)?).await?;
     Ok(Redirect::to("/admin/maintenance").into_response())
 }
@@ -143,24 +138,18 @@ pub async fn edit_page(
 
 pub async fn edit(
     State(state): State<WebState>,
-    session: Session,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, form }: Posted,
 ) -> Result<Response, WebError> {
-    let form = posted(&session, &headers, &body)?;
     actions::edit_window(&admin(&state)?.actions, &session.user, id, plan(&form)?).await?;
     Ok(Redirect::to("/admin/maintenance").into_response())
 }
 
 pub async fn cancel(
     State(state): State<WebState>,
-    session: Session,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, .. }: Posted,
 ) -> Result<Response, WebError> {
-    posted(&session, &headers, &body)?;
     actions::cancel_window(&admin(&state)?.actions, &session.user, id).await?;
     Ok(Redirect::to("/admin/maintenance").into_response())
 }

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
 use super::admin;
-use super::auth::{self, Session};
-use super::form::{FormData, frame, posted};
+use super::auth;
+use super::form::{FormData, Posted, frame};
 use crate::model::Action;
 use crate::store::{AdminWrite, Audit};
 use crate::web::{WebError, WebState};
@@ -98,11 +98,8 @@ pub async fn login(
 
 pub async fn logout(
     State(state): State<WebState>,
-    session: Session,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { session, .. }: Posted,
 ) -> Result<Response, WebError> {
-    posted(&session, &headers, &body)?;
     let write = AdminWrite::DeleteSession {
         token_hash: session.token_hash.clone(),
     };
