@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -14,7 +15,7 @@ use crate::config::{Check, Config};
 use crate::maintenance::Schedule;
 use crate::metrics::Metrics;
 use crate::monitor::{self, Cadence, Change, State, Tracker};
-use crate::probe::{Outcome, Status, fmt_duration};
+use crate::probe::{Outcome, Reason, Status, fmt_duration};
 use crate::snapshot::{CheckNow, LastProbe, Snapshot};
 use crate::store::{Evidence, IncidentOpen, IncidentRow, Severity, Write, Writer};
 
@@ -36,6 +37,7 @@ pub struct Recorder {
     /// Woken on every incident change, so uptime figures are refreshed at once.
     history: Arc<Notify>,
     schedule: watch::Receiver<Arc<Schedule>>,
+    local: LocalFaults,
 }
 
 /// Per-check state owned by the recorder.
@@ -108,6 +110,7 @@ impl Recorder {
             snapshot: handles.snapshot,
             history: handles.history,
             schedule: handles.schedule,
+            local: LocalFaults::default(),
         };
         recorder.publish();
         recorder
@@ -133,6 +136,9 @@ impl Recorder {
         let Some(check) = config.checks.get(index) else {
             return Ok(());
         };
+        if self.local.skip(check, &outcome, &self.metrics) {
+            return Ok(());
+        }
         self.metrics.observe(check, &outcome);
         let rt = &mut self.checks[index];
         let outcome = Arc::new(outcome);
@@ -349,5 +355,48 @@ impl Recorder {
             checks: self.checks.iter().map(|c| c.now.clone()).collect(),
         };
         self.snapshot.send_replace(Arc::new(snapshot));
+    }
+}
+
+/// Skipped outcomes are logged at most this often, with how many were skipped since.
+const LOCAL_FAULT_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Outcomes that failed for a fault of this machine (out of descriptors or memory, the local
+/// resolver dead): they say nothing about their target, so they are no data.
+#[derive(Default)]
+struct LocalFaults {
+    /// Skipped since the last log line.
+    unlogged: u64,
+    logged_at: Option<Instant>,
+}
+
+impl LocalFaults {
+    /// Whether `outcome` is a local fault; if so it is counted and logged (rate-limited) here
+    /// and must touch nothing else: no state machine, incident, result row, uptime or probe metric.
+    fn skip(&mut self, check: &Check, outcome: &Outcome, metrics: &Metrics) -> bool {
+        let Some(failure) = outcome
+            .failure
+            .as_ref()
+            .filter(|f| f.reason == Reason::Local)
+        else {
+            return false;
+        };
+        metrics.skipped(check, Reason::Local);
+        self.unlogged += 1;
+        let now = Instant::now();
+        if self
+            .logged_at
+            .is_none_or(|at| now.duration_since(at) >= LOCAL_FAULT_LOG_EVERY)
+        {
+            tracing::warn!(
+                skipped = self.unlogged,
+                check = %check.id,
+                error = %failure.message,
+                "probes are failing because of this machine, not their targets; their results are skipped"
+            );
+            self.unlogged = 0;
+            self.logged_at = Some(now);
+        }
+        true
     }
 }

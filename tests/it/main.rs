@@ -7,6 +7,7 @@ mod daemon;
 mod dns_server;
 mod hostile;
 mod lifecycle;
+mod local_fault;
 mod maintenance;
 mod probe_depth;
 mod probe_dns;
