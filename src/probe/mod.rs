@@ -5,6 +5,7 @@
 //! sends. Every probe ends within its timeout and reads at most `max_bytes`. This module knows nothing of SQLite, metrics, incidents or schedules.
 
 mod body;
+mod cert;
 mod dns;
 mod http;
 mod net;

@@ -14,4 +14,5 @@ mod probe_dns;
 mod public_api;
 mod schedule;
 mod store;
+mod tls_messages;
 mod web;
