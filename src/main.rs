@@ -50,14 +50,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -75,6 +68,27 @@ fn main() -> ExitCode {
         } => runtime.block_on(probe_once(&target, timeout, insecure)),
         Command::HashPassword => hash_password(),
     }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`), without the platform verifier's
+/// ERROR line for every rejected certificate: the probe's message says it, and the probe logs
+/// it once per host.
+fn init_logging() {
+    use tracing_subscriber::filter::{EnvFilter, filter_fn};
+    use tracing_subscriber::prelude::*;
+    let env = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let verifier_noise = filter_fn(|meta| {
+        !(*meta.level() == tracing::Level::ERROR
+            && meta.target().starts_with("rustls_platform_verifier"))
+    });
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    tracing_subscriber::registry()
+        .with(env)
+        .with(verifier_noise)
+        .with(fmt)
+        .init();
 }
 
 /// The config path: the flag, else ./watchpost.toml, else /etc/watchpost/watchpost.toml.

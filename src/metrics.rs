@@ -8,7 +8,7 @@ use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGauge, Opts, Registry, Tex
 
 use crate::config::Check;
 use crate::monitor::State;
-use crate::probe::{Outcome, Status};
+use crate::probe::{Outcome, Reason, Status};
 
 const CHECK_LABELS: [&str; 3] = ["check", "group", "type"];
 
@@ -27,6 +27,7 @@ pub struct Metrics {
     incidents_open: IntGauge,
     probes_total: IntCounterVec,
     failures_total: IntCounterVec,
+    skipped_total: IntCounterVec,
 }
 
 fn labels<'a>(check: &'a Check, extra: &[&'a str]) -> Vec<&'a str> {
@@ -109,6 +110,11 @@ impl Metrics {
                 "Failed or degraded probes, by reason",
                 &["reason"],
             )?,
+            skipped_total: counter(
+                "watchpost_probes_skipped_total",
+                "Probes not counted because they failed for a fault of this machine (reason local)",
+                &["reason"],
+            )?,
             registry,
         };
         m.registry.register(Box::new(m.incidents_open.clone()))?;
@@ -161,6 +167,13 @@ impl Metrics {
                 .with_label_values(&labels(check, &[f.reason.as_str()]))
                 .inc();
         }
+    }
+
+    /// Counts a probe of `check` whose result was skipped as no data.
+    pub fn skipped(&self, check: &Check, reason: Reason) {
+        self.skipped_total
+            .with_label_values(&labels(check, &[reason.as_str()]))
+            .inc();
     }
 
     /// Sets the one-hot state series of `check`.

@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
@@ -16,7 +17,7 @@ use crate::maintenance::Schedule;
 use crate::metrics::Metrics;
 use crate::model::{CheckId, State, Status};
 use crate::monitor::{self, Cadence, Change, Tracker};
-use crate::probe::Outcome;
+use crate::probe::{Outcome, Reason};
 use crate::scheduler::Delivery;
 use crate::snapshot::{CheckNow, LastProbe, Snapshot};
 use crate::store::{Evidence, IncidentRow, Write, Writer};
@@ -34,6 +35,7 @@ pub struct Recorder {
     metrics: Arc<Metrics>,
     snapshot: watch::Sender<Arc<Snapshot>>,
     schedule: watch::Receiver<Arc<Schedule>>,
+    local: LocalFaults,
 }
 
 /// Per-check state owned by the recorder.
@@ -107,6 +109,7 @@ impl Recorder {
             metrics: handles.metrics,
             snapshot: handles.snapshot,
             schedule: handles.schedule,
+            local: LocalFaults::default(),
         };
         recorder.publish();
         recorder
@@ -135,6 +138,9 @@ impl Recorder {
         let Some(check) = config.checks.get(rt.index) else {
             return Ok(());
         };
+        if self.local.skip(check, &outcome, &self.metrics) {
+            return Ok(());
+        }
         self.metrics.observe(check, &outcome);
         let outcome = Arc::new(outcome);
         self.writer
@@ -313,5 +319,48 @@ impl Recorder {
                 .collect(),
         };
         self.snapshot.send_replace(Arc::new(snapshot));
+    }
+}
+
+/// Skipped outcomes are logged at most this often, with how many were skipped since.
+const LOCAL_FAULT_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Outcomes that failed for a fault of this machine (out of descriptors or memory, the local
+/// resolver dead): they say nothing about their target, so they are no data.
+#[derive(Default)]
+struct LocalFaults {
+    /// Skipped since the last log line.
+    unlogged: u64,
+    logged_at: Option<Instant>,
+}
+
+impl LocalFaults {
+    /// Whether `outcome` is a local fault; if so it is counted and logged (rate-limited) here
+    /// and must touch nothing else: no state machine, incident, result row, uptime or probe metric.
+    fn skip(&mut self, check: &Check, outcome: &Outcome, metrics: &Metrics) -> bool {
+        let Some(failure) = outcome
+            .failure
+            .as_ref()
+            .filter(|f| f.reason == Reason::Local)
+        else {
+            return false;
+        };
+        metrics.skipped(check, Reason::Local);
+        self.unlogged += 1;
+        let now = Instant::now();
+        if self
+            .logged_at
+            .is_none_or(|at| now.duration_since(at) >= LOCAL_FAULT_LOG_EVERY)
+        {
+            tracing::warn!(
+                skipped = self.unlogged,
+                check = %check.id,
+                error = %failure.message,
+                "probes are failing because of this machine, not their targets; their results are skipped"
+            );
+            self.unlogged = 0;
+            self.logged_at = Some(now);
+        }
+        true
     }
 }

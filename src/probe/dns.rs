@@ -328,13 +328,22 @@ fn decode(bytes: &[u8], server: SocketAddr) -> Result<Message, Failure> {
 
 /// The first name server of /etc/resolv.conf, as the system resolver would ask it.
 fn system_server() -> Result<SocketAddr, Failure> {
+    system_servers()?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Failure::new(Reason::Dns, "no server set and /etc/resolv.conf names none"))
+}
+
+/// The name servers of /etc/resolv.conf, in order.
+fn system_servers() -> Result<Vec<SocketAddr>, Failure> {
     let conf = std::fs::read_to_string("/etc/resolv.conf").map_err(|e| {
         Failure::new(
             Reason::Dns,
             format!("no server set and /etc/resolv.conf is unreadable: {e}"),
         )
     })?;
-    conf.lines()
+    Ok(conf
+        .lines()
         .filter_map(|l| l.trim().strip_prefix("nameserver"))
         .filter_map(|ip| {
             ip.trim()
@@ -344,8 +353,51 @@ fn system_server() -> Result<SocketAddr, Failure> {
                 .ok()
         })
         .map(|ip| SocketAddr::new(ip, 53))
-        .next()
-        .ok_or_else(|| Failure::new(Reason::Dns, "no server set and /etc/resolv.conf names none"))
+        .collect())
+}
+
+/// Each name server of the system is given at most this long to answer for the root zone.
+const RESOLVER_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Why the system resolver cannot resolve anything, or `None` when one of its servers answers
+/// (then a failed lookup is the target's): asks each server of /etc/resolv.conf for the root
+/// zone's name servers before the deadline.
+pub(super) async fn system_resolver_fault(deadline: tokio::time::Instant) -> Option<String> {
+    let servers = match system_servers() {
+        Ok(servers) if servers.is_empty() => return Some("/etc/resolv.conf names none".into()),
+        Ok(servers) => servers,
+        Err(f) => return Some(f.message),
+    };
+    let mut last = None;
+    for server in servers {
+        let until = deadline.min(tokio::time::Instant::now() + RESOLVER_CHECK);
+        match resolver_fault(server, until).await {
+            None => return None,
+            Some(why) => last = Some(why),
+        }
+        if tokio::time::Instant::now() >= deadline {
+            // Out of time: the lookup's failure may still be the target's.
+            return None;
+        }
+    }
+    last
+}
+
+/// Why `server` does not answer a query for the root zone before `until`, or `None` if it does.
+async fn resolver_fault(server: SocketAddr, until: tokio::time::Instant) -> Option<String> {
+    let mut query = Message::query();
+    query.metadata.recursion_desired = true;
+    query.add_query(Query::query(Name::root(), RecordType::NS));
+    let bytes = query.to_vec().ok()?;
+    let asked = over_udp(server, &bytes, query.metadata.id);
+    match tokio::time::timeout_at(until, asked).await {
+        Err(_) => Some(format!("no answer from {server}")),
+        Ok(Err(f)) => Some(f.message),
+        Ok(Ok(reply)) => {
+            let rcode = Rcode(u16::from(reply.metadata.response_code));
+            (rcode != Rcode::NOERROR).then(|| format!("{server} answers {rcode} for the root zone"))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -358,5 +410,39 @@ mod tests {
         assert_eq!(normalise("\"v=spf1 -all\""), "v=spf1 -all");
         assert_eq!(normalise("192.0.2.1"), "192.0.2.1");
         assert_eq!(normalise("2001:DB8:0::1"), normalise("2001:db8::1"));
+    }
+
+    /// A one-shot UDP responder answering the first query with `code`.
+    async fn responder(code: hickory_net::proto::op::ResponseCode) -> SocketAddr {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 512];
+            let (n, peer) = socket.recv_from(&mut buf).await.unwrap();
+            let query = Message::from_vec(&buf[..n]).unwrap();
+            let mut reply = Message::response(query.metadata.id, query.metadata.op_code);
+            reply.metadata.response_code = code;
+            let _ = socket.send_to(&reply.to_vec().unwrap(), peer).await;
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_resolver_is_at_fault_only_when_it_cannot_answer_for_the_root() {
+        use hickory_net::proto::op::ResponseCode;
+        let until = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        let working = responder(ResponseCode::NoError).await;
+        assert_eq!(resolver_fault(working, until).await, None);
+        let failing = responder(ResponseCode::ServFail).await;
+        let why = resolver_fault(failing, until).await.expect("SERVFAIL");
+        assert!(why.contains("SERVFAIL"), "{why}");
+        let closed = {
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket.local_addr().unwrap()
+        };
+        let why = resolver_fault(closed, until)
+            .await
+            .expect("nothing listens");
+        assert!(why.contains("nothing answers DNS"), "{why}");
     }
 }

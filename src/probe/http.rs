@@ -16,10 +16,22 @@ use tokio::time::Instant as Deadline;
 
 use super::body::BodyConditions;
 use super::tls::{self, Mode};
-use super::{Failure, IpFamily, Limits, Reason, Trace, fmt_duration};
+use super::{Failure, IpFamily, Limits, Reason, Trace, excerpt, fmt_duration};
 
 /// Redirects followed at most before the probe fails.
 pub const MAX_REDIRECTS: usize = 10;
+
+/// A redirect whose `Location` is longer than this is refused, not followed: no sane site needs
+/// more, and a hostile one would make every hop and message carry it.
+pub const MAX_LOCATION: usize = 8 * 1024;
+
+/// URLs in messages are cut to this many characters, so a chain of them still fits.
+const URL_IN_MESSAGE: usize = 80;
+
+/// `url` cut for a message.
+fn short(url: &str) -> String {
+    excerpt(url.as_bytes(), URL_IN_MESSAGE)
+}
 
 /// An HTTP check.
 #[derive(Clone, Debug)]
@@ -121,21 +133,31 @@ pub(super) async fn probe(
         let (true, true, Some(location)) = (spec.follow_redirects, redirect, location) else {
             break response;
         };
+        if location.len() > MAX_LOCATION {
+            return Err(Failure::new(
+                Reason::Redirect,
+                format!(
+                    "redirect with a {}-byte Location, over the {MAX_LOCATION}-byte limit: {}",
+                    location.len(),
+                    short(location)
+                ),
+            ));
+        }
         let next = url.join(location).map_err(|e| {
             Failure::new(
                 Reason::Redirect,
-                format!("redirect to an invalid location {location:?}: {e}"),
+                format!("redirect to an invalid location {:?}: {e}", short(location)),
             )
         })?;
         if !matches!(next.scheme(), "http" | "https") {
             return Err(Failure::new(
                 Reason::Redirect,
-                format!("redirect to a non-HTTP location {next}"),
+                format!("redirect to a non-HTTP location {}", short(next.as_str())),
             ));
         }
         if visited.contains(&next) {
             visited.push(next);
-            let chain: Vec<&str> = visited.iter().map(|u| u.as_str()).collect();
+            let chain: Vec<String> = visited.iter().map(|u| short(u.as_str())).collect();
             return Err(Failure::new(
                 Reason::Redirect,
                 format!("redirect loop: {}", chain.join(" → ")),
@@ -144,7 +166,10 @@ pub(super) async fn probe(
         if visited.len() > MAX_REDIRECTS {
             return Err(Failure::new(
                 Reason::Redirect,
-                format!("more than {MAX_REDIRECTS} redirects, the last to {next}"),
+                format!(
+                    "more than {MAX_REDIRECTS} redirects, the last to {}",
+                    short(next.as_str())
+                ),
             ));
         }
         // Browsers turn a redirected POST into a GET, except for 307 and 308.
@@ -161,7 +186,7 @@ pub(super) async fn probe(
     if !spec.expect_status.iter().any(|r| r.contains(status)) {
         let expected: Vec<String> = spec.expect_status.iter().map(|r| r.to_string()).collect();
         let via = if visited.len() > 1 {
-            format!(" (after redirects to {url})")
+            format!(" (after redirects to {})", short(url.as_str()))
         } else {
             String::new()
         };

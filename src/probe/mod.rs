@@ -1,18 +1,19 @@
 //! Probes: one request against one target, turned into an [`Outcome`].
 //!
 //! A down target is an `Outcome`, never an `Err`: every failure is classified into a [`Reason`]
-//! with a message a person can act on. Every probe ends within its timeout and reads at most
-//! `max_bytes`. This module knows nothing of SQLite, metrics, incidents or schedules.
+//! with a message a person can act on, cut to [`MAX_MESSAGE`] characters whatever the target
+//! sends. Every probe ends within its timeout and reads at most `max_bytes`. This module knows nothing of SQLite, metrics, incidents or schedules.
 
 mod body;
+mod cert;
 mod dns;
 mod http;
+mod net;
 mod target;
 mod tcp;
 mod tls;
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::clock::Timestamp;
@@ -24,6 +25,8 @@ pub use http::{HttpSpec, StatusRange};
 pub use target::parse as parse_target;
 pub use tcp::TcpSpec;
 pub use tls::{TlsInfo, earliest_expiry};
+
+pub(crate) use net::{classify_io, connect, resolve};
 
 /// What to probe: a closed set, one variant per probe kind.
 #[derive(Clone, Debug)]
@@ -107,13 +110,38 @@ pub struct Failure {
     pub message: String,
 }
 
+/// A failure message is at most this many characters, ellipsis included: much of its text
+/// comes from the target (locations, banners, names, excerpts), and it is stored with every
+/// result and shown on every page.
+pub const MAX_MESSAGE: usize = 300;
+
 impl Failure {
+    /// A failure whose message is cut to [`MAX_MESSAGE`] characters, control characters replaced.
     pub fn new(reason: Reason, message: impl Into<String>) -> Failure {
         Failure {
             reason,
-            message: message.into(),
+            message: bounded(message.into(), MAX_MESSAGE),
         }
     }
+}
+
+/// `text` cut to at most `max` characters on a character boundary (the last one an ellipsis
+/// when cut), control characters replaced by `·`.
+fn bounded(text: String, max: usize) -> String {
+    if text.len() <= max && !text.chars().any(char::is_control) {
+        return text;
+    }
+    let cut = text.chars().nth(max).is_some();
+    let keep = if cut { max.saturating_sub(1) } else { max };
+    let mut out: String = text
+        .chars()
+        .take(keep)
+        .map(|c| if c.is_control() { '·' } else { c })
+        .collect();
+    if cut {
+        out.push('…');
+    }
+    out
 }
 
 /// The closed taxonomy of failures, shared by result rows, incident evidence and metrics.
@@ -149,6 +177,9 @@ pub enum Reason {
     Answer,
     /// The probe succeeded but slower than allowed.
     Slow,
+    /// A fault of this machine (out of descriptors or memory, the local resolver not
+    /// answering): it says nothing about the target, and counts as no data.
+    Local,
 }
 
 impl Reason {
@@ -170,11 +201,12 @@ impl Reason {
             Reason::Rcode => "rcode",
             Reason::Answer => "answer",
             Reason::Slow => "slow",
+            Reason::Local => "local",
         }
     }
 
     /// Every reason, for parsing stored rows and pre-registering metrics.
-    pub const ALL: [Reason; 15] = [
+    pub const ALL: [Reason; 16] = [
         Reason::Dns,
         Reason::Refused,
         Reason::ConnectTimeout,
@@ -190,6 +222,7 @@ impl Reason {
         Reason::Rcode,
         Reason::Answer,
         Reason::Slow,
+        Reason::Local,
     ];
 
     pub fn parse(s: &str) -> Option<Reason> {
@@ -363,108 +396,6 @@ impl IpFamily {
     }
 }
 
-/// Resolves `host:port` through the system resolver, timing the `resolve` phase: every address
-/// of the allowed family, in the resolver's order, never an empty list.
-pub(crate) async fn resolve(
-    host: &str,
-    port: u16,
-    family: IpFamily,
-    deadline: tokio::time::Instant,
-    trace: &mut Trace,
-) -> Result<Vec<SocketAddr>, Failure> {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return if family.allows(ip) {
-            Ok(vec![SocketAddr::new(ip, port)])
-        } else {
-            Err(Failure::new(
-                Reason::Dns,
-                format!("{ip} is not an address of the required family ({family:?})"),
-            ))
-        };
-    }
-    let started = Instant::now();
-    let lookup = tokio::time::timeout_at(deadline, tokio::net::lookup_host((host, port))).await;
-    trace.phases.resolve = Some(started.elapsed());
-    match lookup {
-        Err(_) => Err(Failure::new(
-            Reason::Dns,
-            format!("resolving {host} timed out"),
-        )),
-        Ok(Err(e)) => Err(Failure::new(
-            Reason::Dns,
-            format!("cannot resolve {host}: {e}"),
-        )),
-        Ok(Ok(addrs)) => {
-            let addrs: Vec<SocketAddr> = addrs.filter(|a| family.allows(a.ip())).collect();
-            if addrs.is_empty() {
-                let which = match family {
-                    IpFamily::Any => "no address",
-                    IpFamily::V4 => "no IPv4 address",
-                    IpFamily::V6 => "no IPv6 address",
-                };
-                Err(Failure::new(Reason::Dns, format!("{host} has {which}")))
-            } else {
-                Ok(addrs)
-            }
-        }
-    }
-}
-
-/// Opens a TCP connection to the first of `addrs` that accepts before the deadline, timing the
-/// `connect` phase. Addresses are tried in order, as curl does: `localhost` is often `::1` first
-/// while the service listens on `127.0.0.1` only. A failure is the last address's.
-pub(crate) async fn connect(
-    addrs: &[SocketAddr],
-    deadline: tokio::time::Instant,
-    trace: &mut Trace,
-) -> Result<tokio::net::TcpStream, Failure> {
-    let started = Instant::now();
-    let mut failure = Failure::new(Reason::Dns, "no address to connect to");
-    for &addr in addrs {
-        match tokio::time::timeout_at(deadline, tokio::net::TcpStream::connect(addr)).await {
-            Err(_) => {
-                failure = Failure::new(
-                    Reason::ConnectTimeout,
-                    format!("connecting to {addr} timed out"),
-                );
-                break;
-            }
-            Ok(Err(e)) => failure = classify_io(&e, &format!("connecting to {addr}")),
-            Ok(Ok(stream)) => {
-                trace.phases.connect = Some(started.elapsed());
-                // Probes are small request/response exchanges; Nagle would only add latency.
-                let _ = stream.set_nodelay(true);
-                return Ok(stream);
-            }
-        }
-    }
-    trace.phases.connect = Some(started.elapsed());
-    Err(failure)
-}
-
-/// Classifies an I/O error by its kind; `doing` says what was attempted.
-pub(crate) fn classify_io(e: &std::io::Error, doing: &str) -> Failure {
-    use std::io::ErrorKind;
-    match e.kind() {
-        ErrorKind::ConnectionRefused => {
-            Failure::new(Reason::Refused, format!("{doing}: connection refused"))
-        }
-        ErrorKind::TimedOut => Failure::new(Reason::Timeout, format!("{doing}: timed out")),
-        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
-            Failure::new(
-                Reason::Network,
-                format!("{doing}: connection reset by the target"),
-            )
-        }
-        ErrorKind::UnexpectedEof => Failure::new(
-            Reason::Protocol,
-            format!("{doing}: the target closed the connection"),
-        ),
-        _ => Failure::new(Reason::Network, format!("{doing}: {e}")),
-    }
-}
-
 /// Formats a duration the way people read it: `850ms`, `2.5s`, `10s`.
 pub fn fmt_duration(d: Duration) -> String {
     let ms = d.as_millis();
@@ -496,84 +427,4 @@ pub(crate) fn excerpt(bytes: &[u8], max: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_like_people_write_them() {
-        assert_eq!(fmt_duration(Duration::from_millis(850)), "850ms");
-        assert_eq!(fmt_duration(Duration::from_millis(2500)), "2.5s");
-        assert_eq!(fmt_duration(Duration::from_secs(10)), "10s");
-        assert_eq!(fmt_duration(Duration::from_micros(420)), "420µs");
-    }
-
-    #[test]
-    fn excerpt_truncates_and_neutralises_control_characters() {
-        assert_eq!(excerpt(b"ab\r\ncd", 10), "ab··cd");
-        assert_eq!(excerpt(b"abcdef", 3), "abc…");
-    }
-
-    #[test]
-    fn cert_expiry_warning_degrades_before_slowness_and_max_latency_is_down() {
-        let day = Duration::from_secs(86_400);
-        let now = Timestamp(1_000 * 86_400_000);
-        let limits = Limits {
-            cert_expiry_warning: Some(day * 14),
-            degraded_after: Some(Duration::from_millis(100)),
-            max_latency: Some(Duration::from_secs(1)),
-            ..Limits::default()
-        };
-        let tls = |days: i64| TlsInfo {
-            version: "TLS 1.3",
-            earliest_expiry: Some(Timestamp(now.0 + days * 86_400_000)),
-        };
-        let fast = Duration::from_millis(10);
-        let (status, f) = judge_success(fast, Some(&tls(5)), &limits, now);
-        assert_eq!(status, Status::Degraded);
-        let f = f.unwrap();
-        assert_eq!(f.reason, Reason::CertExpiry);
-        assert!(f.message.contains("expires in 5 days"), "{}", f.message);
-        assert_eq!(
-            judge_success(fast, Some(&tls(30)), &limits, now),
-            (Status::Up, None)
-        );
-        let (status, f) = judge_success(fast, Some(&tls(-1)), &limits, now);
-        assert_eq!(status, Status::Degraded);
-        assert!(f.unwrap().message.contains("expired on"));
-        let (status, f) = judge_success(Duration::from_secs(2), None, &limits, now);
-        assert_eq!((status, f.unwrap().reason), (Status::Down, Reason::Slow));
-        let (status, f) = judge_success(Duration::from_millis(200), None, &limits, now);
-        assert_eq!(
-            (status, f.unwrap().reason),
-            (Status::Degraded, Reason::Slow)
-        );
-    }
-
-    /// Regression: only the first resolved address was tried, so `localhost` resolving to `::1`
-    /// first was refused by a service listening on `127.0.0.1` alone.
-    #[tokio::test]
-    async fn connect_falls_back_past_a_refusing_address() {
-        let closed = {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            listener.local_addr().unwrap()
-        };
-        let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        let mut trace = Trace::default();
-        let addrs = [closed, open.local_addr().unwrap()];
-        let stream = connect(&addrs, deadline, &mut trace)
-            .await
-            .expect("the second address accepts");
-        assert_eq!(stream.peer_addr().unwrap(), addrs[1]);
-        let failure = connect(&[closed], deadline, &mut trace).await.unwrap_err();
-        assert_eq!(failure.reason, Reason::Refused, "{failure:?}");
-        assert!(failure.message.contains(&closed.to_string()), "{failure:?}");
-    }
-
-    #[test]
-    fn reasons_round_trip_through_their_names() {
-        for r in Reason::ALL {
-            assert_eq!(Reason::parse(r.as_str()), Some(r));
-        }
-    }
-}
+mod tests;

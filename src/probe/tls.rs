@@ -1,6 +1,7 @@
 //! TLS for probes: the shared client configurations (verified with the system's roots, or
 //! insecure for `tls_insecure` checks, both on ring), the timed handshake, clear messages for
-//! certificate failures, and what the peer's chain says (TLS version, earliest expiry).
+//! handshake failures (certificates are explained in `cert.rs`), and what the peer's chain says
+//! (TLS version, earliest expiry).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -11,6 +12,7 @@ use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
+use super::cert::{Explained, Explaining};
 use super::{Failure, Reason, Trace};
 use crate::clock::Timestamp;
 
@@ -52,17 +54,19 @@ fn config(mode: Mode) -> Result<Arc<rustls::ClientConfig>, Failure> {
 }
 
 fn build(mode: Mode) -> Result<rustls::ClientConfig, rustls::Error> {
-    use rustls_platform_verifier::BuilderVerifierExt;
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?;
-    let mut config = if mode.insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider())))
-            .with_no_client_auth()
+    let verifier: Arc<dyn ServerCertVerifier> = if mode.insecure {
+        Arc::new(AcceptAny(provider()))
     } else {
-        builder.with_platform_verifier()?.with_no_client_auth()
+        // The system's verifier decides; ours only explains its rejections.
+        let platform = rustls_platform_verifier::Verifier::new(provider())?;
+        Arc::new(Explaining(Arc::new(platform)))
     };
+    let mut config = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
     if mode.http {
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     }
@@ -131,9 +135,17 @@ fn classify(e: &std::io::Error) -> Failure {
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     else {
         let f = super::classify_io(e, "TLS handshake");
-        return Failure::new(Reason::Tls, f.message);
+        return match f.reason {
+            Reason::Local => f,
+            _ => Failure::new(Reason::Tls, f.message),
+        };
     };
     let message = match err {
+        rustls::Error::InvalidCertificate(CertificateError::Other(other))
+            if other.0.downcast_ref::<Explained>().is_some() =>
+        {
+            other.0.to_string()
+        }
         rustls::Error::InvalidCertificate(cert) => match cert {
             CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
                 format!("the certificate has expired ({cert})")
@@ -218,5 +230,11 @@ mod tests {
                 assert_eq!(c.alpn_protocols.is_empty(), !http);
             }
         }
+    }
+
+    #[test]
+    fn running_out_of_descriptors_in_a_handshake_is_local_not_tls() {
+        let e = std::io::Error::from_raw_os_error(rustix::io::Errno::MFILE.raw_os_error());
+        assert_eq!(classify(&e).reason, Reason::Local);
     }
 }

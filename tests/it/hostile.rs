@@ -250,3 +250,141 @@ async fn expected_text_split_across_writes_is_found() {
     let o = probe::run(&spec, &limits).await;
     assert_eq!(o.status, Status::Up, "{:?}", o.failure);
 }
+
+/// Answers every request with a redirect to `location(path)`.
+async fn redirector(location: fn(&str) -> String) -> Raw {
+    raw(move |mut s| async move {
+        let mut head = Vec::new();
+        let mut buf = [0u8; 16 * 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        let head = String::from_utf8_lossy(&head);
+        let path = head.split(' ').nth(1).unwrap_or("/").to_string();
+        let reply = format!(
+            "HTTP/1.1 302 Found\r\nLocation: {}\r\nContent-Length: 0\r\n\r\n",
+            location(&path)
+        );
+        let _ = s.write_all(reply.as_bytes()).await;
+    })
+    .await
+}
+
+fn huge_ftp_location(_: &str) -> String {
+    format!("ftp://{}", "a".repeat(300 * 1024))
+}
+
+/// `/a…` and `/b…` redirect to each other through 60 KB paths.
+fn sixty_kb_loop(path: &str) -> String {
+    let next = if path.starts_with("/a") { "/b" } else { "/a" };
+    format!("{next}{}", "x".repeat(60 * 1024))
+}
+
+/// The same loop through 7 KB paths, under the Location limit, so the loop itself is caught.
+fn seven_kb_loop(path: &str) -> String {
+    let next = if path.starts_with("/a") { "/b" } else { "/a" };
+    format!("{next}{}", "x".repeat(7 * 1024))
+}
+
+fn assert_bounded(f: &probe::Failure) {
+    assert!(
+        f.message.chars().count() <= probe::MAX_MESSAGE,
+        "{} characters: {}…",
+        f.message.chars().count(),
+        f.message.chars().take(200).collect::<String>()
+    );
+}
+
+/// Regression: the whole `Location` went into every stored result (a 300 KB `ftp://` location
+/// made 219 MB of database in 27 minutes and pages of results that answered 500).
+#[tokio::test]
+async fn a_300_kb_location_is_refused_with_a_bounded_message() {
+    let server = redirector(huge_ftp_location).await;
+    let (o, took) = probe_url(format!("http://{}/", server.addr), 1 << 20).await;
+    let f = o.failure.unwrap();
+    assert_eq!(f.reason, Reason::Redirect, "{}", f.message);
+    assert!(
+        f.message.contains("over the 8192-byte limit") && f.message.contains("ftp://aaa"),
+        "{}",
+        f.message
+    );
+    assert_bounded(&f);
+    assert!(took < TIMEOUT + SLACK, "{took:?}");
+}
+
+#[tokio::test]
+async fn a_redirect_loop_through_long_urls_ends_with_a_bounded_message() {
+    let server = redirector(sixty_kb_loop).await;
+    let (o, took) = probe_url(format!("http://{}/a", server.addr), 1 << 20).await;
+    let f = o.failure.unwrap();
+    assert_eq!(f.reason, Reason::Redirect, "{}", f.message);
+    assert!(f.message.contains("byte Location"), "{}", f.message);
+    assert_bounded(&f);
+    assert!(took < TIMEOUT + SLACK, "{took:?}");
+
+    let server = redirector(seven_kb_loop).await;
+    let (o, took) = probe_url(format!("http://{}/a", server.addr), 1 << 20).await;
+    let f = o.failure.unwrap();
+    assert_eq!(f.reason, Reason::Redirect, "{}", f.message);
+    assert!(f.message.starts_with("redirect loop: "), "{}", f.message);
+    assert_bounded(&f);
+    assert!(took < TIMEOUT + SLACK, "{took:?}");
+}
+
+/// The same two targets under the daemon: what is stored and served stays small.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_redirects_store_small_results_and_pages_still_answer() {
+    let ftp = redirector(huge_ftp_location).await;
+    let looping = redirector(seven_kb_loop).await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+[storage]
+path = "{{db}}"
+[defaults]
+interval = "200ms"
+timeout = "200ms"
+[[check]]
+id = "ftp"
+type = "http"
+url = "http://{}/"
+[[check]]
+id = "loop"
+type = "http"
+url = "http://{}/a"
+"#,
+        ftp.addr, looping.addr
+    );
+    let daemon = crate::daemon::start(dir.path(), &toml).await;
+    for id in ["ftp", "loop"] {
+        daemon
+            .wait_json(
+                &format!("/api/v1/checks/{id}/results?limit=50"),
+                Duration::from_secs(10),
+                |v| v["results"].as_array().is_some_and(|r| r.len() >= 5),
+            )
+            .await;
+    }
+    let page = daemon.get("/api/v1/checks/ftp/results?limit=50").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.len() < 50 * 1024, "{} bytes", page.body.len());
+    daemon.stop().await;
+    let (largest, rows): (i64, i64) = rusqlite::Connection::open(dir.path().join("watchpost.db"))
+        .unwrap()
+        .query_row(
+            "SELECT max(length(CAST(message AS BLOB))), count(*) FROM results",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    println!("largest stored message: {largest} bytes over {rows} results");
+    assert!(
+        largest as usize <= 4 * probe::MAX_MESSAGE,
+        "{largest} bytes"
+    );
+}
