@@ -10,6 +10,7 @@ mod dns;
 mod env;
 mod fields;
 mod http;
+mod notify;
 mod raw;
 mod sections;
 mod tcp;
@@ -25,6 +26,7 @@ use std::time::Duration;
 pub use crate::model::CheckId;
 pub use crate::monitor::Policy;
 pub use crate::probe::{Limits, ProbeSpec};
+pub use notify::{Destination, Notify, Secret, Smtp, SmtpSecurity, Target, Timing};
 
 /// The whole daemon configuration.
 #[derive(Clone, Debug)]
@@ -38,6 +40,8 @@ pub struct Config {
     pub maintenance: Vec<crate::maintenance::Recurring>,
     /// The admin area; `None` when no user or token is configured, and then there is none.
     pub admin: Option<Admin>,
+    /// Operator alerts: `[[notify]]`, `[smtp]` and `[notifications]`.
+    pub notify: Notify,
 }
 
 /// Who may use the admin area and its API.

@@ -25,6 +25,52 @@ pub(super) struct Config {
     #[serde(default)]
     pub maintenance: Vec<Spanned<Maintenance>>,
     pub admin: Option<Spanned<Admin>>,
+    #[serde(default)]
+    pub notify: Vec<Spanned<Notify>>,
+    pub smtp: Option<Spanned<Smtp>>,
+    pub notifications: Option<Spanned<Notifications>>,
+}
+
+/// One `[[notify]]`: an operator alert destination, every key of every type in one flat struct
+/// (like `[[check]]`); `notify.rs` refuses the keys that belong to another type.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Notify {
+    pub name: Option<Spanned<String>>,
+    #[serde(rename = "type")]
+    pub kind: Option<Spanned<String>>,
+    pub url: Option<Spanned<String>>,
+    pub secret: Option<Spanned<String>>,
+    pub token: Option<Spanned<String>>,
+    /// A string or an integer: Telegram chat ids are numbers, channel ids start with `@`.
+    pub chat_id: Option<Spanned<toml::Value>>,
+    pub topic: Option<Spanned<String>>,
+    pub routing_key: Option<Spanned<String>>,
+    pub to: Option<Spanned<Vec<Spanned<String>>>>,
+    pub checks: Option<Spanned<Vec<Spanned<String>>>>,
+    pub groups: Option<Spanned<Vec<Spanned<String>>>>,
+    pub min_severity: Option<Spanned<String>>,
+    pub send_resolved: Option<Spanned<bool>>,
+    pub remind_every: Option<Spanned<String>>,
+    pub group_window: Option<Spanned<String>>,
+}
+
+/// `[smtp]`: the mail server for email destinations.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Smtp {
+    pub url: Option<Spanned<String>>,
+    pub from: Option<Spanned<String>>,
+}
+
+/// `[notifications]`: timing shared by every destination.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Notifications {
+    pub group_window: Option<Spanned<String>>,
+    pub retry_first: Option<Spanned<String>>,
+    pub retry_max: Option<Spanned<String>>,
+    pub give_up_after: Option<Spanned<String>>,
 }
 
 /// `[admin]`: who may sign in, and the tokens scripts use.

@@ -49,6 +49,7 @@ pub(super) fn build(path: &Path, src: &str, env: Env<'_>) -> Result<Config, Erro
         .filter_map(|(i, m)| recurring(i, m, &first_line, &mut p))
         .collect();
     let admin = raw.admin.as_ref().and_then(|a| admin(a, env, &mut p));
+    let notify = super::notify::notify(&raw, env, &mut p);
 
     match (server, storage) {
         (Some(server), Some(storage)) if p.is_empty() => Ok(Config {
@@ -58,6 +59,7 @@ pub(super) fn build(path: &Path, src: &str, env: Env<'_>) -> Result<Config, Erro
             checks,
             maintenance,
             admin,
+            notify,
         }),
         _ => Err(p.into_error()),
     }
@@ -268,9 +270,9 @@ expect_answers = ["10 mail.example.org."]
             "{shown}"
         );
         check(
-            "[notify.email]\nfrom = \"a@b\"\n",
+            "[alerts.email]\nfrom = \"a@b\"\n",
             &[
-                "etc/watchpost.toml:1:2: unknown field `notify`, expected one of `server`, `storage`, `defaults`, `check`, `maintenance`, `admin`",
+                "etc/watchpost.toml:1:2: unknown field `alerts`, expected one of `server`, `storage`, `defaults`, `check`, `maintenance`, `admin`, `notify`, `smtp`, `notifications`",
             ],
         );
     }
