@@ -11,8 +11,10 @@ mod env;
 mod fields;
 mod http;
 mod notify;
+mod notify_target;
 mod raw;
 mod sections;
+mod smtp;
 mod tcp;
 #[cfg(test)]
 mod test_support;
@@ -26,7 +28,8 @@ use std::time::Duration;
 pub use crate::model::CheckId;
 pub use crate::monitor::Policy;
 pub use crate::probe::{Limits, ProbeSpec};
-pub use notify::{Destination, Notify, Secret, Smtp, SmtpSecurity, Target, Timing};
+pub use notify::{Destination, Notify, Secret, Target, Timing};
+pub use smtp::{Smtp, SmtpSecurity};
 
 /// The whole daemon configuration.
 #[derive(Clone, Debug)]

@@ -1,7 +1,9 @@
 use std::time::Duration;
 
 use super::*;
+use crate::config::smtp::smtp_url;
 use crate::config::test_support::{check, valid};
+use crate::config::{SmtpSecurity, Target};
 
 const CHECKS: &str = r#"
 [[check]]
