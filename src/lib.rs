@@ -25,6 +25,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod model;
 pub mod monitor;
+pub mod notify;
 pub mod probe;
 pub mod recorder;
 pub mod scheduler;

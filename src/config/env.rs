@@ -1,7 +1,10 @@
 //! `${NAME}` references in config values, replaced from the environment.
 //!
-//! Owns the `${NAME}` / `$${` syntax and the messages for it. It reads variables only through the
-//! [`Env`] it is given, and never quotes an expanded value in a message: it may be a secret.
+//! Owns the `${NAME}` / `$${` syntax and the messages for it, and [`Secret`], the type of values
+//! that must never be shown. It reads variables only through the [`Env`] it is given, and never
+//! quotes an expanded value in a message: it may be a secret.
+
+use std::fmt;
 
 use serde_spanned::Spanned;
 
@@ -9,6 +12,27 @@ use super::diag::Problems;
 
 /// Looks up an environment variable for `${NAME}`; tests pass a fake one.
 pub(super) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// A value that must not show in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Secret {
+        Secret(s)
+    }
+
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
 
 /// `v` with its `${NAME}`s replaced, or a problem at `v` naming the key.
 pub(super) fn expand(

@@ -28,7 +28,9 @@ use std::time::Duration;
 pub use crate::model::CheckId;
 pub use crate::monitor::Policy;
 pub use crate::probe::{Limits, ProbeSpec};
-pub use notify::{Destination, Notify, Secret, Target, Timing};
+pub use env::Secret;
+pub use notify::{Destination, Notify, Timing};
+pub use notify_target::Target;
 pub use smtp::{Smtp, SmtpSecurity};
 
 /// The whole daemon configuration.

@@ -6,16 +6,15 @@
 //! opens a connection.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::ops::Range;
 use std::time::Duration;
 
 use serde_spanned::Spanned;
-use url::Url;
 
 use super::CheckId;
 use super::diag::Problems;
 use super::env::Env;
+use super::notify_target::Target;
 use super::raw;
 use super::smtp::Smtp;
 use crate::model::Impact;
@@ -67,81 +66,6 @@ pub struct Destination {
     /// Reminders while an incident stays open: after this, then twice as long each time.
     pub remind_every: Option<Duration>,
     pub group_window: Duration,
-}
-
-/// Where and how a destination is reached.
-#[derive(Clone, Debug)]
-pub enum Target {
-    /// A JSON POST, signed by the Standard Webhooks scheme when `secret` is set.
-    Webhook {
-        url: Url,
-        secret: Option<Secret>,
-    },
-    Slack {
-        url: Url,
-    },
-    Discord {
-        url: Url,
-    },
-    Teams {
-        url: Url,
-    },
-    /// `api` is the Bot API base (`https://api.telegram.org` unless `url` says otherwise).
-    Telegram {
-        api: Url,
-        token: Secret,
-        chat_id: String,
-    },
-    Ntfy {
-        server: Url,
-        topic: String,
-        token: Option<Secret>,
-    },
-    /// The Events API v2 endpoint (`url`, the public one by default).
-    PagerDuty {
-        url: Url,
-        routing_key: Secret,
-    },
-    Email {
-        to: Vec<lettre::message::Mailbox>,
-    },
-}
-
-impl Target {
-    /// The `type` as written in the config.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Target::Webhook { .. } => "webhook",
-            Target::Slack { .. } => "slack",
-            Target::Discord { .. } => "discord",
-            Target::Teams { .. } => "teams",
-            Target::Telegram { .. } => "telegram",
-            Target::Ntfy { .. } => "ntfy",
-            Target::PagerDuty { .. } => "pagerduty",
-            Target::Email { .. } => "email",
-        }
-    }
-}
-
-/// A value that must not show in logs or `Debug` output.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: String) -> Secret {
-        Secret(s)
-    }
-
-    /// The secret itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(…)")
-    }
 }
 
 /// `[[notify]]`, `[smtp]` and `[notifications]`. The filters are checked against every

@@ -10,10 +10,64 @@ use serde_spanned::Spanned;
 use url::Url;
 
 use super::diag::{Problems, Required, key_span};
+use super::env::Secret;
 use super::env::{Env, expand};
 use super::fields::http_url;
-use super::notify::{Secret, Target};
 use super::raw;
+
+/// Where and how a destination is reached.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// A JSON POST, signed by the Standard Webhooks scheme when `secret` is set.
+    Webhook {
+        url: Url,
+        secret: Option<Secret>,
+    },
+    Slack {
+        url: Url,
+    },
+    Discord {
+        url: Url,
+    },
+    Teams {
+        url: Url,
+    },
+    /// `api` is the Bot API base (`https://api.telegram.org` unless `url` says otherwise).
+    Telegram {
+        api: Url,
+        token: Secret,
+        chat_id: String,
+    },
+    Ntfy {
+        server: Url,
+        topic: String,
+        token: Option<Secret>,
+    },
+    /// The Events API v2 endpoint (`url`, the public one by default).
+    PagerDuty {
+        url: Url,
+        routing_key: Secret,
+    },
+    Email {
+        to: Vec<lettre::message::Mailbox>,
+    },
+}
+
+impl Target {
+    /// The `type` as written in the config.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Target::Webhook { .. } => "webhook",
+            Target::Slack { .. } => "slack",
+            Target::Discord { .. } => "discord",
+            Target::Teams { .. } => "teams",
+            Target::Telegram { .. } => "telegram",
+            Target::Ntfy { .. } => "ntfy",
+            Target::PagerDuty { .. } => "pagerduty",
+            Target::Email { .. } => "email",
+        }
+    }
+}
 
 /// The destination types and the keys each may set besides the common ones.
 /// How messages name a destination of each type, then its keys.

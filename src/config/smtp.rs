@@ -7,8 +7,8 @@ use serde_spanned::Spanned;
 use url::Url;
 
 use super::diag::Problems;
+use super::env::Secret;
 use super::env::{Env, expand};
-use super::notify::Secret;
 use super::raw;
 
 /// `[smtp]`: the mail server and the sender.

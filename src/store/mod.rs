@@ -5,6 +5,7 @@
 //! without touching probes, the state machine or the web layer.
 
 mod admin;
+mod outbox;
 mod read;
 mod rows;
 mod schema;
@@ -16,7 +17,8 @@ use crate::clock::Timestamp;
 use crate::probe::{Reason, Status};
 
 pub use admin::{AdminWrite, Audit, IncidentEdit, MaintenanceEdit};
-pub use read::Reader;
+pub use outbox::{Claim, Finish, Lane, OutboxRow, OutboxWrite};
+pub use read::{Backlog, Reader};
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use writer::{Announce, IncidentOpen, Write, Writer};
 

@@ -258,6 +258,30 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE rollup_day ADD COLUMN l38 INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE rollup_day ADD COLUMN l39 INTEGER NOT NULL DEFAULT 0;
     ",
+    // 5: the notification outbox: one row per event and destination, written in the transaction
+    // that commits the event, delivered in id order per destination under a lease.
+    "
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        destination TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        due_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        state TEXT NOT NULL DEFAULT 'pending',
+        delivered_at INTEGER,
+        lease_until INTEGER,
+        batch INTEGER
+    );
+    CREATE INDEX outbox_lane ON outbox(destination, state, id);
+    CREATE INDEX outbox_subject ON outbox(subject, kind, destination);
+    CREATE INDEX outbox_batch ON outbox(batch);
+    ",
 ];
 
 /// The schema version this build writes.

@@ -11,12 +11,14 @@ use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::admin::{self, AdminWrite, Audit, add_update};
+use super::outbox::{self, Claim, Finish, Lane, Outbox, OutboxWrite};
 use super::rows::{self, RollupTable, rollup_columns, rollup_values, status_code};
 use super::{CheckMeta, CheckRow, Error, Evidence, Severity};
 use crate::clock::Timestamp;
 use crate::event::{self, Event};
 use crate::model::{CheckId, IncidentKind, IncidentStatus};
 use crate::monitor::Span;
+use crate::notify::route::Routing;
 use crate::probe::Outcome;
 use crate::uptime::{Deltas, Rollup, add_span};
 
@@ -61,6 +63,8 @@ pub enum Write {
     },
     /// Answers once everything queued before it is committed.
     Flush { reply: oneshot::Sender<()> },
+    /// The notification outbox: routing, claims and deliveries.
+    Outbox(OutboxWrite),
     /// A change from the admin area, committed alone with its audit line; answers the row id
     /// and publishes the event `announce` makes of it.
     Admin {
@@ -107,7 +111,10 @@ impl Writer {
     }
 
     /// Queues a write that answers on a oneshot, and waits for the answer.
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Write) -> Result<T, Error> {
+    pub(super) async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Write,
+    ) -> Result<T, Error> {
         let (reply, answer) = oneshot::channel();
         self.send(make(reply)).await?;
         answer.await.map_err(|_| Error::WriterGone)
@@ -171,6 +178,39 @@ impl Writer {
     }
 }
 
+/// The notification outbox's writes.
+impl Writer {
+    /// Routes events committed from now on to `routing`'s destinations.
+    pub async fn set_routing(&self, routing: Arc<Routing>) -> Result<usize, Error> {
+        self.ask(|reply| Write::Outbox(OutboxWrite::Route { routing, reply }))
+            .await?
+    }
+
+    /// Claims the next rows of `lane.destination`.
+    pub async fn claim(&self, lane: Lane) -> Result<Claim, Error> {
+        self.ask(|reply| Write::Outbox(OutboxWrite::Claim { lane, reply }))
+            .await?
+    }
+
+    /// Records the outcome of delivering the claimed rows `ids`, and waits for its commit.
+    pub async fn finish(
+        &self,
+        ids: Vec<i64>,
+        now: Timestamp,
+        outcome: Finish,
+    ) -> Result<(), Error> {
+        self.ask(|reply| {
+            Write::Outbox(OutboxWrite::Finish {
+                ids,
+                now,
+                outcome,
+                reply,
+            })
+        })
+        .await?
+    }
+}
+
 pub(super) fn spawn(conn: Connection) -> (Writer, std::thread::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let (events, _) = broadcast::channel(event::BACKLOG);
@@ -184,6 +224,7 @@ pub(super) fn spawn(conn: Connection) -> (Writer, std::thread::JoinHandle<()>) {
 
 fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>, events: broadcast::Sender<Event>) {
     let mut batch = Vec::with_capacity(BATCH);
+    let mut outbox = Outbox::default();
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < BATCH {
@@ -195,7 +236,8 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>, events: broadcast::S
         let mut replies = Vec::new();
         let mut happened = Vec::new();
         let result = conn.transaction().map_err(Error::from).and_then(|tx| {
-            apply(&tx, &mut batch, &mut replies, &mut happened).and_then(|()| Ok(tx.commit()?))
+            apply(&tx, &mut batch, &mut replies, &mut happened, &mut outbox)
+                .and_then(|()| Ok(tx.commit()?))
         });
         match &result {
             // Nobody listening is fine: the events were committed all the same.
@@ -221,6 +263,7 @@ enum Reply {
     Resolved(oneshot::Sender<Result<(), Error>>),
     Pruned(oneshot::Sender<Result<usize, Error>>, usize),
     Flushed(oneshot::Sender<()>),
+    Outbox(outbox::Answer),
 }
 
 impl Reply {
@@ -235,6 +278,7 @@ impl Reply {
             Reply::Resolved(tx) => drop(tx.send(committed.as_ref().map(|_| ()).map_err(fail))),
             Reply::Pruned(tx, n) => drop(tx.send(committed.as_ref().map(|_| n).map_err(fail))),
             Reply::Flushed(tx) => drop(tx.send(())),
+            Reply::Outbox(answer) => answer.send(committed.as_ref().map(|_| ())),
         }
     }
 }
@@ -244,6 +288,7 @@ fn apply(
     batch: &mut Vec<Write>,
     replies: &mut Vec<Reply>,
     happened: &mut Vec<Event>,
+    outbox: &mut Outbox,
 ) -> Result<(), Error> {
     let mut hours: HashMap<i64, Deltas> = HashMap::new();
     let mut days: HashMap<i64, Deltas> = HashMap::new();
@@ -331,6 +376,7 @@ fn apply(
                 replies.push(Reply::Pruned(reply, n));
             }
             Write::Flush { reply } => replies.push(Reply::Flushed(reply)),
+            Write::Outbox(w) => replies.push(Reply::Outbox(outbox.apply(tx, w)?)),
             Write::Announce(e) => happened.push(e),
             Write::Admin {
                 write,
@@ -363,7 +409,8 @@ fn apply(
             }
         }
     }
-    Ok(())
+    // A notification exists exactly when its event is committed: same transaction.
+    outbox.enqueue(tx, happened, Timestamp::now())
 }
 
 fn micros(d: Option<std::time::Duration>) -> Option<i64> {

@@ -2,11 +2,13 @@
 //! small pool and used from `spawn_blocking`, never on the async runtime. Never writes.
 //!
 //! This file owns the [`Reader`] and its pool; the queries are split by what they read:
-//! incidents, rollups and results, maintenance windows, and the admin area's sessions and audit.
+//! incidents, rollups and results, maintenance windows, the admin area's sessions and audit, and
+//! the notification outbox's backlog.
 
 mod admin;
 mod incidents;
 mod maintenance;
+mod outbox;
 mod rollups;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +17,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OpenFlags, Params, Row};
 
 use super::{CheckRow, Error, rows};
+
+pub use outbox::Backlog;
 
 /// Idle read connections kept for reuse.
 const POOL: usize = 4;
