@@ -5,6 +5,7 @@
 //! Nothing here writes SQL: the outbox lives in `store`, which calls [`route`] and nothing else
 //! of this module.
 
+pub mod format;
 pub mod message;
 pub mod route;
 
