@@ -1,5 +1,6 @@
 //! Wiring: opens the store, builds the handles, spawns the tasks, serves the web, and orders the
-//! shutdown (stop probing → drain the recorder → drain the web → commit and join the writer).
+//! shutdown (stop probing → drain the recorder → finish the delivery in flight → drain the web →
+//! commit and join the writer).
 //! Nothing else spawns long-lived tasks or owns the cancellation token.
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ use crate::history::Refresher;
 use crate::maintenance::Schedule;
 use crate::metrics::Metrics;
 use crate::model::CheckId;
+use crate::notify::{self, Routing, Sender};
 use crate::recorder::{Handles, Recorder};
 use crate::snapshot::{History, Snapshot};
 use crate::store::{CheckMeta, Store, Writer};
@@ -70,6 +72,12 @@ impl App {
             store,
             listener,
         } = self;
+        // Before anything commits an event: every event from here on is routed to the outbox.
+        store
+            .writer
+            .set_routing(Arc::new(Routing::new(&config)))
+            .await
+            .context("setting up notifications")?;
         let now = Timestamp::now();
         let metas = config
             .checks
@@ -161,6 +169,27 @@ impl App {
             snapshot: snapshot_rx.clone(),
         };
         let windows = tokio::spawn(actions::watch_windows(handles.clone(), shutdown.clone()));
+        let sender = (!config.notify.destinations.is_empty()).then(|| Sender::new(&config.notify));
+        let notifier = match sender {
+            None => None,
+            Some(Ok(sender)) => Some(tokio::spawn(
+                notify::Worker {
+                    destinations: config.notify.destinations.clone(),
+                    timing: config.notify.timing,
+                    sender,
+                    writer: store.writer.clone(),
+                    reader: store.reader.clone(),
+                    metrics: metrics.clone(),
+                    events: store.writer.subscribe(),
+                    base: notify::base_url(&config.server, listener.local_addr()?),
+                }
+                .run(shutdown.clone()),
+            )),
+            Some(Err(e)) => {
+                tracing::error!(error = %e, "notifications cannot be sent; they stay in the outbox");
+                None
+            }
+        };
         let housekeeping = tokio::spawn(housekeeping(
             store.writer.clone(),
             config.storage.keep_raw,
@@ -215,6 +244,10 @@ impl App {
             let _ = refresher.await;
             let _ = windows.await;
             let _ = housekeeping.await;
+            // A delivery in flight finishes and is recorded before the writer stops.
+            if let Some(notifier) = notifier {
+                let _ = notifier.await;
+            }
             // The web server holds a writer handle for the admin area: it drains first, then
             // the writer commits what is queued and its thread is joined.
             let served = match web.await {

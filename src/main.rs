@@ -1,5 +1,6 @@
 //! The `watchpost` command: parses flags, sets up logging, loads the config and hands over to the
-//! library. It alone decides exit codes: 0 ok, 1 runtime error, invalid config, or a down probe.
+//! library. It alone decides exit codes: 0 ok, 1 runtime error, invalid config, a down probe, or
+//! a test notification not delivered.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,22 @@ enum Command {
     },
     /// Read a password on stdin and print an argon2id hash for [admin] users.
     HashPassword,
+    /// Operator alerts ([[notify]] destinations).
+    Notify {
+        #[command(subcommand)]
+        command: NotifyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum NotifyCommand {
+    /// Send a test message to one destination now and say what happened.
+    Test {
+        /// The destination's `name`.
+        name: String,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -67,6 +84,9 @@ fn main() -> ExitCode {
             insecure,
         } => runtime.block_on(probe_once(&target, timeout, insecure)),
         Command::HashPassword => hash_password(),
+        Command::Notify {
+            command: NotifyCommand::Test { name, config },
+        } => runtime.block_on(notify_test(config, &name)),
     }
 }
 
@@ -217,6 +237,32 @@ async fn probe_once(target: &str, timeout: Duration, insecure: bool) -> ExitCode
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+async fn notify_test(flag: Option<PathBuf>, name: &str) -> ExitCode {
+    let Some(config) = load(flag) else {
+        return ExitCode::FAILURE;
+    };
+    let kind = config
+        .notify
+        .destinations
+        .iter()
+        .find(|d| d.name == name)
+        .map_or("", |d| d.target.kind());
+    match watchpost::notify::send_test(&config, name).await {
+        Ok(said) => {
+            println!("{name} ({kind}): test message delivered: {said}");
+            ExitCode::SUCCESS
+        }
+        Err(e) if kind.is_empty() => {
+            eprintln!("watchpost notify test: {e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("watchpost notify test: {name} ({kind}): not delivered: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! `probe_http_status_code`, `probe_http_duration_seconds`) so existing dashboards work, plus
 //! `watchpost_*` series for states, uptime, incidents and counts. Nothing here decides anything.
 
-use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, Gauge, GaugeVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
 use crate::config::Check;
 use crate::monitor::State;
@@ -28,6 +28,14 @@ pub struct Metrics {
     probes_total: IntCounterVec,
     failures_total: IntCounterVec,
     skipped_total: IntCounterVec,
+    notifications: Notifications,
+}
+
+/// The outbox's series: deliveries by destination and result, and the backlog.
+struct Notifications {
+    total: IntCounterVec,
+    pending: IntGauge,
+    oldest: Gauge,
 }
 
 fn labels<'a>(check: &'a Check, extra: &[&'a str]) -> Vec<&'a str> {
@@ -115,9 +123,32 @@ impl Metrics {
                 "Probes not counted because they failed for a fault of this machine (reason local)",
                 &["reason"],
             )?,
+            notifications: Notifications {
+                total: IntCounterVec::new(
+                    Opts::new(
+                        "watchpost_notifications_total",
+                        "Notifications by destination and result (delivered, failed attempt, dead-lettered)",
+                    ),
+                    &["destination", "result"],
+                )?,
+                pending: IntGauge::new(
+                    "watchpost_outbox_pending",
+                    "Notifications in the outbox not yet delivered (reminders not yet due included)",
+                )?,
+                oldest: Gauge::new(
+                    "watchpost_outbox_oldest_seconds",
+                    "Age of the oldest notification that is due and not yet delivered",
+                )?,
+            },
             registry,
         };
         m.registry.register(Box::new(m.incidents_open.clone()))?;
+        m.registry
+            .register(Box::new(m.notifications.total.clone()))?;
+        m.registry
+            .register(Box::new(m.notifications.pending.clone()))?;
+        m.registry
+            .register(Box::new(m.notifications.oldest.clone()))?;
         Ok(m)
     }
 
@@ -199,6 +230,21 @@ impl Metrics {
     pub fn set_incidents_open(&self, n: usize) {
         self.incidents_open
             .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Counts `n` notifications to `destination` with `result` (delivered, failed or dead).
+    pub fn count_notifications(&self, destination: &str, result: &str, n: u64) {
+        self.notifications
+            .total
+            .with_label_values(&[destination, result])
+            .inc_by(n);
+    }
+
+    /// Sets the outbox backlog: rows pending and the age of the oldest due one.
+    pub fn set_outbox(&self, pending: u64, oldest_seconds: f64) {
+        let n = &self.notifications;
+        n.pending.set(i64::try_from(pending).unwrap_or(i64::MAX));
+        n.oldest.set(oldest_seconds);
     }
 
     /// The Prometheus text exposition (format 0.0.4).
