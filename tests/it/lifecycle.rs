@@ -11,14 +11,14 @@ use serde_json::Value;
 use crate::daemon;
 
 /// An HTTP target whose `/flip` answers the status code the test sets, and `/ok` always 200.
-struct Target {
+pub struct Target {
     addr: std::net::SocketAddr,
     code: Arc<AtomicU16>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Target {
-    async fn start() -> Target {
+    pub async fn start() -> Target {
         let code = Arc::new(AtomicU16::new(200));
         let shared = code.clone();
         let app = axum::Router::new()
@@ -38,11 +38,11 @@ impl Target {
         Target { addr, code, task }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    fn set_flip(&self, code: u16) {
+    pub fn set_flip(&self, code: u16) {
         self.code.store(code, Ordering::SeqCst);
     }
 }

@@ -11,6 +11,7 @@ mod hostile;
 mod lifecycle;
 mod local_fault;
 mod maintenance;
+mod notify;
 mod probe_depth;
 mod probe_dns;
 mod public_api;
