@@ -30,6 +30,8 @@ const LEASE: Duration = Duration::from_secs(60);
 const LOOK_EVERY: Duration = Duration::from_secs(60);
 /// How often the backlog metrics are refreshed when nothing happens.
 const BACKLOG_EVERY: Duration = Duration::from_secs(15);
+/// The least time between two reads of the backlog, however busy the outbox.
+const BACKLOG_GAP: Duration = Duration::from_millis(500);
 
 /// What the worker needs from the rest of the daemon.
 pub struct Worker {
@@ -106,8 +108,21 @@ impl Worker {
             wakes.push(wake.clone());
             lanes.spawn(lane(shared.clone(), d, wake, token.clone()));
         }
+        // The backlog is read again after changes, at most once per BACKLOG_GAP, and every
+        // BACKLOG_EVERY so the oldest row's age keeps growing while it waits.
+        let mut stale = true;
+        let mut read_at = tokio::time::Instant::now();
         loop {
-            refresh_backlog(&reader, &shared.metrics).await;
+            if stale && read_at.elapsed() >= BACKLOG_GAP {
+                refresh_backlog(&reader, &shared.metrics).await;
+                read_at = tokio::time::Instant::now();
+                stale = false;
+            }
+            let nap = if stale {
+                BACKLOG_GAP.saturating_sub(read_at.elapsed())
+            } else {
+                BACKLOG_EVERY
+            };
             tokio::select! {
                 _ = token.cancelled() => break,
                 e = events.recv() => {
@@ -115,9 +130,10 @@ impl Worker {
                         break;
                     }
                     wakes.iter().for_each(|w| w.notify_one());
+                    stale = true;
                 }
-                _ = shared.finished.notified() => {}
-                _ = tokio::time::sleep(BACKLOG_EVERY) => {}
+                _ = shared.finished.notified() => stale = true,
+                _ = tokio::time::sleep(nap) => stale = true,
             }
         }
         while lanes.join_next().await.is_some() {}

@@ -304,10 +304,10 @@ async fn a_signed_webhook_slack_and_discord_hear_of_an_outage_and_its_end_in_ord
     let metrics = d
         .wait_page("/metrics", LIMIT, |m| {
             m.contains(r#"watchpost_notifications_total{destination="hook",result="delivered"} 2"#)
+                && m.contains("watchpost_outbox_pending 0")
         })
         .await
         .body;
-    assert!(metrics.contains("watchpost_outbox_pending 0"), "{metrics}");
     assert!(
         metrics.contains("watchpost_outbox_oldest_seconds 0"),
         "{metrics}"
@@ -594,6 +594,58 @@ async fn a_restart_that_changes_nothing_sends_nothing() {
         events(&rx.hits("/hook"))
     );
     assert_eq!(before, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_test_sends_now_and_says_what_happened() {
+    let rx = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("watchpost.toml");
+    let toml = config(&destination(
+        "hook",
+        "webhook",
+        &rx.url("/hook"),
+        "secret = \"s\"",
+    ));
+    std::fs::write(&path, toml.replace("{db}", "w.db")).unwrap();
+    let run = |name: &'static str| {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchpost"))
+                .args(["notify", "test", name, "--config", path.to_str().unwrap()])
+                .env("RUST_LOG", "error")
+                .output()
+                .unwrap();
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).to_string(),
+                String::from_utf8_lossy(&out.stderr).to_string(),
+            )
+        })
+    };
+    let (code, out, _) = run("hook").await.unwrap();
+    assert_eq!(code, Some(0));
+    assert!(
+        out.starts_with("hook (webhook): test message delivered: HTTP 200 in "),
+        "{out}"
+    );
+    let hit = &rx.hits("/hook")[0];
+    assert_eq!(hit.json()["type"], "test");
+    verify(hit, b"s");
+
+    rx.fail.store(1, Ordering::SeqCst);
+    let (code, _, err) = run("hook").await.unwrap();
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("hook (webhook): not delivered: HTTP 503"),
+        "{err}"
+    );
+    let (code, _, err) = run("nope").await.unwrap();
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("there is no destination \"nope\"; the config has hook"),
+        "{err}"
+    );
 }
 
 /// A mail received by the sink.
