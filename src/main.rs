@@ -118,8 +118,8 @@ fn check(flag: Option<PathBuf>) -> ExitCode {
     let Some(config) = load(flag) else {
         return ExitCode::FAILURE;
     };
-    let kinds =
-        ["http", "tcp", "dns"].map(|k| config.checks.iter().filter(|c| c.kind() == k).count());
+    let kinds = watchpost::model::ProbeKind::ALL
+        .map(|k| config.checks.iter().filter(|c| c.kind() == k).count());
     println!(
         "{}: ok, {} checks ({} http, {} tcp, {} dns), listening on {}",
         config.path.display(),

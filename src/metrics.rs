@@ -31,7 +31,11 @@ pub struct Metrics {
 }
 
 fn labels<'a>(check: &'a Check, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec![check.id.as_str(), check.group.as_str(), check.kind()];
+    let mut v = vec![
+        check.id.as_str(),
+        check.group.as_str(),
+        check.kind().as_str(),
+    ];
     v.extend_from_slice(extra);
     v
 }
@@ -130,7 +134,7 @@ impl Metrics {
         self.probe_duration
             .with_label_values(&l)
             .set(o.latency.as_secs_f64());
-        if check.kind() == "http" {
+        if check.kind() == crate::model::ProbeKind::Http {
             self.http_status
                 .with_label_values(&l)
                 .set(o.code.map_or(0.0, f64::from));

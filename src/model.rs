@@ -122,6 +122,15 @@ impl std::borrow::Borrow<str> for CheckId {
 }
 
 vocabulary! {
+    /// What a check probes with.
+    pub enum ProbeKind {
+        Http = "http",
+        Tcp = "tcp",
+        Dns = "dns",
+    }
+}
+
+vocabulary! {
     /// The verdict of one probe.
     pub enum Status {
         Up = "up",

@@ -88,7 +88,7 @@ pub struct Check {
 
 impl Check {
     /// The kind of probe, as shown in labels and APIs: `http`, `tcp` or `dns`.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> crate::model::ProbeKind {
         self.spec.kind()
     }
 

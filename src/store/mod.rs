@@ -119,8 +119,8 @@ pub struct IncidentRow {
     pub resolved_at: Option<Timestamp>,
     /// The affected checks' slugs: the check of an automatic incident, or those an admin chose.
     pub checks: Vec<String>,
-    /// The status of the latest timeline entry: investigating, identified, monitoring, resolved.
-    pub status: String,
+    /// The status of the latest timeline entry.
+    pub status: crate::model::IncidentStatus,
     pub cause: Option<String>,
     pub postmortem: Option<String>,
     /// An admin keeps it open (in monitoring) after the probes recovered.
@@ -174,7 +174,7 @@ pub struct Evidence {
 pub struct UpdateRow {
     pub id: i64,
     pub at: Timestamp,
-    pub status: String,
+    pub status: crate::model::IncidentStatus,
     pub body: String,
     pub author: Option<String>,
 }

@@ -59,7 +59,7 @@ pub async fn status(State(state): State<WebState>) -> Json<StatusDto> {
                 id: check.id.to_string(),
                 name: check.name.clone(),
                 group: check.group.clone(),
-                kind: check.kind(),
+                kind: check.kind().as_str(),
                 state: current.shown_state(check, now).as_str(),
                 last_checked_at: current.last.as_ref().map(|l| l.at.rfc3339()),
                 latency_ms: current

@@ -345,7 +345,7 @@ mod tests {
                 started_at: Timestamp(0),
                 resolved_at: None,
                 checks: Vec::new(),
-                status: "investigating".to_string(),
+                status: crate::model::IncidentStatus::Investigating,
                 cause: None,
                 postmortem: None,
                 hold: false,
@@ -354,7 +354,7 @@ mod tests {
             updates: vec![UpdateRow {
                 id: 1,
                 at: Timestamp(1_795_390_477_500),
-                status: "investigating".to_string(),
+                status: crate::model::IncidentStatus::Investigating,
                 body: "<script>x</script> & co".to_string(),
                 author: None,
             }],

@@ -109,7 +109,7 @@ pub struct IncidentDto {
     id: i64,
     title: String,
     impact: &'static str,
-    status: String,
+    status: &'static str,
     checks: Vec<String>,
     automatic: bool,
     started_at: String,
@@ -124,7 +124,7 @@ pub struct IncidentDto {
 #[derive(Serialize)]
 struct UpdateDto {
     at: String,
-    status: String,
+    status: &'static str,
     body: String,
     author: Option<String>,
 }
@@ -136,7 +136,7 @@ impl From<IncidentDetail> for IncidentDto {
             id: i.id,
             title: i.title,
             impact: i.severity.as_str(),
-            status: i.status,
+            status: i.status.as_str(),
             checks: i.checks,
             automatic: i.auto,
             started_at: i.started_at.rfc3339(),
@@ -150,7 +150,7 @@ impl From<IncidentDetail> for IncidentDto {
                 .into_iter()
                 .map(|u| UpdateDto {
                     at: u.at.rfc3339(),
-                    status: u.status,
+                    status: u.status.as_str(),
                     body: u.body,
                     author: u.author,
                 })

@@ -113,7 +113,7 @@ pub async fn page(
                 h2 { "Post an update" }
                 form.stack method="post" action={ (base) "/updates" } {
                     (csrf(&session))
-                    (status_select(if i.resolved_at.is_some() { IncidentStatus::Resolved } else { IncidentStatus::parse(&i.status).unwrap_or(IncidentStatus::Investigating) }))
+                    (status_select(if i.resolved_at.is_some() { IncidentStatus::Resolved } else { i.status }))
                     label { "Update (Markdown) " textarea name="body" rows="4" required {} }
                     button { "Post update" }
                 }
