@@ -15,6 +15,7 @@ pub mod front;
 mod json;
 pub mod markdown;
 pub mod pages;
+pub(crate) mod serve;
 mod statuspage;
 
 use std::net::SocketAddr;
