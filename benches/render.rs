@@ -39,7 +39,7 @@ fn main() {
     };
     for (i, check) in config.checks.iter().enumerate() {
         let state = if i % 50 == 0 { State::Down } else { State::Up };
-        snapshot.checks[i] = CheckNow {
+        let now_state = CheckNow {
             state: Some(state),
             last: Some(LastProbe {
                 at: Timestamp(now.0 - 5_000),
@@ -54,6 +54,7 @@ fn main() {
             }),
             incident: None,
         };
+        snapshot.checks.insert(check.id.clone(), now_state);
         let days = (0..90)
             .map(|d| {
                 let day = Timestamp(now.day_start().0 - (89 - d) * DAY_MS);

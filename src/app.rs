@@ -2,19 +2,22 @@
 //! shutdown (stop probing → drain the recorder → drain the web → commit and join the writer).
 //! Nothing else spawns long-lived tasks or owns the cancellation token.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::actions;
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::history::Refresher;
 use crate::maintenance::Schedule;
 use crate::metrics::Metrics;
+use crate::model::CheckId;
 use crate::recorder::{Handles, Recorder};
 use crate::snapshot::{History, Snapshot};
 use crate::store::{CheckMeta, Store, Writer};
@@ -39,8 +42,13 @@ impl App {
     /// Opens the database and binds the listen address, so errors surface before anything runs.
     pub async fn bind(config: Config) -> anyhow::Result<App> {
         web::serve::raise_fd_limit();
-        let store = Store::open(&config.storage.path)
-            .with_context(|| format!("opening database {}", config.storage.path.display()))?;
+        let path = config.storage.path.clone();
+        let opening = || format!("opening database {}", config.storage.path.display());
+        // Opening runs SQLite and the migrations: blocking work, kept off the async runtime.
+        let store = tokio::task::spawn_blocking(move || Store::open(&path))
+            .await
+            .with_context(opening)?
+            .with_context(opening)?;
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("listening on {}", config.server.listen))?;
@@ -79,13 +87,13 @@ impl App {
             .sync_checks(metas, now)
             .await
             .context("registering checks")?;
-        let ids: Vec<i64> = config
+        let ids: HashMap<CheckId, i64> = config
             .checks
             .iter()
             .map(|c| {
                 rows.iter()
                     .find(|r| r.slug == c.id.as_str())
-                    .map(|r| r.id)
+                    .map(|r| (c.id.clone(), r.id))
                     .context("a configured check has no row after registration")
             })
             .collect::<anyhow::Result<_>>()?;
@@ -120,7 +128,7 @@ impl App {
         let metrics = Arc::new(Metrics::new().context("registering metrics")?);
         let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(Snapshot::empty(config.clone())));
         let (history_tx, history_rx) = watch::channel(Arc::new(History::default()));
-        let poke = Arc::new(Notify::new());
+        let events = store.writer.subscribe();
 
         let recorder = Recorder::new(
             config.clone(),
@@ -130,7 +138,6 @@ impl App {
                 writer: store.writer.clone(),
                 metrics: metrics.clone(),
                 snapshot: snapshot_tx,
-                history: poke.clone(),
                 schedule: schedule_rx.clone(),
             },
         );
@@ -144,16 +151,28 @@ impl App {
             snapshot: snapshot_rx.clone(),
             history: history_tx,
             metrics: metrics.clone(),
-            poke: poke.clone(),
+            events,
         };
-        let poke_admin = poke;
         let refresher = tokio::spawn(refresher.run(shutdown.clone()));
+        let handles = actions::Handles {
+            writer: store.writer.clone(),
+            reader: store.reader.clone(),
+            schedule: schedule_tx,
+            recurring: config.maintenance.clone(),
+            snapshot: snapshot_rx.clone(),
+        };
+        let windows = tokio::spawn(actions::watch_windows(handles.clone(), shutdown.clone()));
         let housekeeping = tokio::spawn(housekeeping(
             store.writer.clone(),
             config.storage.keep_raw,
             shutdown.clone(),
         ));
 
+        let secure_cookies = config
+            .server
+            .public_url
+            .as_ref()
+            .is_some_and(|u| u.scheme() == "https");
         let app = web::router(WebState {
             snapshot: snapshot_rx,
             bars: web::front::spawn_bars(history_rx.clone()),
@@ -165,16 +184,9 @@ impl App {
             admin: config.admin.clone().map(|admin| {
                 Arc::new(AdminHandles {
                     config: admin,
-                    writer: store.writer.clone(),
-                    schedule: schedule_tx,
-                    recurring: config.maintenance.clone(),
+                    actions: handles,
                     throttle: Throttle::default(),
-                    secure_cookies: config
-                        .server
-                        .public_url
-                        .as_ref()
-                        .is_some_and(|u| u.scheme() == "https"),
-                    poke: poke_admin,
+                    secure_cookies,
                 })
             }),
             local_addr: listener.local_addr()?,
@@ -196,6 +208,7 @@ impl App {
                 tracing::error!("the recorder panicked");
             }
             let _ = refresher.await;
+            let _ = windows.await;
             let _ = housekeeping.await;
             // The web server holds a writer handle for the admin area: it drains first, then
             // the writer commits what is queued and its thread is joined.

@@ -13,6 +13,9 @@ pub const DAY_MS: i64 = 86_400_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(pub i64);
 
+/// The last instant of the year 9999.
+pub const MAX: Timestamp = Timestamp(253_402_300_799_999);
+
 impl Timestamp {
     /// The current wall-clock time.
     pub fn now() -> Timestamp {
@@ -64,22 +67,29 @@ impl Timestamp {
         }
     }
 
-    /// RFC 3339 in UTC with second precision, as the APIs and feeds print it.
+    /// RFC 3339 in UTC with second precision, as the APIs and feeds print it. Total: an instant
+    /// outside the years 1970 to 9999 prints clamped to them, never panics.
     pub fn rfc3339(self) -> String {
-        humantime::format_rfc3339_seconds(self.to_system_time()).to_string()
+        self.clamped().format("%Y-%m-%dT%H:%M:%SZ").to_string()
     }
 
     /// RFC 3339 in UTC with millisecond precision, for raw results several of which share a second.
     pub fn rfc3339_millis(self) -> String {
-        humantime::format_rfc3339_millis(self.to_system_time()).to_string()
+        self.clamped().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    }
+
+    fn clamped(self) -> chrono::DateTime<chrono::Utc> {
+        Timestamp(self.0.clamp(0, MAX.0)).to_chrono()
     }
 
     /// Parses RFC 3339 with any offset (`2026-11-22T23:34:37Z`, `2026-11-23T01:34:37.5+02:00`),
-    /// as query parameters carry it; `None` when it is not RFC 3339.
+    /// as query parameters carry it; `None` when it is not RFC 3339 or not in the years 1970 to
+    /// 9999, the instants watchpost can store and print.
     pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
         chrono::DateTime::parse_from_rfc3339(s)
             .ok()
             .map(|t| Timestamp(t.timestamp_millis()))
+            .filter(|t| (0..=MAX.0).contains(&t.0))
     }
 
     /// The same instant as a chrono UTC date-time, for the feed crates (the epoch if out of range).
@@ -124,6 +134,19 @@ mod tests {
         assert_eq!(t.hour_ceil().rfc3339(), "2026-11-23T00:00:00Z");
         assert_eq!(t.day_ceil().rfc3339(), "2026-11-23T00:00:00Z");
         assert_eq!(t.hour_start().hour_ceil(), t.hour_start());
+    }
+
+    #[test]
+    fn instants_outside_1970_to_9999_are_refused_and_never_panic() {
+        assert_eq!(Timestamp::parse_rfc3339("1960-01-01T00:00:00Z"), None);
+        assert_eq!(Timestamp::parse_rfc3339("+10000-01-01T00:00:00Z"), None);
+        assert_eq!(
+            Timestamp::parse_rfc3339("9999-12-31T23:59:59.999Z"),
+            Some(MAX)
+        );
+        assert_eq!(Timestamp(-5).rfc3339(), "1970-01-01T00:00:00Z");
+        assert_eq!(Timestamp(i64::MAX).rfc3339(), "9999-12-31T23:59:59Z");
+        assert_eq!(Timestamp(1500).rfc3339_millis(), "1970-01-01T00:00:01.500Z");
     }
 
     #[test]

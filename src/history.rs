@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{DAY_MS, HOUR_MS, Timestamp};
+use crate::event::Event;
 use crate::metrics::Metrics;
 use crate::snapshot::{BarIncident, CheckHistory, DayBar, History, Snapshot};
 use crate::store::Reader;
@@ -29,19 +30,32 @@ pub struct Refresher {
     pub snapshot: watch::Receiver<Arc<Snapshot>>,
     pub history: watch::Sender<Arc<History>>,
     pub metrics: Arc<Metrics>,
-    pub poke: Arc<Notify>,
+    /// Committed changes: one that touches history is read at once.
+    pub events: broadcast::Receiver<Event>,
+}
+
+/// Waits for a committed change that touches history; never, once the writer is gone.
+async fn changed(events: &mut broadcast::Receiver<Event>) {
+    loop {
+        match events.recv().await {
+            Ok(e) if e.touches_history() => return,
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(_)) => return,
+            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        }
+    }
 }
 
 impl Refresher {
     /// Refreshes until `token` is cancelled.
-    pub async fn run(self, token: CancellationToken) {
+    pub async fn run(mut self, token: CancellationToken) {
         loop {
             if let Err(e) = self.refresh(Timestamp::now()).await {
                 tracing::warn!(error = %e, "refreshing uptime history failed");
             }
             tokio::select! {
                 _ = token.cancelled() => return,
-                _ = self.poke.notified() => {}
+                _ = changed(&mut self.events) => {}
                 _ = tokio::time::sleep(REFRESH) => {}
             }
             tokio::select! {

@@ -12,14 +12,18 @@
 //! - [`history`]: uptime figures and day cells read from rollups for the pages.
 //! - [`snapshot`]: the in-memory "now" and "history" the web reads.
 //! - [`web`]: pages, APIs, feeds, badges, the admin area; [`metrics`]: Prometheus.
+//! - [`model`]: the shared vocabulary (ids, states, impacts, statuses, actions, phases).
 //! - [`clock`]: UTC millisecond timestamps and their hour/day arithmetic.
 
+pub mod actions;
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod event;
 pub mod history;
 pub mod maintenance;
 pub mod metrics;
+pub mod model;
 pub mod monitor;
 pub mod probe;
 pub mod recorder;

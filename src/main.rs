@@ -194,16 +194,9 @@ async fn probe_once(target: &str, timeout: Duration, insecure: bool) -> ExitCode
     if let Some(code) = outcome.code {
         println!("  {:<10} {code}", "code");
     }
-    let p = &outcome.phases;
-    for (name, d) in [
-        ("resolve", p.resolve),
-        ("connect", p.connect),
-        ("tls", p.tls),
-        ("processing", p.processing),
-        ("transfer", p.transfer),
-    ] {
+    for (phase, d) in outcome.phases.all() {
         if let Some(d) = d {
-            println!("  {name:<10} {}", probe::fmt_duration(d));
+            println!("  {:<10} {}", phase.as_str(), probe::fmt_duration(d));
         }
     }
     println!("  {:<10} {}", "total", probe::fmt_duration(outcome.latency));

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::clock::Timestamp;
-use crate::config::CheckId;
+use crate::model::CheckId;
 use crate::monitor;
 
 /// A recurring window from `[[maintenance]]`.

@@ -134,16 +134,9 @@ impl Metrics {
             self.http_status
                 .with_label_values(&l)
                 .set(o.code.map_or(0.0, f64::from));
-            let p = &o.phases;
-            for (phase, d) in [
-                ("resolve", p.resolve),
-                ("connect", p.connect),
-                ("tls", p.tls),
-                ("processing", p.processing),
-                ("transfer", p.transfer),
-            ] {
+            for (phase, d) in o.phases.all() {
                 self.http_phase
-                    .with_label_values(&labels(check, &[phase]))
+                    .with_label_values(&labels(check, &[phase.as_str()]))
                     .set(d.map_or(0.0, |d| d.as_secs_f64()));
             }
         }

@@ -4,62 +4,29 @@
 //! streak that caused it, and says which state each stretch of observed time belongs to, moving
 //! time retroactively when a change is dated back. It does no I/O and never reads the clock.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use crate::clock::Timestamp;
-use crate::config::Policy;
-use crate::probe::Status;
+use crate::model::Status;
+pub use crate::model::{Bucket, State};
 
-/// A check's state as shown to people.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum State {
-    /// No verdict yet (just started, or stale).
-    Unknown,
-    Up,
-    Degraded,
-    Down,
-    /// Inside a maintenance window: probed and recorded, but no incident and no uptime.
-    Maintenance,
+/// The thresholds that damp flapping and the latency that counts as degraded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Consecutive down (or degraded) probes before the state changes.
+    pub failure_threshold: NonZeroU32,
+    /// Consecutive better probes before the state changes back.
+    pub success_threshold: NonZeroU32,
 }
 
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Unknown => "unknown",
-            State::Up => "up",
-            State::Degraded => "degraded",
-            State::Down => "down",
-            State::Maintenance => "maintenance",
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            failure_threshold: NonZeroU32::new(3).expect("3 is not zero"),
+            success_threshold: NonZeroU32::new(2).expect("2 is not zero"),
         }
     }
-
-    pub const ALL: [State; 5] = [
-        State::Unknown,
-        State::Up,
-        State::Degraded,
-        State::Down,
-        State::Maintenance,
-    ];
-
-    /// The rollup column that time in this state is counted in; `None` for unknown (no data).
-    pub fn bucket(self) -> Option<Bucket> {
-        match self {
-            State::Unknown => None,
-            State::Up => Some(Bucket::Up),
-            State::Degraded => Some(Bucket::Degraded),
-            State::Down => Some(Bucket::Down),
-            State::Maintenance => Some(Bucket::Maintenance),
-        }
-    }
-}
-
-/// The columns of observed time in a rollup.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Bucket {
-    Up,
-    Degraded,
-    Down,
-    Maintenance,
 }
 
 /// A stretch of observed time to count in `to` (and to take out of `from`, when re-dated).

@@ -4,44 +4,44 @@
 //! machine, opens and resolves incidents (waiting for their commit), and publishes a new
 //! snapshot. It never probes and never reads the database.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 
+use crate::actions::{self, Detected};
 use crate::clock::Timestamp;
 use crate::config::{Check, Config};
 use crate::maintenance::Schedule;
 use crate::metrics::Metrics;
-use crate::monitor::{self, Cadence, Change, State, Tracker};
-use crate::probe::{Outcome, Reason, Status, fmt_duration};
+use crate::model::{CheckId, State, Status};
+use crate::monitor::{self, Cadence, Change, Tracker};
+use crate::probe::{Outcome, Reason};
+use crate::scheduler::Delivery;
 use crate::snapshot::{CheckNow, LastProbe, Snapshot};
-use crate::store::{Evidence, IncidentOpen, IncidentRow, Severity, Write, Writer};
+use crate::store::{Evidence, IncidentRow, Write, Writer};
 
 /// Evidence rows kept for one incident at most; later failures repeat what is known.
 const MAX_EVIDENCE: usize = 50;
 /// Outcomes handled before a snapshot is published, when they arrive faster than one by one.
 const PUBLISH_EVERY: usize = 256;
 
-/// One probe result from the scheduler: the index of the check in the config and its outcome.
-pub type Delivery = (usize, Outcome);
-
 /// What the recorder needs from the rest of the daemon.
 pub struct Recorder {
     config: Arc<Config>,
-    checks: Vec<Runtime>,
+    checks: HashMap<CheckId, Runtime>,
     writer: Writer,
     metrics: Arc<Metrics>,
     snapshot: watch::Sender<Arc<Snapshot>>,
-    /// Woken on every incident change, so uptime figures are refreshed at once.
-    history: Arc<Notify>,
     schedule: watch::Receiver<Arc<Schedule>>,
     local: LocalFaults,
 }
 
 /// Per-check state owned by the recorder.
 struct Runtime {
+    /// Where the check is in `config.checks`; found by its id, never used as its identity.
+    index: usize,
     row: i64,
     tracker: Tracker,
     /// The open incident and when it started.
@@ -58,36 +58,35 @@ pub struct Handles {
     pub writer: Writer,
     pub metrics: Arc<Metrics>,
     pub snapshot: watch::Sender<Arc<Snapshot>>,
-    pub history: Arc<Notify>,
     /// The maintenance windows in force; admins may change them while running.
     pub schedule: watch::Receiver<Arc<Schedule>>,
 }
 
 impl Recorder {
-    /// A recorder for `config`, whose checks have store rows `rows` (index-aligned), resuming
-    /// the incidents that were open when watchpost last stopped.
+    /// A recorder for `config`, whose checks have the store rows in `rows`, resuming the
+    /// incidents that were open when watchpost last stopped. A check without a row is not
+    /// recorded.
     pub fn new(
         config: Arc<Config>,
-        rows: &[i64],
+        rows: &HashMap<CheckId, i64>,
         open: &[IncidentRow],
         handles: Handles,
     ) -> Recorder {
         let checks = config
             .checks
             .iter()
-            .zip(rows)
-            .map(|(check, &row)| {
+            .enumerate()
+            .filter_map(|(index, check)| Some((index, check, *rows.get(&check.id)?)))
+            .map(|(index, check, row)| {
                 let open = open
                     .iter()
-                    .filter(|i| i.auto && i.check.as_deref() == Some(check.id.as_str()))
+                    .filter(|i| i.auto)
+                    .filter(|i| i.check.as_deref() == Some(check.id.as_str()))
                     .max_by_key(|i| i.started_at);
-                let state = match open.map(|i| i.severity) {
-                    Some(Severity::Major | Severity::Critical) => State::Down,
-                    Some(Severity::Minor | Severity::None) => State::Degraded,
-                    None => State::Unknown,
-                };
+                let state = open.map_or(State::Unknown, |i| i.severity.state());
                 handles.metrics.set_state(check, state);
-                Runtime {
+                let runtime = Runtime {
+                    index,
                     row,
                     tracker: Tracker::new(state),
                     incident: open.map(|i| (i.id, i.started_at)),
@@ -99,7 +98,8 @@ impl Recorder {
                         last: None,
                         incident: open.map(|i| i.id),
                     },
-                }
+                };
+                (check.id.clone(), runtime)
             })
             .collect();
         let recorder = Recorder {
@@ -108,7 +108,6 @@ impl Recorder {
             writer: handles.writer,
             metrics: handles.metrics,
             snapshot: handles.snapshot,
-            history: handles.history,
             schedule: handles.schedule,
             local: LocalFaults::default(),
         };
@@ -121,8 +120,8 @@ impl Recorder {
     pub async fn run(mut self, mut rx: mpsc::Receiver<Delivery>) {
         let mut batch = Vec::with_capacity(PUBLISH_EVERY);
         while rx.recv_many(&mut batch, PUBLISH_EVERY).await > 0 {
-            for (index, outcome) in batch.drain(..) {
-                if let Err(e) = self.handle(index, outcome).await {
+            for (id, outcome) in batch.drain(..) {
+                if let Err(e) = self.handle(&id, outcome).await {
                     tracing::error!(error = %e, "recording a probe result failed");
                 }
             }
@@ -131,16 +130,18 @@ impl Recorder {
         self.close_spans(Timestamp::now()).await;
     }
 
-    async fn handle(&mut self, index: usize, outcome: Outcome) -> Result<(), crate::store::Error> {
+    async fn handle(&mut self, id: &CheckId, outcome: Outcome) -> Result<(), actions::Error> {
         let config = self.config.clone();
-        let Some(check) = config.checks.get(index) else {
+        let Some(rt) = self.checks.get_mut(id) else {
+            return Ok(());
+        };
+        let Some(check) = config.checks.get(rt.index) else {
             return Ok(());
         };
         if self.local.skip(check, &outcome, &self.metrics) {
             return Ok(());
         }
         self.metrics.observe(check, &outcome);
-        let rt = &mut self.checks[index];
         let outcome = Arc::new(outcome);
         self.writer
             .send(Write::Result {
@@ -204,103 +205,55 @@ impl Recorder {
         match step.change {
             Some(change) => {
                 let title = window.map(|(_, title)| title);
-                self.transition(index, check, change, title).await?
+                self.transition(check, change, title).await?
             }
-            None => self.add_evidence(index, evidence).await?,
+            None => self.add_evidence(id, evidence).await?,
         }
         Ok(())
     }
 
-    /// Resolves the open incident when a check leaves a bad state, and opens one when it enters one.
+    /// Hands a change of state to [`actions::check_changed`], which resolves and opens
+    /// incidents, and keeps the incident now open.
     async fn transition(
         &mut self,
-        index: usize,
         check: &Check,
         change: Change,
         window: Option<String>,
-    ) -> Result<(), crate::store::Error> {
-        tracing::info!(check = %check.id, from = change.from.as_str(), to = change.to.as_str(), at = %change.at.rfc3339(), "state changed");
+    ) -> Result<(), actions::Error> {
         self.metrics.set_state(check, change.to);
-        let rt = &mut self.checks[index];
-        if let Some((id, started)) = rt.incident.take() {
-            let note = match (&window, change.to) {
-                (Some(title), State::Maintenance) => format!(
-                    "Planned maintenance began at {}: {title}. Incidents are not opened during it.",
-                    change.at.rfc3339()
-                ),
-                _ => format!(
-                    "{} recovered at {}, after {}.",
-                    check.name,
-                    change.at.rfc3339(),
-                    fmt_duration(change.at.since(started))
-                ),
-            };
-            self.writer.resolve_incident(id, change.at, note).await?;
-        }
-        let severity = match change.to {
-            State::Down => Severity::Major,
-            State::Degraded => Severity::Minor,
-            _ => {
-                rt.now.incident = None;
-                // The refresher reads what is committed; let it see the time counted so far.
-                self.writer.flush().await?;
-                self.history.notify_one();
-                return Ok(());
-            }
+        let Some(rt) = self.checks.get_mut(&check.id) else {
+            return Ok(());
         };
-        let mut evidence: Vec<Evidence> = rt
-            .failures
-            .iter()
-            .filter(|e| e.at >= change.at)
-            .cloned()
-            .collect();
-        // A failure that went on through a maintenance window opens at the window's end; the
-        // failures inside the window are still its evidence.
-        if evidence.is_empty() {
-            evidence = rt.failures.iter().cloned().collect();
+        let opened = actions::check_changed(
+            &self.writer,
+            Detected {
+                check,
+                row: rt.row,
+                change,
+                window,
+                open: rt.incident.take(),
+                failures: rt.failures.iter().cloned().collect(),
+            },
+        )
+        .await?;
+        rt.incident = opened.as_ref().map(|o| (o.id, o.started_at));
+        rt.now.incident = opened.as_ref().map(|o| o.id);
+        if let Some(o) = opened {
+            rt.evidence_kept = o.evidence;
+            rt.last_message = o.last_message;
         }
-        let first = evidence
-            .first()
-            .and_then(|e| e.message.clone())
-            .unwrap_or_default();
-        let verb = if severity == Severity::Major {
-            "down"
-        } else {
-            "degraded"
-        };
-        let note = format!(
-            "watchpost detected {} consecutive failed probes of {} starting at {}; the first said: {}",
-            evidence.len().max(1),
-            check.name,
-            change.at.rfc3339(),
-            first
-        );
-        let id = self
-            .writer
-            .open_incident(IncidentOpen {
-                check: rt.row,
-                severity,
-                title: format!("{} is {verb}", check.name),
-                started_at: change.at,
-                note,
-                evidence: evidence.clone(),
-            })
-            .await?;
-        rt.incident = Some((id, change.at));
-        rt.now.incident = Some(id);
-        rt.evidence_kept = evidence.len();
-        rt.last_message = evidence.last().and_then(|e| e.message.clone());
-        self.history.notify_one();
         Ok(())
     }
 
     /// Keeps a failing probe as evidence of the open incident when it says something new.
     async fn add_evidence(
         &mut self,
-        index: usize,
+        id: &CheckId,
         evidence: Evidence,
-    ) -> Result<(), crate::store::Error> {
-        let rt = &mut self.checks[index];
+    ) -> Result<(), actions::Error> {
+        let Some(rt) = self.checks.get_mut(id) else {
+            return Ok(());
+        };
         let Some((incident, _)) = rt.incident else {
             return Ok(());
         };
@@ -312,15 +265,18 @@ impl Recorder {
         }
         rt.evidence_kept += 1;
         rt.last_message = evidence.message.clone();
-        self.writer
+        Ok(self
+            .writer
             .send(Write::AddEvidence { incident, evidence })
-            .await
+            .await?)
     }
 
     /// Counts the time from each check's last probe to `now` (at most one interval) at shutdown.
     async fn close_spans(&mut self, now: Timestamp) {
-        for (check, rt) in self.config.checks.iter().zip(&self.checks) {
-            let Some(last) = rt.tracker.last_at() else {
+        for rt in self.checks.values() {
+            let (Some(check), Some(last)) =
+                (self.config.checks.get(rt.index), rt.tracker.last_at())
+            else {
                 continue;
             };
             let end = last.plus(check.interval).min(now);
@@ -348,11 +304,19 @@ impl Recorder {
     }
 
     fn publish(&self) {
-        let open = self.checks.iter().filter(|c| c.incident.is_some()).count();
+        let open = self
+            .checks
+            .values()
+            .filter(|c| c.incident.is_some())
+            .count();
         self.metrics.set_incidents_open(open);
         let snapshot = Snapshot {
             config: self.config.clone(),
-            checks: self.checks.iter().map(|c| c.now.clone()).collect(),
+            checks: self
+                .checks
+                .iter()
+                .map(|(id, c)| (id.clone(), c.now.clone()))
+                .collect(),
         };
         self.snapshot.send_replace(Arc::new(snapshot));
     }

@@ -12,8 +12,11 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Check, Config};
-use crate::probe;
-use crate::recorder::Delivery;
+use crate::model::CheckId;
+use crate::probe::{self, Outcome};
+
+/// One probe result for the recorder: the check it belongs to and its outcome.
+pub type Delivery = (CheckId, Outcome);
 
 /// Probes in flight at once, across all checks.
 pub const MAX_IN_FLIGHT: usize = 512;
@@ -26,26 +29,21 @@ pub fn spawn(
 ) -> JoinSet<()> {
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut tasks = JoinSet::new();
-    for (index, check) in config.checks.iter().enumerate() {
+    for check in &config.checks {
         let check = check.clone();
         let out = out.clone();
         let token = token.clone();
         let permits = permits.clone();
         tasks.spawn(async move {
             token
-                .run_until_cancelled(run_check(index, check, out, permits))
+                .run_until_cancelled(run_check(check, out, permits))
                 .await;
         });
     }
     tasks
 }
 
-async fn run_check(
-    index: usize,
-    check: Check,
-    out: mpsc::Sender<Delivery>,
-    permits: Arc<Semaphore>,
-) {
+async fn run_check(check: Check, out: mpsc::Sender<Delivery>, permits: Arc<Semaphore>) {
     let first = Instant::now() + offset(&check);
     let mut ticks = tokio::time::interval_at(first, check.interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -58,7 +56,7 @@ async fn run_check(
         // waiting for the next tick, which should cost a thousand checks kilobytes, not 20 MB.
         let outcome = Box::pin(probe::run(&check.spec, &check.limits)).await;
         drop(permit);
-        if out.send((index, outcome)).await.is_err() {
+        if out.send((check.id.clone(), outcome)).await.is_err() {
             return;
         }
     }

@@ -7,32 +7,46 @@ use std::sync::Arc;
 
 use crate::clock::Timestamp;
 use crate::config::{Check, Config};
-use crate::monitor::State;
-use crate::probe::{Failure, Status};
+use crate::model::{CheckId, State, Status};
+use crate::probe::Failure;
 use crate::uptime::DayCell;
 
-/// Every configured check's current state, index-aligned with `config.checks`.
+/// Every configured check's current state, by check id.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     pub config: Arc<Config>,
-    pub checks: Vec<CheckNow>,
+    /// A check missing here has had no probe yet (its state is unknown).
+    pub checks: HashMap<CheckId, CheckNow>,
 }
+
+/// The state of a check before its first probe.
+static UNKNOWN: CheckNow = CheckNow {
+    state: None,
+    last: None,
+    incident: None,
+};
 
 impl Snapshot {
     /// A snapshot with every check unknown, before any probe has run.
     pub fn empty(config: Arc<Config>) -> Snapshot {
-        let checks = vec![CheckNow::default(); config.checks.len()];
-        Snapshot { config, checks }
+        Snapshot {
+            config,
+            checks: HashMap::new(),
+        }
     }
 
-    /// The configured checks paired with their state.
+    /// The configured checks, in the config's order, paired with their state.
     pub fn iter(&self) -> impl Iterator<Item = (&Check, &CheckNow)> {
-        self.config.checks.iter().zip(&self.checks)
+        self.config
+            .checks
+            .iter()
+            .map(|c| (c, self.checks.get(&c.id).unwrap_or(&UNKNOWN)))
     }
 
-    /// One check by its slug.
+    /// One configured check by its id.
     pub fn get(&self, id: &str) -> Option<(&Check, &CheckNow)> {
-        self.iter().find(|(c, _)| c.id.as_str() == id)
+        let check = self.config.checks.iter().find(|c| c.id.as_str() == id)?;
+        Some((check, self.checks.get(id).unwrap_or(&UNKNOWN)))
     }
 }
 

@@ -4,15 +4,26 @@
 //! with its file, line and column. After [`load`] returns nothing else parses strings or looks up an
 //! `Option` that "should be set". This module does no network I/O.
 
+mod check;
+mod diag;
+mod dns;
+mod env;
+mod fields;
+mod http;
 mod raw;
+mod sections;
+mod tcp;
+#[cfg(test)]
+mod test_support;
 mod validate;
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use crate::model::CheckId;
+pub use crate::monitor::Policy;
 pub use crate::probe::{Limits, ProbeSpec};
 
 /// The whole daemon configuration.
@@ -62,40 +73,6 @@ pub struct Storage {
     pub keep_raw: Duration,
 }
 
-/// A stable slug naming a check in URLs, metric labels and history.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CheckId(String);
-
-impl CheckId {
-    /// Accepts `[a-z0-9][a-z0-9_-]{0,63}`.
-    pub fn new(s: &str) -> Result<CheckId, String> {
-        let ok_first = s
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        let ok_rest = s
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-        if ok_first && ok_rest && s.len() <= 64 {
-            Ok(CheckId(s.to_string()))
-        } else {
-            Err(format!(
-                "invalid check id {s:?}: use 1 to 64 lowercase letters, digits, '-' or '_', starting with a letter or digit"
-            ))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for CheckId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// One `[[check]]`, with the `[defaults]` applied.
 #[derive(Clone, Debug)]
 pub struct Check {
@@ -118,24 +95,6 @@ impl Check {
     /// After this long without a result the check's state is no longer known.
     pub fn stale_after(&self) -> Duration {
         self.interval * 2 + self.limits.timeout
-    }
-}
-
-/// The thresholds that damp flapping and the latency that counts as degraded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Policy {
-    /// Consecutive down (or degraded) probes before the state changes.
-    pub failure_threshold: NonZeroU32,
-    /// Consecutive better probes before the state changes back.
-    pub success_threshold: NonZeroU32,
-}
-
-impl Default for Policy {
-    fn default() -> Policy {
-        Policy {
-            failure_threshold: NonZeroU32::new(3).expect("3 is not zero"),
-            success_threshold: NonZeroU32::new(2).expect("2 is not zero"),
-        }
     }
 }
 

@@ -17,6 +17,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::clock::Timestamp;
+pub use crate::model::{Phase, Status};
 
 pub use body::{BodyConditions, JsonCondition, JsonPath};
 pub use dns::{DnsSpec, Rcode, RecordKind, Transport};
@@ -99,30 +100,6 @@ impl Outcome {
             None => format!("{} in {}", self.status, fmt_duration(self.latency)),
             Some(f) => format!("{} ({}): {}", self.status, f.reason, f.message),
         }
-    }
-}
-
-/// The verdict of one probe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Status {
-    Up,
-    Degraded,
-    Down,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Up => "up",
-            Status::Degraded => "degraded",
-            Status::Down => "down",
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -272,6 +249,22 @@ pub struct Phases {
 }
 
 impl Phases {
+    /// The time spent in `phase`, if it ran.
+    pub fn get(&self, phase: Phase) -> Option<Duration> {
+        match phase {
+            Phase::Resolve => self.resolve,
+            Phase::Connect => self.connect,
+            Phase::Tls => self.tls,
+            Phase::Processing => self.processing,
+            Phase::Transfer => self.transfer,
+        }
+    }
+
+    /// Every phase with its time, in the order they run.
+    pub fn all(&self) -> [(Phase, Option<Duration>); Phase::COUNT] {
+        Phase::ALL.map(|p| (p, self.get(p)))
+    }
+
     /// Adds `other`'s phases to these, for probes that take several round trips (redirects).
     pub fn add(&mut self, other: &Phases) {
         let sum = |a: Option<Duration>, b: Option<Duration>| match (a, b) {

@@ -6,14 +6,17 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use super::rows::{RollupTable, time_column};
 use super::{Error, Severity};
 use crate::clock::{HOUR_MS, Timestamp};
+use crate::model::{Action, IncidentKind, IncidentStatus};
+use crate::monitor::Bucket;
 
 /// Who did what, written in the same transaction as the change.
 #[derive(Clone, Debug)]
 pub struct Audit {
     pub actor: String,
-    pub action: String,
+    pub action: Action,
     pub target: String,
     pub detail: String,
 }
@@ -27,6 +30,8 @@ pub struct IncidentEdit {
     pub cause: Option<String>,
     pub postmortem: Option<String>,
     pub hold: Option<bool>,
+    /// Marks or unmarks a false alarm in the same transaction as the rest of the edit.
+    pub false_alarm: Option<bool>,
 }
 
 /// A one-off maintenance window as an admin plans it.
@@ -58,7 +63,7 @@ pub enum AdminWrite {
         title: String,
         severity: Severity,
         checks: Vec<String>,
-        status: String,
+        status: IncidentStatus,
         body: String,
     },
     EditIncident {
@@ -68,7 +73,7 @@ pub enum AdminWrite {
     /// A timeline entry; `resolved` also resolves the incident and lifts a hold.
     AddUpdate {
         id: i64,
-        status: String,
+        status: IncidentStatus,
         body: String,
     },
     /// Marks (or unmarks) a resolved incident as a false alarm, moving its time back to up.
@@ -131,16 +136,16 @@ pub(super) fn apply(
             body,
         } => {
             tx.execute(
-                "INSERT INTO incidents (check_id, kind, severity, title, started_at) VALUES (NULL, 'manual', ?1, ?2, ?3)",
-                params![severity.as_str(), title, now.0],
+                "INSERT INTO incidents (check_id, kind, severity, title, started_at) VALUES (NULL, ?1, ?2, ?3, ?4)",
+                params![IncidentKind::Manual.as_str(), severity.as_str(), title, now.0],
             )?;
             let id = tx.last_insert_rowid();
             set_checks(tx, id, checks)?;
-            add_update(tx, id, now, status, body, audit)?;
+            add_update(tx, id, now, *status, body, audit.map(|a| a.actor.as_str()))?;
             id
         }
         AdminWrite::EditIncident { id, edit } => {
-            exists(tx, "incidents", *id)?;
+            exists(tx, Record::Incident, *id)?;
             let e = edit;
             tx.execute(
                 "UPDATE incidents SET title = coalesce(?2, title), severity = coalesce(?3, severity),
@@ -159,12 +164,15 @@ pub(super) fn apply(
             if let Some(checks) = &e.checks {
                 set_checks(tx, *id, checks)?;
             }
+            if let Some(false_alarm) = e.false_alarm {
+                set_false_alarm(tx, *id, false_alarm)?;
+            }
             *id
         }
         AdminWrite::AddUpdate { id, status, body } => {
-            exists(tx, "incidents", *id)?;
-            add_update(tx, *id, now, status, body, audit)?;
-            if status == "resolved" {
+            exists(tx, Record::Incident, *id)?;
+            add_update(tx, *id, now, *status, body, audit.map(|a| a.actor.as_str()))?;
+            if *status == IncidentStatus::Resolved {
                 tx.execute(
                     "UPDATE incidents SET resolved_at = coalesce(resolved_at, ?2), hold = 0 WHERE id = ?1",
                     params![id, now.0],
@@ -194,7 +202,7 @@ pub(super) fn apply(
             id
         }
         AdminWrite::EditMaintenance { id, edit: m } => {
-            exists(tx, "maintenance", *id)?;
+            exists(tx, Record::Maintenance, *id)?;
             tx.execute(
                 "UPDATE maintenance SET title = ?2, body = ?3, starts_at = ?4, ends_at = ?5, updated_at = ?6
                  WHERE id = ?1",
@@ -204,7 +212,7 @@ pub(super) fn apply(
             *id
         }
         AdminWrite::CancelMaintenance { id } => {
-            exists(tx, "maintenance", *id)?;
+            exists(tx, Record::Maintenance, *id)?;
             tx.execute(
                 "UPDATE maintenance SET cancelled = 1, updated_at = ?2 WHERE id = ?1",
                 params![id, now.0],
@@ -215,34 +223,40 @@ pub(super) fn apply(
     if let Some(a) = audit {
         tx.execute(
             "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![now.0, a.actor, a.action, a.target, a.detail],
+            params![now.0, a.actor, a.action.as_str(), a.target, a.detail],
         )?;
     }
     Ok(id)
 }
 
-fn exists(tx: &Transaction, table: &str, id: i64) -> Result<(), Error> {
-    let found: Option<i64> = tx
-        .query_row(
-            &format!("SELECT id FROM {table} WHERE id = ?1"),
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?;
+/// A kind of row an admin edits by id; a closed set, so no string picks the table.
+#[derive(Clone, Copy)]
+enum Record {
+    Incident,
+    Maintenance,
+}
+
+fn exists(tx: &Transaction, record: Record, id: i64) -> Result<(), Error> {
+    let sql = match record {
+        Record::Incident => "SELECT id FROM incidents WHERE id = ?1",
+        Record::Maintenance => "SELECT id FROM maintenance WHERE id = ?1",
+    };
+    let found: Option<i64> = tx.query_row(sql, [id], |r| r.get(0)).optional()?;
     found.map(|_| ()).ok_or(Error::NotFound)
 }
 
-fn add_update(
+/// Adds an entry to an incident's timeline; `author` is `None` for watchpost's own entries.
+pub(super) fn add_update(
     tx: &Transaction,
     id: i64,
     at: Timestamp,
-    status: &str,
+    status: IncidentStatus,
     body: &str,
-    audit: Option<&Audit>,
+    author: Option<&str>,
 ) -> Result<(), Error> {
     tx.execute(
         "INSERT INTO incident_updates (incident_id, at, status, body, author) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id, at.0, status, body, audit.map(|a| a.actor.as_str())],
+        params![id, at.0, status.as_str(), body, author],
     )?;
     Ok(())
 }
@@ -318,16 +332,26 @@ fn set_false_alarm(tx: &Transaction, id: i64, false_alarm: bool) -> Result<(), E
         "UPDATE incidents SET false_alarm = ?2 WHERE id = ?1",
         params![id, false_alarm],
     )?;
-    let column = match Severity::parse(&severity) {
-        Some(Severity::Major | Severity::Critical) => "down_ms",
-        Some(Severity::Minor) => "degraded_ms",
+    let outage = match Severity::parse(&severity) {
+        Some(Severity::Major | Severity::Critical) => Bucket::Down,
+        Some(Severity::Minor) => Bucket::Degraded,
         _ => return Ok(()),
     };
     let Some(check) = check else { return Ok(()) };
     let (from, to) = if false_alarm {
-        (column, "up_ms")
+        (outage, Bucket::Up)
     } else {
-        ("up_ms", column)
+        (Bucket::Up, outage)
+    };
+    let (from, to) = (time_column(from), time_column(to));
+    let shift = |table: RollupTable, start: i64, ms: i64| {
+        tx.execute(
+            &format!(
+                "UPDATE {} SET {from} = {from} - ?3, {to} = {to} + ?3 WHERE check_id = ?1 AND start = ?2",
+                table.as_str()
+            ),
+            params![check, start, ms],
+        )
     };
     let mut days: HashMap<i64, i64> = HashMap::new();
     let mut at = start;
@@ -344,23 +368,13 @@ fn set_false_alarm(tx: &Transaction, id: i64, false_alarm: bool) -> Result<(), E
             .unwrap_or(0);
         let moved = piece.min(have.max(0));
         if moved > 0 {
-            tx.execute(
-                &format!(
-                    "UPDATE rollup_hour SET {from} = {from} - ?3, {to} = {to} + ?3 WHERE check_id = ?1 AND start = ?2"
-                ),
-                params![check, hour, moved],
-            )?;
+            shift(RollupTable::Hour, hour, moved)?;
             *days.entry(Timestamp(at).day_start().0).or_default() += moved;
         }
         at = hour + HOUR_MS;
     }
     for (day, moved) in days {
-        tx.execute(
-            &format!(
-                "UPDATE rollup_day SET {from} = {from} - ?3, {to} = {to} + ?3 WHERE check_id = ?1 AND start = ?2"
-            ),
-            params![check, day, moved],
-        )?;
+        shift(RollupTable::Day, day, moved)?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 
 mod admin;
 mod read;
+mod rows;
 mod schema;
 mod writer;
 
@@ -17,7 +18,7 @@ use crate::probe::{Reason, Status};
 pub use admin::{AdminWrite, Audit, IncidentEdit, MaintenanceEdit};
 pub use read::Reader;
 pub use schema::VERSION as SCHEMA_VERSION;
-pub use writer::{IncidentOpen, Write, Writer};
+pub use writer::{Announce, IncidentOpen, Write, Writer};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -103,37 +104,7 @@ pub struct CheckMeta {
     pub kind: String,
 }
 
-/// Incident impact, as Statuspage names it. Automatic incidents are minor (degraded) or major
-/// (down); admins may declare any.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Severity {
-    None,
-    Minor,
-    Major,
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 4] = [
-        Severity::None,
-        Severity::Minor,
-        Severity::Major,
-        Severity::Critical,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::None => "none",
-            Severity::Minor => "minor",
-            Severity::Major => "major",
-            Severity::Critical => "critical",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Severity> {
-        Severity::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-}
+pub use crate::model::Impact as Severity;
 
 /// An incident row.
 #[derive(Clone, Debug, PartialEq)]
@@ -187,7 +158,7 @@ pub struct AuditRow {
     pub detail: String,
 }
 
-/// A probe kept as evidence of an incident.
+/// A probe result as stored: a raw result, or one kept as evidence of an incident.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Evidence {
     pub at: Timestamp,
@@ -247,31 +218,4 @@ pub struct PageTimes {
 pub struct CheckTimes {
     pub created: Timestamp,
     pub changed: Timestamp,
-}
-
-/// A raw result as stored.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ResultRow {
-    pub at: Timestamp,
-    pub status: Status,
-    pub latency_us: i64,
-    pub code: Option<u16>,
-    pub reason: Option<Reason>,
-    pub message: Option<String>,
-}
-
-fn status_code(s: Status) -> i64 {
-    match s {
-        Status::Up => 0,
-        Status::Degraded => 1,
-        Status::Down => 2,
-    }
-}
-
-fn status_from(code: i64) -> Status {
-    match code {
-        0 => Status::Up,
-        1 => Status::Degraded,
-        _ => Status::Down,
-    }
 }

@@ -8,11 +8,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use rusqlite::{Connection, Transaction, params};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::admin::{self, AdminWrite, Audit};
-use super::{CheckMeta, CheckRow, Error, Evidence, Severity, status_code};
+use super::admin::{self, AdminWrite, Audit, add_update};
+use super::rows::{self, RollupTable, rollup_columns, rollup_values, status_code};
+use super::{CheckMeta, CheckRow, Error, Evidence, Severity};
 use crate::clock::Timestamp;
+use crate::event::{self, Event};
+use crate::model::{CheckId, IncidentKind, IncidentStatus};
 use crate::monitor::Span;
 use crate::probe::Outcome;
 use crate::uptime::{Deltas, Rollup, add_span};
@@ -34,18 +37,21 @@ pub enum Write {
     Result { check: i64, outcome: Arc<Outcome> },
     /// Observed time to add to (and move between) rollup columns.
     Spans { check: i64, spans: Vec<Span> },
-    /// Opens an automatic incident, answering its id once committed.
+    /// Opens an automatic incident, answering its id once committed; announces it.
     OpenIncident {
         open: IncidentOpen,
         reply: oneshot::Sender<Result<i64, Error>>,
     },
-    /// Resolves an incident, with a closing entry on its timeline; answers once committed.
+    /// Resolves an incident, with a closing entry on its timeline; answers once committed and
+    /// announces it (an incident an admin holds open gets the entry and stays open).
     ResolveIncident {
         id: i64,
         at: Timestamp,
         note: String,
         reply: oneshot::Sender<Result<(), Error>>,
     },
+    /// An event with nothing to store, published in order with the writes around it.
+    Announce(Event),
     /// More evidence for an open incident.
     AddEvidence { incident: i64, evidence: Evidence },
     /// Deletes raw results older than `before`; rollups stay.
@@ -55,19 +61,25 @@ pub enum Write {
     },
     /// Answers once everything queued before it is committed.
     Flush { reply: oneshot::Sender<()> },
-    /// A change from the admin area, committed alone with its audit line; answers the row id.
+    /// A change from the admin area, committed alone with its audit line; answers the row id
+    /// and publishes the event `announce` makes of it.
     Admin {
         write: AdminWrite,
         audit: Option<Audit>,
         now: Timestamp,
+        announce: Announce,
         reply: oneshot::Sender<Result<i64, Error>>,
     },
 }
+
+/// Makes the event of an admin change from the id of the row it created or changed.
+pub type Announce = Box<dyn FnOnce(i64) -> Option<Event> + Send>;
 
 /// An automatic incident to open.
 #[derive(Clone, Debug)]
 pub struct IncidentOpen {
     pub check: i64,
+    pub slug: CheckId,
     pub severity: Severity,
     pub title: String,
     pub started_at: Timestamp,
@@ -80,9 +92,15 @@ pub struct IncidentOpen {
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Write>,
+    events: broadcast::Sender<Event>,
 }
 
 impl Writer {
+    /// Events from every write committed from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
     /// Queues a write, waiting while the queue is full.
     pub async fn send(&self, w: Write) -> Result<(), Error> {
         self.tx.send(w).await.map_err(|_| Error::WriterGone)
@@ -133,13 +151,20 @@ impl Writer {
         self.ask(|reply| Write::Flush { reply }).await
     }
 
-    /// Applies an admin change and waits for its commit; answers the id of the row concerned.
-    pub async fn admin(&self, write: AdminWrite, audit: Option<Audit>) -> Result<i64, Error> {
-        let now = Timestamp::now();
+    /// Applies an admin change at `now` and waits for its commit; answers the id of the row
+    /// concerned. The event `announce` makes of that id is published after the commit.
+    pub async fn admin(
+        &self,
+        write: AdminWrite,
+        audit: Option<Audit>,
+        now: Timestamp,
+        announce: Announce,
+    ) -> Result<i64, Error> {
         self.ask(|reply| Write::Admin {
             write,
             audit,
             now,
+            announce,
             reply,
         })
         .await?
@@ -148,14 +173,16 @@ impl Writer {
 
 pub(super) fn spawn(conn: Connection) -> (Writer, std::thread::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE);
+    let (events, _) = broadcast::channel(event::BACKLOG);
+    let publish = events.clone();
     let thread = std::thread::Builder::new()
         .name("watchpost-writer".into())
-        .spawn(move || run(conn, rx))
+        .spawn(move || run(conn, rx, publish))
         .expect("spawning the writer thread");
-    (Writer { tx }, thread)
+    (Writer { tx, events }, thread)
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>) {
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>, events: broadcast::Sender<Event>) {
     let mut batch = Vec::with_capacity(BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -166,12 +193,16 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>) {
             }
         }
         let mut replies = Vec::new();
-        let result = conn
-            .transaction()
-            .map_err(Error::from)
-            .and_then(|tx| apply(&tx, &mut batch, &mut replies).and_then(|()| Ok(tx.commit()?)));
-        if let Err(e) = &result {
-            tracing::error!(error = %e, writes = batch.len(), "storage batch failed; its writes are lost");
+        let mut happened = Vec::new();
+        let result = conn.transaction().map_err(Error::from).and_then(|tx| {
+            apply(&tx, &mut batch, &mut replies, &mut happened).and_then(|()| Ok(tx.commit()?))
+        });
+        match &result {
+            // Nobody listening is fine: the events were committed all the same.
+            Ok(()) => happened.into_iter().for_each(|e| drop(events.send(e))),
+            Err(e) => {
+                tracing::error!(error = %e, writes = batch.len(), "storage batch failed; its writes are lost")
+            }
         }
         for reply in replies {
             reply.send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
@@ -208,7 +239,12 @@ impl Reply {
     }
 }
 
-fn apply(tx: &Transaction, batch: &mut Vec<Write>, replies: &mut Vec<Reply>) -> Result<(), Error> {
+fn apply(
+    tx: &Transaction,
+    batch: &mut Vec<Write>,
+    replies: &mut Vec<Reply>,
+    happened: &mut Vec<Event>,
+) -> Result<(), Error> {
     let mut hours: HashMap<i64, Deltas> = HashMap::new();
     let mut days: HashMap<i64, Deltas> = HashMap::new();
     for w in batch.drain(..) {
@@ -220,16 +256,9 @@ fn apply(tx: &Transaction, batch: &mut Vec<Write>, replies: &mut Vec<Reply>) -> 
                     (&mut hours, outcome.at.hour_start()),
                     (&mut days, outcome.at.day_start()),
                 ] {
-                    map.entry(check)
-                        .or_default()
-                        .entry(key)
-                        .or_default()
-                        .count_probe(outcome.status, latency_us);
-                    map.entry(check)
-                        .or_default()
-                        .entry(key)
-                        .or_default()
-                        .count_phases(&outcome.phases);
+                    let row = map.entry(check).or_default().entry(key).or_default();
+                    row.count_probe(outcome.status, latency_us);
+                    row.count_phases(&outcome.phases);
                 }
             }
             Write::Spans { check, spans } => {
@@ -245,6 +274,15 @@ fn apply(tx: &Transaction, batch: &mut Vec<Write>, replies: &mut Vec<Reply>) -> 
             }
             Write::OpenIncident { open, reply } => {
                 let id = open_incident(tx, &open)?;
+                happened.push(Event::IncidentOpened {
+                    id,
+                    kind: IncidentKind::Auto,
+                    impact: open.severity,
+                    title: open.title,
+                    checks: vec![open.slug],
+                    at: open.started_at,
+                    body: open.note,
+                });
                 replies.push(Reply::Opened(reply, id));
             }
             Write::ResolveIncident {
@@ -254,21 +292,36 @@ fn apply(tx: &Transaction, batch: &mut Vec<Write>, replies: &mut Vec<Reply>) -> 
                 reply,
             } => {
                 // An incident an admin holds open stays open: the recovery goes on its timeline.
-                let held: bool = tx
-                    .query_row("SELECT hold FROM incidents WHERE id = ?1", [id], |r| {
-                        r.get(0)
-                    })
-                    .unwrap_or(false);
+                let (held, started): (bool, i64) = tx
+                    .query_row(
+                        "SELECT hold, started_at FROM incidents WHERE id = ?1",
+                        [id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .unwrap_or((false, at.0));
                 if held {
                     let note =
                         format!("{note} An admin keeps this incident open until they resolve it.");
-                    add_update(tx, id, at, "monitoring", &note)?;
+                    add_update(tx, id, at, IncidentStatus::Monitoring, &note, None)?;
+                    happened.push(Event::IncidentUpdated {
+                        id,
+                        status: IncidentStatus::Monitoring,
+                        body: note,
+                        author: None,
+                        at,
+                    });
                 } else {
                     tx.execute(
                         "UPDATE incidents SET resolved_at = ?2 WHERE id = ?1 AND resolved_at IS NULL",
                         params![id, at.0],
                     )?;
-                    add_update(tx, id, at, "resolved", &note)?;
+                    add_update(tx, id, at, IncidentStatus::Resolved, &note, None)?;
+                    happened.push(Event::IncidentResolved {
+                        id,
+                        started_at: Timestamp(started),
+                        at,
+                        body: note,
+                    });
                 }
                 replies.push(Reply::Resolved(reply));
             }
@@ -278,10 +331,12 @@ fn apply(tx: &Transaction, batch: &mut Vec<Write>, replies: &mut Vec<Reply>) -> 
                 replies.push(Reply::Pruned(reply, n));
             }
             Write::Flush { reply } => replies.push(Reply::Flushed(reply)),
+            Write::Announce(e) => happened.push(e),
             Write::Admin {
                 write,
                 audit,
                 now,
+                announce,
                 reply,
             } => {
                 // A refused change (say, a false alarm on an open incident) must not fail the
@@ -290,6 +345,7 @@ fn apply(tx: &Transaction, batch: &mut Vec<Write>, replies: &mut Vec<Reply>) -> 
                 match admin::apply(tx, &write, audit.as_ref(), now) {
                     Ok(id) => {
                         tx.execute_batch("RELEASE admin")?;
+                        happened.extend(announce(id));
                         replies.push(Reply::Opened(reply, id));
                     }
                     Err(e) => {
@@ -300,7 +356,7 @@ fn apply(tx: &Transaction, batch: &mut Vec<Write>, replies: &mut Vec<Reply>) -> 
             }
         }
     }
-    for (table, map) in [("rollup_hour", &hours), ("rollup_day", &days)] {
+    for (table, map) in [(RollupTable::Hour, &hours), (RollupTable::Day, &days)] {
         for (check, deltas) in map {
             for (start, delta) in deltas {
                 upsert_rollup(tx, table, *check, *start, delta)?;
@@ -339,71 +395,26 @@ fn insert_result(tx: &Transaction, check: i64, o: &Outcome) -> Result<(), Error>
 
 fn upsert_rollup(
     tx: &Transaction,
-    table: &str,
+    table: RollupTable,
     check: i64,
     start: Timestamp,
     r: &Rollup,
 ) -> Result<(), Error> {
+    static HOUR: LazyLock<String> = LazyLock::new(|| upsert_sql(RollupTable::Hour));
+    static DAY: LazyLock<String> = LazyLock::new(|| upsert_sql(RollupTable::Day));
     let sql = match table {
-        "rollup_hour" => &*UPSERT_HOUR,
-        _ => &*UPSERT_DAY,
+        RollupTable::Hour => &*HOUR,
+        RollupTable::Day => &*DAY,
     };
-    let values = [check, start.0]
-        .into_iter()
-        .chain([
-            r.up_ms,
-            r.degraded_ms,
-            r.down_ms,
-            r.maintenance_ms,
-            r.probes_up,
-            r.probes_degraded,
-            r.probes_down,
-            r.latency_sum_us,
-            r.latency_max_us,
-        ])
-        .chain(r.histogram)
-        .chain(r.phases_us)
-        .chain([r.phased])
-        .chain(r.latency);
+    let values = [check, start.0].into_iter().chain(rollup_values(r));
     tx.prepare_cached(sql)?
         .execute(rusqlite::params_from_iter(values))?;
     Ok(())
 }
 
-/// A rollup's columns after `check_id` and `start`, in the order `upsert_rollup` binds them.
-/// The reader selects the same list (`ROLLUP_COLUMNS`).
-pub(super) fn rollup_columns() -> Vec<String> {
-    let named = [
-        "up_ms",
-        "degraded_ms",
-        "down_ms",
-        "maintenance_ms",
-        "probes_up",
-        "probes_degraded",
-        "probes_down",
-        "latency_sum_us",
-        "latency_max_us",
-    ];
-    let phases = [
-        "resolve_us",
-        "connect_us",
-        "tls_us",
-        "processing_us",
-        "transfer_us",
-        "phased",
-    ];
-    named
-        .into_iter()
-        .map(str::to_string)
-        .chain((0..10).map(|i| format!("h{i}")))
-        .chain(phases.into_iter().map(str::to_string))
-        .chain((0..40).map(|i| format!("l{i}")))
-        .collect()
-}
-
 /// The upsert of a rollup row into `table`: every column added to what is there, except the
 /// largest latency, which is the maximum of both.
-fn upsert_sql(table: &str) -> String {
+fn upsert_sql(table: RollupTable) -> String {
     let columns = rollup_columns();
     let placeholders: Vec<String> = (1..=columns.len() + 2).map(|i| format!("?{i}")).collect();
     let updates: Vec<String> = columns
@@ -414,16 +425,14 @@ fn upsert_sql(table: &str) -> String {
         })
         .collect();
     format!(
-        "INSERT INTO {table} (check_id, start, {}) VALUES ({})
+        "INSERT INTO {} (check_id, start, {}) VALUES ({})
          ON CONFLICT (check_id, start) DO UPDATE SET {}",
+        table.as_str(),
         columns.join(", "),
         placeholders.join(", "),
         updates.join(", ")
     )
 }
-
-static UPSERT_HOUR: LazyLock<String> = LazyLock::new(|| upsert_sql("rollup_hour"));
-static UPSERT_DAY: LazyLock<String> = LazyLock::new(|| upsert_sql("rollup_day"));
 
 fn sync_checks(
     tx: &Transaction,
@@ -439,34 +448,33 @@ fn sync_checks(
     for c in checks {
         upsert.execute(params![c.slug, c.name, c.group, c.kind, now.0])?;
     }
-    super::read::checks(tx)
+    rows::checks(tx)
 }
 
 fn open_incident(tx: &Transaction, open: &IncidentOpen) -> Result<i64, Error> {
     tx.execute(
-        "INSERT INTO incidents (check_id, kind, severity, title, started_at) VALUES (?1, 'auto', ?2, ?3, ?4)",
-        params![open.check, open.severity.as_str(), open.title, open.started_at.0],
+        "INSERT INTO incidents (check_id, kind, severity, title, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            open.check,
+            IncidentKind::Auto.as_str(),
+            open.severity.as_str(),
+            open.title,
+            open.started_at.0
+        ],
     )?;
     let id = tx.last_insert_rowid();
     for e in &open.evidence {
         insert_evidence(tx, id, e)?;
     }
-    add_update(tx, id, open.started_at, "investigating", &open.note)?;
-    Ok(id)
-}
-
-fn add_update(
-    tx: &Transaction,
-    incident: i64,
-    at: Timestamp,
-    status: &str,
-    body: &str,
-) -> Result<(), Error> {
-    tx.execute(
-        "INSERT INTO incident_updates (incident_id, at, status, body, author) VALUES (?1, ?2, ?3, ?4, NULL)",
-        params![incident, at.0, status, body],
+    add_update(
+        tx,
+        id,
+        open.started_at,
+        IncidentStatus::Investigating,
+        &open.note,
+        None,
     )?;
-    Ok(())
+    Ok(id)
 }
 
 fn insert_evidence(tx: &Transaction, incident: i64, e: &Evidence) -> Result<(), Error> {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::json::Json;
 use super::{WebError, WebState};
 use crate::clock::{DAY_MS, Timestamp};
-use crate::store::{IncidentRow, ResultRow};
+use crate::store::{Evidence, IncidentRow};
 use crate::uptime::cover;
 
 #[derive(Serialize)]
@@ -145,8 +145,8 @@ pub struct ResultDto {
     pub message: Option<String>,
 }
 
-impl From<&ResultRow> for ResultDto {
-    fn from(r: &ResultRow) -> ResultDto {
+impl From<&Evidence> for ResultDto {
+    fn from(r: &Evidence) -> ResultDto {
         ResultDto {
             at: r.at.rfc3339_millis(),
             status: r.status.as_str(),

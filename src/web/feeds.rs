@@ -12,7 +12,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
-use super::front::UPCOMING;
+use super::planned::{self, UPCOMING};
 use super::{WebError, WebState};
 use crate::clock::Timestamp;
 use crate::maintenance::stages;
@@ -89,15 +89,10 @@ impl Feed {
             })
             .collect();
         // One-off windows from the store; occurrences of recurring ones while announced.
-        let recurring = schedule
-            .active(now)
-            .into_iter()
-            .chain(schedule.upcoming(now, UPCOMING))
-            .filter(|w| w.id.is_none())
-            .map(|w| Planned {
-                // Announced when it entered the page's horizon.
-                created: Timestamp(w.start.0 - UPCOMING.as_millis() as i64).min(now),
-                updated: Timestamp(w.start.0 - UPCOMING.as_millis() as i64).min(now),
+        let recurring =
+            planned::recurring(&schedule, now, UPCOMING).map(|(announced, w)| Planned {
+                created: announced,
+                updated: announced,
                 cancelled: false,
                 window: w,
             });

@@ -13,8 +13,11 @@ mod cache;
 mod feeds;
 pub mod front;
 mod json;
+mod layout;
 pub mod markdown;
+mod overall;
 pub mod pages;
+mod planned;
 pub(crate) mod serve;
 mod statuspage;
 
@@ -120,16 +123,16 @@ pub fn router(state: WebState) -> Router {
         .route("/checks/{id}", get(pages::check))
         .route("/incidents/{id}", get(pages::incident))
         .route("/history", get(pages::history))
-        .route("/assets/style.css", get(style))
-        .route("/assets/admin.js", get(admin_js))
-        .route("/assets/bars.js", get(bars_js))
+        .route("/assets/style.css", get(|| async { asset(CSS, STYLE) }))
+        .route("/assets/admin.js", get(|| async { asset(JS, ADMIN_JS) }))
+        .route("/assets/bars.js", get(|| async { asset(JS, BARS_JS) }))
         .route("/embed.js", get(embed_js))
         .merge(data)
         .merge(badges)
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .fallback(|| async { WebError::NotFound })
-        .layer(axum::middleware::from_fn(cache_headers))
+        .layer(axum::middleware::from_fn(cache::pages))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
@@ -174,7 +177,7 @@ impl From<crate::store::Error> for WebError {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let page = |code: StatusCode, title: &str, text: &str| {
-            (code, pages::message(title, text)).into_response()
+            (code, layout::message(title, text)).into_response()
         };
         match self {
             WebError::NotFound => page(
@@ -222,28 +225,21 @@ impl IntoResponse for WebError {
 }
 
 const STYLE: &str = include_str!("../../assets/style.css");
-
-async fn style() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        STYLE,
-    )
-}
-
 const ADMIN_JS: &str = include_str!("../../assets/admin.js");
 const EMBED_JS: &str = include_str!("../../assets/embed.js");
 const BARS_JS: &str = include_str!("../../assets/bars.js");
 
-async fn bars_js() -> impl IntoResponse {
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// One of our own assets, compiled in: cached for an hour.
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        BARS_JS,
+        body,
     )
 }
 
@@ -251,21 +247,11 @@ async fn bars_js() -> impl IntoResponse {
 async fn embed_js() -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CONTENT_TYPE, JS),
             (header::CACHE_CONTROL, "public, max-age=600"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
         EMBED_JS,
-    )
-}
-
-async fn admin_js() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        ADMIN_JS,
     )
 }
 
@@ -307,46 +293,6 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
         );
     }
     r
-}
-
-/// Public pages get an ETag (a hash of the body), a short Cache-Control unless the handler set
-/// one, and `304 Not Modified` when `If-None-Match` matches.
-async fn cache_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let path = req.uri().path().to_string();
-    // The machine-readable routes have their own middleware (`cache::public`), the front page
-    // its own validators (`front::index`).
-    let public = req.method() == axum::http::Method::GET
-        && path != "/"
-        && !path.starts_with("/admin")
-        && !path.starts_with("/api/")
-        && !path.starts_with("/badge/")
-        && !path.ends_with(".atom")
-        && !path.ends_with(".rss")
-        && path != "/metrics"
-        && path != "/healthz";
-    let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
-    let response = next.run(req).await;
-    if !public || !response.status().is_success() {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 16 << 20).await else {
-        return WebError::Internal("a response body could not be read".into()).into_response();
-    };
-    // Weak: the compression layer outside may send these bytes gzipped.
-    let etag = format!("W/{}", cache::etag(&bytes));
-    let h = &mut parts.headers;
-    if let Ok(v) = header::HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
-    h.entry(header::CACHE_CONTROL)
-        .or_insert(header::HeaderValue::from_static("public, max-age=30"));
-    if if_none_match.is_some_and(|v| cache::matches(&v, &etag)) {
-        parts.status = StatusCode::NOT_MODIFIED;
-        parts.headers.remove(header::CONTENT_LENGTH);
-        return Response::from_parts(parts, axum::body::Body::empty());
-    }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 async fn metrics(State(state): State<WebState>) -> Result<Response, WebError> {

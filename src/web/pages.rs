@@ -1,127 +1,27 @@
-//! Server-rendered HTML pages (maud): readable without JavaScript, every text escaped.
+//! Server-rendered HTML pages (maud) of one check, one incident and the incident history:
+//! readable without JavaScript, every text escaped. The frame and the fragments they share
+//! with the front page are in `layout`; it never renders the front page.
 
 use axum::extract::{Path, State};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, PreEscaped, html};
 
+use super::layout::{ago, incident_item, state_tag};
 use super::{WebError, WebState, markdown};
 use crate::clock::Timestamp;
-use crate::config::Check;
-use crate::monitor::State as CheckState;
 use crate::probe::fmt_duration;
-use crate::snapshot::{CheckNow, Snapshot};
 use crate::store::{IncidentRow, Severity};
 use crate::uptime::{PHASES, WINDOWS, percent};
 
-/// The page frame shared by the public and admin pages; `script` is a same-origin script URL.
-pub(crate) fn page(title: &str, site: &str, script: Option<&str>, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
-                link rel="stylesheet" href="/assets/style.css";
-                @if let Some(src) = script { script src=(src) defer {} }
-            }
-            body {
-                header.site { a href="/" { (site) } }
-                main { (body) }
-                footer { "Monitored by " a href="https://github.com/watchpost" { "watchpost" } }
-            }
-        }
-    }
-}
-
-/// A small page for errors and empty results.
-pub fn message(title: &str, text: &str) -> Markup {
-    page(
-        title,
-        "watchpost",
-        None,
-        html! { h1 { (title) } p { (text) } },
-    )
-}
-
-/// The worst of some states, for a group's heading: down, degraded, maintenance, unknown, up.
-pub(super) fn worst_state(states: impl Iterator<Item = CheckState>) -> CheckState {
-    let rank = |s: CheckState| match s {
-        CheckState::Down => 4,
-        CheckState::Degraded => 3,
-        CheckState::Maintenance => 2,
-        CheckState::Unknown => 1,
-        CheckState::Up => 0,
-    };
-    states
-        .max_by_key(|&s| rank(s))
-        .unwrap_or(CheckState::Unknown)
-}
-
-/// The overall banner: the worst of all checks, in Statuspage's words.
-pub(super) fn banner(states: &[CheckState]) -> (&'static str, &'static str) {
-    let count = |s| states.iter().filter(|&&x| x == s).count();
-    let known = states.len() - count(CheckState::Unknown);
-    let down = count(CheckState::Down);
-    if states.is_empty() {
-        ("unknown", "No checks are configured")
-    } else if known == 0 {
-        ("unknown", "Status unknown: waiting for the first probes")
-    } else if down > 0 && down == known {
-        ("down", "Major outage")
-    } else if down > 0 {
-        ("partial", "Partial outage")
-    } else if count(CheckState::Degraded) > 0 {
-        ("degraded", "Degraded performance")
-    } else if count(CheckState::Maintenance) > 0 {
-        ("maintenance", "Under maintenance")
-    } else if count(CheckState::Unknown) > 0 {
-        ("up", "All known systems operational")
-    } else {
-        ("up", "All systems operational")
-    }
-}
-
-pub(super) fn state_label(s: CheckState) -> &'static str {
-    match s {
-        CheckState::Unknown => "Unknown",
-        CheckState::Up => "Operational",
-        CheckState::Degraded => "Degraded",
-        CheckState::Down => "Down",
-        CheckState::Maintenance => "Under maintenance",
-    }
-}
+/// The page frame, where the admin pages have always found it.
+pub(crate) use super::layout::page;
 
 /// How an incident's impact reads on the page.
-pub fn impact_label(s: Severity) -> &'static str {
+pub(crate) fn impact_label(s: Severity) -> &'static str {
     match s {
         Severity::None => "No impact",
         Severity::Minor => "Degraded performance",
         Severity::Major => "Major outage",
         Severity::Critical => "Critical outage",
-    }
-}
-
-pub(super) fn ago(now: Timestamp, then: Timestamp) -> String {
-    let secs = now.since(then).as_secs();
-    match secs {
-        0..=59 => format!("{secs} s ago"),
-        60..=3599 => format!("{} min ago", secs / 60),
-        3600..=86_399 => format!("{} h ago", secs / 3600),
-        _ => format!("{} days ago", secs / 86_400),
-    }
-}
-
-pub(super) fn incident_item(i: &IncidentRow, now: Timestamp) -> Markup {
-    let end = i.resolved_at.unwrap_or(now);
-    html! {
-        li class={ "incident " (i.severity.as_str()) } {
-            a href={ "/incidents/" (i.id) } { (i.title) }
-            p.small {
-                "Since " (i.started_at.rfc3339())
-                @if let Some(r) = i.resolved_at { " · resolved " (r.rfc3339()) }
-                " · " (fmt_duration(end.since(i.started_at)))
-            }
-        }
     }
 }
 
@@ -131,7 +31,7 @@ struct HourPoint {
     at: Timestamp,
     p50: f64,
     p95: f64,
-    phases: Option<[f64; 5]>,
+    phases: Option<[f64; crate::model::Phase::COUNT]>,
 }
 
 /// An SVG chart of the response time per hour over `[from, to)`: the mean time of each phase
@@ -241,18 +141,6 @@ fn latency_chart(hours: &crate::uptime::Deltas, from: Timestamp, to: Timestamp) 
     }
 }
 
-/// Checks by group, in the order groups first appear in the config.
-pub(super) fn groups(snapshot: &Snapshot) -> Vec<(String, Vec<(&Check, &CheckNow)>)> {
-    let mut out: Vec<(String, Vec<(&Check, &CheckNow)>)> = Vec::new();
-    for (check, current) in snapshot.iter() {
-        match out.iter_mut().find(|(g, _)| *g == check.group) {
-            Some((_, members)) => members.push((check, current)),
-            None => out.push((check.group.clone(), vec![(check, current)])),
-        }
-    }
-    out
-}
-
 /// `/checks/{id}`: uptime per window, the bar, the latest error and the check's incidents.
 pub async fn check(
     State(state): State<WebState>,
@@ -274,7 +162,7 @@ pub async fn check(
         &snapshot.config.server.title,
         Some("/assets/bars.js"),
         html! {
-            h1 { (check.name) " " span class={ "state " (shown.as_str()) } { (state_label(shown)) } }
+            h1 { (check.name) " " (state_tag(shown)) }
             @if let Some(last) = &current.last {
                 p {
                     "Last checked " (ago(now, last.at)) " in " (fmt_duration(last.latency))
@@ -396,7 +284,7 @@ pub async fn incident(
         .map(|u| u.at)
         .chain(i.resolved_at)
         .fold(i.started_at, Timestamp::max);
-    if let Ok(v) = axum::http::HeaderValue::from_str(&super::front::http_date(changed.to_chrono()))
+    if let Ok(v) = axum::http::HeaderValue::from_str(&super::cache::http_date(changed.to_chrono()))
     {
         response
             .headers_mut()
@@ -425,6 +313,15 @@ fn month_start(now: Timestamp, back: u32) -> Timestamp {
         .map_or(now, |d| Timestamp(d.and_utc().timestamp_millis()))
 }
 
+/// The end of the month `back` months before the one containing `now`: the next one's start,
+/// or for the current month no end, so that nothing dated later is lost.
+fn month_end(now: Timestamp, back: u32) -> Timestamp {
+    match back.checked_sub(1) {
+        None => Timestamp(i64::MAX),
+        Some(next) => month_start(now, next),
+    }
+}
+
 /// `/history?page=N`: incidents and planned maintenance by month, newest first.
 pub async fn history(
     State(state): State<WebState>,
@@ -435,22 +332,11 @@ pub async fn history(
     let snapshot = state.snapshot();
     let newest = number * MONTHS_PER_PAGE;
     let from = month_start(now, newest + MONTHS_PER_PAGE - 1);
-    let to = if number == 0 {
-        Timestamp(i64::MAX)
-    } else {
-        month_start(now, newest - 1)
-    };
+    let to = month_end(now, newest);
     let incidents = state.reader.incidents_between(from, to).await?;
     let windows = state.reader.all_maintenance(10_000).await?;
     let months: Vec<(Timestamp, Timestamp)> = (newest..newest + MONTHS_PER_PAGE)
-        .map(|back| {
-            let end = if back == 0 {
-                Timestamp(i64::MAX)
-            } else {
-                month_start(now, back - 1)
-            };
-            (month_start(now, back), end)
-        })
+        .map(|back| (month_start(now, back), month_end(now, back)))
         .collect();
     let title = &snapshot.config.server.title;
     Ok(page(
@@ -496,13 +382,5 @@ mod tests {
         assert_eq!(month_start(now, 0).rfc3339(), "2026-01-01T00:00:00Z");
         assert_eq!(month_start(now, 1).rfc3339(), "2025-12-01T00:00:00Z");
         assert_eq!(month_start(now, 13).rfc3339(), "2024-12-01T00:00:00Z");
-    }
-
-    #[test]
-    fn the_worst_state_leads_a_group() {
-        use CheckState::*;
-        assert_eq!(worst_state([Up, Degraded, Unknown].into_iter()), Degraded);
-        assert_eq!(worst_state([Up, Down, Maintenance].into_iter()), Down);
-        assert_eq!(worst_state(std::iter::empty()), Unknown);
     }
 }

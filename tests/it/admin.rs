@@ -14,7 +14,7 @@ const TOKEN: &str = "test-token-0123456789abcdef";
 const PASSWORD: &str = "correct horse battery staple";
 
 /// A daemon with an admin, an API token, a check on `alive` (up) and one on `flaky`.
-async fn start(dir: &std::path::Path, alive: &TcpListener, flaky_port: u16) -> Daemon {
+pub(crate) async fn start(dir: &std::path::Path, alive: &TcpListener, flaky_port: u16) -> Daemon {
     let hash = argon2::Argon2::default()
         .hash_password(PASSWORD.as_bytes())
         .unwrap()
@@ -81,7 +81,7 @@ fn csrf_of(page: &str) -> String {
     page[at..at + 64].to_string()
 }
 
-fn api<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn api<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut h = vec![
         ("Authorization", "Bearer test-token-0123456789abcdef"),
         ("Content-Type", "application/json"),

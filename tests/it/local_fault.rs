@@ -5,7 +5,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use watchpost::clock::Timestamp;
 use watchpost::maintenance::Schedule;
 use watchpost::metrics::Metrics;
@@ -104,15 +104,15 @@ async fn the_recorder_skips_local_failures_as_no_data() {
     let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(Snapshot::empty(config.clone())));
     let (_schedule_tx, schedule_rx) = watch::channel(Arc::new(Schedule::default()));
     let (_history_tx, _history_rx) = watch::channel(Arc::new(History::default()));
+    let id = config.checks[0].id.clone();
     let recorder = Recorder::new(
         config.clone(),
-        &[rows[0].id],
+        &[(id.clone(), rows[0].id)].into_iter().collect(),
         &[],
         Handles {
             writer: store.writer.clone(),
             metrics: metrics.clone(),
             snapshot: snapshot_tx,
-            history: Arc::new(Notify::new()),
             schedule: schedule_rx,
         },
     );
@@ -126,7 +126,7 @@ async fn the_recorder_skips_local_failures_as_no_data() {
             Reason::Local,
             "connecting: too many open files (EMFILE)",
         );
-        tx.send((0, o)).await.unwrap();
+        tx.send((id.clone(), o)).await.unwrap();
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let metrics_text = loop {
@@ -145,17 +145,25 @@ async fn the_recorder_skips_local_failures_as_no_data() {
         !metrics_text.contains("watchpost_probe_failures_total{"),
         "a skipped probe is no failure: {metrics_text}"
     );
-    let now = snapshot_rx.borrow().checks[0].clone();
+    let now = snapshot_rx
+        .borrow()
+        .checks
+        .get(&id)
+        .cloned()
+        .unwrap_or_default();
     assert!(now.last.is_none(), "no probe result is shown");
     assert_eq!(now.incident, None);
 
     let at = Timestamp(start.0 + 3000);
-    tx.send((0, outcome(at, Reason::Refused, "connection refused")))
-        .await
-        .unwrap();
+    tx.send((
+        id.clone(),
+        outcome(at, Reason::Refused, "connection refused"),
+    ))
+    .await
+    .unwrap();
     drop(tx);
     running.await.unwrap();
-    assert!(snapshot_rx.borrow().checks[0].incident.is_some());
+    assert!(snapshot_rx.borrow().checks[&id].incident.is_some());
     store.close();
     let db = rusqlite::Connection::open(dir.path().join("watchpost.db")).unwrap();
     let stored: Vec<String> = db

@@ -1,6 +1,8 @@
 //! The one integration test binary: real servers on loopback, a real SQLite file in a temp dir.
 
+mod actions;
 mod admin;
+mod architecture;
 mod browser;
 mod cli;
 mod daemon;

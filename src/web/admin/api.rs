@@ -1,25 +1,107 @@
 //! The admin JSON API for scripts, authorized by `Authorization: Bearer <token>`: declare
 //! incidents, post updates, edit incidents (false alarms included), plan and cancel maintenance.
-//! Each answers the created or changed object.
+//! Each answers the created or changed object, and every error as JSON `{"error": "…"}` with
+//! its status: bodies, paths and methods that do not parse included.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::admin;
 use super::auth::ApiClient;
+use crate::actions;
 use crate::clock::Timestamp;
-use crate::store::{AdminWrite, Audit, IncidentDetail, IncidentEdit};
+use crate::store::IncidentDetail;
+use crate::web::json::{self, Json};
 use crate::web::{WebError, WebState};
 
-fn audit(action: &str, target: String, detail: String) -> Option<Audit> {
-    Some(Audit {
-        actor: "api".into(),
-        action: action.into(),
-        target,
-        detail,
-    })
+/// Who the audit log names for changes made through the API.
+const ACTOR: &str = "api";
+
+/// A handler error, answered as JSON whatever it is.
+pub struct ApiError(WebError);
+
+impl<E: Into<WebError>> From<E> for ApiError {
+    fn from(e: E) -> ApiError {
+        ApiError(e.into())
+    }
 }
+
+#[derive(Serialize)]
+struct ErrorDto {
+    error: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, error) = match self.0 {
+            WebError::NotFound => (StatusCode::NOT_FOUND, "not found".to_string()),
+            WebError::BadRequest(why) => (StatusCode::BAD_REQUEST, why),
+            WebError::Forbidden(why) => (StatusCode::FORBIDDEN, why),
+            WebError::Conflict(why) => (StatusCode::CONFLICT, why),
+            WebError::Api(status, why) => (status, why),
+            WebError::Internal(e) => {
+                tracing::error!(error = %e, "admin API request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; it was logged".to_string(),
+                )
+            }
+            // Already JSON (a bearer challenge) or not an API answer: keep their own form.
+            other @ (WebError::Unauthorized | WebError::SignIn | WebError::TooManyAttempts(_)) => {
+                return other.into_response();
+            }
+        };
+        (status, json::Json(ErrorDto { error })).into_response()
+    }
+}
+
+/// A JSON body whose rejection (bad JSON, wrong type, unknown field, wrong content type,
+/// too large) is a JSON error.
+pub struct Body<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Body<T>, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Body(v)),
+            Err(e) => Err(rejected(e.status(), e.body_text())),
+        }
+    }
+}
+
+/// A path parameter whose rejection is a JSON error.
+pub struct Id(i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Id, ApiError> {
+        match axum::extract::Path::<i64>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) => Ok(Id(id)),
+            Err(e) => Err(rejected(e.status(), e.body_text())),
+        }
+    }
+}
+
+fn rejected(status: StatusCode, text: String) -> ApiError {
+    ApiError(WebError::Api(status, text.chars().take(300).collect()))
+}
+
+// Keep the rejection types named, so a change of axum's extractors shows here.
+const _: fn(JsonRejection, PathRejection) = |_, _| {};
+
+/// Any other path under `/api/v1/admin/`.
+pub async fn not_found(_: ApiClient) -> ApiError {
+    ApiError(WebError::NotFound)
+}
+
+type Answer<T> = Result<T, ApiError>;
 
 /// An incident as the admin API answers it.
 #[derive(Serialize)]
@@ -77,17 +159,13 @@ impl From<IncidentDetail> for IncidentDto {
     }
 }
 
-async fn answer(state: &WebState, id: i64) -> Result<Json<IncidentDto>, WebError> {
+async fn answer(state: &WebState, id: i64) -> Answer<Json<IncidentDto>> {
     let detail = state
         .reader
         .admin_incident(id)
         .await?
         .ok_or(WebError::NotFound)?;
     Ok(Json(detail.into()))
-}
-
-fn admin(state: &WebState) -> Result<&super::AdminHandles, WebError> {
-    state.admin.as_deref().ok_or(WebError::NotFound)
 }
 
 #[derive(Deserialize)]
@@ -106,20 +184,16 @@ pub struct NewIncident {
 pub async fn create_incident(
     State(state): State<WebState>,
     _: ApiClient,
-    Json(n): Json<NewIncident>,
-) -> Result<(StatusCode, Json<IncidentDto>), WebError> {
-    let title = super::title(&n.title)?;
-    let write = AdminWrite::CreateIncident {
-        title: title.clone(),
-        severity: super::impact(&n.impact)?,
-        checks: super::checks(&state, &n.checks)?,
-        status: super::status(n.status.as_deref().unwrap_or("investigating"))?,
-        body: super::text(&n.body, "body")?,
+    Body(n): Body<NewIncident>,
+) -> Answer<(StatusCode, Json<IncidentDto>)> {
+    let declare = actions::Declare {
+        title: n.title,
+        impact: actions::parse(&n.impact)?,
+        checks: n.checks,
+        status: actions::parse(n.status.as_deref().unwrap_or("investigating"))?,
+        body: n.body,
     };
-    let id = admin(&state)?
-        .writer
-        .admin(write, audit("declare incident", String::new(), title))
-        .await?;
+    let id = actions::declare(&admin(&state)?.actions, ACTOR, declare).await?;
     Ok((StatusCode::CREATED, answer(&state, id).await?))
 }
 
@@ -134,23 +208,14 @@ pub struct NewUpdate {
 pub async fn add_update(
     State(state): State<WebState>,
     _: ApiClient,
-    Path(id): Path<i64>,
-    Json(u): Json<NewUpdate>,
-) -> Result<Json<IncidentDto>, WebError> {
-    let status = super::status(&u.status)?;
-    let body = super::update_body(&u.body)?;
-    let write = AdminWrite::AddUpdate {
-        id,
-        status: status.clone(),
-        body,
+    Id(id): Id,
+    Body(u): Body<NewUpdate>,
+) -> Answer<Json<IncidentDto>> {
+    let update = actions::Update {
+        status: actions::parse(&u.status)?,
+        body: u.body,
     };
-    admin(&state)?
-        .writer
-        .admin(
-            write,
-            audit("post update", format!("incident {id}"), status),
-        )
-        .await?;
+    actions::post_update(&admin(&state)?.actions, ACTOR, id, update).await?;
     answer(&state, id).await
 }
 
@@ -165,40 +230,23 @@ pub struct Patch {
     false_alarm: Option<bool>,
 }
 
-/// `PATCH /api/v1/admin/incidents/{id}`.
+/// `PATCH /api/v1/admin/incidents/{id}`: all of it in one transaction, or nothing.
 pub async fn edit_incident(
     State(state): State<WebState>,
     _: ApiClient,
-    Path(id): Path<i64>,
-    Json(p): Json<Patch>,
-) -> Result<Json<IncidentDto>, WebError> {
-    let admin = admin(&state)?;
-    let edit = IncidentEdit {
-        title: p.title.as_deref().map(super::title).transpose()?,
-        severity: p.impact.as_deref().map(super::impact).transpose()?,
+    Id(id): Id,
+    Body(p): Body<Patch>,
+) -> Answer<Json<IncidentDto>> {
+    let edit = actions::Edit {
+        title: p.title,
+        impact: p.impact.as_deref().map(actions::parse).transpose()?,
         checks: None,
-        cause: p
-            .cause
-            .as_deref()
-            .map(|t| super::text(t, "cause"))
-            .transpose()?,
-        postmortem: p
-            .postmortem
-            .as_deref()
-            .map(|t| super::text(t, "postmortem"))
-            .transpose()?,
+        cause: p.cause,
+        postmortem: p.postmortem,
         hold: p.hold,
+        false_alarm: p.false_alarm,
     };
-    admin
-        .writer
-        .admin(
-            AdminWrite::EditIncident { id, edit },
-            audit("edit incident", format!("incident {id}"), String::new()),
-        )
-        .await?;
-    if let Some(false_alarm) = p.false_alarm {
-        admin.set_false_alarm(id, false_alarm, "api").await?;
-    }
+    actions::edit(&admin(&state)?.actions, ACTOR, id, edit).await?;
     answer(&state, id).await
 }
 
@@ -226,16 +274,15 @@ pub struct MaintenanceDto {
 }
 
 fn rfc3339(s: &str) -> Result<Timestamp, WebError> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|t| Timestamp(t.timestamp_millis()))
-        .map_err(|_| {
-            WebError::BadRequest(format!(
-                "{s:?} is not an RFC 3339 time like 2026-11-28T18:00:00Z."
-            ))
-        })
+    Timestamp::parse_rfc3339(s).ok_or_else(|| {
+        WebError::BadRequest(format!(
+            "{:?} is not an RFC 3339 time like 2026-11-28T18:00:00Z between 1970 and 9999.",
+            s.chars().take(40).collect::<String>()
+        ))
+    })
 }
 
-async fn maintenance_answer(state: &WebState, id: i64) -> Result<Json<MaintenanceDto>, WebError> {
+async fn maintenance_answer(state: &WebState, id: i64) -> Answer<Json<MaintenanceDto>> {
     let all = state.reader.all_maintenance(10_000).await?;
     let (w, cancelled) = all
         .into_iter()
@@ -256,26 +303,16 @@ async fn maintenance_answer(state: &WebState, id: i64) -> Result<Json<Maintenanc
 pub async fn create_maintenance(
     State(state): State<WebState>,
     _: ApiClient,
-    Json(m): Json<NewMaintenance>,
-) -> Result<(StatusCode, Json<MaintenanceDto>), WebError> {
-    let edit = super::maintenance_edit(
-        &state,
-        &m.title,
-        &m.body,
-        &m.checks,
-        rfc3339(&m.starts_at)?,
-        rfc3339(&m.ends_at)?,
-    )?;
-    let detail = super::describe(&edit);
-    let admin = admin(&state)?;
-    let id = admin
-        .writer
-        .admin(
-            AdminWrite::CreateMaintenance(edit),
-            audit("plan maintenance", String::new(), detail),
-        )
-        .await?;
-    admin.republish(&state.reader).await?;
+    Body(m): Body<NewMaintenance>,
+) -> Answer<(StatusCode, Json<MaintenanceDto>)> {
+    let plan = actions::Plan {
+        title: m.title,
+        body: m.body,
+        checks: m.checks,
+        starts_at: rfc3339(&m.starts_at)?,
+        ends_at: rfc3339(&m.ends_at)?,
+    };
+    let id = actions::plan(&admin(&state)?.actions, ACTOR, plan).await?;
     Ok((StatusCode::CREATED, maintenance_answer(&state, id).await?))
 }
 
@@ -283,20 +320,8 @@ pub async fn create_maintenance(
 pub async fn cancel_maintenance(
     State(state): State<WebState>,
     _: ApiClient,
-    Path(id): Path<i64>,
-) -> Result<Json<MaintenanceDto>, WebError> {
-    let admin = admin(&state)?;
-    admin
-        .writer
-        .admin(
-            AdminWrite::CancelMaintenance { id },
-            audit(
-                "cancel maintenance",
-                format!("maintenance {id}"),
-                String::new(),
-            ),
-        )
-        .await?;
-    admin.republish(&state.reader).await?;
+    Id(id): Id,
+) -> Answer<Json<MaintenanceDto>> {
+    actions::cancel_window(&admin(&state)?.actions, ACTOR, id).await?;
     maintenance_answer(&state, id).await
 }

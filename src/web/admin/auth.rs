@@ -11,9 +11,10 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 
-use super::super::{WebError, WebState};
+use super::AdminHandles;
 use crate::clock::Timestamp;
-use crate::store::AdminWrite;
+use crate::store::{AdminWrite, Audit};
+use crate::web::{WebError, WebState};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "watchpost_session";
@@ -121,22 +122,14 @@ impl FromRequestParts<WebState> for Session {
         let now = Timestamp::now();
         let known = admin.config.users.iter().any(|u| u.name == row.user);
         if !known || now.since(row.last_seen_at) > IDLE || now.since(row.created_at) > ABSOLUTE {
-            let _ = admin
-                .writer
-                .admin(AdminWrite::DeleteSession { token_hash }, None)
-                .await;
+            let _ = write_session(admin, AdminWrite::DeleteSession { token_hash }, None).await;
             return Err(WebError::SignIn);
         }
         if now.since(row.last_seen_at) > Duration::from_secs(60) {
-            admin
-                .writer
-                .admin(
-                    AdminWrite::TouchSession {
-                        token_hash: token_hash.clone(),
-                    },
-                    None,
-                )
-                .await?;
+            let touch = AdminWrite::TouchSession {
+                token_hash: token_hash.clone(),
+            };
+            write_session(admin, touch, None).await?;
         }
         Ok(Session {
             user: row.user,
@@ -144,6 +137,29 @@ impl FromRequestParts<WebState> for Session {
             token_hash,
         })
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` value; the scheme is case-insensitive
+/// (RFC 9110, section 11.1).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim_start())
+}
+
+/// Writes a session change (with its audit line, if any); sessions cause no event.
+pub async fn write_session(
+    admin: &AdminHandles,
+    write: AdminWrite,
+    audit: Option<Audit>,
+) -> Result<(), WebError> {
+    admin
+        .actions
+        .writer
+        .admin(write, audit, Timestamp::now(), Box::new(|_| None))
+        .await?;
+    Ok(())
 }
 
 /// A script authorized by `Authorization: Bearer <one of [admin] api_tokens>`.
@@ -161,7 +177,7 @@ impl FromRequestParts<WebState> for ApiClient {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(bearer)
             .ok_or(WebError::Unauthorized)?;
         let matches = admin.config.api_tokens.iter().fold(false, |found, t| {
             found | ct_eq(t.as_bytes(), presented.as_bytes())
@@ -280,6 +296,15 @@ mod tests {
         );
         t.succeeded("admin", ip);
         assert_eq!(t.wait("admin", ip), None);
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer abc"), Some("abc"));
+        assert_eq!(bearer("BEARER  abc"), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearerabc"), None);
     }
 
     #[test]

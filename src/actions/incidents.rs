@@ -1,0 +1,289 @@
+//! Incidents: those the probes open and resolve when a check changes state, and what admins do
+//! to them (declare, post an update, edit, hold open, mark a false alarm).
+
+use super::{Error, Handles, checks, slugs, text, title};
+use crate::clock::Timestamp;
+use crate::config::Check;
+use crate::event::Event;
+use crate::model::{Action, Impact, IncidentKind, IncidentStatus, State};
+use crate::monitor::Change;
+use crate::probe::fmt_duration;
+use crate::store::{AdminWrite, Audit, Evidence, IncidentEdit, IncidentOpen, Write, Writer};
+
+/// A manual incident, for what the probes cannot see.
+#[derive(Clone, Debug)]
+pub struct Declare {
+    pub title: String,
+    pub impact: Impact,
+    pub checks: Vec<String>,
+    pub status: IncidentStatus,
+    pub body: String,
+}
+
+/// Declares a manual incident as `actor`; answers its id.
+pub async fn declare(h: &Handles, actor: &str, d: Declare) -> Result<i64, Error> {
+    let title = title(&d.title)?;
+    let body = text(&d.body, "update")?;
+    let checks = checks(h, &d.checks)?;
+    let now = Timestamp::now();
+    let write = AdminWrite::CreateIncident {
+        title: title.clone(),
+        severity: d.impact,
+        checks: slugs(&checks),
+        status: d.status,
+        body: body.clone(),
+    };
+    let audit = audit(actor, Action::DeclareIncident, None, title.clone());
+    let event = Box::new(move |id| {
+        Some(Event::IncidentOpened {
+            id,
+            kind: IncidentKind::Manual,
+            impact: d.impact,
+            title,
+            checks,
+            at: now,
+            body,
+        })
+    });
+    Ok(h.writer.admin(write, Some(audit), now, event).await?)
+}
+
+/// An entry for an incident's timeline.
+#[derive(Clone, Debug)]
+pub struct Update {
+    pub status: IncidentStatus,
+    pub body: String,
+}
+
+/// Posts an update as `actor`; a `resolved` one resolves the incident and lifts a hold.
+pub async fn post_update(h: &Handles, actor: &str, id: i64, u: Update) -> Result<(), Error> {
+    let body = text(&u.body, "update")?;
+    if body.is_empty() {
+        return Err(Error::Invalid("The update must not be empty.".into()));
+    }
+    let now = Timestamp::now();
+    let write = AdminWrite::AddUpdate {
+        id,
+        status: u.status,
+        body: body.clone(),
+    };
+    let audit = audit(
+        actor,
+        Action::PostUpdate,
+        Some(id),
+        u.status.as_str().into(),
+    );
+    let author = actor.to_string();
+    let event = Box::new(move |id| {
+        Some(Event::IncidentUpdated {
+            id,
+            status: u.status,
+            body,
+            author: Some(author),
+            at: now,
+        })
+    });
+    h.writer.admin(write, Some(audit), now, event).await?;
+    Ok(())
+}
+
+/// Fields of an incident to change; `None` leaves one as it is.
+#[derive(Clone, Debug, Default)]
+pub struct Edit {
+    pub title: Option<String>,
+    pub impact: Option<Impact>,
+    pub checks: Option<Vec<String>>,
+    pub cause: Option<String>,
+    pub postmortem: Option<String>,
+    pub hold: Option<bool>,
+    /// Marks or unmarks a false alarm, in the same transaction as the rest: a refused false
+    /// alarm leaves the other fields unchanged too.
+    pub false_alarm: Option<bool>,
+}
+
+/// Edits an incident as `actor`, all of it or nothing.
+pub async fn edit(h: &Handles, actor: &str, id: i64, e: Edit) -> Result<(), Error> {
+    let title = e.title.as_deref().map(title).transpose()?;
+    let checks = e.checks.as_deref().map(|c| checks(h, c)).transpose()?;
+    let edit = IncidentEdit {
+        title: title.clone(),
+        severity: e.impact,
+        checks: checks.as_deref().map(slugs),
+        cause: e.cause.as_deref().map(|t| text(t, "cause")).transpose()?,
+        postmortem: e
+            .postmortem
+            .as_deref()
+            .map(|t| text(t, "postmortem"))
+            .transpose()?,
+        hold: e.hold,
+        false_alarm: e.false_alarm,
+    };
+    let now = Timestamp::now();
+    let audit = audit(
+        actor,
+        Action::EditIncident,
+        Some(id),
+        title.unwrap_or_default(),
+    );
+    let event = Box::new(move |id| Some(edited(id, e.false_alarm, now)));
+    h.writer
+        .admin(
+            AdminWrite::EditIncident { id, edit },
+            Some(audit),
+            now,
+            event,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Marks (or unmarks) a resolved incident as a false alarm as `actor`: hidden from the public,
+/// its time given back to uptime.
+pub async fn set_false_alarm(
+    h: &Handles,
+    actor: &str,
+    id: i64,
+    false_alarm: bool,
+) -> Result<(), Error> {
+    let action = if false_alarm {
+        Action::MarkFalseAlarm
+    } else {
+        Action::UnmarkFalseAlarm
+    };
+    let now = Timestamp::now();
+    let event = Box::new(move |id| Some(edited(id, Some(false_alarm), now)));
+    h.writer
+        .admin(
+            AdminWrite::SetFalseAlarm { id, false_alarm },
+            Some(audit(actor, action, Some(id), String::new())),
+            now,
+            event,
+        )
+        .await?;
+    Ok(())
+}
+
+fn edited(id: i64, false_alarm: Option<bool>, at: Timestamp) -> Event {
+    match false_alarm {
+        Some(false_alarm) => Event::FalseAlarm {
+            id,
+            false_alarm,
+            at,
+        },
+        None => Event::IncidentEdited { id, at },
+    }
+}
+
+fn audit(actor: &str, action: Action, incident: Option<i64>, detail: String) -> Audit {
+    Audit {
+        actor: actor.to_string(),
+        action,
+        target: incident
+            .map(|id| format!("incident {id}"))
+            .unwrap_or_default(),
+        detail,
+    }
+}
+
+/// A change of a check's state as the recorder saw it.
+pub struct Detected<'a> {
+    pub check: &'a Check,
+    /// The check's row in the store.
+    pub row: i64,
+    pub change: Change,
+    /// The title of the maintenance window the change entered, if any.
+    pub window: Option<String>,
+    /// The incident open until now, and when it started.
+    pub open: Option<(i64, Timestamp)>,
+    /// The failing probes of the streak, oldest first.
+    pub failures: Vec<Evidence>,
+}
+
+/// An automatic incident just opened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Opened {
+    pub id: i64,
+    pub started_at: Timestamp,
+    /// How many failing probes it was opened with, and the message of the last one.
+    pub evidence: usize,
+    pub last_message: Option<String>,
+}
+
+/// Announces a change of state, resolves the incident it ends and opens the one it starts;
+/// answers the incident now open, if any.
+pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Option<Opened>, Error> {
+    let Detected {
+        check,
+        row,
+        change,
+        window,
+        open,
+        failures,
+    } = d;
+    tracing::info!(check = %check.id, from = change.from.as_str(), to = change.to.as_str(), at = %change.at.rfc3339(), "state changed");
+    writer
+        .send(Write::Announce(Event::CheckChanged {
+            check: check.id.clone(),
+            from: change.from,
+            to: change.to,
+            at: change.at,
+        }))
+        .await?;
+    if let Some((id, started)) = open {
+        let note = match (&window, change.to) {
+            (Some(title), State::Maintenance) => format!(
+                "Planned maintenance began at {}: {title}. Incidents are not opened during it.",
+                change.at.rfc3339()
+            ),
+            _ => format!(
+                "{} recovered at {}, after {}.",
+                check.name,
+                change.at.rfc3339(),
+                fmt_duration(change.at.since(started))
+            ),
+        };
+        writer.resolve_incident(id, change.at, note).await?;
+    }
+    let Some(impact) = change.to.impact() else {
+        return Ok(None);
+    };
+    // A failure that went on through a maintenance window opens at the window's end; the
+    // failures inside the window are still its evidence.
+    let mut evidence: Vec<Evidence> = failures
+        .iter()
+        .filter(|e| e.at >= change.at)
+        .cloned()
+        .collect();
+    if evidence.is_empty() {
+        evidence = failures;
+    }
+    let first = evidence
+        .first()
+        .and_then(|e| e.message.clone())
+        .unwrap_or_default();
+    let note = format!(
+        "watchpost detected {} consecutive failed probes of {} starting at {}; the first said: {}",
+        evidence.len().max(1),
+        check.name,
+        change.at.rfc3339(),
+        first
+    );
+    let opened = Opened {
+        id: 0,
+        started_at: change.at,
+        evidence: evidence.len(),
+        last_message: evidence.last().and_then(|e| e.message.clone()),
+    };
+    let id = writer
+        .open_incident(IncidentOpen {
+            check: row,
+            slug: check.id.clone(),
+            severity: impact,
+            title: format!("{} is {}", check.name, change.to.as_str()),
+            started_at: change.at,
+            note,
+            evidence,
+        })
+        .await?;
+    Ok(Some(Opened { id, ..opened }))
+}

@@ -1,0 +1,90 @@
+//! Reads for the web, the history refresher and start-up, on read-only connections kept in a
+//! small pool and used from `spawn_blocking`, never on the async runtime. Never writes.
+//!
+//! This file owns the [`Reader`] and its pool; the queries are split by what they read:
+//! incidents, rollups and results, maintenance windows, and the admin area's sessions and audit.
+
+mod admin;
+mod incidents;
+mod maintenance;
+mod rollups;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags, Params, Row};
+
+use super::{CheckRow, Error, rows};
+
+/// Idle read connections kept for reuse.
+const POOL: usize = 4;
+
+/// A handle for reads; cheap to clone.
+#[derive(Clone)]
+pub struct Reader {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    /// Idle connections; the lock is held only to take or return one, never across a query.
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Reader {
+    pub(in crate::store) fn new(path: &Path) -> Reader {
+        Reader {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                idle: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Runs `f` on a pooled read-only connection on the blocking thread pool.
+    async fn with<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        &inner.path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    c.busy_timeout(std::time::Duration::from_secs(5))?;
+                    c
+                }
+            };
+            let result = f(&conn);
+            let mut idle = inner.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < POOL {
+                idle.push(conn);
+            }
+            result
+        })
+        .await?
+    }
+
+    /// Every check ever configured, active or not.
+    pub async fn checks(&self) -> Result<Vec<CheckRow>, Error> {
+        self.with(rows::checks).await
+    }
+}
+
+/// Runs a cached query and maps every row it answers.
+fn all<T>(
+    c: &Connection,
+    sql: &str,
+    params: impl Params,
+    map: impl FnMut(&Row) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, Error> {
+    let mut stmt = c.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, map)?.collect::<Result<_, _>>()?;
+    Ok(rows)
+}

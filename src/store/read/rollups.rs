@@ -1,0 +1,125 @@
+//! Reads of what the probes measured: hourly and daily rollups, summarized one check at a time
+//! or read over a [`Cover`], and the raw results still kept. Never writes.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use rusqlite::{CachedStatement, params};
+
+use super::{Reader, all};
+use crate::clock::Timestamp;
+use crate::store::rows::{RollupTable, evidence_row, rollup_row};
+use crate::store::{Error, Evidence};
+use crate::uptime::{Cover, Deltas};
+
+impl Reader {
+    /// Each check's hourly rows from `hours_since` and daily rows from `days_since`, turned into a
+    /// `T` by `summarize` one check at a time on the blocking thread: a refresh of thousands of
+    /// checks never holds more than one check's rows.
+    pub async fn summarize_rollups<T, F>(
+        &self,
+        ids: Vec<i64>,
+        hours_since: Timestamp,
+        days_since: Timestamp,
+        summarize: F,
+    ) -> Result<HashMap<i64, T>, Error>
+    where
+        T: Send + 'static,
+        F: Fn(&Deltas, &Deltas) -> T + Send + 'static,
+    {
+        self.with(move |c| {
+            let since = |table: RollupTable| {
+                c.prepare_cached(&format!(
+                    "{} WHERE check_id = ?1 AND start >= ?2",
+                    table.select()
+                ))
+            };
+            let mut hourly = since(RollupTable::Hour)?;
+            let mut daily = since(RollupTable::Day)?;
+            let mut out = HashMap::with_capacity(ids.len());
+            for id in ids {
+                let mut hours = Deltas::new();
+                read_into(&mut hourly, params![id, hours_since.0], &mut hours)?;
+                let mut days = Deltas::new();
+                read_into(&mut daily, params![id, days_since.0], &mut days)?;
+                out.insert(id, summarize(&hours, &days));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// One check's hourly and daily rows within `cover`, by bucket start.
+    pub async fn rollups_in(&self, slug: String, cover: Cover) -> Result<(Deltas, Deltas), Error> {
+        self.with(move |c| {
+            let read = |table: RollupTable, ranges: &[&Range<Timestamp>]| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "{} WHERE check_id = (SELECT id FROM checks WHERE slug = ?1)
+                     AND start >= ?2 AND start < ?3",
+                    table.select()
+                ))?;
+                let mut out = Deltas::new();
+                for range in ranges.iter().filter(|r| !r.is_empty()) {
+                    read_into(
+                        &mut stmt,
+                        params![slug, range.start.0, range.end.0],
+                        &mut out,
+                    )?;
+                }
+                Ok::<_, Error>(out)
+            };
+            let hours = read(RollupTable::Hour, &[&cover.hours[0], &cover.hours[1]])?;
+            let days = read(RollupTable::Day, &[&cover.days])?;
+            Ok((hours, days))
+        })
+        .await
+    }
+
+    /// A check's raw results at or after `since`, newest first, at most `limit`.
+    pub async fn results_since(
+        &self,
+        slug: String,
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Evidence>, Error> {
+        self.with(move |c| {
+            all(
+                c,
+                "SELECT at, status, latency_us, code, reason, message FROM results
+                 WHERE check_id = (SELECT id FROM checks WHERE slug = ?1) AND at >= ?2
+                 ORDER BY at DESC LIMIT ?3",
+                params![slug, since.0, limit as i64],
+                evidence_row,
+            )
+        })
+        .await
+    }
+
+    /// The latest raw results of a check, newest first.
+    pub async fn recent_results(&self, check: i64, limit: usize) -> Result<Vec<Evidence>, Error> {
+        self.with(move |c| {
+            all(
+                c,
+                "SELECT at, status, latency_us, code, reason, message FROM results
+                 WHERE check_id = ?1 ORDER BY at DESC LIMIT ?2",
+                params![check, limit as i64],
+                evidence_row,
+            )
+        })
+        .await
+    }
+}
+
+/// Adds the rollup rows `stmt` answers for `params` to `out`, by bucket start.
+fn read_into(
+    stmt: &mut CachedStatement,
+    params: impl rusqlite::Params,
+    out: &mut Deltas,
+) -> Result<(), Error> {
+    let mut rows = stmt.query(params)?;
+    while let Some(r) = rows.next()? {
+        let (_, start, rollup) = rollup_row(r)?;
+        out.insert(start, rollup);
+    }
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! How the checks add up for the pages and the Statuspage API: checks by group, the worst state
+//! of a group, and the overall state of the whole page ([`Overall`]), decided once here so the
+//! front page's banner and Statuspage's `status.indicator` cannot drift apart. It decides from
+//! shown states only; it never words or renders anything.
+
+use crate::clock::Timestamp;
+use crate::config::Check;
+use crate::monitor::State as CheckState;
+use crate::snapshot::{CheckNow, Snapshot};
+
+/// The state of the whole page, from the states its checks show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Overall {
+    /// No check is configured.
+    NoChecks,
+    /// No check has a known state yet.
+    Waiting,
+    /// Every check with a known state is down.
+    MajorOutage,
+    /// Some checks are down, not all known ones.
+    PartialOutage,
+    /// Some checks are degraded, none down.
+    Degraded,
+    /// Some checks are in maintenance, none down or degraded; `unknown` when some others have
+    /// no known state.
+    Maintenance { unknown: bool },
+    /// Every check with a known state is up; `unknown` when some others have none.
+    Operational { unknown: bool },
+}
+
+impl Overall {
+    /// Decides the page's state from its checks' shown states.
+    pub(super) fn of(states: &[CheckState]) -> Overall {
+        let count = |s| states.iter().filter(|&&x| x == s).count();
+        let unknown = count(CheckState::Unknown);
+        let known = states.len() - unknown;
+        let down = count(CheckState::Down);
+        if states.is_empty() {
+            Overall::NoChecks
+        } else if known == 0 {
+            Overall::Waiting
+        } else if down > 0 && down == known {
+            Overall::MajorOutage
+        } else if down > 0 {
+            Overall::PartialOutage
+        } else if count(CheckState::Degraded) > 0 {
+            Overall::Degraded
+        } else if count(CheckState::Maintenance) > 0 {
+            Overall::Maintenance {
+                unknown: unknown > 0,
+            }
+        } else {
+            Overall::Operational {
+                unknown: unknown > 0,
+            }
+        }
+    }
+
+    /// The state of every check in `snapshot`, as shown at `now`.
+    pub(super) fn at(snapshot: &Snapshot, now: Timestamp) -> Overall {
+        let states: Vec<CheckState> = snapshot
+            .iter()
+            .map(|(c, n)| n.shown_state(c, now))
+            .collect();
+        Overall::of(&states)
+    }
+}
+
+/// The worst of some states, for a group's heading: down, degraded, maintenance, unknown, up.
+pub(super) fn worst(states: impl Iterator<Item = CheckState>) -> CheckState {
+    let rank = |s: CheckState| match s {
+        CheckState::Down => 4,
+        CheckState::Degraded => 3,
+        CheckState::Maintenance => 2,
+        CheckState::Unknown => 1,
+        CheckState::Up => 0,
+    };
+    states
+        .max_by_key(|&s| rank(s))
+        .unwrap_or(CheckState::Unknown)
+}
+
+/// Checks by group, in the order groups first appear in the config.
+pub(super) fn groups(snapshot: &Snapshot) -> Vec<(String, Vec<(&Check, &CheckNow)>)> {
+    let mut out: Vec<(String, Vec<(&Check, &CheckNow)>)> = Vec::new();
+    for (check, current) in snapshot.iter() {
+        match out.iter_mut().find(|(g, _)| *g == check.group) {
+            Some((_, members)) => members.push((check, current)),
+            None => out.push((check.group.clone(), vec![(check, current)])),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(states: &[CheckState], expected: Overall) {
+        assert_eq!(Overall::of(states), expected, "{states:?}");
+    }
+
+    #[test]
+    fn the_page_reads_its_worst_checks() {
+        use CheckState::*;
+        check(&[], Overall::NoChecks);
+        check(&[Unknown, Unknown], Overall::Waiting);
+        check(&[Down, Down], Overall::MajorOutage);
+        check(&[Down, Unknown], Overall::MajorOutage);
+        check(&[Down, Up], Overall::PartialOutage);
+        check(&[Degraded, Maintenance, Unknown], Overall::Degraded);
+        check(&[Maintenance, Up], Overall::Maintenance { unknown: false });
+        check(
+            &[Maintenance, Unknown],
+            Overall::Maintenance { unknown: true },
+        );
+        check(&[Up, Unknown], Overall::Operational { unknown: true });
+        check(&[Up, Up], Overall::Operational { unknown: false });
+    }
+
+    #[test]
+    fn the_worst_state_leads_a_group() {
+        use CheckState::*;
+        assert_eq!(worst([Up, Degraded, Unknown].into_iter()), Degraded);
+        assert_eq!(worst([Up, Down, Maintenance].into_iter()), Down);
+        assert_eq!(worst(std::iter::empty()), Unknown);
+    }
+}

@@ -1,0 +1,288 @@
+//! The domain layer seen from outside: an admin change is all or nothing, the admin API answers
+//! JSON on every error path, and the writer announces exactly the changes it committed.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use serde_json::Value;
+use watchpost::clock::Timestamp;
+use watchpost::event::Event;
+use watchpost::model::{Action, Impact, IncidentKind, IncidentStatus};
+use watchpost::store::{AdminWrite, Audit, IncidentEdit, Store};
+
+use crate::admin::{api, start};
+
+/// A request to the admin API and the status it must get: method, path, headers, body.
+type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, &'a str, u16);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patch_is_one_transaction_and_every_api_error_is_json() {
+    let alive = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path(), &alive, alive.local_addr().unwrap().port()).await;
+    let declared =
+        serde_json::json!({"title": "Mail is slow", "impact": "minor", "checks": ["alive"]});
+    let r = d
+        .request(
+            "POST",
+            "/api/v1/admin/incidents",
+            &api(&[]),
+            &declared.to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = serde_json::from_str::<Value>(&r.body).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    // The edit and the false alarm are one write: the false alarm is refused (the incident is
+    // open), so the new title is not kept either.
+    let patch = serde_json::json!({"title": "Renamed", "impact": "major", "false_alarm": true});
+    let path = format!("/api/v1/admin/incidents/{id}");
+    let r = d
+        .request("PATCH", &path, &api(&[]), &patch.to_string())
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    let (title, impact): (String, String) = d
+        .db()
+        .query_row(
+            "SELECT title, severity FROM incidents WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((title.as_str(), impact.as_str()), ("Mail is slow", "minor"));
+    let audited: i64 = d
+        .db()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE action = 'edit incident'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 0, "a refused change leaves no audit line");
+    // Without the false alarm the same edit goes through, with its audit line.
+    let patch = serde_json::json!({"title": "Renamed"});
+    let r = d
+        .request("PATCH", &path, &api(&[]), &patch.to_string())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        serde_json::from_str::<Value>(&r.body).unwrap()["title"],
+        "Renamed"
+    );
+
+    let lower = [
+        ("Authorization", "bearer test-token-0123456789abcdef"),
+        ("Content-Type", "application/json"),
+    ];
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "POST",
+            "/api/v1/admin/incidents".into(),
+            api(&[]),
+            "{not json",
+            400,
+        ),
+        (
+            "POST",
+            "/api/v1/admin/incidents".into(),
+            api(&[]),
+            r#"{"title":"x","impact":"minor","colour":"red"}"#,
+            422,
+        ),
+        (
+            "POST",
+            "/api/v1/admin/incidents".into(),
+            vec![api(&[])[0]],
+            r#"{"title":"x","impact":"minor"}"#,
+            415,
+        ),
+        (
+            "POST",
+            "/api/v1/admin/incidents".into(),
+            api(&[]),
+            r#"{"title":"x","impact":"huge"}"#,
+            400,
+        ),
+        (
+            "POST",
+            "/api/v1/admin/incidents".into(),
+            api(&[]),
+            r#"{"title":"","impact":"minor"}"#,
+            400,
+        ),
+        (
+            "POST",
+            "/api/v1/admin/incidents".into(),
+            api(&[]),
+            r#"{"title":"x","impact":"minor","checks":["nope"]}"#,
+            400,
+        ),
+        (
+            "PATCH",
+            "/api/v1/admin/incidents/abc".into(),
+            api(&[]),
+            "{}",
+            400,
+        ),
+        (
+            "PATCH",
+            "/api/v1/admin/incidents/999999".into(),
+            api(&[]),
+            r#"{"title":"y"}"#,
+            404,
+        ),
+        (
+            "POST",
+            format!("/api/v1/admin/incidents/{id}/updates"),
+            api(&[]),
+            r#"{"status":"fixed","body":"b"}"#,
+            400,
+        ),
+        (
+            "POST",
+            format!("/api/v1/admin/incidents/{id}/updates"),
+            api(&[]),
+            r#"{"status":"monitoring","body":"  "}"#,
+            400,
+        ),
+        (
+            "DELETE",
+            "/api/v1/admin/maintenance/999999".into(),
+            api(&[]),
+            "",
+            404,
+        ),
+        (
+            "POST",
+            "/api/v1/admin/maintenance".into(),
+            api(&[]),
+            r#"{"title":"Old","checks":["alive"],"starts_at":"1960-01-01T00:00:00Z","ends_at":"1960-01-01T01:00:00Z"}"#,
+            400,
+        ),
+        (
+            "POST",
+            "/api/v1/admin/maintenance".into(),
+            api(&[]),
+            r#"{"title":"Old","checks":["alive"],"starts_at":"2000-01-01T00:00:00Z","ends_at":"2000-01-01T01:00:00Z"}"#,
+            400,
+        ),
+        (
+            "GET",
+            "/api/v1/admin/nothing-here".into(),
+            api(&[]),
+            "",
+            404,
+        ),
+        (
+            "POST",
+            "/api/v1/admin/incidents".into(),
+            vec![("Content-Type", "application/json")],
+            "{}",
+            401,
+        ),
+        (
+            "PATCH",
+            "/api/v1/admin/incidents/999999".into(),
+            lower.to_vec(),
+            r#"{"title":"y"}"#,
+            404,
+        ),
+    ];
+    for (method, path, headers, body, status) in cases {
+        let r = d.request(method, &path, &headers, body).await;
+        assert_eq!(r.status, status, "{method} {path} {body}: {}", r.body);
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/json"),
+            "{method} {path} {body}"
+        );
+        let v: Value = serde_json::from_str(&r.body).unwrap();
+        assert!(
+            v["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{method} {path}: {}",
+            r.body
+        );
+    }
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writer_announces_what_it_committed_and_nothing_it_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("w.db")).unwrap();
+    let mut events = store.writer.subscribe();
+    let audit = |action| {
+        Some(Audit {
+            actor: "ops".into(),
+            action,
+            target: String::new(),
+            detail: String::new(),
+        })
+    };
+    let now = Timestamp::now();
+    let declare = AdminWrite::CreateIncident {
+        title: "Tiles are slow".into(),
+        severity: Impact::Minor,
+        checks: Vec::new(),
+        status: IncidentStatus::Investigating,
+        body: "Looking".into(),
+    };
+    let id = store
+        .writer
+        .admin(
+            declare,
+            audit(Action::DeclareIncident),
+            now,
+            Box::new(move |id| {
+                Some(Event::IncidentOpened {
+                    id,
+                    kind: IncidentKind::Manual,
+                    impact: Impact::Minor,
+                    title: "Tiles are slow".into(),
+                    checks: Vec::new(),
+                    at: now,
+                    body: "Looking".into(),
+                })
+            }),
+        )
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(got, Event::IncidentOpened { id: got, .. } if got == id),
+        "{got:?}"
+    );
+
+    // A false alarm on an open incident is refused: nothing is announced, nothing changed.
+    let edit = IncidentEdit {
+        title: Some("Renamed".into()),
+        false_alarm: Some(true),
+        ..IncidentEdit::default()
+    };
+    let refused = store
+        .writer
+        .admin(
+            AdminWrite::EditIncident { id, edit },
+            audit(Action::EditIncident),
+            now,
+            Box::new(move |id| Some(Event::IncidentEdited { id, at: now })),
+        )
+        .await;
+    assert!(refused.is_err());
+    store.writer.flush().await.unwrap();
+    assert!(matches!(
+        events.try_recv(),
+        Err(tokio::sync::broadcast::error::TryRecvError::Empty)
+    ));
+    drop(events);
+    let writer = store.writer.clone();
+    drop(writer);
+    tokio::task::spawn_blocking(move || store.close())
+        .await
+        .unwrap();
+}
