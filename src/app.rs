@@ -41,6 +41,7 @@ pub struct App {
 impl App {
     /// Opens the database and binds the listen address, so errors surface before anything runs.
     pub async fn bind(config: Config) -> anyhow::Result<App> {
+        web::serve::raise_fd_limit();
         let path = config.storage.path.clone();
         let opening = || format!("opening database {}", config.storage.path.display());
         // Opening runs SQLite and the migrations: blocking work, kept off the async runtime.
@@ -196,14 +197,8 @@ impl App {
             database = %config.storage.path.display(),
             "watchpost is running"
         );
-        let web = tokio::spawn(
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .into_future(),
-        );
+        let limits = web::serve::Limits::for_checks(config.checks.len());
+        let web = tokio::spawn(web::serve::serve(listener, app, limits, shutdown.clone()));
 
         shutdown.cancelled().await;
         tracing::info!("stopping: finishing in-flight work");

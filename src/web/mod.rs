@@ -18,6 +18,7 @@ pub mod markdown;
 mod overall;
 pub mod pages;
 mod planned;
+pub(crate) mod serve;
 mod statuspage;
 
 use std::net::SocketAddr;

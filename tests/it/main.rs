@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod daemon;
 mod dns_server;
+mod flood;
 mod hostile;
 mod lifecycle;
 mod local_fault;
