@@ -10,7 +10,7 @@ use watchpost::event::Event;
 use watchpost::model::{Action, Impact, IncidentKind, IncidentStatus};
 use watchpost::store::{AdminWrite, Audit, IncidentEdit, Store};
 
-use crate::admin::{api, start};
+use crate::admin::{FORM, api, csrf_of, form, session, start};
 
 /// A request to the admin API and the status it must get: method, path, headers, body.
 type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, &'a str, u16);
@@ -285,4 +285,51 @@ async fn the_writer_announces_what_it_committed_and_nothing_it_refused() {
     tokio::task::spawn_blocking(move || store.close())
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_planned_across_a_daylight_saving_change_is_right_to_the_minute() {
+    let alive = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path(), &alive, alive.local_addr().unwrap().port()).await;
+    let cookie = session(&d).await;
+    let cookie_h = ("Cookie", cookie.as_str());
+    let page = d
+        .request("GET", "/admin/maintenance", &[cookie_h], "")
+        .await;
+    let csrf = csrf_of(&page.body);
+    // Berlin moves its clocks forward at 02:00 on 31 March 2030: 20:00 on the 30th is 19:00 UTC,
+    // 20:00 on the 31st is 18:00 UTC. A fixed offset would put one end an hour off.
+    let body = form(&[
+        ("csrf", &csrf),
+        ("tz", "Europe/Berlin"),
+        ("title", "Across the change"),
+        ("starts", "2030-03-30T20:00"),
+        ("ends", "2030-03-31T20:00"),
+        ("checks", "alive"),
+    ]);
+    let r = d
+        .request("POST", "/admin/maintenance", &[FORM, cookie_h], &body)
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let (start, end): (i64, i64) = d
+        .db()
+        .query_row("SELECT starts_at, ends_at FROM maintenance", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(
+        (Timestamp(start).rfc3339(), Timestamp(end).rfc3339()),
+        (
+            "2030-03-30T19:00:00Z".to_string(),
+            "2030-03-31T18:00:00Z".to_string()
+        )
+    );
+    // The form offers the zone's name for admin.js to fill in, and UTC without it.
+    assert!(
+        page.body.contains(r#"name="tz" value="UTC""#),
+        "{}",
+        page.body
+    );
+    d.stop().await;
 }
