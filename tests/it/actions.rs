@@ -333,3 +333,59 @@ async fn a_window_planned_across_a_daylight_saving_change_is_right_to_the_minute
     );
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_are_announced_as_they_begin_and_end() {
+    use std::sync::Arc;
+    use watchpost::event::WindowPhase;
+    use watchpost::maintenance::{Schedule, Window};
+    use watchpost::model::CheckId;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("w.db")).unwrap();
+    let mut events = store.writer.subscribe();
+    let toml =
+        "[[check]]\nid = \"db\"\nname = \"DB\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = 9\n";
+    let config = Arc::new(watchpost::config::parse(std::path::Path::new("t.toml"), toml).unwrap());
+    let now = Timestamp::now();
+    let window = Window {
+        id: Some(7),
+        title: "Upgrade".into(),
+        body: String::new(),
+        checks: vec![CheckId::new("db").unwrap()],
+        start: Timestamp(now.0 + 300),
+        end: Timestamp(now.0 + 700),
+    };
+    let (schedule, _) = tokio::sync::watch::channel(Arc::new(Schedule {
+        recurring: Vec::new(),
+        one_off: vec![window],
+    }));
+    let (_snapshot_tx, snapshot) =
+        tokio::sync::watch::channel(Arc::new(watchpost::snapshot::Snapshot::empty(config)));
+    let handles = watchpost::actions::Handles {
+        writer: store.writer.clone(),
+        reader: store.reader.clone(),
+        schedule,
+        recurring: Vec::new(),
+        snapshot,
+    };
+    let token = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(watchpost::actions::watch_windows(handles, token.clone()));
+    let mut phases = Vec::new();
+    while phases.len() < 2 {
+        let e = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .expect("an announcement")
+            .unwrap();
+        if let Event::MaintenanceTime { id, phase, window } = e {
+            assert_eq!((id, window.title.as_str()), (Some(7), "Upgrade"));
+            phases.push(phase);
+        }
+    }
+    assert_eq!(phases, [WindowPhase::Started, WindowPhase::Ended]);
+    token.cancel();
+    task.await.unwrap();
+    tokio::task::spawn_blocking(move || store.close())
+        .await
+        .unwrap();
+}
