@@ -2,7 +2,6 @@
 //! shutdown (stop probing → drain the recorder → drain the web → commit and join the writer).
 //! Nothing else spawns long-lived tasks or owns the cancellation token.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +16,11 @@ use crate::config::Config;
 use crate::history::Refresher;
 use crate::maintenance::Schedule;
 use crate::metrics::Metrics;
-use crate::model::CheckId;
 use crate::recorder::{Handles, Recorder};
+use crate::reload::{self, Reloader};
+use crate::scheduler::Probes;
 use crate::snapshot::{History, Snapshot};
-use crate::store::{CheckMeta, Store, Writer};
+use crate::store::{Store, Writer};
 use crate::web::admin::{AdminHandles, Throttle};
 use crate::web::{self, WebState};
 
@@ -72,31 +72,9 @@ impl App {
             listener,
         } = self;
         let now = Timestamp::now();
-        let metas = config
-            .checks
-            .iter()
-            .map(|c| CheckMeta {
-                slug: c.id.to_string(),
-                name: c.name.clone(),
-                group: c.group.clone(),
-                kind: c.kind().to_string(),
-            })
-            .collect();
-        let rows = store
-            .writer
-            .sync_checks(metas, now)
+        let ids = reload::register(&store.writer, &config)
             .await
             .context("registering checks")?;
-        let ids: HashMap<CheckId, i64> = config
-            .checks
-            .iter()
-            .map(|c| {
-                rows.iter()
-                    .find(|r| r.slug == c.id.as_str())
-                    .map(|r| (c.id.clone(), r.id))
-                    .context("a configured check has no row after registration")
-            })
-            .collect::<anyhow::Result<_>>()?;
         let open = store
             .reader
             .open_incidents()
@@ -108,11 +86,7 @@ impl App {
                 .iter()
                 .any(|c| incident.check.as_deref() == Some(c.id.as_str()));
             if incident.auto && !configured {
-                let note = "The check was removed from the configuration.".to_string();
-                store
-                    .writer
-                    .resolve_incident(incident.id, now, note)
-                    .await?;
+                actions::retire(&store.writer, incident.id, now, true).await?;
             }
         }
 
@@ -142,9 +116,10 @@ impl App {
             },
         );
         let (outcomes_tx, outcomes_rx) = mpsc::channel(OUTCOME_QUEUE);
-        let recorder = tokio::spawn(recorder.run(outcomes_rx));
-        let probes_stop = shutdown.child_token();
-        let mut probes = crate::scheduler::spawn(&config, outcomes_tx, probes_stop.clone());
+        let (reconfig_tx, reconfig_rx) = mpsc::channel(4);
+        let recorder = tokio::spawn(recorder.run_with(outcomes_rx, reconfig_rx));
+        let probes = Probes::spawn(&config, outcomes_tx, shutdown.child_token());
+        let (reload_tx, reload_rx) = mpsc::channel(4);
 
         let refresher = Refresher {
             reader: store.reader.clone(),
@@ -157,11 +132,24 @@ impl App {
         let handles = actions::Handles {
             writer: store.writer.clone(),
             reader: store.reader.clone(),
-            schedule: schedule_tx,
-            recurring: config.maintenance.clone(),
+            schedule: schedule_tx.clone(),
             snapshot: snapshot_rx.clone(),
         };
         let windows = tokio::spawn(actions::watch_windows(handles.clone(), shutdown.clone()));
+        // The reloader owns the probe tasks: it stops them, and so ends the outcome queue, when
+        // the token is cancelled.
+        let reloader = tokio::spawn(
+            Reloader {
+                config: config.clone(),
+                probes,
+                writer: store.writer.clone(),
+                recorder: reconfig_tx,
+                schedule: schedule_tx,
+                metrics: metrics.clone(),
+                requests: reload_rx,
+            }
+            .run(shutdown.clone()),
+        );
         let housekeeping = tokio::spawn(housekeeping(
             store.writer.clone(),
             config.storage.keep_raw,
@@ -187,6 +175,7 @@ impl App {
                     actions: handles,
                     throttle: Throttle::default(),
                     secure_cookies,
+                    reload: reload_tx,
                 })
             }),
             local_addr: listener.local_addr()?,
@@ -203,7 +192,9 @@ impl App {
         shutdown.cancelled().await;
         tracing::info!("stopping: finishing in-flight work");
         let stop = async {
-            while probes.join_next().await.is_some() {}
+            if reloader.await.is_err() {
+                tracing::error!("the reloader panicked");
+            }
             if recorder.await.is_err() {
                 tracing::error!("the recorder panicked");
             }

@@ -3,7 +3,7 @@
 //! # Layout
 //! - [`app`]: wiring, task spawning and the ordered shutdown.
 //! - [`config`]: the TOML, validated once into real types.
-//! - [`scheduler`]: when each probe runs.
+//! - [`scheduler`]: when each probe runs; [`reload`]: a new config applied while running.
 //! - [`probe`]: one HTTP, TCP or DNS probe into an [`probe::Outcome`].
 //! - [`recorder`]: the one consumer of outcomes: state, incidents, snapshot, metrics.
 //! - [`monitor`]: the pure state machine; [`uptime`]: the pure rollup arithmetic.
@@ -27,6 +27,7 @@ pub mod model;
 pub mod monitor;
 pub mod probe;
 pub mod recorder;
+pub mod reload;
 pub mod scheduler;
 pub mod snapshot;
 pub mod store;

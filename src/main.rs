@@ -147,7 +147,8 @@ async fn run(flag: Option<PathBuf>) -> ExitCode {
     }
 }
 
-/// Cancels `token` on SIGTERM or SIGINT. SIGHUP is caught (so it cannot kill the daemon) and logged.
+/// Cancels `token` on SIGTERM or SIGINT. SIGHUP is caught here too, so it never kills the daemon;
+/// the running daemon reloads its config on it.
 async fn watch_signals(token: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
@@ -162,7 +163,8 @@ async fn watch_signals(token: CancellationToken) {
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
-            _ = hup.recv() => tracing::warn!("SIGHUP received: reloading the config is not supported yet; restart to apply changes"),
+            // The daemon reloads its config (app::run's reloader hears the same signal).
+            _ = hup.recv() => {}
         }
     }
     token.cancel();

@@ -28,6 +28,8 @@ pub struct Metrics {
     probes_total: IntCounterVec,
     failures_total: IntCounterVec,
     skipped_total: IntCounterVec,
+    reload_ok: IntGauge,
+    reload_at: prometheus::Gauge,
 }
 
 fn labels<'a>(check: &'a Check, extra: &[&'a str]) -> Vec<&'a str> {
@@ -119,9 +121,20 @@ impl Metrics {
                 "Probes not counted because they failed for a fault of this machine (reason local)",
                 &["reason"],
             )?,
+            reload_ok: IntGauge::new(
+                "watchpost_config_last_reload_successful",
+                "Whether the last config load or reload succeeded (1) or was refused (0)",
+            )?,
+            reload_at: prometheus::Gauge::new(
+                "watchpost_config_last_reload_success_timestamp_seconds",
+                "When the config in force was loaded, in Unix seconds",
+            )?,
             registry,
         };
         m.registry.register(Box::new(m.incidents_open.clone()))?;
+        m.registry.register(Box::new(m.reload_ok.clone()))?;
+        m.registry.register(Box::new(m.reload_at.clone()))?;
+        m.reloaded(true, crate::clock::Timestamp::now());
         Ok(m)
     }
 
@@ -197,6 +210,48 @@ impl Metrics {
             None => {
                 let _ = self.uptime.remove_label_values(&l);
             }
+        }
+    }
+
+    /// Removes every series of `check`, which the config no longer has (or probes differently).
+    pub fn forget(&self, check: &Check) {
+        let plain = labels(check, &[]);
+        for g in [
+            &self.probe_success,
+            &self.probe_duration,
+            &self.http_status,
+            &self.ssl_expiry,
+            &self.dns_answers,
+        ] {
+            let _ = g.remove_label_values(&plain);
+        }
+        let with = |extra: &'static str| labels(check, &[extra]);
+        for p in crate::model::Phase::ALL {
+            let _ = self.http_phase.remove_label_values(&with(p.as_str()));
+        }
+        for v in ["TLS 1.2", "TLS 1.3"] {
+            let _ = self.tls_version.remove_label_values(&with(v));
+        }
+        for s in State::ALL {
+            let _ = self.check_state.remove_label_values(&with(s.as_str()));
+        }
+        for (window, _) in crate::uptime::WINDOWS {
+            let _ = self.uptime.remove_label_values(&with(window));
+        }
+        for s in Status::ALL {
+            let _ = self.probes_total.remove_label_values(&with(s.as_str()));
+        }
+        for r in Reason::ALL {
+            let _ = self.failures_total.remove_label_values(&with(r.as_str()));
+            let _ = self.skipped_total.remove_label_values(&with(r.as_str()));
+        }
+    }
+
+    /// Records a config load or reload at `at`: a refused one leaves the success time as it was.
+    pub fn reloaded(&self, ok: bool, at: crate::clock::Timestamp) {
+        self.reload_ok.set(i64::from(ok));
+        if ok {
+            self.reload_at.set(at.0 as f64 / 1000.0);
         }
     }
 

@@ -53,6 +53,37 @@ struct Runtime {
     now: CheckNow,
 }
 
+impl Runtime {
+    /// A check's state at start: down or degraded while `open` (its automatic incident left
+    /// open when watchpost last stopped) is, else unknown until its first probes.
+    fn new(index: usize, row: i64, open: Option<&IncidentRow>) -> Runtime {
+        let state = open.map_or(State::Unknown, |i| i.severity.state());
+        Runtime {
+            index,
+            row,
+            tracker: Tracker::new(state),
+            incident: open.map(|i| (i.id, i.started_at)),
+            failures: VecDeque::new(),
+            evidence_kept: 0,
+            last_message: None,
+            now: CheckNow {
+                state: open.map(|_| state),
+                last: None,
+                incident: open.map(|i| i.id),
+            },
+        }
+    }
+}
+
+/// A new config for the recorder, from a reload.
+pub struct Reconfig {
+    pub config: Arc<Config>,
+    /// The store rows of the new config's checks.
+    pub rows: HashMap<CheckId, i64>,
+    /// Checks whose target changed: their state starts afresh.
+    pub reset: Vec<CheckId>,
+}
+
 /// Handles the recorder needs from the rest of the daemon.
 pub struct Handles {
     pub writer: Writer,
@@ -83,22 +114,8 @@ impl Recorder {
                     .filter(|i| i.auto)
                     .filter(|i| i.check.as_deref() == Some(check.id.as_str()))
                     .max_by_key(|i| i.started_at);
-                let state = open.map_or(State::Unknown, |i| i.severity.state());
-                handles.metrics.set_state(check, state);
-                let runtime = Runtime {
-                    index,
-                    row,
-                    tracker: Tracker::new(state),
-                    incident: open.map(|i| (i.id, i.started_at)),
-                    failures: VecDeque::new(),
-                    evidence_kept: 0,
-                    last_message: None,
-                    now: CheckNow {
-                        state: open.map(|_| state),
-                        last: None,
-                        incident: open.map(|i| i.id),
-                    },
-                };
+                let runtime = Runtime::new(index, row, open);
+                handles.metrics.set_state(check, runtime.tracker.state);
                 (check.id.clone(), runtime)
             })
             .collect();
@@ -117,17 +134,87 @@ impl Recorder {
 
     /// Consumes outcomes until every sender is dropped, then counts the time since each check's
     /// last probe and returns.
-    pub async fn run(mut self, mut rx: mpsc::Receiver<Delivery>) {
+    pub async fn run(self, rx: mpsc::Receiver<Delivery>) {
+        self.run_with(rx, mpsc::channel(1).1).await;
+    }
+
+    /// [`Recorder::run`], taking new configs from `reconfig` as they come.
+    pub async fn run_with(
+        mut self,
+        mut rx: mpsc::Receiver<Delivery>,
+        mut reconfig: mpsc::Receiver<Reconfig>,
+    ) {
         let mut batch = Vec::with_capacity(PUBLISH_EVERY);
-        while rx.recv_many(&mut batch, PUBLISH_EVERY).await > 0 {
-            for (id, outcome) in batch.drain(..) {
-                if let Err(e) = self.handle(&id, outcome).await {
-                    tracing::error!(error = %e, "recording a probe result failed");
+        loop {
+            tokio::select! {
+                n = rx.recv_many(&mut batch, PUBLISH_EVERY) => {
+                    if n == 0 {
+                        break;
+                    }
+                    for (id, outcome) in batch.drain(..) {
+                        if let Err(e) = self.handle(&id, outcome).await {
+                            tracing::error!(error = %e, "recording a probe result failed");
+                        }
+                    }
+                }
+                Some(r) = reconfig.recv() => {
+                    if let Err(e) = self.reconfigure(r).await {
+                        tracing::error!(error = %e, "applying a new config in the recorder failed");
+                    }
                 }
             }
             self.publish();
         }
-        self.close_spans(Timestamp::now()).await;
+        let all: Vec<CheckId> = self.checks.keys().cloned().collect();
+        self.close_spans(&all, Timestamp::now()).await;
+    }
+
+    /// Takes a new config: new checks start unknown, removed ones have their time counted and
+    /// their automatic incident closed, changed targets start afresh; the rest keep their state.
+    async fn reconfigure(&mut self, r: Reconfig) -> Result<(), actions::Error> {
+        let now = Timestamp::now();
+        let gone: Vec<CheckId> = self
+            .checks
+            .keys()
+            .filter(|id| !r.config.checks.iter().any(|c| &c.id == *id))
+            .cloned()
+            .collect();
+        let reset: Vec<CheckId> = gone.iter().chain(&r.reset).cloned().collect();
+        self.close_spans(&reset, now).await;
+        for id in &reset {
+            let removed = gone.contains(id);
+            let Some(rt) = self.checks.get_mut(id) else {
+                continue;
+            };
+            if let Some((incident, _)) = rt.incident.take() {
+                actions::retire(&self.writer, incident, now, removed).await?;
+            }
+            if let Some(check) = self.config.checks.get(rt.index) {
+                self.metrics.forget(check);
+            }
+            if !removed {
+                rt.tracker = Tracker::new(State::Unknown);
+                rt.failures.clear();
+                rt.now = CheckNow::default();
+            }
+        }
+        for id in &gone {
+            self.checks.remove(id);
+        }
+        for (index, check) in r.config.checks.iter().enumerate() {
+            let Some(&row) = r.rows.get(&check.id) else {
+                continue;
+            };
+            let rt = self
+                .checks
+                .entry(check.id.clone())
+                .or_insert_with(|| Runtime::new(index, row, None));
+            rt.index = index;
+            rt.row = row;
+            self.metrics.set_state(check, rt.tracker.state);
+        }
+        self.config = r.config;
+        Ok(())
     }
 
     async fn handle(&mut self, id: &CheckId, outcome: Outcome) -> Result<(), actions::Error> {
@@ -271,9 +358,10 @@ impl Recorder {
             .await?)
     }
 
-    /// Counts the time from each check's last probe to `now` (at most one interval) at shutdown.
-    async fn close_spans(&mut self, now: Timestamp) {
-        for rt in self.checks.values() {
+    /// Counts the time from each of these checks' last probe to `now` (at most one interval), at
+    /// shutdown or when a reload stops them.
+    async fn close_spans(&mut self, ids: &[CheckId], now: Timestamp) {
+        for rt in ids.iter().filter_map(|id| self.checks.get(id)) {
             let (Some(check), Some(last)) =
                 (self.config.checks.get(rt.index), rt.tracker.last_at())
             else {

@@ -287,3 +287,22 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Option<Op
         .await?;
     Ok(Some(Opened { id, ..opened }))
 }
+
+/// Closes the automatic incident of a check the config no longer probes as before: `removed`
+/// when the check is gone, else its target changed. Says so on the timeline.
+pub async fn retire(
+    writer: &Writer,
+    incident: i64,
+    at: Timestamp,
+    removed: bool,
+) -> Result<(), Error> {
+    let note = if removed {
+        "The check was removed from the configuration."
+    } else {
+        "The check's target changed in the configuration; the new one is watched afresh."
+    };
+    writer
+        .resolve_incident(incident, at, note.to_string())
+        .await?;
+    Ok(())
+}

@@ -366,7 +366,6 @@ async fn windows_are_announced_as_they_begin_and_end() {
         writer: store.writer.clone(),
         reader: store.reader.clone(),
         schedule,
-        recurring: Vec::new(),
         snapshot,
     };
     let token = tokio_util::sync::CancellationToken::new();

@@ -96,6 +96,37 @@ fn rejected(status: StatusCode, text: String) -> ApiError {
 // Keep the rejection types named, so a change of axum's extractors shows here.
 const _: fn(JsonRejection, PathRejection) = |_, _| {};
 
+/// What a reload changed, by check id.
+#[derive(Serialize)]
+pub struct ReloadDto {
+    added: Vec<String>,
+    removed: Vec<String>,
+    changed: Vec<String>,
+}
+
+/// `POST /api/v1/admin/reload`: reads the config file again, as SIGHUP does. A bad config is
+/// refused with its problems (`file:line:column: message`, one per line) and the running one
+/// stays.
+pub async fn reload(State(state): State<WebState>, _: ApiClient) -> Answer<Json<ReloadDto>> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let gone = || ApiError(WebError::Internal("the reloader has stopped".into()));
+    admin(&state)?
+        .reload
+        .send(reply)
+        .await
+        .map_err(|_| gone())?;
+    let changes = answer
+        .await
+        .map_err(|_| gone())?
+        .map_err(|why| ApiError(WebError::BadRequest(why)))?;
+    let names = |ids: Vec<crate::model::CheckId>| ids.iter().map(|c| c.to_string()).collect();
+    Ok(Json(ReloadDto {
+        added: names(changes.added),
+        removed: names(changes.removed),
+        changed: names(changes.changed),
+    }))
+}
+
 /// Any other path under `/api/v1/admin/`.
 pub async fn not_found(_: ApiClient) -> ApiError {
     ApiError(WebError::NotFound)
