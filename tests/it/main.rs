@@ -14,6 +14,7 @@ mod maintenance;
 mod probe_depth;
 mod probe_dns;
 mod public_api;
+mod redaction;
 mod schedule;
 mod store;
 mod tls_messages;
