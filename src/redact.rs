@@ -13,7 +13,7 @@ use crate::probe::{Failure, Rcode, Reason};
 
 /// A check as the public knows it: its name, and how much of its failures may be shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Subject<'a> {
+pub(crate) struct Subject<'a> {
     pub name: &'a str,
     pub details: PublicDetails,
 }
@@ -21,7 +21,7 @@ pub struct Subject<'a> {
 impl<'a> Subject<'a> {
     /// A check no longer configured (an old incident's), known by its stored name: redacted,
     /// since nothing says otherwise.
-    pub fn unconfigured(name: &'a str) -> Subject<'a> {
+    pub(crate) fn unconfigured(name: &'a str) -> Subject<'a> {
         Subject {
             name,
             details: PublicDetails::Redacted,
@@ -41,7 +41,7 @@ impl<'a> From<&'a Check> for Subject<'a> {
 /// One failed probe as stored: its class (absent only in rows older than the taxonomy), the
 /// probe's message, and the code the target answered (HTTP status or DNS rcode).
 #[derive(Clone, Copy, Debug)]
-pub struct Failed<'a> {
+pub(crate) struct Failed<'a> {
     pub reason: Option<Reason>,
     pub message: &'a str,
     pub code: Option<u16>,
@@ -49,7 +49,7 @@ pub struct Failed<'a> {
 
 impl<'a> Failed<'a> {
     /// A probe's failure, with the code its outcome carries.
-    pub fn of(failure: &'a Failure, code: Option<u16>) -> Failed<'a> {
+    pub(crate) fn of(failure: &'a Failure, code: Option<u16>) -> Failed<'a> {
         Failed {
             reason: Some(failure.reason),
             message: &failure.message,
@@ -59,7 +59,7 @@ impl<'a> Failed<'a> {
 }
 
 /// The message the public sees for `failed`, a failure of `subject`.
-pub fn public(subject: Subject<'_>, failed: Failed<'_>) -> String {
+pub(crate) fn public(subject: Subject<'_>, failed: Failed<'_>) -> String {
     match subject.details {
         PublicDetails::Full => failed.message.to_string(),
         PublicDetails::Redacted => format!("{}: {}", subject.name, sentence(failed)),
@@ -67,7 +67,7 @@ pub fn public(subject: Subject<'_>, failed: Failed<'_>) -> String {
 }
 
 /// A stored result's message as the public sees it; `None` when it has none (an up probe).
-pub fn public_stored(
+pub(crate) fn public_stored(
     subject: Subject<'_>,
     reason: Option<Reason>,
     message: Option<&str>,
