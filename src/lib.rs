@@ -12,6 +12,7 @@
 //! - [`history`]: uptime figures and day cells read from rollups for the pages.
 //! - [`snapshot`]: the in-memory "now" and "history" the web reads.
 //! - [`web`]: pages, APIs, feeds, badges, the admin area; [`metrics`]: Prometheus.
+//! - [`redact`]: what the public may read of a failure.
 //! - [`model`]: the shared vocabulary (ids, states, impacts, statuses, actions, phases).
 //! - [`clock`]: UTC millisecond timestamps and their hour/day arithmetic.
 
@@ -27,6 +28,7 @@ pub mod model;
 pub mod monitor;
 pub mod probe;
 pub mod recorder;
+pub mod redact;
 pub mod reload;
 pub mod scheduler;
 pub mod snapshot;

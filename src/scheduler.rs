@@ -1,6 +1,7 @@
 //! The only place that decides *when* a probe runs: one task per check on its own interval,
 //! first runs spread over the interval by a stable hash of the check id, a global cap on probes
-//! in flight, and missed ticks skipped rather than replayed.
+//! in flight, and missed ticks skipped rather than replayed. Each outcome leaves with the check's
+//! `${NAME}` values taken out of its message.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -134,8 +135,12 @@ async fn run_check(check: Check, out: mpsc::Sender<Delivery>, permits: Arc<Semap
         };
         // Boxed: a probe's state machine is some 20 KB, and a check spends nearly all its time
         // waiting for the next tick, which should cost a thousand checks kilobytes, not 20 MB.
-        let outcome = Box::pin(probe::run(&check.spec, &check.limits)).await;
+        let mut outcome = Box::pin(probe::run(&check.spec, &check.limits)).await;
         drop(permit);
+        // Before anything stores, shows or logs it.
+        if let Some(failure) = &mut outcome.failure {
+            check.secrets.scrub(&mut failure.message);
+        }
         if out.send((check.id.clone(), outcome)).await.is_err() {
             return;
         }

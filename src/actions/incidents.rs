@@ -8,6 +8,7 @@ use crate::event::Event;
 use crate::model::{Action, Impact, IncidentKind, IncidentStatus, State};
 use crate::monitor::Change;
 use crate::probe::fmt_duration;
+use crate::redact::public_stored;
 use crate::store::{AdminWrite, Audit, Evidence, IncidentEdit, IncidentOpen, Write, Writer};
 
 /// A manual incident, for what the probes cannot see.
@@ -257,9 +258,11 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Option<Op
     if evidence.is_empty() {
         evidence = failures;
     }
+    // The timeline is public: it says the first failure in its public form; the evidence keeps
+    // the message for admins.
     let first = evidence
         .first()
-        .and_then(|e| e.message.clone())
+        .and_then(|e| public_stored(check.into(), e.reason, e.message.as_deref(), e.code))
         .unwrap_or_default();
     let note = format!(
         "watchpost detected {} consecutive failed probes of {} starting at {}; the first said: {}",

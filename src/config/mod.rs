@@ -22,9 +22,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use crate::model::CheckId;
+pub use crate::model::{CheckId, PublicDetails};
 pub use crate::monitor::Policy;
 pub use crate::probe::{Limits, ProbeSpec};
+pub use env::Secrets;
 
 /// The whole daemon configuration.
 #[derive(Clone, Debug)]
@@ -84,6 +85,10 @@ pub struct Check {
     pub policy: Policy,
     pub limits: Limits,
     pub spec: ProbeSpec,
+    /// How much of its failures the public pages, feeds and APIs show.
+    pub public_details: PublicDetails,
+    /// The values its `${NAME}`s expanded to, taken out of every failure message.
+    pub secrets: Secrets,
 }
 
 impl Check {

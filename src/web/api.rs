@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::json::Json;
 use super::{WebError, WebState};
 use crate::clock::{DAY_MS, Timestamp};
+use crate::redact::{Subject, public_stored};
 use crate::store::{Evidence, IncidentRow};
 use crate::uptime::cover;
 
@@ -142,6 +143,7 @@ pub struct ResultDto {
     pub code: Option<u16>,
     /// The failure class (`refused`, `timeout`, `http_status`, …), null when up.
     pub reason: Option<&'static str>,
+    /// The error in its public form (the check's `public_details`), null when up.
     pub message: Option<String>,
 }
 
@@ -187,9 +189,20 @@ pub async fn results(
         .reader
         .results_since(slug.clone(), since, limit)
         .await?;
+    let snapshot = state.snapshot();
+    let subject = snapshot
+        .get(&slug)
+        .map_or(Subject::unconfigured(&slug), |(c, _)| c.into());
+    let results = rows
+        .iter()
+        .map(|r| ResultDto {
+            message: public_stored(subject, r.reason, r.message.as_deref(), r.code),
+            ..ResultDto::from(r)
+        })
+        .collect();
     Ok(Json(ResultsDto {
         check: slug,
-        results: rows.iter().map(ResultDto::from).collect(),
+        results,
     }))
 }
 

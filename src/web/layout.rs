@@ -1,13 +1,16 @@
 //! The parts every HTML page is made of: the frame (shared with the admin pages), a check's
-//! state and an incident as they read in lists, and relative times. It renders fragments only;
-//! it never reads the store or the snapshot.
+//! state, its latest failure and an incident as they read in lists, an incident's evidence, and
+//! relative times. It renders fragments only; it never reads the store or the snapshot.
 
 use maud::{DOCTYPE, Markup, html};
 
 use crate::clock::Timestamp;
+use crate::config::Check;
 use crate::monitor::State as CheckState;
 use crate::probe::fmt_duration;
-use crate::store::IncidentRow;
+use crate::redact::{self, Failed};
+use crate::snapshot::LastProbe;
+use crate::store::{Evidence, IncidentRow};
 
 /// The page frame shared by the public and admin pages; `script` is a same-origin script URL.
 pub(crate) fn page(title: &str, site: &str, script: Option<&str>, body: Markup) -> Markup {
@@ -77,6 +80,36 @@ pub(super) fn incident_item(i: &IncidentRow, now: Timestamp) -> Markup {
                 "Since " (i.started_at.rfc3339())
                 @if let Some(r) = i.resolved_at { " · resolved " (r.rfc3339()) }
                 " · " (fmt_duration(end.since(i.started_at)))
+            }
+        }
+    }
+}
+
+/// The latest probe's failure as the public reads it (see [`redact`]), if it failed.
+pub(super) fn last_failure(check: &Check, last: &LastProbe) -> Option<String> {
+    let failure = last.failure.as_ref()?;
+    Some(redact::public(check.into(), Failed::of(failure, last.code)))
+}
+
+/// An incident's failing probes as a table, newest first; `message` says what each one's error
+/// reads as on this page (the public form, or the full message for admins).
+pub(crate) fn evidence_table(
+    evidence: &[Evidence],
+    message: impl Fn(&Evidence) -> Option<String>,
+) -> Markup {
+    html! {
+        table.evidence {
+            thead { tr { th { "Time" } th { "Result" } th { "Code" } th { "Took" } th { "Error" } } }
+            tbody {
+                @for e in evidence {
+                    tr {
+                        td { (e.at.rfc3339()) }
+                        td { (e.status) }
+                        td { @if let Some(c) = e.code { (c) } }
+                        td { (fmt_duration(std::time::Duration::from_micros(e.latency_us.max(0) as u64))) }
+                        td { @if let Some(r) = e.reason { (r) ": " } (message(e).unwrap_or_default()) }
+                    }
+                }
             }
         }
     }

@@ -1,14 +1,15 @@
 //! Server-rendered HTML pages (maud) of one check, one incident and the incident history:
-//! readable without JavaScript, every text escaped. The frame and the fragments they share
+//! readable without JavaScript, every text escaped, every failure in its public form. The frame and the fragments they share
 //! with the front page are in `layout`; it never renders the front page.
 
 use axum::extract::{Path, State};
 use maud::{Markup, PreEscaped, html};
 
-use super::layout::{ago, incident_item, state_tag};
+use super::layout::{ago, evidence_table, incident_item, last_failure, state_tag};
 use super::{WebError, WebState, markdown};
 use crate::clock::Timestamp;
 use crate::probe::fmt_duration;
+use crate::redact::{Subject, public_stored};
 use crate::store::{IncidentRow, Severity};
 use crate::uptime::{PHASES, WINDOWS, percent};
 
@@ -168,7 +169,9 @@ pub async fn check(
                     "Last checked " (ago(now, last.at)) " in " (fmt_duration(last.latency))
                     @if let Some(code) = last.code { " · code " (code) }
                 }
-                @if let Some(f) = &last.failure { p.error { (f.reason) ": " (f.message) } }
+                @if let (Some(f), Some(failure)) = (&last.failure, last_failure(check, last)) {
+                    p.error { (f.reason) ": " (failure) }
+                }
             }
             h2 { "Response time, last 24 hours" }
             (chart)
@@ -206,12 +209,15 @@ pub async fn incident(
     let i = &detail.incident;
     let now = Timestamp::now();
     let impact = impact_label(i.severity);
-    let check_name = i
-        .check
-        .as_deref()
-        .and_then(|slug| snapshot.get(slug))
+    let configured = i.check.as_deref().and_then(|slug| snapshot.get(slug));
+    let check_name = configured
         .map(|(c, _)| c.name.clone())
         .or_else(|| i.check.clone());
+    // The evidence of a check no longer configured is redacted, under its slug.
+    let subject = match configured {
+        Some((c, _)) => Subject::from(c),
+        None => Subject::unconfigured(i.check.as_deref().unwrap_or("The check")),
+    };
     let mut response = page(
         &i.title,
         &snapshot.config.server.title,
@@ -259,20 +265,9 @@ pub async fn incident(
             }
             @if !detail.evidence.is_empty() {
                 h2 { "Evidence" }
-                table.evidence {
-                    thead { tr { th { "Time" } th { "Result" } th { "Code" } th { "Took" } th { "Error" } } }
-                    tbody {
-                        @for e in &detail.evidence {
-                            tr {
-                                td { (e.at.rfc3339()) }
-                                td { (e.status) }
-                                td { @if let Some(c) = e.code { (c) } }
-                                td { (fmt_duration(std::time::Duration::from_micros(e.latency_us.max(0) as u64))) }
-                                td { @if let Some(r) = e.reason { (r) ": " } (e.message.as_deref().unwrap_or("")) }
-                            }
-                        }
-                    }
-                }
+                (evidence_table(&detail.evidence, |e| {
+                    public_stored(subject, e.reason, e.message.as_deref(), e.code)
+                }))
             }
         },
     )

@@ -72,6 +72,8 @@ name = "Web"
 group = "Core"
 type = "http"
 url = "{target}"
+# The incident page shows the probe's own message ("status 503, expected 200-399").
+public_details = "full"
 "#
     )
 }

@@ -15,6 +15,7 @@ mod maintenance;
 mod probe_depth;
 mod probe_dns;
 mod public_api;
+mod redaction;
 mod reload;
 mod schedule;
 mod store;

@@ -11,7 +11,7 @@ use crate::maintenance::Schedule;
 use crate::snapshot::{CheckNow, Snapshot};
 use crate::store::{IncidentRow, IncidentTimeline};
 use crate::uptime::percent;
-use crate::web::layout::{ago, incident_item, page, state_tag};
+use crate::web::layout::{ago, incident_item, last_failure, page, state_tag};
 use crate::web::markdown;
 use crate::web::overall::{Overall, groups, worst};
 use crate::web::planned::UPCOMING;
@@ -49,7 +49,7 @@ fn check_row(out: &mut String, check: &Check, now_state: &CheckNow, bars: &Bars,
         html! {
             p.small {
                 "Last checked " (ago(now, last.at))
-                @if let Some(f) = &last.failure { " · " (f.message) }
+                @if let Some(failure) = last_failure(check, last) { " · " (failure) }
             }
         }
         .render_to(out);
