@@ -14,6 +14,7 @@
 //! - [`web`]: pages, APIs, feeds, badges, the admin area; [`metrics`]: Prometheus.
 //! - [`model`]: the shared vocabulary (ids, states, impacts, statuses, actions, phases).
 //! - [`clock`]: UTC millisecond timestamps and their hour/day arithmetic.
+//! - [`logline`]: untrusted text escaped and cut for log lines.
 
 pub mod actions;
 pub mod app;
@@ -21,6 +22,7 @@ pub mod clock;
 pub mod config;
 pub mod event;
 pub mod history;
+pub mod logline;
 pub mod maintenance;
 pub mod metrics;
 pub mod model;

@@ -119,7 +119,7 @@ impl Recorder {
         while rx.recv_many(&mut batch, PUBLISH_EVERY).await > 0 {
             for (id, outcome) in batch.drain(..) {
                 if let Err(e) = self.handle(&id, outcome).await {
-                    tracing::error!(error = %e, "recording a probe result failed");
+                    tracing::error!(error = %crate::logline::escaped(&e), "recording a probe result failed");
                 }
             }
             self.publish();

@@ -209,7 +209,7 @@ impl IntoResponse for WebError {
                 (status, json::Json(ApiErrorDto { error })).into_response()
             }
             WebError::Internal(e) => {
-                tracing::error!(error = %e, "request failed");
+                tracing::error!(error = %crate::logline::escaped(&e), "request failed");
                 page(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong",

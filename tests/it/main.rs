@@ -1,6 +1,7 @@
 //! The one integration test binary: real servers on loopback, a real SQLite file in a temp dir.
 
 mod admin;
+mod attacks;
 mod browser;
 mod cli;
 mod daemon;
