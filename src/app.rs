@@ -183,7 +183,7 @@ impl App {
         tracing::info!(
             listen = %listener.local_addr()?,
             checks = config.checks.len(),
-            database = %config.storage.path.display(),
+            database = %crate::logline::escaped(config.storage.path.display()),
             "watchpost is running"
         );
         let limits = web::serve::Limits::for_checks(config.checks.len());
@@ -226,7 +226,9 @@ async fn housekeeping(writer: Writer, keep_raw: Duration, token: CancellationTok
         match writer.prune(before).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "pruned raw results"),
-            Err(e) => tracing::warn!(error = %e, "pruning raw results failed"),
+            Err(e) => {
+                tracing::warn!(error = %crate::logline::escaped(&e), "pruning raw results failed")
+            }
         }
         tokio::select! {
             _ = token.cancelled() => return,

@@ -51,7 +51,7 @@ impl Refresher {
     pub async fn run(mut self, token: CancellationToken) {
         loop {
             if let Err(e) = self.refresh(Timestamp::now()).await {
-                tracing::warn!(error = %e, "refreshing uptime history failed");
+                tracing::warn!(error = %crate::logline::escaped(&e), "refreshing uptime history failed");
             }
             tokio::select! {
                 _ = token.cancelled() => return,

@@ -15,6 +15,7 @@
 //! - [`redact`]: what the public may read of a failure.
 //! - [`model`]: the shared vocabulary (ids, states, impacts, statuses, actions, phases).
 //! - [`clock`]: UTC millisecond timestamps and their hour/day arithmetic.
+//! - [`logline`]: untrusted text escaped and cut for log lines.
 
 pub mod actions;
 pub mod app;
@@ -22,6 +23,7 @@ pub mod clock;
 pub mod config;
 pub mod event;
 pub mod history;
+pub mod logline;
 pub mod maintenance;
 pub mod metrics;
 pub mod model;

@@ -141,7 +141,7 @@ async fn run(flag: Option<PathBuf>) -> ExitCode {
     match watchpost::app::run(config, token).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
+            tracing::error!("{}", watchpost::logline::escaped(format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

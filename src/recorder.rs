@@ -153,7 +153,7 @@ impl Recorder {
                     }
                     for (id, outcome) in batch.drain(..) {
                         if let Err(e) = self.handle(&id, outcome).await {
-                            tracing::error!(error = %e, "recording a probe result failed");
+                            tracing::error!(error = %crate::logline::escaped(&e), "recording a probe result failed");
                         }
                     }
                 }

@@ -201,7 +201,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>, events: broadcast::S
             // Nobody listening is fine: the events were committed all the same.
             Ok(()) => happened.into_iter().for_each(|e| drop(events.send(e))),
             Err(e) => {
-                tracing::error!(error = %e, writes = batch.len(), "storage batch failed; its writes are lost")
+                tracing::error!(error = %crate::logline::escaped(&e), writes = batch.len(), "storage batch failed; its writes are lost")
             }
         }
         for reply in replies {
@@ -210,7 +210,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>, events: broadcast::S
         batch.clear();
     }
     if let Err(e) = conn.execute_batch("PRAGMA optimize;") {
-        tracing::warn!(error = %e, "PRAGMA optimize failed");
+        tracing::warn!(error = %crate::logline::escaped(&e), "PRAGMA optimize failed");
     }
 }
 

@@ -1,8 +1,11 @@
 //! The native JSON API, `/api/v1/*`. Its DTOs are its own types: serialization is a promise.
-//! Bad parameters get a 400 with a JSON `{"error": …}` body saying what to send instead.
+//! Bad parameters get a 400 with a JSON `{"error": …}` body saying what to send instead, query
+//! strings and path segments that do not even parse included (see [`Query`] and [`Path`]).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::json::Json;
@@ -11,6 +14,35 @@ use crate::clock::{DAY_MS, Timestamp};
 use crate::redact::{Subject, public_stored};
 use crate::store::{Evidence, IncidentRow};
 use crate::uptime::cover;
+
+/// Query parameters whose rejection (a wrong type, a repeated key) is a JSON 400 like every
+/// other error of this API, not axum's plain text.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Query<T>, WebError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(q)) => Ok(Query(q)),
+            Err(e) => Err(bad_request(&e.body_text())),
+        }
+    }
+}
+
+/// Path parameters whose rejection (say, a segment that is not UTF-8) is a JSON 400.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Path<T>, WebError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(p)) => Ok(Path(p)),
+            Err(e) => Err(WebError::Api(e.status(), e.body_text())),
+        }
+    }
+}
 
 #[derive(Serialize)]
 pub struct StatusDto {

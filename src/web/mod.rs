@@ -111,12 +111,14 @@ pub fn router(state: WebState) -> Router {
         .route("/history.atom", get(feeds::atom))
         .route("/feed.rss", get(feeds::rss))
         .route("/history.rss", get(feeds::rss))
-        .layer(middleware::from_fn_with_state(cache::DATA, cache::public));
+        .layer(middleware::from_fn_with_state(cache::DATA, cache::public))
+        .layer(middleware::from_fn(cache::preflight));
     let badges = Router::new()
         .route("/badge/{id}/status.svg", get(badges::status))
         .route("/badge/{id}/uptime/{window}", get(badges::uptime))
         .route("/badge/{id}/response-time.svg", get(badges::response_time))
-        .layer(middleware::from_fn_with_state(cache::BADGE, cache::public));
+        .layer(middleware::from_fn_with_state(cache::BADGE, cache::public))
+        .layer(middleware::from_fn(cache::preflight));
     Router::new()
         .merge(admin)
         .route("/", get(front::index))
@@ -213,7 +215,7 @@ impl IntoResponse for WebError {
                 (status, json::Json(ApiErrorDto { error })).into_response()
             }
             WebError::Internal(e) => {
-                tracing::error!(error = %e, "request failed");
+                tracing::error!(error = %crate::logline::escaped(&e), "request failed");
                 page(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong",

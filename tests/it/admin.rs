@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::daemon::{self, Daemon, Response};
 
-const TOKEN: &str = "test-token-0123456789abcdef";
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const TOKEN: &str = "test-token-0123456789abcdef";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// A daemon with an admin, an API token, a check on `alive` (up) and one on `flaky`.
 pub(crate) async fn start(dir: &std::path::Path, alive: &TcpListener, flaky_port: u16) -> Daemon {

@@ -3,6 +3,7 @@
 mod actions;
 mod admin;
 mod architecture;
+mod attacks;
 mod browser;
 mod cli;
 mod daemon;

@@ -45,7 +45,7 @@ impl IntoResponse for ApiError {
             WebError::Conflict(why) => (StatusCode::CONFLICT, why),
             WebError::Api(status, why) => (status, why),
             WebError::Internal(e) => {
-                tracing::error!(error = %e, "admin API request failed");
+                tracing::error!(error = %crate::logline::escaped(&e), "admin API request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal error; it was logged".to_string(),
