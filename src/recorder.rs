@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
-use crate::actions::{self, Detected};
+use crate::actions::{self, Detected, Outage};
 use crate::clock::Timestamp;
 use crate::config::{Check, Config};
 use crate::maintenance::Schedule;
@@ -50,6 +50,8 @@ struct Runtime {
     failures: VecDeque<Evidence>,
     evidence_kept: usize,
     last_message: Option<String>,
+    /// The first probe of the current run of good ones; `None` after a failing one.
+    good_since: Option<Timestamp>,
     now: CheckNow,
 }
 
@@ -66,6 +68,7 @@ impl Runtime {
             failures: VecDeque::new(),
             evidence_kept: 0,
             last_message: None,
+            good_since: None,
             now: CheckNow {
                 state: open.map(|_| state),
                 last: None,
@@ -195,6 +198,7 @@ impl Recorder {
             if !removed {
                 rt.tracker = Tracker::new(State::Unknown);
                 rt.failures.clear();
+                rt.good_since = None;
                 rt.now = CheckNow::default();
             }
         }
@@ -247,7 +251,9 @@ impl Recorder {
         };
         if outcome.status == Status::Up {
             rt.failures.clear();
+            rt.good_since.get_or_insert(outcome.at);
         } else {
+            rt.good_since = None;
             if rt.failures.len() >= check.policy.failure_threshold.get() as usize {
                 rt.failures.pop_front();
             }
@@ -311,24 +317,29 @@ impl Recorder {
         let Some(rt) = self.checks.get_mut(&check.id) else {
             return Ok(());
         };
-        let opened = actions::check_changed(
+        let outage = actions::check_changed(
             &self.writer,
             Detected {
                 check,
                 row: rt.row,
                 change,
                 window,
-                open: rt.incident.take(),
+                open: rt.incident,
                 failures: rt.failures.iter().cloned().collect(),
+                good_since: rt.good_since,
             },
         )
         .await?;
-        rt.incident = opened.as_ref().map(|o| (o.id, o.started_at));
-        rt.now.incident = opened.as_ref().map(|o| o.id);
-        if let Some(o) = opened {
-            rt.evidence_kept = o.evidence;
-            rt.last_message = o.last_message;
+        match outage {
+            Outage::Continues => {}
+            Outage::Over => rt.incident = None,
+            Outage::Opened(o) => {
+                rt.incident = Some((o.id, o.started_at));
+                rt.evidence_kept = o.evidence;
+                rt.last_message = o.last_message;
+            }
         }
+        rt.now.incident = rt.incident.map(|(id, _)| id);
         Ok(())
     }
 

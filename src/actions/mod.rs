@@ -14,8 +14,8 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 pub use incidents::{
-    Declare, Detected, Edit, Opened, Update, check_changed, declare, edit, post_update, retire,
-    set_false_alarm,
+    Declare, Detected, Edit, Opened, Outage, Update, check_changed, declare, edit, post_update,
+    retire, set_false_alarm,
 };
 pub use maintenance::{Plan, cancel_window, edit_window, plan, watch_windows};
 

@@ -50,6 +50,13 @@ pub enum Write {
         note: String,
         reply: oneshot::Sender<Result<(), Error>>,
     },
+    /// An entry by watchpost on an incident's timeline that does not end it; announced.
+    Note {
+        incident: i64,
+        at: Timestamp,
+        status: IncidentStatus,
+        body: String,
+    },
     /// An event with nothing to store, published in order with the writes around it.
     Announce(Event),
     /// More evidence for an open incident.
@@ -331,6 +338,21 @@ fn apply(
                 replies.push(Reply::Pruned(reply, n));
             }
             Write::Flush { reply } => replies.push(Reply::Flushed(reply)),
+            Write::Note {
+                incident,
+                at,
+                status,
+                body,
+            } => {
+                add_update(tx, incident, at, status, &body, None)?;
+                happened.push(Event::IncidentUpdated {
+                    id: incident,
+                    status,
+                    body,
+                    author: None,
+                    at,
+                });
+            }
             Write::Announce(e) => happened.push(e),
             Write::Admin {
                 write,
