@@ -1,8 +1,9 @@
 //! Who is asking: admin sessions (a random token in an HttpOnly cookie, only its SHA-256 in the
 //! database, idle and absolute expiry), CSRF tokens, same-origin checks, bearer tokens for the
-//! JSON API, and the login throttle with its device cookies ([`throttle`]). Constant-time
-//! comparisons throughout.
+//! JSON API; the login throttle with its device cookies ([`throttle`]) and the password check
+//! ([`password`]) live beside it. Constant-time comparisons throughout.
 
+mod password;
 mod throttle;
 
 use std::net::IpAddr;
@@ -17,6 +18,7 @@ use crate::clock::Timestamp;
 use crate::store::{AdminWrite, Audit};
 use crate::web::{WebError, WebState};
 
+pub use password::check_password;
 pub use throttle::{DEVICE_LIFETIME, Throttle};
 
 /// The session cookie's name.
@@ -205,22 +207,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
         Ok(ClientIp(info.map(|c| c.0.ip())))
     }
-}
-
-/// Verifies `password` against the user's argon2 hash; an unknown user costs the same time.
-pub fn verify_password(hash: Option<&str>, password: &str) -> bool {
-    use argon2::password_hash::PasswordVerifier;
-    use argon2::password_hash::phc::PasswordHash;
-    // A real hash of a random password, so unknown users take as long as known ones.
-    const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$/DaRof1/D/LA/rzTU1R4xw$4Em/TUHDSaUkgX7wT+TUFf51Vow7bbuG2vxBjD7NVlQ";
-    let known = hash.is_some();
-    let Ok(parsed) = hash.unwrap_or(DECOY).parse::<PasswordHash>() else {
-        return false;
-    };
-    let ok = argon2::Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok();
-    ok && known
 }
 
 #[cfg(test)]

@@ -41,10 +41,10 @@ fn login_form(state: &WebState, error: Option<&str>) -> Markup {
 }
 
 /// The longest user name accepted, in bytes; longer ones are refused before any work.
-pub const MAX_USER_BYTES: usize = 128;
+const MAX_USER_BYTES: usize = 128;
 /// The longest password accepted, in bytes; longer ones are refused before hashing.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
-/// The characters of a refused user name that go into the log.
+const MAX_PASSWORD_BYTES: usize = 1024;
+/// The characters of a user name that go into the log, at most.
 const LOGGED_NAME_CHARS: usize = 64;
 
 pub async fn login(
@@ -80,9 +80,7 @@ pub async fn login(
         .iter()
         .find(|u| u.name == user)
         .map(|u| u.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(hash.as_deref(), &password))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let ok = auth::check_password(hash, password).await?;
     if !ok {
         admin.throttle.failed(&attempt);
         log_failed_sign_in(&user, ip);
