@@ -304,6 +304,10 @@ async fn every_bad_query_on_the_public_api_is_answered_in_json() {
         "/api/v1/checks/alive/results?since=a&since=b",
         "/api/v1/checks/alive/uptime?from=a&from=b",
         "/api/v1/checks/%FF/results",
+        // Regression: dates before 1970 or after 9999 dropped the connection (a panic).
+        "/api/v1/checks/alive/uptime?from=1960-01-01T00:00:00Z&to=1961-01-01T00:00:00Z",
+        "/api/v1/checks/alive/uptime?from=2026-01-01T00:00:00Z&to=%2B10000-01-01T00:00:00Z",
+        "/api/v1/checks/alive/results?since=1960-01-01T00:00:00Z",
     ] {
         let r = d.get(path).await;
         assert_eq!(r.status, 400, "{path}: {}", r.body);
