@@ -118,7 +118,12 @@ impl App {
         let (outcomes_tx, outcomes_rx) = mpsc::channel(OUTCOME_QUEUE);
         let (reconfig_tx, reconfig_rx) = mpsc::channel(4);
         let recorder = tokio::spawn(recorder.run_with(outcomes_rx, reconfig_rx));
-        let probes = Probes::spawn(&config, outcomes_tx, shutdown.child_token());
+        let probes = Probes::spawn(
+            &config,
+            outcomes_tx,
+            shutdown.child_token(),
+            metrics.schedule_lag(),
+        );
         let (reload_tx, reload_rx) = mpsc::channel(4);
 
         let refresher = Refresher {

@@ -30,6 +30,7 @@ pub struct Metrics {
     skipped_total: IntCounterVec,
     reload_ok: IntGauge,
     reload_at: prometheus::Gauge,
+    schedule_lag: prometheus::Histogram,
 }
 
 fn labels<'a>(check: &'a Check, extra: &[&'a str]) -> Vec<&'a str> {
@@ -129,9 +130,19 @@ impl Metrics {
                 "watchpost_config_last_reload_success_timestamp_seconds",
                 "When the config in force was loaded, in Unix seconds",
             )?,
+            schedule_lag: prometheus::Histogram::with_opts(
+                prometheus::HistogramOpts::new(
+                    "watchpost_schedule_lag_seconds",
+                    "How late each probe started against its slot in the check's interval",
+                )
+                .buckets(vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ]),
+            )?,
             registry,
         };
         m.registry.register(Box::new(m.incidents_open.clone()))?;
+        m.registry.register(Box::new(m.schedule_lag.clone()))?;
         m.registry.register(Box::new(m.reload_ok.clone()))?;
         m.registry.register(Box::new(m.reload_at.clone()))?;
         m.reloaded(true, crate::clock::Timestamp::now());
@@ -245,6 +256,11 @@ impl Metrics {
             let _ = self.failures_total.remove_label_values(&with(r.as_str()));
             let _ = self.skipped_total.remove_label_values(&with(r.as_str()));
         }
+    }
+
+    /// The histogram of probe start lateness, for the scheduler to observe into.
+    pub fn schedule_lag(&self) -> prometheus::Histogram {
+        self.schedule_lag.clone()
     }
 
     /// Records a config load or reload at `at`: a refused one leaves the success time as it was.

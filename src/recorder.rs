@@ -24,8 +24,11 @@ use crate::store::{Evidence, IncidentRow, Write, Writer};
 
 /// Evidence rows kept for one incident at most; later failures repeat what is known.
 const MAX_EVIDENCE: usize = 50;
-/// Outcomes handled before a snapshot is published, when they arrive faster than one by one.
+/// Outcomes taken from the queue at once, when they arrive faster than one by one.
 const PUBLISH_EVERY: usize = 256;
+/// The least time between two snapshots: publishing copies every check's "now", so with many
+/// checks it is done at most ten times a second, and the page lags the probes by at most this.
+const PUBLISH_SPACING: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What the recorder needs from the rest of the daemon.
 pub struct Recorder {
@@ -85,6 +88,8 @@ pub struct Reconfig {
     pub rows: HashMap<CheckId, i64>,
     /// Checks whose target changed: their state starts afresh.
     pub reset: Vec<CheckId>,
+    /// Told once the new config is in force and published.
+    pub applied: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Handles the recorder needs from the rest of the daemon.
@@ -148,8 +153,17 @@ impl Recorder {
         mut reconfig: mpsc::Receiver<Reconfig>,
     ) {
         let mut batch = Vec::with_capacity(PUBLISH_EVERY);
+        let mut published = tokio::time::Instant::now();
+        let mut dirty = false;
         loop {
+            let due = published + PUBLISH_SPACING;
             tokio::select! {
+                _ = tokio::time::sleep_until(due), if dirty => {
+                    self.publish();
+                    published = tokio::time::Instant::now();
+                    dirty = false;
+                    continue;
+                }
                 n = rx.recv_many(&mut batch, PUBLISH_EVERY) => {
                     if n == 0 {
                         break;
@@ -160,12 +174,29 @@ impl Recorder {
                         }
                     }
                 }
-                Some(r) = reconfig.recv() => {
+                Some(mut r) = reconfig.recv() => {
+                    let applied = r.applied.take();
                     if let Err(e) = self.reconfigure(r).await {
                         tracing::error!(error = %e, "applying a new config in the recorder failed");
                     }
+                    // A new config shows at once, whatever the spacing.
+                    self.publish();
+                    published = tokio::time::Instant::now();
+                    dirty = false;
+                    if let Some(applied) = applied {
+                        let _ = applied.send(());
+                    }
+                    continue;
                 }
             }
+            dirty = true;
+            if published.elapsed() >= PUBLISH_SPACING {
+                self.publish();
+                published = tokio::time::Instant::now();
+                dirty = false;
+            }
+        }
+        if dirty {
             self.publish();
         }
         let all: Vec<CheckId> = self.checks.keys().cloned().collect();

@@ -126,12 +126,17 @@ impl Reloader {
             })
             .map(|c| c.id.clone())
             .collect();
+        let (applied, in_force) = tokio::sync::oneshot::channel();
         self.recorder
             .send(Reconfig {
                 config: new.clone(),
                 rows,
                 reset,
+                applied: Some(applied),
             })
+            .await
+            .map_err(|_| "the recorder has stopped".to_string())?;
+        in_force
             .await
             .map_err(|_| "the recorder has stopped".to_string())?;
         let changes = self.probes.apply(&new);

@@ -31,6 +31,8 @@ pub struct Probes {
     out: mpsc::Sender<Delivery>,
     permits: Arc<Semaphore>,
     token: CancellationToken,
+    /// How late each probe starts against its slot.
+    lag: prometheus::Histogram,
 }
 
 struct Running {
@@ -54,14 +56,20 @@ impl Changes {
 }
 
 impl Probes {
-    /// Starts one task per check of `config`.
-    pub fn spawn(config: &Config, out: mpsc::Sender<Delivery>, token: CancellationToken) -> Probes {
+    /// Starts one task per check of `config`; each probe's lateness goes to `lag`.
+    pub fn spawn(
+        config: &Config,
+        out: mpsc::Sender<Delivery>,
+        token: CancellationToken,
+        lag: prometheus::Histogram,
+    ) -> Probes {
         let mut probes = Probes {
             running: HashMap::new(),
             tasks: JoinSet::new(),
             out,
             permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             token,
+            lag,
         };
         probes.apply(config);
         probes
@@ -92,7 +100,12 @@ impl Probes {
                 changes.added.push(check.id.clone());
             }
             let stop = self.token.child_token();
-            let task = run_check(check.clone(), self.out.clone(), self.permits.clone());
+            let task = run_check(
+                check.clone(),
+                self.out.clone(),
+                self.permits.clone(),
+                self.lag.clone(),
+            );
             let until = stop.clone();
             self.tasks.spawn(async move {
                 until.run_until_cancelled(task).await;
@@ -124,15 +137,21 @@ pub fn same(a: &Check, b: &Check) -> bool {
         && format!("{:?}", a.spec) == format!("{:?}", b.spec)
 }
 
-async fn run_check(check: Check, out: mpsc::Sender<Delivery>, permits: Arc<Semaphore>) {
+async fn run_check(
+    check: Check,
+    out: mpsc::Sender<Delivery>,
+    permits: Arc<Semaphore>,
+    lag: prometheus::Histogram,
+) {
     let first = Instant::now() + offset(&check);
     let mut ticks = tokio::time::interval_at(first, check.interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
-        ticks.tick().await;
+        let slot = ticks.tick().await;
         let Ok(permit) = permits.acquire().await else {
             return;
         };
+        lag.observe(slot.elapsed().as_secs_f64());
         // Boxed: a probe's state machine is some 20 KB, and a check spends nearly all its time
         // waiting for the next tick, which should cost a thousand checks kilobytes, not 20 MB.
         let mut outcome = Box::pin(probe::run(&check.spec, &check.limits)).await;
