@@ -14,12 +14,15 @@
 //! - [`web`]: pages, APIs, feeds, badges, the admin area; [`metrics`]: Prometheus.
 //! - [`model`]: the shared vocabulary (ids, states, impacts, statuses, actions, phases).
 //! - [`clock`]: UTC millisecond timestamps and their hour/day arithmetic.
+//! - [`export`]: one check's results, days or incidents as CSV or JSON (`watchpost export`).
+//! - [`service`]: the systemd protocol: ready, status lines and the watchdog.
 
 pub mod actions;
 pub mod app;
 pub mod clock;
 pub mod config;
 pub mod event;
+pub mod export;
 pub mod history;
 pub mod maintenance;
 pub mod metrics;
@@ -28,6 +31,7 @@ pub mod monitor;
 pub mod probe;
 pub mod recorder;
 pub mod scheduler;
+pub mod service;
 pub mod snapshot;
 pub mod store;
 pub mod uptime;
