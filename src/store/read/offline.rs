@@ -52,6 +52,7 @@ impl Reader {
                 path.display()
             )));
         }
+        give_to_owner(path);
         Ok(Reader::new(path))
     }
 
@@ -153,6 +154,36 @@ impl Reader {
     }
 }
 
+/// A read-only connection creates the database's `-wal` and `-shm` files when they are missing,
+/// owned by whoever runs the command: root, for a backup of the packaged daemon's database, and
+/// then the daemon's own user could no longer open them. They are given to the database file's
+/// owner; when that is not allowed, a warning says what to fix.
+fn give_to_owner(db: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(owner) = std::fs::metadata(db) else {
+        return;
+    };
+    for suffix in ["-wal", "-shm"] {
+        let mut file = db.as_os_str().to_owned();
+        file.push(suffix);
+        let file = PathBuf::from(file);
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        if (meta.uid(), meta.gid()) == (owner.uid(), owner.gid()) {
+            continue;
+        }
+        if let Err(e) = std::os::unix::fs::chown(&file, Some(owner.uid()), Some(owner.gid())) {
+            tracing::warn!(
+                "{}: {e}; give it to the owner of {} (uid {}) before the daemon next starts",
+                file.display(),
+                db.display(),
+                owner.uid()
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,5 +213,36 @@ mod tests {
             .unwrap();
         let missing = Reader::open_existing(&dir.path().join("none.db")).err();
         assert!(missing.is_some_and(|e| e.to_string().contains("no database at")));
+    }
+
+    /// A backup run as root of a database the daemon's own user owns leaves that user able to
+    /// open the `-wal` and `-shm` files the read created.
+    #[tokio::test]
+    async fn files_a_read_creates_belong_to_the_database_owner() {
+        use std::os::unix::fs::MetadataExt;
+        if !rustix::process::geteuid().is_root() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("watchpost.db");
+        let store = Store::open(&db).unwrap();
+        store.close();
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.path().join(format!("watchpost.db{suffix}")));
+        }
+        let nobody = 65534;
+        std::os::unix::fs::chown(&db, Some(nobody), Some(nobody)).unwrap();
+        let reader = Reader::open_existing(&db).unwrap();
+        reader.backup(dir.path().join("copy.db")).await.unwrap();
+        for suffix in ["-wal", "-shm"] {
+            let file = dir.path().join(format!("watchpost.db{suffix}"));
+            let meta = std::fs::metadata(&file).unwrap();
+            assert_eq!(
+                (meta.uid(), meta.gid()),
+                (nobody, nobody),
+                "{}",
+                file.display()
+            );
+        }
     }
 }
