@@ -19,6 +19,7 @@ use crate::metrics::Metrics;
 use crate::recorder::{Handles, Recorder};
 use crate::reload::{self, Reloader};
 use crate::scheduler::Probes;
+use crate::service;
 use crate::snapshot::{History, Snapshot};
 use crate::store::{Store, Writer};
 use crate::web::admin::{AdminHandles, Throttle};
@@ -166,6 +167,7 @@ impl App {
             .public_url
             .as_ref()
             .is_some_and(|u| u.scheme() == "https");
+        let supervised = snapshot_rx.clone();
         let app = web::router(WebState {
             snapshot: snapshot_rx,
             bars: web::front::spawn_bars(history_rx.clone()),
@@ -193,6 +195,11 @@ impl App {
         );
         let limits = web::serve::Limits::for_checks(config.checks.len());
         let web = tokio::spawn(web::serve::serve(listener, app, limits, shutdown.clone()));
+        let service = tokio::spawn(service::supervise(
+            supervised,
+            store.writer.clone(),
+            shutdown.clone(),
+        ));
 
         shutdown.cancelled().await;
         tracing::info!("stopping: finishing in-flight work");
@@ -206,6 +213,7 @@ impl App {
             let _ = refresher.await;
             let _ = windows.await;
             let _ = housekeeping.await;
+            let _ = service.await;
             // The web server holds a writer handle for the admin area: it drains first, then
             // the writer commits what is queued and its thread is joined.
             let served = match web.await {

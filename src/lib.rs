@@ -16,12 +16,15 @@
 //! - [`model`]: the shared vocabulary (ids, states, impacts, statuses, actions, phases).
 //! - [`clock`]: UTC millisecond timestamps and their hour/day arithmetic.
 //! - [`logline`]: untrusted text escaped and cut for log lines.
+//! - [`export`]: one check's results, days or incidents as CSV or JSON (`watchpost export`).
+//! - [`service`]: the systemd protocol: ready, status lines and the watchdog.
 
 pub mod actions;
 pub mod app;
 pub mod clock;
 pub mod config;
 pub mod event;
+pub mod export;
 pub mod history;
 pub mod logline;
 pub mod maintenance;
@@ -33,6 +36,7 @@ pub mod recorder;
 pub mod redact;
 pub mod reload;
 pub mod scheduler;
+pub mod service;
 pub mod snapshot;
 pub mod store;
 pub mod uptime;

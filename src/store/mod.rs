@@ -16,7 +16,7 @@ use crate::clock::Timestamp;
 use crate::probe::{Reason, Status};
 
 pub use admin::{AdminWrite, Audit, IncidentEdit, MaintenanceEdit};
-pub use read::Reader;
+pub use read::{Backup, Reader};
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use writer::{Announce, IncidentOpen, Write, Writer};
 
@@ -39,6 +39,12 @@ pub enum Error {
     WriterGone,
     #[error("reading the database: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error("{path}: {source}")]
+    File {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("creating {path}: {source}")]
     CreateDir {
         path: String,

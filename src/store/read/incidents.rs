@@ -226,7 +226,7 @@ const INCIDENT_SELECT: &str = "SELECT i.id, k.slug, i.kind, i.severity, i.title,
      FROM incidents i LEFT JOIN checks k ON k.id = i.check_id";
 
 /// The incidents [`INCIDENT_SELECT`] finds with `tail` (its `WHERE`, `ORDER BY` and `LIMIT`).
-fn incidents_where(
+pub(super) fn incidents_where(
     c: &Connection,
     tail: &str,
     params: impl Params,

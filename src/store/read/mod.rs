@@ -7,6 +7,7 @@
 mod admin;
 mod incidents;
 mod maintenance;
+mod offline;
 mod rollups;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OpenFlags, Params, Row};
 
 use super::{CheckRow, Error, rows};
+
+pub use offline::Backup;
 
 /// Idle read connections kept for reuse.
 const POOL: usize = 4;
