@@ -22,6 +22,9 @@ use crate::uptime::{Deltas, Rollup, add_span};
 
 /// Writes queued beyond this make senders wait (back-pressure on the recorder).
 const QUEUE: usize = 8192;
+/// Raw results deleted in one go when pruning, and the pause between two goes.
+const PRUNE_BATCH: usize = 5_000;
+const PRUNE_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
 /// Most writes committed in one transaction.
 const BATCH: usize = 4096;
 
@@ -64,6 +67,8 @@ pub enum Write {
     /// Deletes raw results older than `before`; rollups stay.
     Prune {
         before: Timestamp,
+        /// At most this many rows in one go.
+        limit: usize,
         reply: oneshot::Sender<Result<usize, Error>>,
     },
     /// Answers once everything queued before it is committed.
@@ -149,8 +154,26 @@ impl Writer {
         .await?
     }
 
+    /// Deletes raw results older than `before`, in batches of [`PRUNE_BATCH`] with the writes queued
+    /// meanwhile between them; answers how many went.
     pub async fn prune(&self, before: Timestamp) -> Result<usize, Error> {
-        self.ask(|reply| Write::Prune { before, reply }).await?
+        let mut total = 0;
+        loop {
+            let n = self
+                .ask(|reply| Write::Prune {
+                    before,
+                    limit: PRUNE_BATCH,
+                    reply,
+                })
+                .await??;
+            total += n;
+            if n < PRUNE_BATCH {
+                return Ok(total);
+            }
+            // Let the probe results queued meanwhile go first: a prune of millions of rows is
+            // many small deletes between result batches, never one long stall.
+            tokio::time::sleep(PRUNE_PAUSE).await;
+        }
     }
 
     /// Waits until everything queued so far is committed.
@@ -333,8 +356,16 @@ fn apply(
                 replies.push(Reply::Resolved(reply));
             }
             Write::AddEvidence { incident, evidence } => insert_evidence(tx, incident, &evidence)?,
-            Write::Prune { before, reply } => {
-                let n = tx.execute("DELETE FROM results WHERE at < ?1", [before.0])?;
+            Write::Prune {
+                before,
+                limit,
+                reply,
+            } => {
+                let n = tx.execute(
+                    "DELETE FROM results WHERE (check_id, at) IN
+                         (SELECT check_id, at FROM results WHERE at < ?1 ORDER BY at LIMIT ?2)",
+                    params![before.0, i64::try_from(limit).unwrap_or(i64::MAX)],
+                )?;
                 replies.push(Reply::Pruned(reply, n));
             }
             Write::Flush { reply } => replies.push(Reply::Flushed(reply)),
