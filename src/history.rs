@@ -89,7 +89,11 @@ impl Refresher {
             )
             .await?;
         let mut incidents: HashMap<String, Vec<BarIncident>> = HashMap::new();
-        for i in self.reader.incidents_since(first_day).await? {
+        let touched = self.reader.incidents_since(first_day).await?;
+        // Manual incidents count too: the metric is every incident the public sees as open.
+        let open = touched.iter().filter(|i| i.resolved_at.is_none()).count();
+        self.metrics.set_incidents_open(open);
+        for i in touched {
             for slug in &i.checks {
                 incidents
                     .entry(slug.clone())

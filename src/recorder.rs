@@ -434,12 +434,6 @@ impl Recorder {
     }
 
     fn publish(&self) {
-        let open = self
-            .checks
-            .values()
-            .filter(|c| c.incident.is_some())
-            .count();
-        self.metrics.set_incidents_open(open);
         let snapshot = Snapshot {
             config: self.config.clone(),
             checks: self

@@ -35,6 +35,12 @@ async fn a_patch_is_one_transaction_and_every_api_error_is_json() {
         .as_i64()
         .unwrap();
 
+    // A declared incident is an open incident for Prometheus too.
+    d.wait_page("/metrics", Duration::from_secs(10), |m| {
+        m.contains("watchpost_incidents_open 1")
+    })
+    .await;
+
     // The edit and the false alarm are one write: the false alarm is refused (the incident is
     // open), so the new title is not kept either.
     let patch = serde_json::json!({"title": "Renamed", "impact": "major", "false_alarm": true});
