@@ -16,6 +16,7 @@
 //! - [`model`]: the shared vocabulary (ids, states, impacts, statuses, actions, phases).
 //! - [`clock`]: UTC millisecond timestamps and their hour/day arithmetic.
 //! - [`logline`]: untrusted text escaped and cut for log lines.
+//! - `words`: times and durations as people read them ("Dec 3, 11:24 UTC", "6 min 29 s").
 
 pub mod actions;
 pub mod app;
@@ -37,3 +38,4 @@ pub mod snapshot;
 pub mod store;
 pub mod uptime;
 pub mod web;
+mod words;

@@ -21,4 +21,5 @@ mod reload;
 mod schedule;
 mod store;
 mod tls_messages;
+mod visitors;
 mod web;
