@@ -194,7 +194,8 @@ impl Feed {
                             .build(),
                     ))
                     .category(rss::CategoryBuilder::default().name(e.kind).build())
-                    .pub_date(Some(e.published.to_chrono().to_rfc2822()))
+                    // When it last changed, so that readers show an update as news.
+                    .pub_date(Some(e.updated.to_chrono().to_rfc2822()))
                     .description(Some(e.content.clone()))
                     .build()
             })

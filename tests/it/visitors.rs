@@ -222,3 +222,66 @@ async fn incidents_in_progress_say_ongoing_and_groups_count_their_checks() {
     }
     site.d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_incident_lists_its_checks_and_feeds_date_items_by_their_latest_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = start(dir.path()).await;
+    let d = &site.d;
+    let incidents = d.json("/api/v1/incidents").await;
+    let by_id = |id: i64| {
+        incidents["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    let declared = by_id(site.declared);
+    assert_eq!(declared["check"], Value::Null, "kept for compatibility");
+    assert_eq!(declared["checks"], serde_json::json!(["api", "web"]));
+    let outage = by_id(site.outage);
+    assert_eq!(outage["check"], "mail");
+    assert_eq!(outage["checks"], serde_json::json!(["mail"]));
+
+    // The declared incident's newest update, from the Statuspage API.
+    let sp = d.json("/api/v2/incidents.json").await;
+    let incident = sp["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"].as_str() == Some(site.declared.to_string().as_str()))
+        .cloned()
+        .unwrap();
+    let newest = incident["incident_updates"][0]["created_at"]
+        .as_str()
+        .unwrap();
+    let created = incident["created_at"].as_str().unwrap();
+    let parse = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp();
+    assert!(parse(newest) > parse(created), "{incident}");
+    for path in ["/feed.rss", "/feed.atom"] {
+        let body = d.get(path).await.body;
+        let feed = feed_rs::parser::parse(body.as_bytes()).unwrap();
+        let entry = feed
+            .entries
+            .iter()
+            .find(|e| {
+                e.title
+                    .as_ref()
+                    .is_some_and(|t| t.content == "Uploads are slow")
+            })
+            .unwrap_or_else(|| panic!("{path}: {body}"));
+        // feed-rs reads RSS's pubDate as `published` and Atom's `updated` as `updated`.
+        let dated = match path {
+            "/feed.rss" => entry.published,
+            _ => entry.updated,
+        };
+        assert_eq!(
+            dated.map(|t| t.timestamp()),
+            Some(parse(newest)),
+            "{path}: {body}"
+        );
+    }
+    site.d.stop().await;
+}
