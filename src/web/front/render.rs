@@ -166,7 +166,7 @@ pub fn render_index(f: &Front<'_>) -> String {
             (PreEscaped(ROWS))
             p.legend {
                 @for (level, text) in [("up", "operational"), ("degraded", "degraded"), ("partial", "outage under 1 h"), ("down", "outage of 1 h or more"), ("maintenance", "maintenance"), ("nodata", "no data")] {
-                    i class=(level) {} " " (text) " "
+                    span { i class=(level) {} " " (text) } " "
                 }
             }
             @if !recent.is_empty() {
