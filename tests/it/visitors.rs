@@ -21,8 +21,8 @@ pub(crate) struct Site {
 }
 
 /// A daemon with a group of five checks, one of them down (an automatic incident), a check
-/// outside any group, an admin, and an incident declared for two checks with an update posted
-/// a second later.
+/// outside any group, an admin, an incident declared for two checks with an update posted a
+/// second later, and maintenance planned in two hours.
 pub(crate) async fn start(dir: &std::path::Path) -> Site {
     use argon2::PasswordHasher;
     let up = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -96,6 +96,24 @@ api_tokens = ["{TOKEN}"]
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
+    // Maintenance planned for the documentation, from two hours from now for an hour and a half.
+    let now = chrono::Utc::now();
+    let window = serde_json::json!({
+        "title": "Documentation move",
+        "body": "The documentation moves to a new host.",
+        "checks": ["docs"],
+        "starts_at": (now + chrono::Duration::hours(2)).to_rfc3339(),
+        "ends_at": (now + chrono::Duration::minutes(210)).to_rfc3339(),
+    });
+    let r = d
+        .request(
+            "POST",
+            "/api/v1/admin/maintenance",
+            &api(&[]),
+            &window.to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
     // The front page shows every check's state and both incidents.
     d.wait_page("/", Duration::from_secs(15), |body| {
         body.contains("1 of 5 down") && body.contains("A full disk")
@@ -178,6 +196,11 @@ async fn pages_say_times_in_words_inside_time_elements() {
     }
     let front = d.get("/").await.body;
     assert!(front.contains("Last checked <time datetime=\""), "{front}");
+    let planned = regex::Regex::new(
+        r#"<strong>Planned: </strong>Documentation move<p class="small"><time datetime="[^"]+" data-t="from">[A-Z][a-z]{2} \d{1,2}, \d\d:\d\d</time> – <time datetime="[^"]+" data-t="to" data-from="[^"]+">([A-Z][a-z]{2} \d{1,2}, )?\d\d:\d\d UTC</time> · Documentation</p>"#,
+    )
+    .unwrap();
+    assert!(planned.is_match(&front), "{front}");
     let check = d.get("/checks/mail").await.body;
     assert!(check.contains("\">just now</time> in "), "{check}");
     let time_js = d.get("/assets/time.js").await;

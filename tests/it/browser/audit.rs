@@ -155,6 +155,11 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
                 "/checks/mail".to_string(),
                 "--no-first-run",
             ),
+            (
+                "visitors-history-390",
+                "/history".to_string(),
+                "--no-first-run",
+            ),
         ] {
             let shot = out.join(format!("{name}.png"));
             chromium_in(
