@@ -65,6 +65,18 @@ pub(crate) fn ago(now: Timestamp, then: Timestamp) -> String {
     }
 }
 
+/// When a certificate expires, from `now`: "expires in 45 days", "expires in 5 h",
+/// "expired 3 days ago".
+pub(crate) fn expiry(now: Timestamp, at: Timestamp) -> String {
+    let left = at.since(now);
+    match left.as_secs() {
+        0 => format!("expired {}", ago(now, at)),
+        1..86_400 => format!("expires in {}", duration(left)),
+        86_400..172_800 => "expires in 1 day".to_string(),
+        secs => format!("expires in {} days", secs / 86_400),
+    }
+}
+
 /// A duration in its two largest units, rounded down to whole seconds: "45 s", "6 min 29 s",
 /// "6 min", "2 h 5 min", "3 d 4 h"; "under 1 s" below a second.
 pub(crate) fn duration(d: Duration) -> String {
@@ -163,6 +175,19 @@ mod tests {
             "just now",
             "a clock a little ahead"
         );
+    }
+
+    #[test]
+    fn expiries_count_whole_days_ahead() {
+        let check = |s: i64, expected: &str| {
+            let at = Timestamp(T.0 + s * 1000);
+            assert_eq!(expiry(T, at), expected);
+        };
+        check(45 * 86_400 + 3600, "expires in 45 days");
+        check(86_400, "expires in 1 day");
+        check(5 * 3600 + 60, "expires in 5 h 1 min");
+        check(-3 * 86_400, "expired 3 days ago");
+        check(0, "expired just now");
     }
 
     #[test]

@@ -9,8 +9,9 @@ use super::markdown;
 use super::overall::Tally;
 use crate::clock::Timestamp;
 use crate::config::Check;
-use crate::model::IncidentStatus;
+use crate::model::{IncidentStatus, PublicDetails};
 use crate::monitor::State as CheckState;
+use crate::probe::TlsInfo;
 use crate::redact::{self, Failed};
 use crate::snapshot::LastProbe;
 use crate::store::{Evidence, IncidentRow, UpdateRow};
@@ -163,6 +164,19 @@ pub(super) fn incident_item(i: &IncidentRow, now: Timestamp, latest: Option<&Upd
                     div.md { (PreEscaped(markdown::render(&u.body))) }
                 }
             }
+        }
+    }
+}
+
+/// What the latest handshake said of the certificate: when it expires, the TLS version, and
+/// its issuer where the check's details are public (an issuer's name may be an internal one).
+pub(super) fn certificate(tls: &TlsInfo, details: PublicDetails, now: Timestamp) -> Markup {
+    html! {
+        p.small.cert {
+            "Certificate"
+            @if let Some(end) = tls.earliest_expiry { " " (words::expiry(now, end)) " (" (at(end, now)) ")" }
+            " · " (tls.version)
+            @if let (Some(issuer), PublicDetails::Full) = (&tls.issuer, details) { " · issued by " (issuer) }
         }
     }
 }

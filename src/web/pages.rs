@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use maud::{Markup, PreEscaped, html};
 
 use super::layout::{
-    ago, at, evidence_table, incident_item, incident_times, last_failure, public, range, state_tag,
-    status_label,
+    ago, at, certificate, evidence_table, incident_item, incident_times, last_failure, public,
+    range, state_tag, status_label,
 };
 use super::{WebError, WebState, markdown};
 use crate::clock::Timestamp;
@@ -174,6 +174,7 @@ pub async fn check(
                 @if let (Some(f), Some(failure)) = (&last.failure, last_failure(check, last)) {
                     p.error { (f.reason) ": " (failure) }
                 }
+                @if let Some(tls) = &last.tls { (certificate(tls, check.public_details, now)) }
             }
             h2 { "Response time, last 24 hours" }
             (chart)
