@@ -18,6 +18,7 @@
 //! - [`logline`]: untrusted text escaped and cut for log lines.
 //! - [`export`]: one check's results, days or incidents as CSV or JSON (`watchpost export`).
 //! - [`service`]: the systemd protocol: ready, status lines and the watchdog.
+//! - `words`: times and durations as people read them ("Dec 3, 11:24 UTC", "6 min 29 s").
 
 pub mod actions;
 pub mod app;
@@ -41,3 +42,4 @@ pub mod snapshot;
 pub mod store;
 pub mod uptime;
 pub mod web;
+mod words;

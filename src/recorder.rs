@@ -324,6 +324,7 @@ impl Recorder {
             latency: outcome.latency,
             code: outcome.code,
             failure: outcome.failure.clone(),
+            tls: outcome.tls.clone(),
         });
 
         match step.change {

@@ -7,9 +7,9 @@ use crate::config::Check;
 use crate::event::Event;
 use crate::model::{Action, Impact, IncidentKind, IncidentStatus, State};
 use crate::monitor::Change;
-use crate::probe::fmt_duration;
 use crate::redact::public_stored;
 use crate::store::{AdminWrite, Audit, Evidence, IncidentEdit, IncidentOpen, Write, Writer};
+use crate::words;
 
 /// A manual incident, for what the probes cannot see.
 #[derive(Clone, Debug)]
@@ -257,7 +257,7 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Outage, E
         if change.to == State::Maintenance {
             let body = format!(
                 "Maintenance began at {}: {title}. The outage is not over; the window's time is left out of uptime.",
-                change.at.rfc3339()
+                words::when(change.at, change.at)
             );
             writer.send(note(body)).await?;
             return Ok(Outage::Continues);
@@ -265,7 +265,7 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Outage, E
         if change.from == State::Maintenance && change.to.impact().is_some() {
             let body = format!(
                 "Maintenance ended at {}; {} is still {}.",
-                change.at.rfc3339(),
+                words::when(change.at, change.at),
                 check.name,
                 change.to.as_str()
             );
@@ -280,8 +280,8 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Outage, E
         let note = format!(
             "{} recovered at {}, after {}.",
             check.name,
-            at.rfc3339(),
-            fmt_duration(at.since(started))
+            words::when(at, at),
+            words::duration(at.since(started))
         );
         writer.resolve_incident(id, at, note).await?;
     }
@@ -308,7 +308,7 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Outage, E
         "watchpost detected {} consecutive failed probes of {} starting at {}; the first said: {}",
         evidence.len().max(1),
         check.name,
-        change.at.rfc3339(),
+        words::when(change.at, change.at),
         first
     );
     let opened = Opened {

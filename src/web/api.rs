@@ -119,7 +119,10 @@ pub struct IncidentsDto {
 #[derive(Serialize)]
 pub struct IncidentDto {
     pub id: i64,
+    /// The check of an automatic incident; null for one an admin declared (see `checks`).
     pub check: Option<String>,
+    /// Every affected check: the check of an automatic incident, or those an admin chose.
+    pub checks: Vec<String>,
     /// minor | major
     pub severity: &'static str,
     pub title: String,
@@ -132,6 +135,7 @@ impl From<&IncidentRow> for IncidentDto {
         IncidentDto {
             id: i.id,
             check: i.check.clone(),
+            checks: i.checks.clone(),
             severity: i.severity.as_str(),
             title: i.title.clone(),
             started_at: i.started_at.rfc3339(),

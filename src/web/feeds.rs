@@ -194,7 +194,8 @@ impl Feed {
                             .build(),
                     ))
                     .category(rss::CategoryBuilder::default().name(e.kind).build())
-                    .pub_date(Some(e.published.to_chrono().to_rfc2822()))
+                    // When it last changed, so that readers show an update as news.
+                    .pub_date(Some(e.updated.to_chrono().to_rfc2822()))
                     .description(Some(e.content.clone()))
                     .build()
             })
@@ -236,11 +237,7 @@ fn maintenance_entry(base: &str, p: &Planned, now: Timestamp) -> Entry {
         Some(id) => format!("maintenance/{id}"),
         None => format!("maintenance/recurring-{}", w.start.0 / 1000),
     };
-    let when = format!(
-        "{} – {}",
-        w.start.to_chrono().format("%b %-d, %H:%M"),
-        w.end.to_chrono().format("%b %-d, %H:%M UTC")
-    );
+    let when = crate::words::range(w.start, w.end, now);
     let mut stages = stages(w, p.created, p.cancelled.then_some(p.updated), now);
     if let Some(first) = stages.first_mut() {
         first.body = format!("{when}. {}", first.body);

@@ -128,6 +128,7 @@ pub fn router(state: WebState) -> Router {
         .route("/assets/style.css", get(|| async { asset(CSS, STYLE) }))
         .route("/assets/admin.js", get(|| async { asset(JS, ADMIN_JS) }))
         .route("/assets/bars.js", get(|| async { asset(JS, BARS_JS) }))
+        .route("/assets/time.js", get(|| async { asset(JS, TIME_JS) }))
         .route("/embed.js", get(embed_js))
         .merge(data)
         .merge(badges)
@@ -230,6 +231,7 @@ const STYLE: &str = include_str!("../../assets/style.css");
 const ADMIN_JS: &str = include_str!("../../assets/admin.js");
 const EMBED_JS: &str = include_str!("../../assets/embed.js");
 const BARS_JS: &str = include_str!("../../assets/bars.js");
+const TIME_JS: &str = include_str!("../../assets/time.js");
 
 const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";

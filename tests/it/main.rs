@@ -23,4 +23,5 @@ mod schedule;
 mod service;
 mod store;
 mod tls_messages;
+mod visitors;
 mod web;
