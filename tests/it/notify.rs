@@ -571,29 +571,53 @@ async fn a_maintenance_window_sends_no_incident_message() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_that_changes_nothing_sends_nothing() {
+async fn a_restart_or_reload_that_changes_nothing_sends_nothing() {
     let rx = Receiver::start().await;
-    let toml = config(&format!(
-        "{}{}",
-        tcp_check("db", free_port()),
-        destination("hook", "webhook", &rx.url("/hook"), "remind_every = \"1h\""),
-    ));
+    let port = free_port();
+    let toml = |late: &str| {
+        config(&format!(
+            "{}{}{late}[admin]\napi_tokens = [\"{}\"]\n",
+            tcp_check("db", port),
+            destination("hook", "webhook", &rx.url("/hook"), "remind_every = \"1h\""),
+            crate::admin::TOKEN,
+        ))
+    };
     let dir = tempfile::tempdir().unwrap();
-    let d = daemon::start(dir.path(), &toml).await;
+    let d = daemon::start(dir.path(), &toml("")).await;
     rx.wait("/hook", has("incident.opened")).await;
     d.stop().await;
-    let before = rx.hits("/hook").len();
-    let d = daemon::start(dir.path(), &toml).await;
+    assert_eq!(rx.hits("/hook").len(), 1);
+    let d = daemon::start(dir.path(), &toml("")).await;
     // Many probes of the still-down check later, nothing new was said.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    d.stop().await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let headers = crate::admin::api(&[]);
+    let reload = || d.request("POST", "/api/v1/admin/reload", &headers, "");
+    let r = reload().await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         rx.hits("/hook").len(),
-        before,
+        1,
         "{:#?}",
         events(&rx.hits("/hook"))
     );
-    assert_eq!(before, 1);
+
+    // A destination added by a reload hears of what happens from then on, and only that.
+    let late = destination("late", "webhook", &rx.url("/late"), "");
+    let db = d.db.display().to_string();
+    std::fs::write(
+        dir.path().join("watchpost.toml"),
+        toml(&late).replace("{db}", &db),
+    )
+    .unwrap();
+    let r = reload().await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let _up = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    rx.wait("/hook", has("incident.resolved")).await;
+    let hits = rx.wait("/late", has("incident.resolved")).await;
+    let seen: Vec<String> = events(&hits).into_iter().map(|(e, _)| e).collect();
+    assert_eq!(seen, ["incident.resolved"]);
+    d.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,7 @@
 mod admin;
 mod incidents;
 mod maintenance;
+mod offline;
 mod outbox;
 mod rollups;
 
@@ -18,6 +19,7 @@ use rusqlite::{Connection, OpenFlags, Params, Row};
 
 use super::{CheckRow, Error, rows};
 
+pub use offline::Backup;
 pub use outbox::Backlog;
 
 /// Idle read connections kept for reuse.
