@@ -17,16 +17,13 @@ fn check_state(v: &Value, id: &str) -> String {
         .to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failure_continuing_past_a_window_opens_an_incident_at_its_end() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    // A window of 1.5 s starting at the second after next (UTC), as a cron expression.
+/// A daemon config with one TCP check on `port` and a recurring 1.5 s window for it, starting
+/// `in_s` whole seconds from now (UTC, as a cron expression); and the window's start and end.
+fn window_config(port: u16, in_s: u64) -> (String, i64, i64) {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    let start_s = now.as_secs() + 2;
+    let start_s = now.as_secs() + in_s;
     let (sec, min, hour) = (start_s % 60, (start_s / 60) % 60, (start_s / 3600) % 24);
     let start_ms = start_s as i64 * 1000;
-    let end_ms = start_ms + 1500;
     let toml = format!(
         r#"
 [server]
@@ -49,6 +46,15 @@ cron = "{sec} {min} {hour} * * *"
 duration = "1500ms"
 "#
     );
+    (toml, start_ms, start_ms + 1500)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_continuing_past_a_window_opens_an_incident_at_its_end() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // A window of 1.5 s starting at the second after next (UTC).
+    let (toml, start_ms, end_ms) = window_config(port, 2);
     let dir = tempfile::tempdir().unwrap();
     let d = daemon::start(dir.path(), &toml).await;
     let limit = Duration::from_secs(10);
@@ -119,33 +125,7 @@ async fn an_outage_spanning_a_window_is_one_incident_whose_uptime_leaves_the_win
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    let start_s = now.as_secs() + 3;
-    let (sec, min, hour) = (start_s % 60, (start_s / 60) % 60, (start_s / 3600) % 24);
-    let start_ms = start_s as i64 * 1000;
-    let end_ms = start_ms + 1500;
-    let toml = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-[storage]
-path = "{{db}}"
-[[check]]
-id = "db"
-type = "tcp"
-host = "127.0.0.1"
-port = {port}
-interval = "100ms"
-timeout = "80ms"
-failure_threshold = 2
-success_threshold = 1
-[[maintenance]]
-title = "Database upgrade"
-checks = ["db"]
-cron = "{sec} {min} {hour} * * *"
-duration = "1500ms"
-"#
-    );
+    let (toml, start_ms, end_ms) = window_config(port, 3);
     let dir = tempfile::tempdir().unwrap();
     let d = daemon::start(dir.path(), &toml).await;
     let limit = Duration::from_secs(10);
