@@ -7,6 +7,7 @@
 
 pub mod format;
 pub mod message;
+pub mod public;
 pub mod route;
 pub mod send;
 pub mod worker;

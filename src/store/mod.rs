@@ -9,6 +9,7 @@ mod outbox;
 mod read;
 mod rows;
 mod schema;
+mod subscribers;
 mod writer;
 
 use std::path::Path;
@@ -18,8 +19,9 @@ use crate::probe::{Reason, Status};
 
 pub use admin::{AdminWrite, Audit, IncidentEdit, MaintenanceEdit};
 pub use outbox::{Claim, Finish, Lane, OutboxRow, OutboxWrite};
-pub use read::{Backlog, Reader};
+pub use read::{Backlog, Reader, Recipient, SubscriberCounts, SubscriberRow};
 pub use schema::VERSION as SCHEMA_VERSION;
+pub use subscribers::{Subscribed, SubscriberWrite, Subscription};
 pub use writer::{Announce, IncidentOpen, Write, Writer};
 
 /// Storage failures.

@@ -2,14 +2,15 @@
 //! small pool and used from `spawn_blocking`, never on the async runtime. Never writes.
 //!
 //! This file owns the [`Reader`] and its pool; the queries are split by what they read:
-//! incidents, rollups and results, maintenance windows, the admin area's sessions and audit, and
-//! the notification outbox's backlog.
+//! incidents, rollups and results, maintenance windows, the admin area's sessions and audit,
+//! the notification outbox's backlog, and public subscribers.
 
 mod admin;
 mod incidents;
 mod maintenance;
 mod outbox;
 mod rollups;
+mod subscribers;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OpenFlags, Params, Row};
 use super::{CheckRow, Error, rows};
 
 pub use outbox::Backlog;
+pub use subscribers::{Recipient, SubscriberCounts, SubscriberRow};
 
 /// Idle read connections kept for reuse.
 const POOL: usize = 4;
