@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::message::{CheckRef, Message, What};
-use super::route::Outgoing;
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::event::{Event, Planning, WindowInfo, WindowPhase};
@@ -155,25 +154,34 @@ pub struct PublicFacts {
     pub false_alarm: bool,
 }
 
+/// One `@subscribers` outbox row to write, due when its event is committed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PublicRow {
+    /// The event's name, the first part of the idempotency key.
+    pub kind: &'static str,
+    /// The incident's id or `w` and the window's, the second part.
+    pub subject: String,
+    /// The [`Message`] as JSON.
+    pub payload: String,
+}
+
 /// The subscriber row `event`, committed at `now`, makes, if the public hears of it.
 pub fn route(
     audience: &Audience,
     event: &Event,
     facts: Option<&PublicFacts>,
     now: Timestamp,
-) -> Option<Outgoing> {
+) -> Option<PublicRow> {
     let message = message(audience, event, facts, now)?;
     let subject = match (message.incident, message.window) {
         (Some(id), _) => id.to_string(),
         (None, Some(id)) => format!("w{id}"),
         (None, None) => return None,
     };
-    Some(Outgoing {
-        destination: DESTINATION.into(),
+    Some(PublicRow {
         kind: message.what.as_str(),
         subject,
         payload: serde_json::to_string(&message).ok()?,
-        due: now,
     })
 }
 

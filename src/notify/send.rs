@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
@@ -146,7 +147,7 @@ impl Sender {
 }
 
 /// `<key@domain>`, the same on every retry, so mail clients can fold a duplicate.
-fn message_id(key: &str, from: &Mailbox) -> String {
+pub(crate) fn message_id(key: &str, from: &Mailbox) -> String {
     let left: String = key
         .chars()
         .map(|c| {
@@ -199,6 +200,14 @@ fn tls() -> Result<rustls::ClientConfig, Error> {
 }
 
 fn mailer(smtp: &Smtp) -> Result<Mailer, Error> {
+    Ok(Mailer {
+        transport: smtp_builder(smtp)?.build(),
+        from: smtp.from.clone(),
+    })
+}
+
+/// lettre's transport for `[smtp]`: host, port, TLS, credentials and a time limit per command.
+pub(crate) fn smtp_builder(smtp: &Smtp) -> Result<AsyncSmtpTransportBuilder, Error> {
     type Transport = AsyncSmtpTransport<Tokio1Executor>;
     let setup = |e: lettre::transport::smtp::Error| {
         Error::Setup(format!("cannot set up the mail transport: {e}"))
@@ -215,8 +224,5 @@ fn mailer(smtp: &Smtp) -> Result<Mailer, Error> {
             password.expose().to_string(),
         ));
     }
-    Ok(Mailer {
-        transport: builder.build(),
-        from: smtp.from.clone(),
-    })
+    Ok(builder)
 }

@@ -291,7 +291,14 @@ pub(super) fn route(
         Some(id) => facts(tx, id)?,
         None => None,
     };
-    Ok(public::route(audience, event, facts.as_ref(), now))
+    let row = public::route(audience, event, facts.as_ref(), now);
+    Ok(row.map(|r| Outgoing {
+        destination: public::DESTINATION.into(),
+        kind: r.kind,
+        subject: r.subject,
+        payload: r.payload,
+        due: now,
+    }))
 }
 
 /// What the public may know of incident `id`, read in the transaction that changed it.
