@@ -190,6 +190,20 @@ impl App {
                 None
             }
         };
+        let subscriptions = notify::subscribers::start(
+            &config,
+            notify::subscribers::Handles {
+                writer: store.writer.clone(),
+                reader: store.reader.clone(),
+                metrics: metrics.clone(),
+            },
+            shutdown.clone(),
+        )
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "subscriber mail cannot be sent: /subscribe is off, mail waits in the outbox");
+            None
+        });
         let housekeeping = tokio::spawn(housekeeping(
             store.writer.clone(),
             config.storage.keep_raw,
@@ -218,6 +232,14 @@ impl App {
                 })
             }),
             local_addr: listener.local_addr()?,
+            subscriptions: subscriptions.as_ref().map(|s| {
+                Arc::new(web::subscribe::Desk {
+                    writer: store.writer.clone(),
+                    keys: s.keys.clone(),
+                    notices: s.notices.clone(),
+                    limit: Default::default(),
+                })
+            }),
         });
         tracing::info!(
             listen = %listener.local_addr()?,
@@ -247,6 +269,9 @@ impl App {
             // A delivery in flight finishes and is recorded before the writer stops.
             if let Some(notifier) = notifier {
                 let _ = notifier.await;
+            }
+            for task in subscriptions.map(|s| s.tasks).unwrap_or_default() {
+                let _ = task.await;
             }
             // The web server holds a writer handle for the admin area: it drains first, then
             // the writer commits what is queued and its thread is joined.

@@ -1,6 +1,6 @@
 //! The `watchpost` command: parses flags, sets up logging, loads the config and hands over to the
-//! library. It alone decides exit codes: 0 ok, 1 runtime error, invalid config, a down probe, or
-//! a test notification not delivered.
+//! library. It alone decides exit codes: 0 ok, 1 runtime error, invalid config, a down probe,
+//! a test notification not delivered, or no subscriber to delete.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -52,6 +52,26 @@ enum Command {
         #[command(subcommand)]
         command: NotifyCommand,
     },
+    /// Public email subscribers: export them, or delete one.
+    Subscribers {
+        #[command(subcommand)]
+        command: SubscribersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SubscribersCommand {
+    /// Print every subscriber as CSV: address, scope, subscribed_at, confirmed_at.
+    Export {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Delete the subscriber with this address (any case), confirmed or not.
+    Delete {
+        address: String,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -87,6 +107,7 @@ fn main() -> ExitCode {
         Command::Notify {
             command: NotifyCommand::Test { name, config },
         } => runtime.block_on(notify_test(config, &name)),
+        Command::Subscribers { command } => runtime.block_on(subscribers(command)),
     }
 }
 
@@ -262,6 +283,47 @@ async fn notify_test(flag: Option<PathBuf>, name: &str) -> ExitCode {
         Err(e) => {
             eprintln!("watchpost notify test: {name} ({kind}): not delivered: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+async fn subscribers(command: SubscribersCommand) -> ExitCode {
+    use watchpost::notify::subscribers::export;
+    let (SubscribersCommand::Export { config } | SubscribersCommand::Delete { config, .. }) =
+        &command;
+    let Some(config) = load(config.clone()) else {
+        return ExitCode::FAILURE;
+    };
+    match command {
+        SubscribersCommand::Export { .. } => {
+            match export::export(&config, &mut std::io::stdout()).await {
+                Ok(n) => {
+                    eprintln!("{n} subscribers");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("watchpost subscribers export: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        SubscribersCommand::Delete { address, .. } => {
+            match export::delete(&config, &address).await {
+                Ok(true) => {
+                    println!("deleted {address}");
+                    ExitCode::SUCCESS
+                }
+                Ok(false) => {
+                    eprintln!(
+                        "watchpost subscribers delete: no subscriber has the address {address:?}"
+                    );
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    eprintln!("watchpost subscribers delete: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
 }

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
-use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
@@ -200,14 +199,6 @@ fn tls() -> Result<rustls::ClientConfig, Error> {
 }
 
 fn mailer(smtp: &Smtp) -> Result<Mailer, Error> {
-    Ok(Mailer {
-        transport: smtp_builder(smtp)?.build(),
-        from: smtp.from.clone(),
-    })
-}
-
-/// lettre's transport for `[smtp]`: host, port, TLS, credentials and a time limit per command.
-pub(crate) fn smtp_builder(smtp: &Smtp) -> Result<AsyncSmtpTransportBuilder, Error> {
     type Transport = AsyncSmtpTransport<Tokio1Executor>;
     let setup = |e: lettre::transport::smtp::Error| {
         Error::Setup(format!("cannot set up the mail transport: {e}"))
@@ -224,5 +215,8 @@ pub(crate) fn smtp_builder(smtp: &Smtp) -> Result<AsyncSmtpTransportBuilder, Err
             password.expose().to_string(),
         ));
     }
-    Ok(builder)
+    Ok(Mailer {
+        transport: builder.build(),
+        from: smtp.from.clone(),
+    })
 }

@@ -1,6 +1,6 @@
 //! The fan-out lane: claims the `@subscribers` outbox rows (one per public event, grouped by
 //! the subscribers' window) and mails every confirmed subscriber who wants them, in subscriber
-//! id order, through one SMTP connection.
+//! id order, through one SMTP session per batch.
 //!
 //! Exactly once per subscriber as far as mail allows: after each mail the server accepted, the
 //! rows' cursor (the last subscriber id done) is committed before the next mail goes, so a crash
@@ -76,7 +76,7 @@ impl Fanout {
                 })
                 .await;
             let until = match claim {
-                Ok(Claim::Batch(rows)) => match self.deliver(rows, &token).await {
+                Ok(Claim::Batch(rows)) => match self.deliver_closing(rows, &token).await {
                     Ok(()) => continue,
                     Err(StoreError::WriterGone) => return,
                     Err(e) => {
@@ -106,8 +106,19 @@ impl Fanout {
     }
 
     /// Mails one claimed batch to every subscriber after its cursor, then finishes it.
+    /// [`Fanout::deliver`], then the session ends: the next batch may be hours away.
+    async fn deliver_closing(
+        &mut self,
+        rows: Vec<OutboxRow>,
+        token: &CancellationToken,
+    ) -> Result<(), StoreError> {
+        let delivered = self.deliver(rows, token).await;
+        self.post.close().await;
+        delivered
+    }
+
     async fn deliver(
-        &self,
+        &mut self,
         rows: Vec<OutboxRow>,
         token: &CancellationToken,
     ) -> Result<(), StoreError> {
@@ -174,7 +185,7 @@ impl Fanout {
                     .site
                     .unsubscribe(&self.keys.unsubscribe(&r.address, r.created_at));
                 let letter = mail::letter(&self.site, story, &scope, &unsubscribe);
-                let key = format!("{first}.{}", r.id);
+                let key = format!("{}.{}", first.replace('@', ""), r.id);
                 match self.post.send(&letter, &r.address, &key).await {
                     Ok(()) => {
                         sent += 1;

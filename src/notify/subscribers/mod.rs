@@ -3,7 +3,7 @@
 //! An event the public hears of is one outbox row for the `@subscribers` destination
 //! (`notify::public`, in the writer's transaction); the fan-out lane (`fanout`) claims it like
 //! any other lane and mails every confirmed subscriber who wants it, one at a time through one
-//! SMTP connection, advancing the row's cursor (the last subscriber id done) after each mail
+//! SMTP session (`smtp`), advancing the row's cursor (the last subscriber id done) after each mail
 //! the server accepted. `notices` sends the mails of subscribing (confirmation links, "you are
 //! already subscribed") from a bounded in-memory queue, so no token is ever stored in clear;
 //! `mail` writes every mail; `token` makes and hashes tokens; `export` is the CLI's.
@@ -14,19 +14,96 @@ pub mod export;
 pub mod fanout;
 pub mod mail;
 pub mod notices;
+pub mod smtp;
 pub mod token;
 
-use lettre::message::Mailbox;
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 pub use fanout::Fanout;
 pub use mail::Site;
 pub use notices::{Notice, Notices};
+pub use smtp::{Post, Refusal};
 pub use token::Keys;
 
-use super::send::{Error, smtp_builder};
-use crate::config::Smtp;
+use super::public::Audience;
+use super::send::Error;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::store::{Reader, Writer};
+
+/// Subscriptions as the daemon runs them: what the web needs, and the tasks to wait for.
+pub struct Started {
+    pub keys: Keys,
+    pub notices: Notices,
+    pub tasks: Vec<JoinHandle<()>>,
+}
+
+/// What [`start`] needs from the rest of the daemon.
+pub struct Handles {
+    pub writer: Writer,
+    pub reader: Reader,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Starts the fan-out lane and the queue of subscription mails for `config` until `token` is
+/// cancelled; `None` when subscriptions are off.
+pub async fn start(
+    config: &Config,
+    handles: Handles,
+    token: CancellationToken,
+) -> Result<Option<Started>, Error> {
+    let (true, Some(smtp), Some(base)) = (
+        config.subscriptions.email,
+        config.notify.smtp.as_ref(),
+        config.server.public_url.clone(),
+    ) else {
+        return Ok(None);
+    };
+    let candidate = token::random_bytes()
+        .ok_or_else(|| Error::Setup("the system random source failed".into()))?;
+    let key = handles
+        .writer
+        .subscription_key(candidate.to_vec())
+        .await
+        .map_err(|e| Error::Setup(format!("reading the subscription key: {e}")))?;
+    let keys = Keys::new(&key);
+    let site = Site {
+        title: config.server.title.clone(),
+        base,
+    };
+    let (post, notice_post) = (Post::new(smtp), Post::new(smtp));
+    let (notices, queue) = Notices::channel();
+    let fanout = Fanout {
+        events: handles.writer.subscribe(),
+        writer: handles.writer,
+        reader: handles.reader,
+        post,
+        keys: keys.clone(),
+        site: site.clone(),
+        audience: Audience::new(config),
+        timing: config.notify.timing,
+        group_window: config.subscriptions.group_window,
+        metrics: handles.metrics.clone(),
+    };
+    let tasks = vec![
+        tokio::spawn(fanout.run(token.clone())),
+        tokio::spawn(notices::run(
+            queue,
+            notice_post,
+            site,
+            handles.metrics,
+            token,
+        )),
+    ];
+    Ok(Some(Started {
+        keys,
+        notices,
+        tasks,
+    }))
+}
 
 /// The longest address taken, in bytes (RFC 5321's limit on a path, less its brackets).
 pub const MAX_ADDRESS: usize = 254;
@@ -46,57 +123,6 @@ pub fn address(input: &str) -> Result<lettre::Address, &'static str> {
     input
         .parse::<lettre::Address>()
         .map_err(|_| "That is not an email address.")
-}
-
-/// One connection to the mail server for subscriber mail, and the sender.
-#[derive(Clone)]
-pub struct Post {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
-}
-
-/// Why a mail was not sent.
-#[derive(Debug, thiserror::Error)]
-pub enum Refusal {
-    /// The server refused this address (no such mailbox, mailbox full, bad name): another
-    /// address would go through, this one will not.
-    #[error("the server refused the address: {0}")]
-    Address(String),
-    /// The server refused the mail or could not be reached.
-    #[error("{0}")]
-    Server(String),
-}
-
-impl Post {
-    /// A transport for `smtp` that keeps at most one connection open.
-    pub fn new(smtp: &Smtp) -> Result<Post, Error> {
-        let transport = smtp_builder(smtp)?
-            .pool_config(PoolConfig::new().max_size(1))
-            .build();
-        Ok(Post {
-            transport,
-            from: smtp.from.clone(),
-        })
-    }
-
-    /// Sends `letter` to `to`, its Message-ID made from `key`.
-    pub async fn send(&self, letter: &mail::Letter, to: &str, key: &str) -> Result<(), Refusal> {
-        let to = address(to).map_err(|e| Refusal::Address(e.into()))?;
-        let message = mail::message(letter, &self.from, to, key)
-            .map_err(|e| Refusal::Server(format!("the mail cannot be built: {e}")))?;
-        self.transport.send(message).await.map(drop).map_err(|e| {
-            // 550-553 name this recipient; others (auth, policy, syntax) every mail.
-            let code = e.status().map(|c| c.to_string());
-            if code
-                .as_deref()
-                .is_some_and(|c| ["550", "551", "552", "553"].contains(&c))
-            {
-                Refusal::Address(e.to_string())
-            } else {
-                Refusal::Server(e.to_string())
-            }
-        })
-    }
 }
 
 #[cfg(test)]

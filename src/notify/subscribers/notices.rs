@@ -74,7 +74,7 @@ impl Notices {
 /// Sends queued notices until `token` is cancelled or every sender is gone.
 pub async fn run(
     mut rx: mpsc::Receiver<Notice>,
-    post: Post,
+    mut post: Post,
     site: Site,
     metrics: Arc<Metrics>,
     token: CancellationToken,
@@ -98,6 +98,9 @@ pub async fn run(
                 metrics.count_notifications(LABEL, "failed", 1);
                 tracing::warn!(error = %e, "a subscription mail was not sent");
             }
+        }
+        if rx.is_empty() {
+            post.close().await;
         }
     }
 }

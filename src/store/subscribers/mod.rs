@@ -4,14 +4,14 @@
 //! its undelivered rows at a false alarm); and the fan-out cursor the lane advances after each
 //! mail a server accepted.
 //!
-//! Owns the subscribers table's writes. Only hashes of tokens reach it; it never sends mail,
-//! never sees a token and never decides who hears of what: `notify::public` does.
+//! Owns the subscribers table's writes (the writer's methods for them are in `writes`). Only
+//! hashes of tokens reach it; it never sends mail, never sees a token and never decides who
+//! hears of what: `notify::public` does.
 
 use rusqlite::{OptionalExtension, Transaction, params};
 use tokio::sync::oneshot;
 
 use super::Error;
-use super::writer::{Write, Writer};
 use crate::clock::Timestamp;
 use crate::event::Event;
 use crate::model::{CheckId, Impact};
@@ -340,73 +340,7 @@ fn facts(tx: &Transaction, id: i64) -> Result<Option<PublicFacts>, Error> {
     }))
 }
 
-/// Subscriber changes, each answered after its commit.
-impl Writer {
-    async fn subscribers<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<Result<T, Error>>) -> SubscriberWrite,
-    ) -> Result<T, Error> {
-        self.ask(|reply| Write::Subscribers(make(reply))).await?
-    }
-
-    /// Stores a request to subscribe and says which mail it calls for.
-    pub async fn add_subscriber(&self, request: Subscription) -> Result<Subscribed, Error> {
-        self.subscribers(|reply| SubscriberWrite::Subscribe { request, reply })
-            .await
-    }
-
-    /// Confirms by the hash of a confirmation token; the scope now in force, if it was valid.
-    pub async fn confirm(
-        &self,
-        confirm_hash: String,
-        now: Timestamp,
-    ) -> Result<Option<Scope>, Error> {
-        self.subscribers(|reply| SubscriberWrite::Confirm {
-            confirm_hash,
-            now,
-            reply,
-        })
-        .await
-    }
-
-    /// Deletes the subscriber of an unsubscribe token's hash; whether there was one.
-    pub async fn unsubscribe(&self, unsubscribe_hash: String) -> Result<bool, Error> {
-        self.subscribers(|reply| SubscriberWrite::Unsubscribe {
-            unsubscribe_hash,
-            reply,
-        })
-        .await
-    }
-
-    /// Deletes the subscriber with `address` (any case); whether there was one.
-    pub async fn delete_subscriber(&self, address: String) -> Result<bool, Error> {
-        self.subscribers(|reply| SubscriberWrite::Delete { address, reply })
-            .await
-    }
-
-    /// Records that subscribers up to `after` have had `rows`; the rows still to deliver.
-    pub async fn advance_fanout(
-        &self,
-        rows: Vec<i64>,
-        after: i64,
-        lease_until: Timestamp,
-    ) -> Result<Vec<i64>, Error> {
-        self.subscribers(|reply| SubscriberWrite::Advance {
-            rows,
-            after,
-            lease_until,
-            reply,
-        })
-        .await
-    }
-
-    /// The key unsubscribe tokens are derived from, stored with `candidate` the first time.
-    pub async fn subscription_key(&self, candidate: Vec<u8>) -> Result<Vec<u8>, Error> {
-        self.subscribers(|reply| SubscriberWrite::Key { candidate, reply })
-            .await
-    }
-}
+mod writes;
 
 #[cfg(test)]
-#[path = "subscribers_tests.rs"]
 mod tests;
