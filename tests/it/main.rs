@@ -15,6 +15,8 @@ mod probe_depth;
 mod probe_dns;
 mod public_api;
 mod schedule;
+mod smtp_sink;
 mod store;
+mod subscribe;
 mod tls_messages;
 mod web;
