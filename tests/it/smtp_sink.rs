@@ -17,6 +17,8 @@ pub struct Sink {
     pub addr: SocketAddr,
     mails: Arc<Mutex<Vec<Mail>>>,
     connections: Arc<Mutex<usize>>,
+    /// How long each mail takes to be accepted, as a busy server's would.
+    delay: Duration,
 }
 
 /// One mail as received.
@@ -30,11 +32,17 @@ pub struct Mail {
 
 impl Sink {
     pub async fn start() -> Sink {
+        Sink::slow(Duration::ZERO).await
+    }
+
+    /// A sink that takes `delay` to accept each mail.
+    pub async fn slow(delay: Duration) -> Sink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sink = Sink {
             addr: listener.local_addr().unwrap(),
             mails: Arc::default(),
             connections: Arc::default(),
+            delay,
         };
         let serving = sink.clone();
         tokio::spawn(async move {
@@ -134,6 +142,7 @@ impl Sink {
                     }
                     data.push_str(line.strip_prefix('.').unwrap_or(&line));
                 }
+                tokio::time::sleep(self.delay).await;
                 self.mails.lock().unwrap().push(Mail {
                     from: from.clone(),
                     to: std::mem::take(&mut to),

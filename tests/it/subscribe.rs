@@ -1,8 +1,9 @@
 //! Public email subscriptions end to end, on loopback with an SMTP sink: subscribe, confirm by
 //! the mailed link, hear of incidents with one-click unsubscribe headers and both parts,
 //! unsubscribe with RFC 8058's post and hear nothing more; the same answer for a known and an
-//! unknown address; the budget's 429; false alarms and removed checks never reach subscribers;
-//! the CLI's export and delete.
+//! unknown address; the budget's 429; false alarms and removed checks never reach subscribers,
+//! and a false alarm stops a fan-out under way; a restart resumes a fan-out without sending
+//! twice; the CLI's export and delete.
 
 use std::net::TcpListener;
 use std::process::Command;
@@ -458,6 +459,106 @@ async fn false_alarms_and_removed_checks_never_reach_subscribers() {
     d.stop().await;
 }
 
+/// Confirmed subscribers `s0@example.org`… written straight into the database of a daemon
+/// that ran once in `dir` and stopped.
+fn add_subscribers(dir: &std::path::Path, n: i64) {
+    let mut db = rusqlite::Connection::open(dir.join("watchpost.db")).unwrap();
+    let tx = db.transaction().unwrap();
+    for i in 0..n {
+        tx.execute(
+            "INSERT INTO subscribers (address, scope, unsubscribe_hash, created_at, confirmed_at)
+             VALUES (?1, 'all', ?2, 0, 0)",
+            (format!("s{i}@example.org"), format!("h{i}")),
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_false_alarm_stops_a_fan_out_between_two_mails() {
+    let sink = Sink::slow(Duration::from_millis(20)).await;
+    let alive = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = config(&sink, &alive, "0s", "");
+    daemon::start(dir.path(), &toml).await.stop().await;
+    add_subscribers(dir.path(), 200);
+    let d = daemon::start(dir.path(), &toml).await;
+    let id = declare(&d, "Blip", &["alive"]).await;
+    sink.wait(WAIT, |m| m.len() >= 5).await;
+    let resolve = serde_json::json!({"status": "resolved", "body": "Gone."});
+    let path = format!("/api/v1/admin/incidents/{id}");
+    let r = d
+        .request(
+            "POST",
+            &format!("{path}/updates"),
+            &api(&[]),
+            &resolve.to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = d
+        .request(
+            "PATCH",
+            &path,
+            &api(&[]),
+            &serde_json::json!({"false_alarm": true}).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    settled(&d, id).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sent = sink.mails().len();
+    assert!(sent < 200, "the fan-out went on: {sent} mails");
+    let (cursor, states): (i64, String) = d
+        .db()
+        .query_row(
+            "SELECT max(fanout_after), group_concat(state) FROM outbox
+             WHERE destination = '@subscribers' AND subject = ?1",
+            [id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(states, "cancelled,cancelled");
+    assert_eq!(
+        cursor, sent as i64,
+        "one mail per subscriber up to the cursor, none after"
+    );
+    assert!(
+        sink.mails()
+            .iter()
+            .all(|m| !m.header("Subject").unwrap().contains("Resolved")),
+        "nothing of the resolution"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(sink.mails().len(), sent);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_mid_fan_out_resumes_after_the_last_subscriber_mailed() {
+    let sink = Sink::slow(Duration::from_millis(10)).await;
+    let alive = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = config(&sink, &alive, "0s", "");
+    daemon::start(dir.path(), &toml).await.stop().await;
+    add_subscribers(dir.path(), 100);
+    let d = daemon::start(dir.path(), &toml).await;
+    let id = declare(&d, "Halfway", &["alive"]).await;
+    sink.wait(WAIT, |m| m.len() >= 10).await;
+    d.stop().await;
+    let before = sink.mails().len();
+    assert!(before < 100, "the stop came too late to test anything");
+    let d = daemon::start(dir.path(), &toml).await;
+    settled(&d, id).await;
+    let mut to: Vec<String> = sink.mails().into_iter().flat_map(|m| m.to).collect();
+    to.sort();
+    let mut expected: Vec<String> = (0..100).map(|i| format!("s{i}@example.org")).collect();
+    expected.sort();
+    assert_eq!(to, expected, "every subscriber once, none twice");
+    d.stop().await;
+}
+
 /// Mails per second to 1,000 subscribers through one SMTP connection to the loopback sink.
 /// A measurement, not a test: `cargo test --release --test it subscriber_mail_rate -- --ignored
 /// --nocapture`.
@@ -470,21 +571,8 @@ async fn subscriber_mail_rate() {
     let dir = tempfile::tempdir().unwrap();
     let toml = config(&sink, &alive, "0s", "");
     // Create the schema, then a thousand confirmed subscribers.
-    let d = daemon::start(dir.path(), &toml).await;
-    d.stop().await;
-    {
-        let mut db = rusqlite::Connection::open(dir.path().join("watchpost.db")).unwrap();
-        let tx = db.transaction().unwrap();
-        for i in 0..N {
-            tx.execute(
-                "INSERT INTO subscribers (address, scope, unsubscribe_hash, created_at, confirmed_at)
-                 VALUES (?1, 'all', ?2, 0, 0)",
-                (format!("s{i}@example.org"), format!("h{i}")),
-            )
-            .unwrap();
-        }
-        tx.commit().unwrap();
-    }
+    daemon::start(dir.path(), &toml).await.stop().await;
+    add_subscribers(dir.path(), N);
     let d = daemon::start(dir.path(), &toml).await;
     let started = Instant::now();
     let id = declare(&d, "Rate", &["alive"]).await;

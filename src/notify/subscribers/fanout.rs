@@ -105,7 +105,6 @@ impl Fanout {
         }
     }
 
-    /// Mails one claimed batch to every subscriber after its cursor, then finishes it.
     /// [`Fanout::deliver`], then the session ends: the next batch may be hours away.
     async fn deliver_closing(
         &mut self,
@@ -117,6 +116,7 @@ impl Fanout {
         delivered
     }
 
+    /// Mails one claimed batch to every subscriber after its cursor, then finishes it.
     async fn deliver(
         &mut self,
         rows: Vec<OutboxRow>,
@@ -204,16 +204,20 @@ impl Fanout {
                 }
                 after = r.id;
                 ids = self.advance(ids, after).await?;
-                items.retain(|(id, ..)| ids.contains(id));
+                keep(&mut items, &ids, &mut stories);
                 if ids.is_empty() {
                     tracing::info!(sent, "subscriber mail cancelled mid-way (a false alarm)");
                     return Ok(());
                 }
             }
             if after < last {
+                // The rest of the page wanted none of it: the cursor moves past them.
                 after = last;
                 ids = self.advance(ids, after).await?;
-                items.retain(|(id, ..)| ids.contains(id));
+                keep(&mut items, &ids, &mut stories);
+                if ids.is_empty() {
+                    return Ok(());
+                }
             }
         }
         if !ids.is_empty() {
@@ -244,6 +248,19 @@ impl Fanout {
 
     async fn finish(&self, ids: Vec<i64>, outcome: Finish) -> Result<(), StoreError> {
         self.writer.finish(ids, Timestamp::now(), outcome).await
+    }
+}
+
+/// Keeps the items of the rows still to deliver; the stories, made for the old list, go.
+fn keep(
+    items: &mut Vec<(i64, Timestamp, Item)>,
+    ids: &[i64],
+    stories: &mut HashMap<Vec<usize>, Story>,
+) {
+    let before = items.len();
+    items.retain(|(id, ..)| ids.contains(id));
+    if items.len() != before {
+        stories.clear();
     }
 }
 

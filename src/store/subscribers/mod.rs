@@ -41,8 +41,9 @@ pub enum SubscriberWrite {
         address: String,
         reply: oneshot::Sender<Result<bool, Error>>,
     },
-    /// Records that every subscriber up to `after` has had the claimed rows `rows`; answers
-    /// which of them are still to deliver (a false alarm cancels its rows mid-way).
+    /// Records that every subscriber up to `after` has had the claimed rows `rows` (cancelled
+    /// ones too: the cursor says who got what); answers which of them are still to deliver (a
+    /// false alarm cancels its rows mid-way).
     Advance {
         rows: Vec<i64>,
         after: i64,
@@ -244,8 +245,9 @@ fn advance(
     let ids = serde_json::to_string(rows).unwrap_or_else(|_| "[]".into());
     tx.prepare_cached(
         "UPDATE outbox SET fanout_after = max(fanout_after, ?2),
-             lease_until = max(coalesce(lease_until, 0), ?3)
-         WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'pending'",
+             lease_until = CASE WHEN state = 'pending'
+                 THEN max(coalesce(lease_until, 0), ?3) ELSE lease_until END
+         WHERE id IN (SELECT value FROM json_each(?1))",
     )?
     .execute(params![ids, after, lease_until.0])?;
     let mut stmt = tx.prepare_cached(
