@@ -57,7 +57,8 @@ pub enum Write {
     Announce(Event),
     /// More evidence for an open incident.
     AddEvidence { incident: i64, evidence: Evidence },
-    /// Deletes raw results older than `before`; rollups stay.
+    /// Deletes raw results older than `before` (rollups stay) and requests to subscribe that
+    /// were never confirmed in time.
     Prune {
         before: Timestamp,
         reply: oneshot::Sender<Result<usize, Error>>,
@@ -378,6 +379,7 @@ fn apply(
             Write::AddEvidence { incident, evidence } => insert_evidence(tx, incident, &evidence)?,
             Write::Prune { before, reply } => {
                 let n = tx.execute("DELETE FROM results WHERE at < ?1", [before.0])?;
+                subscribers::prune(tx, Timestamp::now())?;
                 replies.push(Reply::Pruned(reply, n));
             }
             Write::Flush { reply } => replies.push(Reply::Flushed(reply)),

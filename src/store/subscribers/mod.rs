@@ -153,11 +153,18 @@ pub(super) fn apply(tx: &Transaction, w: SubscriberWrite) -> Result<Answer, Erro
     })
 }
 
+/// Deletes the requests to subscribe whose confirmation expired before `now`: an address
+/// nobody confirmed is not kept.
+pub(super) fn prune(tx: &Transaction, now: Timestamp) -> Result<usize, Error> {
+    Ok(tx
+        .prepare_cached(
+            "DELETE FROM subscribers WHERE confirmed_at IS NULL AND confirm_expires < ?1",
+        )?
+        .execute([now.0])?)
+}
+
 fn subscribe(tx: &Transaction, s: &Subscription) -> Result<Subscribed, Error> {
-    tx.prepare_cached(
-        "DELETE FROM subscribers WHERE confirmed_at IS NULL AND confirm_expires < ?1",
-    )?
-    .execute([s.now.0])?;
+    prune(tx, s.now)?;
     let scope = s.scope.to_stored();
     let found = tx
         .prepare_cached(

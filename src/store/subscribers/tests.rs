@@ -157,6 +157,10 @@ fn confirmation_tokens_expire_after_their_time_and_their_rows_go() {
     };
     assert!(deleted(&tx, "EVE@example.org"));
     assert!(!deleted(&tx, "eve@example.org"));
+    subscribe(&tx, "old@example.org", Scope::All, "c3", 0);
+    assert_eq!(prune(&tx, Timestamp(2 * DAY_MS)).unwrap(), 0, "not yet");
+    assert_eq!(prune(&tx, Timestamp(2 * DAY_MS + 1)).unwrap(), 1);
+    assert_eq!(count(&tx), 0);
 }
 
 #[test]
