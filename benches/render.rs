@@ -51,6 +51,7 @@ fn main() {
                 latency: Duration::from_millis(42),
                 code: None,
                 failure: None,
+                tls: None,
             }),
             incident: None,
         };

@@ -3,7 +3,6 @@
 //! commit and join the writer).
 //! Nothing else spawns long-lived tasks or owns the cancellation token.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,11 +17,13 @@ use crate::config::Config;
 use crate::history::Refresher;
 use crate::maintenance::Schedule;
 use crate::metrics::Metrics;
-use crate::model::CheckId;
-use crate::notify::{self, Routing, Sender};
+use crate::notify::{self, Routing};
 use crate::recorder::{Handles, Recorder};
+use crate::reload::{self, Reloader};
+use crate::scheduler::Probes;
+use crate::service;
 use crate::snapshot::{History, Snapshot};
-use crate::store::{CheckMeta, Store, Writer};
+use crate::store::{Routed, Store, Writer};
 use crate::web::admin::{AdminHandles, Throttle};
 use crate::web::{self, WebState};
 
@@ -43,6 +44,7 @@ pub struct App {
 impl App {
     /// Opens the database and binds the listen address, so errors surface before anything runs.
     pub async fn bind(config: Config) -> anyhow::Result<App> {
+        web::serve::raise_fd_limit();
         let path = config.storage.path.clone();
         let opening = || format!("opening database {}", config.storage.path.display());
         // Opening runs SQLite and the migrations: blocking work, kept off the async runtime.
@@ -75,35 +77,13 @@ impl App {
         // Before anything commits an event: every event from here on is routed to the outbox.
         store
             .writer
-            .set_routing(Arc::new(Routing::new(&config)))
+            .set_routing(Arc::new(Routing::new(&config)), Routed::Start)
             .await
             .context("setting up notifications")?;
         let now = Timestamp::now();
-        let metas = config
-            .checks
-            .iter()
-            .map(|c| CheckMeta {
-                slug: c.id.to_string(),
-                name: c.name.clone(),
-                group: c.group.clone(),
-                kind: c.kind().to_string(),
-            })
-            .collect();
-        let rows = store
-            .writer
-            .sync_checks(metas, now)
+        let ids = reload::register(&store.writer, &config)
             .await
             .context("registering checks")?;
-        let ids: HashMap<CheckId, i64> = config
-            .checks
-            .iter()
-            .map(|c| {
-                rows.iter()
-                    .find(|r| r.slug == c.id.as_str())
-                    .map(|r| (c.id.clone(), r.id))
-                    .context("a configured check has no row after registration")
-            })
-            .collect::<anyhow::Result<_>>()?;
         let open = store
             .reader
             .open_incidents()
@@ -115,11 +95,7 @@ impl App {
                 .iter()
                 .any(|c| incident.check.as_deref() == Some(c.id.as_str()));
             if incident.auto && !configured {
-                let note = "The check was removed from the configuration.".to_string();
-                store
-                    .writer
-                    .resolve_incident(incident.id, now, note)
-                    .await?;
+                actions::retire(&store.writer, incident.id, now, true).await?;
             }
         }
 
@@ -149,9 +125,16 @@ impl App {
             },
         );
         let (outcomes_tx, outcomes_rx) = mpsc::channel(OUTCOME_QUEUE);
-        let recorder = tokio::spawn(recorder.run(outcomes_rx));
-        let probes_stop = shutdown.child_token();
-        let mut probes = crate::scheduler::spawn(&config, outcomes_tx, probes_stop.clone());
+        let (reconfig_tx, reconfig_rx) = mpsc::channel(4);
+        let recorder = tokio::spawn(recorder.run_with(outcomes_rx, reconfig_rx));
+        let probes = Probes::spawn(
+            &config,
+            outcomes_tx,
+            shutdown.child_token(),
+            metrics.schedule_lag(),
+        );
+        let (reload_tx, reload_rx) = mpsc::channel(4);
+        let (in_force_tx, in_force_rx) = watch::channel(config.clone());
 
         let refresher = Refresher {
             reader: store.reader.clone(),
@@ -164,32 +147,36 @@ impl App {
         let handles = actions::Handles {
             writer: store.writer.clone(),
             reader: store.reader.clone(),
-            schedule: schedule_tx,
-            recurring: config.maintenance.clone(),
+            schedule: schedule_tx.clone(),
             snapshot: snapshot_rx.clone(),
         };
         let windows = tokio::spawn(actions::watch_windows(handles.clone(), shutdown.clone()));
-        let sender = (!config.notify.destinations.is_empty()).then(|| Sender::new(&config.notify));
-        let notifier = match sender {
-            None => None,
-            Some(Ok(sender)) => Some(tokio::spawn(
-                notify::Worker {
-                    destinations: config.notify.destinations.clone(),
-                    timing: config.notify.timing,
-                    sender,
-                    writer: store.writer.clone(),
-                    reader: store.reader.clone(),
-                    metrics: metrics.clone(),
-                    events: store.writer.subscribe(),
-                    base: notify::base_url(&config.server, listener.local_addr()?),
-                }
-                .run(shutdown.clone()),
-            )),
-            Some(Err(e)) => {
-                tracing::error!(error = %e, "notifications cannot be sent; they stay in the outbox");
-                None
+        // The reloader owns the probe tasks: it stops them, and so ends the outcome queue, when
+        // the token is cancelled.
+        let reloader = tokio::spawn(
+            Reloader {
+                config: config.clone(),
+                probes,
+                writer: store.writer.clone(),
+                recorder: reconfig_tx,
+                schedule: schedule_tx,
+                metrics: metrics.clone(),
+                requests: reload_rx,
+                in_force: in_force_tx,
             }
-        };
+            .run(shutdown.clone()),
+        );
+        let notifier = tokio::spawn(
+            notify::Worker {
+                config: in_force_rx,
+                writer: store.writer.clone(),
+                reader: store.reader.clone(),
+                metrics: metrics.clone(),
+                events: store.writer.subscribe(),
+                bound: listener.local_addr()?,
+            }
+            .run(shutdown.clone()),
+        );
         let subscriptions = notify::subscribers::start(
             &config,
             notify::subscribers::Handles {
@@ -215,6 +202,7 @@ impl App {
             .public_url
             .as_ref()
             .is_some_and(|u| u.scheme() == "https");
+        let supervised = snapshot_rx.clone();
         let app = web::router(WebState {
             snapshot: snapshot_rx,
             bars: web::front::spawn_bars(history_rx.clone()),
@@ -229,6 +217,7 @@ impl App {
                     actions: handles,
                     throttle: Throttle::default(),
                     secure_cookies,
+                    reload: reload_tx,
                 })
             }),
             local_addr: listener.local_addr()?,
@@ -244,22 +233,23 @@ impl App {
         tracing::info!(
             listen = %listener.local_addr()?,
             checks = config.checks.len(),
-            database = %config.storage.path.display(),
+            database = %crate::logline::escaped(config.storage.path.display()),
             "watchpost is running"
         );
-        let web = tokio::spawn(
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .into_future(),
-        );
+        let limits = web::serve::Limits::for_checks(config.checks.len());
+        let web = tokio::spawn(web::serve::serve(listener, app, limits, shutdown.clone()));
+        let service = tokio::spawn(service::supervise(
+            supervised,
+            store.writer.clone(),
+            shutdown.clone(),
+        ));
 
         shutdown.cancelled().await;
         tracing::info!("stopping: finishing in-flight work");
         let stop = async {
-            while probes.join_next().await.is_some() {}
+            if reloader.await.is_err() {
+                tracing::error!("the reloader panicked");
+            }
             if recorder.await.is_err() {
                 tracing::error!("the recorder panicked");
             }
@@ -267,12 +257,11 @@ impl App {
             let _ = windows.await;
             let _ = housekeeping.await;
             // A delivery in flight finishes and is recorded before the writer stops.
-            if let Some(notifier) = notifier {
-                let _ = notifier.await;
-            }
+            let _ = notifier.await;
             for task in subscriptions.map(|s| s.tasks).unwrap_or_default() {
                 let _ = task.await;
             }
+            let _ = service.await;
             // The web server holds a writer handle for the admin area: it drains first, then
             // the writer commits what is queued and its thread is joined.
             let served = match web.await {
@@ -298,7 +287,9 @@ async fn housekeeping(writer: Writer, keep_raw: Duration, token: CancellationTok
         match writer.prune(before).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "pruned raw results"),
-            Err(e) => tracing::warn!(error = %e, "pruning raw results failed"),
+            Err(e) => {
+                tracing::warn!(error = %crate::logline::escaped(&e), "pruning raw results failed")
+            }
         }
         tokio::select! {
             _ = token.cancelled() => return,

@@ -30,7 +30,8 @@ pub enum Event {
         title: String,
         checks: Vec<CheckId>,
         at: Timestamp,
-        /// The first entry of its timeline (for an automatic one, the first failing probe's error).
+        /// The first entry of its timeline (for an automatic one, the first failing probe's error
+        /// in its public form).
         body: String,
     },
     /// An entry was added to an incident's timeline, by an admin or by watchpost.

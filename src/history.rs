@@ -51,7 +51,7 @@ impl Refresher {
     pub async fn run(mut self, token: CancellationToken) {
         loop {
             if let Err(e) = self.refresh(Timestamp::now()).await {
-                tracing::warn!(error = %e, "refreshing uptime history failed");
+                tracing::warn!(error = %crate::logline::escaped(&e), "refreshing uptime history failed");
             }
             tokio::select! {
                 _ = token.cancelled() => return,
@@ -89,7 +89,11 @@ impl Refresher {
             )
             .await?;
         let mut incidents: HashMap<String, Vec<BarIncident>> = HashMap::new();
-        for i in self.reader.incidents_since(first_day).await? {
+        let touched = self.reader.incidents_since(first_day).await?;
+        // Manual incidents count too: the metric is every incident the public sees as open.
+        let open = touched.iter().filter(|i| i.resolved_at.is_none()).count();
+        self.metrics.set_incidents_open(open);
+        for i in touched {
             for slug in &i.checks {
                 incidents
                     .entry(slug.clone())

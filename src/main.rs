@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueHint};
 use tokio_util::sync::CancellationToken;
-use watchpost::{config, probe};
+use watchpost::{config, export, probe};
 
 #[derive(Parser)]
 #[command(
@@ -23,20 +23,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the daemon.
+    /// Run the daemon: probe the checks, record them and serve the status page.
     Run {
         /// Config file [default: ./watchpost.toml, then /etc/watchpost/watchpost.toml]
-        #[arg(long, short)]
+        #[arg(long, short, value_hint = ValueHint::FilePath)]
         config: Option<PathBuf>,
     },
     /// Validate the config and print every error as file:line:column.
     Check {
-        #[arg(long, short)]
+        /// Config file to validate [default: ./watchpost.toml, then /etc/watchpost/watchpost.toml]
+        #[arg(long, short, value_hint = ValueHint::FilePath)]
         config: Option<PathBuf>,
     },
     /// Probe one target now and print the result with phase timings.
     Probe {
-        /// https://…, http://…, tcp://host:port or dns://[server/]name?type=MX
+        /// https://…, http://…, tcp://host:port, tls://host:port or dns://[server/]name?type=MX
         target: String,
         /// Give up after this long.
         #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
@@ -52,6 +53,8 @@ enum Command {
         #[command(subcommand)]
         command: NotifyCommand,
     },
+    #[command(flatten)]
+    Ops(OpsCommand),
     /// Public email subscribers: export them, or delete one.
     Subscribers {
         #[command(subcommand)]
@@ -63,13 +66,15 @@ enum Command {
 enum SubscribersCommand {
     /// Print every subscriber as CSV: address, scope, subscribed_at, confirmed_at.
     Export {
-        #[arg(long, short)]
+        /// Config file naming the database [default: ./watchpost.toml, then /etc/watchpost/watchpost.toml]
+        #[arg(long, short, value_hint = ValueHint::FilePath)]
         config: Option<PathBuf>,
     },
     /// Delete the subscriber with this address (any case), confirmed or not.
     Delete {
         address: String,
-        #[arg(long, short)]
+        /// Config file naming the database [default: ./watchpost.toml, then /etc/watchpost/watchpost.toml]
+        #[arg(long, short, value_hint = ValueHint::FilePath)]
         config: Option<PathBuf>,
     },
 }
@@ -80,8 +85,61 @@ enum NotifyCommand {
     Test {
         /// The destination's `name`.
         name: String,
-        #[arg(long, short)]
+        /// Config file [default: ./watchpost.toml, then /etc/watchpost/watchpost.toml]
+        #[arg(long, short, value_hint = ValueHint::FilePath)]
         config: Option<PathBuf>,
+    },
+}
+
+/// Commands for running watchpost for years: backups, reports, shell completions, man pages.
+#[derive(Subcommand)]
+enum OpsCommand {
+    /// Copy the database to a new file, consistently, while the daemon runs.
+    Backup {
+        /// The new file to write (it must not exist yet).
+        #[arg(value_hint = ValueHint::FilePath)]
+        path: PathBuf,
+        /// Config file naming the database [default: ./watchpost.toml, then /etc/watchpost/watchpost.toml]
+        #[arg(long, short, value_hint = ValueHint::FilePath)]
+        config: Option<PathBuf>,
+    },
+    /// Export one check's results, days or incidents over a period as CSV or JSON, for SLA reports.
+    Export {
+        /// The check's id, as in the config.
+        #[arg(long)]
+        check: String,
+        /// First day (2026-11-01, UTC) or instant (RFC 3339) of the period.
+        #[arg(long)]
+        from: export::Date,
+        /// Last day, included (2026-11-30), or instant (RFC 3339), excluded [default: now]
+        #[arg(long)]
+        to: Option<export::Date>,
+        /// What to export.
+        #[arg(long, value_enum, default_value_t = export::What::Daily)]
+        what: export::What,
+        /// How to write it.
+        #[arg(long, value_enum, default_value_t = export::Format::Csv)]
+        format: export::Format,
+        /// Write to this file instead of standard output.
+        #[arg(long, short, value_hint = ValueHint::FilePath)]
+        output: Option<PathBuf>,
+        /// Config file naming the database [default: ./watchpost.toml, then /etc/watchpost/watchpost.toml]
+        #[arg(long, short, value_hint = ValueHint::FilePath)]
+        config: Option<PathBuf>,
+    },
+    /// Print a shell completion script for bash, zsh, fish, elvish or PowerShell.
+    ///
+    /// For example: watchpost completions bash > /etc/bash_completion.d/watchpost
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or write one page per command into a directory.
+    Man {
+        /// Write watchpost.1 and watchpost-COMMAND.1 into this directory instead of printing watchpost.1.
+        #[arg(long, value_hint = ValueHint::DirPath)]
+        out_dir: Option<PathBuf>,
     },
 }
 
@@ -107,6 +165,7 @@ fn main() -> ExitCode {
         Command::Notify {
             command: NotifyCommand::Test { name, config },
         } => runtime.block_on(notify_test(config, &name)),
+        Command::Ops(command) => ops(command, &runtime),
         Command::Subscribers { command } => runtime.block_on(subscribers(command)),
     }
 }
@@ -132,20 +191,36 @@ fn init_logging() {
         .init();
 }
 
-/// The config path: the flag, else ./watchpost.toml, else /etc/watchpost/watchpost.toml.
-fn config_path(flag: Option<PathBuf>) -> PathBuf {
-    flag.unwrap_or_else(|| {
-        let local = Path::new("watchpost.toml");
-        if local.exists() {
-            local.to_path_buf()
-        } else {
-            PathBuf::from("/etc/watchpost/watchpost.toml")
-        }
-    })
+/// Where a config is looked for when `--config` is not given, in order.
+const CONFIG_PATHS: [&str; 2] = ["./watchpost.toml", "/etc/watchpost/watchpost.toml"];
+
+/// The config path: the flag, else the first of [`CONFIG_PATHS`] that exists; when none does,
+/// a message naming every path tried.
+fn config_path(flag: Option<PathBuf>) -> Result<PathBuf, String> {
+    if let Some(path) = flag {
+        return Ok(path);
+    }
+    CONFIG_PATHS
+        .iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+        .map(Path::to_path_buf)
+        .ok_or_else(|| {
+            format!(
+                "no config file: tried {}; pass --config PATH",
+                CONFIG_PATHS.join(" and ")
+            )
+        })
 }
 
 fn load(flag: Option<PathBuf>) -> Option<config::Config> {
-    let path = config_path(flag);
+    let path = match config_path(flag) {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!("watchpost: {e}");
+            return None;
+        }
+    };
     match config::load(&path) {
         Ok(c) => Some(c),
         Err(e) => {
@@ -159,8 +234,8 @@ fn check(flag: Option<PathBuf>) -> ExitCode {
     let Some(config) = load(flag) else {
         return ExitCode::FAILURE;
     };
-    let kinds =
-        ["http", "tcp", "dns"].map(|k| config.checks.iter().filter(|c| c.kind() == k).count());
+    let kinds = watchpost::model::ProbeKind::ALL
+        .map(|k| config.checks.iter().filter(|c| c.kind() == k).count());
     println!(
         "{}: ok, {} checks ({} http, {} tcp, {} dns), listening on {}",
         config.path.display(),
@@ -182,13 +257,14 @@ async fn run(flag: Option<PathBuf>) -> ExitCode {
     match watchpost::app::run(config, token).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
+            tracing::error!("{}", watchpost::logline::escaped(format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
 }
 
-/// Cancels `token` on SIGTERM or SIGINT. SIGHUP is caught (so it cannot kill the daemon) and logged.
+/// Cancels `token` on SIGTERM or SIGINT. SIGHUP is caught here too, so it never kills the daemon;
+/// the running daemon reloads its config on it.
 async fn watch_signals(token: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
@@ -203,7 +279,8 @@ async fn watch_signals(token: CancellationToken) {
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
-            _ = hup.recv() => tracing::warn!("SIGHUP received: reloading the config is not supported yet; restart to apply changes"),
+            // The daemon reloads its config (app::run's reloader hears the same signal).
+            _ = hup.recv() => {}
         }
     }
     token.cancel();
@@ -353,5 +430,148 @@ fn hash_password() -> ExitCode {
             eprintln!("watchpost hash-password: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn ops(command: OpsCommand, runtime: &tokio::runtime::Runtime) -> ExitCode {
+    match command {
+        OpsCommand::Backup { path, config } => backup(&path, config, runtime),
+        OpsCommand::Export {
+            check,
+            from,
+            to,
+            what,
+            format,
+            output,
+            config,
+        } => {
+            let request = export::Request {
+                check,
+                from: from.start(),
+                to: to.map_or_else(watchpost::clock::Timestamp::now, export::Date::end),
+                what,
+                format,
+            };
+            export_to(&request, output.as_deref(), config, runtime)
+        }
+        OpsCommand::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "watchpost",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
+        OpsCommand::Man { out_dir } => man(out_dir.as_deref()),
+    }
+}
+
+fn backup(to: &Path, flag: Option<PathBuf>, runtime: &tokio::runtime::Runtime) -> ExitCode {
+    let Some(config) = load(flag) else {
+        return ExitCode::FAILURE;
+    };
+    let made = watchpost::store::Reader::open_existing(&config.storage.path)
+        .and_then(|reader| runtime.block_on(reader.backup(to.to_path_buf())));
+    match made {
+        Ok(b) => {
+            println!(
+                "{} -> {}: {} bytes, schema {}, integrity ok",
+                config.storage.path.display(),
+                to.display(),
+                b.bytes,
+                b.schema
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("watchpost backup: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn export_to(
+    request: &export::Request,
+    output: Option<&Path>,
+    flag: Option<PathBuf>,
+    runtime: &tokio::runtime::Runtime,
+) -> ExitCode {
+    let Some(config) = load(flag) else {
+        return ExitCode::FAILURE;
+    };
+    let written = watchpost::store::Reader::open_existing(&config.storage.path)
+        .map_err(export::Error::from)
+        .and_then(|reader| {
+            let mut out: Box<dyn std::io::Write> = match output {
+                Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            runtime.block_on(export::export(&reader, request, &mut out))
+        });
+    match written {
+        Ok(summary) => {
+            let uptime = summary
+                .uptime
+                .map(|u| {
+                    format!(
+                        ", uptime {:.4} %, down {} s",
+                        u * 100.0,
+                        summary.down_ms / 1000
+                    )
+                })
+                .unwrap_or_default();
+            eprintln!("watchpost export: {} rows{uptime}", summary.rows);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("watchpost export: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints watchpost.1, or writes it and one page per subcommand into `out_dir`.
+fn man(out_dir: Option<&Path>) -> ExitCode {
+    let written = match out_dir {
+        None => clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()),
+        Some(dir) => std::fs::create_dir_all(dir)
+            .and_then(|()| clap_mangen::generate_to(Cli::command(), dir)),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("watchpost man: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command and every argument is explained in `--help`, the man pages and completions.
+    #[test]
+    fn every_command_and_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            if cmd.get_about().is_none() {
+                missing.push(path.to_string());
+            }
+            for arg in cmd.get_arguments() {
+                if arg.get_help().is_none() && !["help", "version"].contains(&arg.get_id().as_str())
+                {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let cmd = Cli::command();
+        cmd.clone().debug_assert();
+        let mut missing = Vec::new();
+        walk(&cmd, "watchpost", &mut missing);
+        assert!(missing.is_empty(), "no help for: {missing:?}");
     }
 }

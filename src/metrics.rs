@@ -28,6 +28,9 @@ pub struct Metrics {
     probes_total: IntCounterVec,
     failures_total: IntCounterVec,
     skipped_total: IntCounterVec,
+    reload_ok: IntGauge,
+    reload_at: prometheus::Gauge,
+    schedule_lag: prometheus::Histogram,
     notifications: Notifications,
 }
 
@@ -39,7 +42,11 @@ struct Notifications {
 }
 
 fn labels<'a>(check: &'a Check, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec![check.id.as_str(), check.group.as_str(), check.kind()];
+    let mut v = vec![
+        check.id.as_str(),
+        check.group.as_str(),
+        check.kind().as_str(),
+    ];
     v.extend_from_slice(extra);
     v
 }
@@ -123,6 +130,23 @@ impl Metrics {
                 "Probes not counted because they failed for a fault of this machine (reason local)",
                 &["reason"],
             )?,
+            reload_ok: IntGauge::new(
+                "watchpost_config_last_reload_successful",
+                "Whether the last config load or reload succeeded (1) or was refused (0)",
+            )?,
+            reload_at: prometheus::Gauge::new(
+                "watchpost_config_last_reload_success_timestamp_seconds",
+                "When the config in force was loaded, in Unix seconds",
+            )?,
+            schedule_lag: prometheus::Histogram::with_opts(
+                prometheus::HistogramOpts::new(
+                    "watchpost_schedule_lag_seconds",
+                    "How late each probe started against its slot in the check's interval",
+                )
+                .buckets(vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ]),
+            )?,
             notifications: Notifications {
                 total: IntCounterVec::new(
                     Opts::new(
@@ -143,12 +167,16 @@ impl Metrics {
             registry,
         };
         m.registry.register(Box::new(m.incidents_open.clone()))?;
+        m.registry.register(Box::new(m.schedule_lag.clone()))?;
+        m.registry.register(Box::new(m.reload_ok.clone()))?;
+        m.registry.register(Box::new(m.reload_at.clone()))?;
         m.registry
             .register(Box::new(m.notifications.total.clone()))?;
         m.registry
             .register(Box::new(m.notifications.pending.clone()))?;
         m.registry
             .register(Box::new(m.notifications.oldest.clone()))?;
+        m.reloaded(true, crate::clock::Timestamp::now());
         Ok(m)
     }
 
@@ -161,7 +189,7 @@ impl Metrics {
         self.probe_duration
             .with_label_values(&l)
             .set(o.latency.as_secs_f64());
-        if check.kind() == "http" {
+        if check.kind() == crate::model::ProbeKind::Http {
             self.http_status
                 .with_label_values(&l)
                 .set(o.code.map_or(0.0, f64::from));
@@ -224,6 +252,53 @@ impl Metrics {
             None => {
                 let _ = self.uptime.remove_label_values(&l);
             }
+        }
+    }
+
+    /// Removes every series of `check`, which the config no longer has (or probes differently).
+    pub fn forget(&self, check: &Check) {
+        let plain = labels(check, &[]);
+        for g in [
+            &self.probe_success,
+            &self.probe_duration,
+            &self.http_status,
+            &self.ssl_expiry,
+            &self.dns_answers,
+        ] {
+            let _ = g.remove_label_values(&plain);
+        }
+        let with = |extra: &'static str| labels(check, &[extra]);
+        for p in crate::model::Phase::ALL {
+            let _ = self.http_phase.remove_label_values(&with(p.as_str()));
+        }
+        for v in ["TLS 1.2", "TLS 1.3"] {
+            let _ = self.tls_version.remove_label_values(&with(v));
+        }
+        for s in State::ALL {
+            let _ = self.check_state.remove_label_values(&with(s.as_str()));
+        }
+        for (window, _) in crate::uptime::WINDOWS {
+            let _ = self.uptime.remove_label_values(&with(window));
+        }
+        for s in Status::ALL {
+            let _ = self.probes_total.remove_label_values(&with(s.as_str()));
+        }
+        for r in Reason::ALL {
+            let _ = self.failures_total.remove_label_values(&with(r.as_str()));
+            let _ = self.skipped_total.remove_label_values(&with(r.as_str()));
+        }
+    }
+
+    /// The histogram of probe start lateness, for the scheduler to observe into.
+    pub fn schedule_lag(&self) -> prometheus::Histogram {
+        self.schedule_lag.clone()
+    }
+
+    /// Records a config load or reload at `at`: a refused one leaves the success time as it was.
+    pub fn reloaded(&self, ok: bool, at: crate::clock::Timestamp) {
+        self.reload_ok.set(i64::from(ok));
+        if ok {
+            self.reload_at.set(at.0 as f64 / 1000.0);
         }
     }
 

@@ -1,6 +1,7 @@
 //! The shared vocabulary: check ids, probe verdicts, check states, incident kinds, impacts and
-//! statuses, audit actions and probe phases. Each closed set is an enum with one `as_str` and
-//! one `FromStr`, so strings exist only at the edges (SQL, JSON, HTML, metric labels).
+//! statuses, audit actions, probe phases and how much of a failure the public sees. Each closed
+//! set is an enum with one `as_str` and one `FromStr`, so strings exist only at the edges (SQL,
+//! JSON, HTML, metric labels).
 //!
 //! This module depends on nothing else in the crate, and every other module may depend on it.
 
@@ -122,6 +123,15 @@ impl std::borrow::Borrow<str> for CheckId {
 }
 
 vocabulary! {
+    /// What a check probes with.
+    pub enum ProbeKind {
+        Http = "http",
+        Tcp = "tcp",
+        Dns = "dns",
+    }
+}
+
+vocabulary! {
     /// The verdict of one probe.
     pub enum Status {
         Up = "up",
@@ -236,6 +246,16 @@ vocabulary! {
         PlanMaintenance = "plan maintenance",
         EditMaintenance = "edit maintenance",
         CancelMaintenance = "cancel maintenance",
+    }
+}
+
+vocabulary! {
+    /// How much of a check's failures the public sees: `redacted` (the default) shows the error
+    /// class in a fixed sentence with the check's name; `full` shows the probe's message, with
+    /// addresses, ports and what the target sent.
+    pub enum PublicDetails {
+        Redacted = "redacted",
+        Full = "full",
     }
 }
 

@@ -73,6 +73,8 @@ impl Streak {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tracker {
     pub state: State,
+    /// The first probe of this run: no change is dated, and no time counted, before it.
+    first_at: Option<Timestamp>,
     /// Start of the last probe accounted for.
     last_at: Option<Timestamp>,
     up: Streak,
@@ -91,6 +93,7 @@ impl Tracker {
     pub fn new(state: State) -> Tracker {
         Tracker {
             state,
+            first_at: None,
             last_at: None,
             up: Streak::default(),
             degraded: Streak::default(),
@@ -155,6 +158,7 @@ pub fn apply(
     }
 
     let mut n = *t;
+    n.first_at = Some(t.first_at.map_or(at, |first| first.min(at)));
     n.last_at = Some(t.last_at.map_or(at, |last| last.max(at)));
     n.up = t.up.extend(status == Status::Up, at);
     n.degraded = t.degraded.extend(status == Status::Degraded, at);
@@ -169,10 +173,11 @@ pub fn apply(
             n.window_end = Some(w.end);
             None
         }
-        // Entering a window: from its start, or from the last probe if it started before that.
+        // Entering a window: from its start, or from the last probe if it started before that;
+        // on the first probe of a run, from that probe (nothing before it was observed).
         (_, Some(w)) => {
             n.window_end = Some(w.end);
-            let since = t.last_at.map_or(w.start, |last| w.start.max(last)).min(at);
+            let since = t.last_at.map_or(at, |last| w.start.max(last)).min(at);
             Some((State::Maintenance, since))
         }
         // Leaving a window: what the probes say now, dated no earlier than the window's end.
@@ -219,10 +224,11 @@ pub fn apply(
         }
     };
 
+    let first = n.first_at.unwrap_or(at);
     let mut change = next.map(|(to, since)| Change {
         from: t.state,
         to,
-        at: n.not_before.map_or(since, |nb| since.max(nb)),
+        at: n.not_before.map_or(since, |nb| since.max(nb)).max(first),
     });
     // Recovering from down while still slow: down ends at the first good probe, and degraded
     // begins where the current run of degraded probes began.
@@ -456,6 +462,33 @@ mod tests {
         let (state, changes, _) = run_with_window(Up, "uuuxxx", (5, 25), &policy(3, 2));
         assert_eq!(state, Down);
         assert_eq!(changes.last(), Some(&(Up, Down, 30)));
+    }
+
+    /// Regression: a window planned from 1970 dated the first probe's change to 1970, and the
+    /// re-dated span counted 57 years of maintenance for a check watched for minutes.
+    #[test]
+    fn a_window_that_started_long_ago_counts_from_the_first_probe_only() {
+        let p = policy(3, 2);
+        let w = Window {
+            start: Timestamp(0),
+            end: Timestamp(2_000_000_000_000),
+        };
+        let first = Timestamp(1_800_000_000_000);
+        let mut t = Tracker::new(Unknown);
+        let mut spans = Vec::new();
+        for i in 0..3 {
+            let at = Timestamp(first.0 + i * 10_000);
+            let step = apply(&t, Status::Up, at, Some(w), &p, &CADENCE);
+            if i == 0 {
+                assert_eq!(step.change.map(|c| c.at), Some(first));
+            }
+            spans.extend(step.spans);
+            t = step.tracker;
+        }
+        assert_eq!(t.state, State::Maintenance);
+        assert!(spans.iter().all(|s| s.start >= first), "{spans:?}");
+        let counted: i64 = spans.iter().map(|s| s.end.0 - s.start.0).sum();
+        assert_eq!(counted, 20_000);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
-use crate::actions::{self, Detected};
+use crate::actions::{self, Detected, Outage};
 use crate::clock::Timestamp;
 use crate::config::{Check, Config};
 use crate::maintenance::Schedule;
@@ -24,8 +24,11 @@ use crate::store::{Evidence, IncidentRow, Write, Writer};
 
 /// Evidence rows kept for one incident at most; later failures repeat what is known.
 const MAX_EVIDENCE: usize = 50;
-/// Outcomes handled before a snapshot is published, when they arrive faster than one by one.
+/// Outcomes taken from the queue at once, when they arrive faster than one by one.
 const PUBLISH_EVERY: usize = 256;
+/// The least time between two snapshots: publishing copies every check's "now", so with many
+/// checks it is done at most ten times a second, and the page lags the probes by at most this.
+const PUBLISH_SPACING: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What the recorder needs from the rest of the daemon.
 pub struct Recorder {
@@ -50,7 +53,43 @@ struct Runtime {
     failures: VecDeque<Evidence>,
     evidence_kept: usize,
     last_message: Option<String>,
+    /// The first probe of the current run of good ones; `None` after a failing one.
+    good_since: Option<Timestamp>,
     now: CheckNow,
+}
+
+impl Runtime {
+    /// A check's state at start: down or degraded while `open` (its automatic incident left
+    /// open when watchpost last stopped) is, else unknown until its first probes.
+    fn new(index: usize, row: i64, open: Option<&IncidentRow>) -> Runtime {
+        let state = open.map_or(State::Unknown, |i| i.severity.state());
+        Runtime {
+            index,
+            row,
+            tracker: Tracker::new(state),
+            incident: open.map(|i| (i.id, i.started_at)),
+            failures: VecDeque::new(),
+            evidence_kept: 0,
+            last_message: None,
+            good_since: None,
+            now: CheckNow {
+                state: open.map(|_| state),
+                last: None,
+                incident: open.map(|i| i.id),
+            },
+        }
+    }
+}
+
+/// A new config for the recorder, from a reload.
+pub struct Reconfig {
+    pub config: Arc<Config>,
+    /// The store rows of the new config's checks.
+    pub rows: HashMap<CheckId, i64>,
+    /// Checks whose target changed: their state starts afresh.
+    pub reset: Vec<CheckId>,
+    /// Told once the new config is in force and published.
+    pub applied: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Handles the recorder needs from the rest of the daemon.
@@ -83,22 +122,8 @@ impl Recorder {
                     .filter(|i| i.auto)
                     .filter(|i| i.check.as_deref() == Some(check.id.as_str()))
                     .max_by_key(|i| i.started_at);
-                let state = open.map_or(State::Unknown, |i| i.severity.state());
-                handles.metrics.set_state(check, state);
-                let runtime = Runtime {
-                    index,
-                    row,
-                    tracker: Tracker::new(state),
-                    incident: open.map(|i| (i.id, i.started_at)),
-                    failures: VecDeque::new(),
-                    evidence_kept: 0,
-                    last_message: None,
-                    now: CheckNow {
-                        state: open.map(|_| state),
-                        last: None,
-                        incident: open.map(|i| i.id),
-                    },
-                };
+                let runtime = Runtime::new(index, row, open);
+                handles.metrics.set_state(check, runtime.tracker.state);
                 (check.id.clone(), runtime)
             })
             .collect();
@@ -117,17 +142,114 @@ impl Recorder {
 
     /// Consumes outcomes until every sender is dropped, then counts the time since each check's
     /// last probe and returns.
-    pub async fn run(mut self, mut rx: mpsc::Receiver<Delivery>) {
+    pub async fn run(self, rx: mpsc::Receiver<Delivery>) {
+        self.run_with(rx, mpsc::channel(1).1).await;
+    }
+
+    /// [`Recorder::run`], taking new configs from `reconfig` as they come.
+    pub async fn run_with(
+        mut self,
+        mut rx: mpsc::Receiver<Delivery>,
+        mut reconfig: mpsc::Receiver<Reconfig>,
+    ) {
         let mut batch = Vec::with_capacity(PUBLISH_EVERY);
-        while rx.recv_many(&mut batch, PUBLISH_EVERY).await > 0 {
-            for (id, outcome) in batch.drain(..) {
-                if let Err(e) = self.handle(&id, outcome).await {
-                    tracing::error!(error = %e, "recording a probe result failed");
+        let mut published = tokio::time::Instant::now();
+        let mut dirty = false;
+        loop {
+            let due = published + PUBLISH_SPACING;
+            tokio::select! {
+                _ = tokio::time::sleep_until(due), if dirty => {
+                    self.publish();
+                    published = tokio::time::Instant::now();
+                    dirty = false;
+                    continue;
+                }
+                n = rx.recv_many(&mut batch, PUBLISH_EVERY) => {
+                    if n == 0 {
+                        break;
+                    }
+                    for (id, outcome) in batch.drain(..) {
+                        if let Err(e) = self.handle(&id, outcome).await {
+                            tracing::error!(error = %crate::logline::escaped(&e), "recording a probe result failed");
+                        }
+                    }
+                }
+                Some(mut r) = reconfig.recv() => {
+                    let applied = r.applied.take();
+                    if let Err(e) = self.reconfigure(r).await {
+                        tracing::error!(error = %e, "applying a new config in the recorder failed");
+                    }
+                    // A new config shows at once, whatever the spacing.
+                    self.publish();
+                    published = tokio::time::Instant::now();
+                    dirty = false;
+                    if let Some(applied) = applied {
+                        let _ = applied.send(());
+                    }
+                    continue;
                 }
             }
+            dirty = true;
+            if published.elapsed() >= PUBLISH_SPACING {
+                self.publish();
+                published = tokio::time::Instant::now();
+                dirty = false;
+            }
+        }
+        if dirty {
             self.publish();
         }
-        self.close_spans(Timestamp::now()).await;
+        let all: Vec<CheckId> = self.checks.keys().cloned().collect();
+        self.close_spans(&all, Timestamp::now()).await;
+    }
+
+    /// Takes a new config: new checks start unknown, removed ones have their time counted and
+    /// their automatic incident closed, changed targets start afresh; the rest keep their state.
+    async fn reconfigure(&mut self, r: Reconfig) -> Result<(), actions::Error> {
+        let now = Timestamp::now();
+        let gone: Vec<CheckId> = self
+            .checks
+            .keys()
+            .filter(|id| !r.config.checks.iter().any(|c| &c.id == *id))
+            .cloned()
+            .collect();
+        let reset: Vec<CheckId> = gone.iter().chain(&r.reset).cloned().collect();
+        self.close_spans(&reset, now).await;
+        for id in &reset {
+            let removed = gone.contains(id);
+            let Some(rt) = self.checks.get_mut(id) else {
+                continue;
+            };
+            if let Some((incident, _)) = rt.incident.take() {
+                actions::retire(&self.writer, incident, now, removed).await?;
+            }
+            if let Some(check) = self.config.checks.get(rt.index) {
+                self.metrics.forget(check);
+            }
+            if !removed {
+                rt.tracker = Tracker::new(State::Unknown);
+                rt.failures.clear();
+                rt.good_since = None;
+                rt.now = CheckNow::default();
+            }
+        }
+        for id in &gone {
+            self.checks.remove(id);
+        }
+        for (index, check) in r.config.checks.iter().enumerate() {
+            let Some(&row) = r.rows.get(&check.id) else {
+                continue;
+            };
+            let rt = self
+                .checks
+                .entry(check.id.clone())
+                .or_insert_with(|| Runtime::new(index, row, None));
+            rt.index = index;
+            rt.row = row;
+            self.metrics.set_state(check, rt.tracker.state);
+        }
+        self.config = r.config;
+        Ok(())
     }
 
     async fn handle(&mut self, id: &CheckId, outcome: Outcome) -> Result<(), actions::Error> {
@@ -160,7 +282,9 @@ impl Recorder {
         };
         if outcome.status == Status::Up {
             rt.failures.clear();
+            rt.good_since.get_or_insert(outcome.at);
         } else {
+            rt.good_since = None;
             if rt.failures.len() >= check.policy.failure_threshold.get() as usize {
                 rt.failures.pop_front();
             }
@@ -200,6 +324,7 @@ impl Recorder {
             latency: outcome.latency,
             code: outcome.code,
             failure: outcome.failure.clone(),
+            tls: outcome.tls.clone(),
         });
 
         match step.change {
@@ -224,24 +349,29 @@ impl Recorder {
         let Some(rt) = self.checks.get_mut(&check.id) else {
             return Ok(());
         };
-        let opened = actions::check_changed(
+        let outage = actions::check_changed(
             &self.writer,
             Detected {
                 check,
                 row: rt.row,
                 change,
                 window,
-                open: rt.incident.take(),
+                open: rt.incident,
                 failures: rt.failures.iter().cloned().collect(),
+                good_since: rt.good_since,
             },
         )
         .await?;
-        rt.incident = opened.as_ref().map(|o| (o.id, o.started_at));
-        rt.now.incident = opened.as_ref().map(|o| o.id);
-        if let Some(o) = opened {
-            rt.evidence_kept = o.evidence;
-            rt.last_message = o.last_message;
+        match outage {
+            Outage::Continues => {}
+            Outage::Over => rt.incident = None,
+            Outage::Opened(o) => {
+                rt.incident = Some((o.id, o.started_at));
+                rt.evidence_kept = o.evidence;
+                rt.last_message = o.last_message;
+            }
         }
+        rt.now.incident = rt.incident.map(|(id, _)| id);
         Ok(())
     }
 
@@ -271,9 +401,10 @@ impl Recorder {
             .await?)
     }
 
-    /// Counts the time from each check's last probe to `now` (at most one interval) at shutdown.
-    async fn close_spans(&mut self, now: Timestamp) {
-        for rt in self.checks.values() {
+    /// Counts the time from each of these checks' last probe to `now` (at most one interval), at
+    /// shutdown or when a reload stops them.
+    async fn close_spans(&mut self, ids: &[CheckId], now: Timestamp) {
+        for rt in ids.iter().filter_map(|id| self.checks.get(id)) {
             let (Some(check), Some(last)) =
                 (self.config.checks.get(rt.index), rt.tracker.last_at())
             else {
@@ -304,12 +435,6 @@ impl Recorder {
     }
 
     fn publish(&self) {
-        let open = self
-            .checks
-            .values()
-            .filter(|c| c.incident.is_some())
-            .count();
-        self.metrics.set_incidents_open(open);
         let snapshot = Snapshot {
             config: self.config.clone(),
             checks: self

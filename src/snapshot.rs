@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::clock::Timestamp;
 use crate::config::{Check, Config};
 use crate::model::{CheckId, State, Status};
-use crate::probe::Failure;
+use crate::probe::{Failure, TlsInfo};
 use crate::uptime::DayCell;
 
 /// Every configured check's current state, by check id.
@@ -80,6 +80,8 @@ pub struct LastProbe {
     pub latency: std::time::Duration,
     pub code: Option<u16>,
     pub failure: Option<Failure>,
+    /// What its TLS handshake said of the certificate, for the check page.
+    pub tls: Option<TlsInfo>,
 }
 
 /// Uptime per window and the 90-day bar of every check, by slug.

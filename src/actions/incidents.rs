@@ -7,8 +7,9 @@ use crate::config::Check;
 use crate::event::Event;
 use crate::model::{Action, Impact, IncidentKind, IncidentStatus, State};
 use crate::monitor::Change;
-use crate::probe::fmt_duration;
+use crate::redact::public_stored;
 use crate::store::{AdminWrite, Audit, Evidence, IncidentEdit, IncidentOpen, Write, Writer};
+use crate::words;
 
 /// A manual incident, for what the probes cannot see.
 #[derive(Clone, Debug)]
@@ -191,12 +192,15 @@ pub struct Detected<'a> {
     /// The check's row in the store.
     pub row: i64,
     pub change: Change,
-    /// The title of the maintenance window the change entered, if any.
+    /// The title of the maintenance window the change entered or left, if any.
     pub window: Option<String>,
     /// The incident open until now, and when it started.
     pub open: Option<(i64, Timestamp)>,
     /// The failing probes of the streak, oldest first.
     pub failures: Vec<Evidence>,
+    /// The first probe of the current run of good ones, if the latest probe was good: an
+    /// outage that ends inside a maintenance window ends there, not at the window's end.
+    pub good_since: Option<Timestamp>,
 }
 
 /// An automatic incident just opened.
@@ -209,9 +213,21 @@ pub struct Opened {
     pub last_message: Option<String>,
 }
 
-/// Announces a change of state, resolves the incident it ends and opens the one it starts;
-/// answers the incident now open, if any.
-pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Option<Opened>, Error> {
+/// What became of the check's automatic incident.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outage {
+    /// None is open.
+    Over,
+    /// The one open before stays open (a maintenance window began or ended inside it).
+    Continues,
+    Opened(Opened),
+}
+
+/// Announces a change of state, and decides the check's automatic incident: an outage is one
+/// incident from its first failing probe to its first good one. A maintenance window inside it
+/// goes on its timeline (its time is left out of uptime by the rollups) but resolves nothing;
+/// a failure that outlasts a window with no incident open opens one at the window's end.
+pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Outage, Error> {
     let Detected {
         check,
         row,
@@ -219,6 +235,7 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Option<Op
         window,
         open,
         failures,
+        good_since,
     } = d;
     tracing::info!(check = %check.id, from = change.from.as_str(), to = change.to.as_str(), at = %change.at.rfc3339(), "state changed");
     writer
@@ -229,23 +246,47 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Option<Op
             at: change.at,
         }))
         .await?;
+    let title = window.as_deref().unwrap_or("planned maintenance");
     if let Some((id, started)) = open {
-        let note = match (&window, change.to) {
-            (Some(title), State::Maintenance) => format!(
-                "Planned maintenance began at {}: {title}. Incidents are not opened during it.",
-                change.at.rfc3339()
-            ),
-            _ => format!(
-                "{} recovered at {}, after {}.",
-                check.name,
-                change.at.rfc3339(),
-                fmt_duration(change.at.since(started))
-            ),
+        let note = |body: String| Write::Note {
+            incident: id,
+            at: change.at,
+            status: IncidentStatus::Monitoring,
+            body,
         };
-        writer.resolve_incident(id, change.at, note).await?;
+        if change.to == State::Maintenance {
+            let body = format!(
+                "Maintenance began at {}: {title}. The outage is not over; the window's time is left out of uptime.",
+                words::when(change.at, change.at)
+            );
+            writer.send(note(body)).await?;
+            return Ok(Outage::Continues);
+        }
+        if change.from == State::Maintenance && change.to.impact().is_some() {
+            let body = format!(
+                "Maintenance ended at {}; {} is still {}.",
+                words::when(change.at, change.at),
+                check.name,
+                change.to.as_str()
+            );
+            writer.send(note(body)).await?;
+            return Ok(Outage::Continues);
+        }
+        // Recovered: at the first good probe, which inside a window may be before its end.
+        let at = match (change.from, good_since) {
+            (State::Maintenance, Some(good)) => good.max(started).min(change.at),
+            _ => change.at,
+        };
+        let note = format!(
+            "{} recovered at {}, after {}.",
+            check.name,
+            words::when(at, at),
+            words::duration(at.since(started))
+        );
+        writer.resolve_incident(id, at, note).await?;
     }
     let Some(impact) = change.to.impact() else {
-        return Ok(None);
+        return Ok(Outage::Over);
     };
     // A failure that went on through a maintenance window opens at the window's end; the
     // failures inside the window are still its evidence.
@@ -257,15 +298,17 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Option<Op
     if evidence.is_empty() {
         evidence = failures;
     }
+    // The timeline is public: it says the first failure in its public form; the evidence keeps
+    // the message for admins.
     let first = evidence
         .first()
-        .and_then(|e| e.message.clone())
+        .and_then(|e| public_stored(check.into(), e.reason, e.message.as_deref(), e.code))
         .unwrap_or_default();
     let note = format!(
         "watchpost detected {} consecutive failed probes of {} starting at {}; the first said: {}",
         evidence.len().max(1),
         check.name,
-        change.at.rfc3339(),
+        words::when(change.at, change.at),
         first
     );
     let opened = Opened {
@@ -285,5 +328,24 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Option<Op
             evidence,
         })
         .await?;
-    Ok(Some(Opened { id, ..opened }))
+    Ok(Outage::Opened(Opened { id, ..opened }))
+}
+
+/// Closes the automatic incident of a check the config no longer probes as before: `removed`
+/// when the check is gone, else its target changed. Says so on the timeline.
+pub async fn retire(
+    writer: &Writer,
+    incident: i64,
+    at: Timestamp,
+    removed: bool,
+) -> Result<(), Error> {
+    let note = if removed {
+        "The check was removed from the configuration."
+    } else {
+        "The check's target changed in the configuration; the new one is watched afresh."
+    };
+    writer
+        .resolve_incident(incident, at, note.to_string())
+        .await?;
+    Ok(())
 }

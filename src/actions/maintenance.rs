@@ -142,10 +142,12 @@ pub async fn cancel_window(h: &Handles, actor: &str, id: i64) -> Result<(), Erro
 /// Re-reads the one-off windows and publishes the schedule.
 async fn republish(h: &Handles) -> Result<(), Error> {
     let one_off = h.reader.maintenance(Timestamp::now()).await?;
-    h.schedule.send_replace(Arc::new(Schedule {
-        recurring: h.recurring.clone(),
-        one_off,
-    }));
+    h.schedule.send_modify(|s| {
+        *s = Arc::new(Schedule {
+            recurring: s.recurring.clone(),
+            one_off,
+        })
+    });
     Ok(())
 }
 

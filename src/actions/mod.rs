@@ -14,12 +14,12 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 pub use incidents::{
-    Declare, Detected, Edit, Opened, Update, check_changed, declare, edit, post_update,
-    set_false_alarm,
+    Declare, Detected, Edit, Opened, Outage, Update, check_changed, declare, edit, post_update,
+    retire, set_false_alarm,
 };
 pub use maintenance::{Plan, cancel_window, edit_window, plan, watch_windows};
 
-use crate::maintenance::{Recurring, Schedule};
+use crate::maintenance::Schedule;
 use crate::model::{CheckId, UnknownName};
 use crate::snapshot::Snapshot;
 use crate::store::{Reader, Writer};
@@ -29,15 +29,15 @@ pub const MAX_TITLE: usize = 200;
 /// Longest Markdown text (an update, a cause, a postmortem, a window's details).
 pub const MAX_TEXT: usize = 20_000;
 
-/// What the actions need: the writer, a reader for the schedule, the schedule to republish and
-/// the configured checks (through the snapshot, which carries the config in force).
+/// What the actions need: the writer, a reader for the schedule, the schedule to republish (its
+/// recurring windows come from the config in force) and the configured checks (through the
+/// snapshot, which carries the config in force).
 #[derive(Clone)]
 pub struct Handles {
     pub writer: Writer,
     pub reader: Reader,
     /// Republished after every maintenance change, so the recorder and the page see it at once.
     pub schedule: watch::Sender<Arc<Schedule>>,
-    pub recurring: Vec<Recurring>,
     pub snapshot: watch::Receiver<Arc<Snapshot>>,
 }
 

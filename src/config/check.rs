@@ -1,5 +1,5 @@
-//! The part of a `[[check]]` every type shares: id, name, group, timing, thresholds, `type`, and
-//! the refusal of keys that belong to another type.
+//! The part of a `[[check]]` every type shares: id, name, group, timing, thresholds,
+//! `public_details`, `type`, and the refusal of keys that belong to another type.
 //!
 //! Owns the `[defaults]` inheritance and the `type` dispatch; each type's own keys are parsed in
 //! `http`, `tcp` and `dns`, and this module never reads them itself.
@@ -11,8 +11,10 @@ use std::time::Duration;
 use serde_spanned::Spanned;
 
 use super::diag::{Problems, Required, key_span};
-use super::env::Env;
-use super::fields::{capped_duration, duration, optional_duration, threshold, too_long};
+use super::env::{Env, Recorder};
+use super::fields::{
+    capped_duration, duration, optional_duration, public_details, threshold, too_long,
+};
 use super::raw;
 use super::sections::Defaults;
 use super::{Check, CheckId, Policy};
@@ -109,7 +111,14 @@ pub(super) fn check(
         Some(v) => threshold(p, &ctx, "success_threshold", v),
     };
 
-    let spec = spec(c, &ctx, whole, env, p);
+    let public_details = match &c.public_details {
+        None => defaults.public_details,
+        Some(v) => public_details(p, &ctx, v),
+    };
+
+    let recorder = Recorder::new(env);
+    let spec = spec(c, &ctx, whole, &|name| recorder.lookup(name), p);
+    let secrets = recorder.into_secrets();
 
     let (Some(id), Some(name), Some(interval), Some(timeout), Some(degraded_after)) =
         (id, name, interval, timeout, degraded_after)
@@ -121,7 +130,9 @@ pub(super) fn check(
     else {
         return None;
     };
-    let (Some(max_latency), Some(cert_expiry_warning)) = (max_latency, cert_expiry_warning) else {
+    let (Some(max_latency), Some(cert_expiry_warning), Some(public_details)) =
+        (max_latency, cert_expiry_warning, public_details)
+    else {
         return None;
     };
     Some(Check {
@@ -141,6 +152,8 @@ pub(super) fn check(
             ..Limits::default()
         },
         spec,
+        public_details,
+        secrets,
     })
 }
 
@@ -240,7 +253,42 @@ fn spec(
 
 #[cfg(test)]
 mod tests {
-    use crate::config::test_support::check;
+    use crate::config::test_support::{check, valid};
+    use crate::model::PublicDetails;
+
+    #[test]
+    fn public_details_default_to_redacted_and_are_inherited() {
+        let tcp = "type = \"tcp\"\nhost = \"h\"\nport = 1\n";
+        let c = valid(&format!("[[check]]\nid = \"a\"\n{tcp}"));
+        assert_eq!(c.checks[0].public_details, PublicDetails::Redacted);
+        let c = valid(&format!(
+            "[defaults]\npublic_details = \"full\"\n[[check]]\nid = \"a\"\n{tcp}\
+             [[check]]\nid = \"b\"\npublic_details = \"redacted\"\n{tcp}"
+        ));
+        let details: Vec<_> = c.checks.iter().map(|c| c.public_details).collect();
+        assert_eq!(details, [PublicDetails::Full, PublicDetails::Redacted]);
+        check(
+            &format!(
+                "[defaults]\npublic_details = \"some\"\n[[check]]\nid = \"a\"\n{tcp}\
+                 public_details = \"none\"\n"
+            ),
+            &[
+                "etc/watchpost.toml:2:18: defaults: public_details: unknown value \"some\": use \"redacted\" or \"full\"",
+                "etc/watchpost.toml:8:18: check \"a\": public_details: unknown value \"none\": use \"redacted\" or \"full\"",
+            ],
+        );
+    }
+
+    #[test]
+    fn expanded_values_are_kept_as_the_checks_secrets() {
+        let c = valid(
+            "[[check]]\nid = \"db\"\ntype = \"tcp\"\nhost = \"${DB_HOST}\"\nport = 5432\n\
+             send = \"AUTH ${TOKEN}\\r\\n\"\n",
+        );
+        let mut text = "cannot resolve db.internal; got \"-ERR s3cret\"".to_string();
+        c.checks[0].secrets.scrub(&mut text);
+        assert_eq!(text, "cannot resolve ${DB_HOST}; got \"-ERR ${TOKEN}\"");
+    }
 
     #[test]
     fn timeout_longer_than_interval() {

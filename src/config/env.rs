@@ -1,9 +1,11 @@
 //! `${NAME}` references in config values, replaced from the environment.
 //!
-//! Owns the `${NAME}` / `$${` syntax and the messages for it, and [`Secret`], the type of values
-//! that must never be shown. It reads variables only through the [`Env`] it is given, and never
-//! quotes an expanded value in a message: it may be a secret.
+//! Owns the `${NAME}` / `$${` syntax and the messages for it, [`Secret`] (one value that must
+//! never be shown) and [`Secrets`]: the values a check's references expanded to, so that they can
+//! be taken back out of what its probes report. It reads variables only through the [`Env`] it is
+//! given, and never quotes an expanded value in a message or a `Debug` form: it may be a secret.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use serde_spanned::Spanned;
@@ -45,6 +47,79 @@ pub(super) fn expand(
     expand_env(v.get_ref(), env)
         .map_err(|e| p.at(v.span(), format!("{ctx}{key}: {e}")))
         .ok()
+}
+
+/// An [`Env`] that notes every value it answers, for a check's [`Secrets`].
+pub(super) struct Recorder<'a> {
+    env: Env<'a>,
+    seen: RefCell<Vec<(String, String)>>,
+}
+
+impl<'a> Recorder<'a> {
+    pub(super) fn new(env: Env<'a>) -> Recorder<'a> {
+        Recorder {
+            env,
+            seen: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Looks `name` up in the environment, noting the value.
+    pub(super) fn lookup(&self, name: &str) -> Option<String> {
+        let value = (self.env)(name)?;
+        self.seen
+            .borrow_mut()
+            .push((name.to_string(), value.clone()));
+        Some(value)
+    }
+
+    /// Every value looked up so far.
+    pub(super) fn into_secrets(self) -> Secrets {
+        Secrets::new(self.seen.into_inner())
+    }
+}
+
+/// The values of the `${NAME}`s a check's keys expanded to (tokens, passwords, header values),
+/// so that a failure message that would quote one (a target echoing a request, a name from the
+/// environment) shows `${NAME}` instead, in storage, on every page and in the log.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secrets {
+    /// `(value, name)`, longest value first, so a value containing another goes first.
+    values: Vec<(String, String)>,
+}
+
+impl Secrets {
+    /// Values shorter than this are left in messages: taking out every `1` or `on` would garble
+    /// them, and so short a value protects nothing anyway.
+    pub const MIN_CHARS: usize = 4;
+
+    /// The secrets among `(name, value)` pairs.
+    pub(crate) fn new(pairs: Vec<(String, String)>) -> Secrets {
+        let mut values: Vec<(String, String)> = pairs
+            .into_iter()
+            .filter(|(_, value)| value.chars().count() >= Secrets::MIN_CHARS)
+            .map(|(name, value)| (value, name))
+            .collect();
+        values.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.cmp(b)));
+        values.dedup_by(|a, b| a.0 == b.0);
+        Secrets { values }
+    }
+
+    /// Replaces every secret value in `text` by `${NAME}`.
+    pub fn scrub(&self, text: &mut String) {
+        for (value, name) in &self.values {
+            if text.contains(value.as_str()) {
+                *text = text.replace(value.as_str(), &format!("${{{name}}}"));
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.values.iter().map(|(_, name)| format!("${{{name}}}")))
+            .finish()
+    }
 }
 
 /// Replaces each `${NAME}` in `s` with the environment variable `NAME`; `$${` is a literal `${`.
@@ -92,6 +167,30 @@ mod tests {
                 "etc/watchpost.toml:4:7: check \"web\": url: environment variable SMTP_PASSWORD is not set",
             ],
         );
+    }
+
+    #[test]
+    fn secrets_are_written_back_as_their_names_and_never_printed() {
+        let env = |name: &str| match name {
+            "TOKEN" => Some("s3cret-token".to_string()),
+            "PART" => Some("s3cret".to_string()),
+            "FLAG" => Some("on".to_string()),
+            _ => None,
+        };
+        let recorder = Recorder::new(&env);
+        let lookup = |name: &str| recorder.lookup(name);
+        for name in ["PART", "TOKEN", "FLAG", "UNSET"] {
+            let _ = lookup(name);
+        }
+        let secrets = recorder.into_secrets();
+        let mut text = "got \"Authorization: s3cret-token\" and s3cret, turned on".to_string();
+        secrets.scrub(&mut text);
+        assert_eq!(
+            text,
+            "got \"Authorization: ${TOKEN}\" and ${PART}, turned on"
+        );
+        let debug = format!("{secrets:?}");
+        assert_eq!(debug, r#"["${TOKEN}", "${PART}"]"#);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Parsers for the value shapes several keys share: durations, thresholds, regexes, URLs, DNS names,
-//! status ranges, IP families and JSON values.
+//! status ranges, IP families, public details and JSON values.
 //!
 //! Each takes the raw value and either returns the real type or reports one problem at the value's
 //! span. None of them knows which table a key belongs to (the caller passes the context prefix), and
@@ -13,6 +13,7 @@ use url::Url;
 
 use super::diag::Problems;
 use super::raw;
+use crate::model::PublicDetails;
 use crate::probe::{IpFamily, StatusRange};
 
 /// An optional duration key: `Some(None)` when absent, `None` when present but invalid.
@@ -46,6 +47,25 @@ pub(super) fn ip_family(
             None
         }
     }
+}
+
+/// `public_details = "redacted" | "full"`; `None` (reported) for anything else.
+pub(super) fn public_details(
+    p: &mut Problems<'_>,
+    ctx: &str,
+    v: &Spanned<String>,
+) -> Option<PublicDetails> {
+    let parsed = PublicDetails::parse(v.get_ref());
+    if parsed.is_none() {
+        p.at(
+            v.span(),
+            format!(
+                "{ctx}public_details: unknown value {:?}: use \"redacted\" or \"full\"",
+                v.get_ref()
+            ),
+        );
+    }
+    parsed
 }
 
 /// A regex key, compiled; the problem quotes the regex engine's complaint.

@@ -26,10 +26,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use crate::model::CheckId;
+pub use crate::model::{CheckId, PublicDetails};
 pub use crate::monitor::Policy;
 pub use crate::probe::{Limits, ProbeSpec};
-pub use env::Secret;
+pub use env::{Secret, Secrets};
 pub use notify::{Destination, Notify, Timing};
 pub use notify_target::Target;
 pub use smtp::{Smtp, SmtpSecurity};
@@ -97,11 +97,15 @@ pub struct Check {
     pub policy: Policy,
     pub limits: Limits,
     pub spec: ProbeSpec,
+    /// How much of its failures the public pages, feeds and APIs show.
+    pub public_details: PublicDetails,
+    /// The values its `${NAME}`s expanded to, taken out of every failure message.
+    pub secrets: Secrets,
 }
 
 impl Check {
     /// The kind of probe, as shown in labels and APIs: `http`, `tcp` or `dns`.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> crate::model::ProbeKind {
         self.spec.kind()
     }
 

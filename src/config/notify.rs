@@ -20,7 +20,7 @@ use super::smtp::Smtp;
 use crate::model::Impact;
 
 /// Everything about operator alerts.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Notify {
     pub destinations: Vec<Destination>,
     pub smtp: Option<Smtp>,
@@ -52,7 +52,7 @@ impl Default for Timing {
 }
 
 /// One `[[notify]]`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Destination {
     /// Unique; names it in metrics, logs, idempotency keys and `watchpost notify test`.
     pub name: String,

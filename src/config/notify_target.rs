@@ -16,7 +16,7 @@ use super::fields::http_url;
 use super::raw;
 
 /// Where and how a destination is reached.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Target {
     /// A JSON POST, signed by the Standard Webhooks scheme when `secret` is set.
     Webhook {

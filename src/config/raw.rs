@@ -136,6 +136,7 @@ pub(super) struct Defaults {
     pub failure_threshold: Option<Spanned<i64>>,
     pub success_threshold: Option<Spanned<i64>>,
     pub degraded_after: Option<Spanned<String>>,
+    pub public_details: Option<Spanned<String>>,
 }
 
 /// One `[[check]]`: every key of every probe type in one flat struct.
@@ -156,6 +157,7 @@ pub(super) struct Check {
     pub success_threshold: Option<Spanned<i64>>,
     pub degraded_after: Option<Spanned<String>>,
     pub max_latency: Option<Spanned<String>>,
+    pub public_details: Option<Spanned<String>>,
 
     // http
     pub url: Option<Spanned<String>>,

@@ -14,10 +14,11 @@ use serde_spanned::Spanned;
 
 use super::diag::Problems;
 use super::env::{Env, expand};
-use super::fields::{capped_duration, duration, http_url, threshold, too_long};
+use super::fields::{capped_duration, duration, http_url, public_details, threshold, too_long};
 use super::raw;
 use super::{Admin, AdminUser, CheckId, Policy, Server, Storage};
 use crate::maintenance::Recurring;
+use crate::model::PublicDetails;
 
 /// `[server]`: where to listen and how the public page names itself.
 pub(super) fn server(s: &raw::Server, p: &mut Problems<'_>) -> Option<Server> {
@@ -84,6 +85,7 @@ pub(super) struct Defaults {
     pub(super) failure_threshold: Option<NonZeroU32>,
     pub(super) success_threshold: Option<NonZeroU32>,
     pub(super) degraded_after: Option<Option<Duration>>,
+    pub(super) public_details: Option<PublicDetails>,
 }
 
 /// `[defaults]`, each problem reported once here rather than at every check that inherits it.
@@ -134,6 +136,10 @@ pub(super) fn defaults(d: &raw::Defaults, p: &mut Problems<'_>) -> Defaults {
         degraded_after: d.degraded_after.as_ref().map_or(Some(None), |v| {
             duration(p, CTX, "degraded_after", v).map(Some)
         }),
+        public_details: d
+            .public_details
+            .as_ref()
+            .map_or(Some(PublicDetails::Redacted), |v| public_details(p, CTX, v)),
     }
 }
 

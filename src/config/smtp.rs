@@ -12,7 +12,7 @@ use super::env::{Env, expand};
 use super::raw;
 
 /// `[smtp]`: the mail server and the sender.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Smtp {
     pub host: String,
     pub port: u16,

@@ -89,7 +89,7 @@ mod tests {
             config.server.listen,
             SocketAddr::from(([127, 0, 0, 1], 8080))
         );
-        let kinds: Vec<&str> = config.checks.iter().map(Check::kind).collect();
+        let kinds: Vec<&str> = config.checks.iter().map(|c| c.kind().as_str()).collect();
         for kind in ["http", "tcp", "dns"] {
             assert!(kinds.contains(&kind), "no {kind} check in {kinds:?}");
         }

@@ -7,10 +7,11 @@
 //! two sends it again (with the same `webhook-id`); a delivered row is never sent again. The
 //! worker never writes SQL and never decides what to say: `route` and `format` do.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -19,7 +20,7 @@ use super::format::{self, Batch, Item};
 use super::message::Message;
 use super::send::Sender;
 use crate::clock::Timestamp;
-use crate::config::{Destination, Timing};
+use crate::config::{Config, Destination, Timing};
 use crate::event::Event;
 use crate::metrics::Metrics;
 use crate::store::{Claim, Error as StoreError, Finish, Lane, OutboxRow, Reader, Writer};
@@ -30,19 +31,21 @@ const LEASE: Duration = Duration::from_secs(60);
 const LOOK_EVERY: Duration = Duration::from_secs(60);
 /// How often the backlog metrics are refreshed when nothing happens.
 const BACKLOG_EVERY: Duration = Duration::from_secs(15);
+/// The least time between two reads of the backlog, however busy the outbox.
+const BACKLOG_GAP: Duration = Duration::from_millis(500);
 
 /// What the worker needs from the rest of the daemon.
 pub struct Worker {
-    pub destinations: Vec<Destination>,
-    pub timing: Timing,
-    pub sender: Sender,
+    /// The config in force: a reload that changes `[[notify]]`, `[smtp]`, `[notifications]` or
+    /// `public_url` restarts the lanes, once their deliveries in flight are recorded.
+    pub config: watch::Receiver<Arc<Config>>,
     pub writer: Writer,
     pub reader: Reader,
     pub metrics: Arc<Metrics>,
     /// Committed events: each wakes the lanes, whose rows were written in the same commit.
     pub events: broadcast::Receiver<Event>,
-    /// The status page, for links.
-    pub base: Url,
+    /// The address the daemon listens on, for links when `public_url` is unset.
+    pub bound: SocketAddr,
 }
 
 /// The result label of `watchpost_notifications_total`.
@@ -71,56 +74,125 @@ struct Shared {
     metrics: Arc<Metrics>,
     base: Url,
     /// Rung by a lane after each outcome, so the backlog metrics follow.
-    finished: Notify,
+    finished: Arc<Notify>,
+}
+
+/// The lanes of one configuration.
+struct Lanes {
+    shared: Option<Arc<Shared>>,
+    /// Rung by a lane after each outcome, so the backlog metrics follow.
+    finished: Arc<Notify>,
+    wakes: Vec<Arc<Notify>>,
+    tasks: JoinSet<()>,
+    stop: CancellationToken,
 }
 
 impl Worker {
     /// Delivers until `token` is cancelled; a delivery in flight then finishes and is recorded
     /// before this returns, so its row is not sent again at the next start.
-    pub async fn run(self, token: CancellationToken) {
-        let Worker {
-            destinations,
-            timing,
-            sender,
-            writer,
-            reader,
-            metrics,
-            mut events,
-            base,
-        } = self;
+    pub async fn run(mut self, token: CancellationToken) {
+        let mut watching = true;
+        loop {
+            let config = self.config.borrow_and_update().clone();
+            let mut lanes = self.start(&config, &token);
+            let restart = self.dispatch(&lanes, &config, &token, &mut watching).await;
+            lanes.stop.cancel();
+            while lanes.tasks.join_next().await.is_some() {}
+            if !restart {
+                return;
+            }
+            tracing::info!("notification settings changed: destinations restarted");
+        }
+    }
+
+    /// A lane per destination of `config`; none when there is none or no way to send.
+    fn start(&self, config: &Config, token: &CancellationToken) -> Lanes {
+        let mut lanes = Lanes {
+            shared: None,
+            wakes: Vec::new(),
+            tasks: JoinSet::new(),
+            stop: token.child_token(),
+            finished: Arc::new(Notify::new()),
+        };
+        let notify = &config.notify;
+        if notify.destinations.is_empty() {
+            return lanes;
+        }
+        let sender = match Sender::new(notify) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "notifications cannot be sent; they stay in the outbox");
+                return lanes;
+            }
+        };
         let shared = Arc::new(Shared {
-            timing,
+            timing: notify.timing,
             sender,
-            writer,
-            metrics,
-            base,
-            finished: Notify::new(),
+            writer: self.writer.clone(),
+            metrics: self.metrics.clone(),
+            base: super::base_url(&config.server, self.bound),
+            finished: lanes.finished.clone(),
         });
-        let mut lanes = JoinSet::new();
-        let mut wakes = Vec::new();
-        for d in destinations {
+        for d in &notify.destinations {
             for o in [Outcome::Delivered, Outcome::Failed, Outcome::Dead] {
                 shared.metrics.count_notifications(&d.name, o.as_str(), 0);
             }
             let wake = Arc::new(Notify::new());
-            wakes.push(wake.clone());
-            lanes.spawn(lane(shared.clone(), d, wake, token.clone()));
+            lanes.wakes.push(wake.clone());
+            let lane = lane(shared.clone(), d.clone(), wake, lanes.stop.clone());
+            lanes.tasks.spawn(lane);
         }
+        lanes.shared = Some(shared);
+        lanes
+    }
+
+    /// Wakes the lanes on every committed event and keeps the backlog metrics current, until
+    /// `token` is cancelled (false) or the notification settings change (true).
+    async fn dispatch(
+        &mut self,
+        lanes: &Lanes,
+        config: &Config,
+        token: &CancellationToken,
+        watching: &mut bool,
+    ) -> bool {
+        // The backlog is read again after changes, at most once per BACKLOG_GAP, and every
+        // BACKLOG_EVERY so the oldest row's age keeps growing while it waits.
+        let mut stale = lanes.shared.is_some();
+        let mut read_at = tokio::time::Instant::now();
         loop {
-            refresh_backlog(&reader, &shared.metrics).await;
+            if stale && read_at.elapsed() >= BACKLOG_GAP {
+                refresh_backlog(&self.reader, &self.metrics).await;
+                read_at = tokio::time::Instant::now();
+                stale = false;
+            }
+            let nap = if stale {
+                BACKLOG_GAP.saturating_sub(read_at.elapsed())
+            } else {
+                BACKLOG_EVERY
+            };
             tokio::select! {
-                _ = token.cancelled() => break,
-                e = events.recv() => {
-                    if matches!(e, Err(broadcast::error::RecvError::Closed)) {
-                        break;
+                _ = token.cancelled() => return false,
+                changed = self.config.changed(), if *watching => {
+                    if changed.is_err() {
+                        *watching = false;
+                        continue;
                     }
-                    wakes.iter().for_each(|w| w.notify_one());
+                    let new = self.config.borrow().clone();
+                    if new.notify != config.notify || new.server.public_url != config.server.public_url {
+                        return true;
+                    }
                 }
-                _ = shared.finished.notified() => {}
-                _ = tokio::time::sleep(BACKLOG_EVERY) => {}
+                e = self.events.recv() => {
+                    if matches!(e, Err(broadcast::error::RecvError::Closed)) {
+                        return false;
+                    }
+                    lanes.wakes.iter().for_each(|w| w.notify_one());
+                    stale = lanes.shared.is_some();
+                }
+                _ = lanes.finished.notified() => stale = true,
+                _ = tokio::time::sleep(nap), if lanes.shared.is_some() => stale = true,
             }
         }
-        while lanes.join_next().await.is_some() {}
     }
 }
 

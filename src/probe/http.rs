@@ -3,7 +3,8 @@
 //!
 //! Each probe opens a fresh connection, as a new visitor would, and follows redirects on fresh
 //! connections too (phases add up over the hops). The body is read up to the byte cap and no
-//! further; a probe never outlives its deadline.
+//! further; a probe never outlives its deadline. A URL in a message never carries its userinfo or
+//! its query: that is where credentials and health-check tokens live.
 
 use std::time::Instant;
 
@@ -28,9 +29,42 @@ pub const MAX_LOCATION: usize = 8 * 1024;
 /// URLs in messages are cut to this many characters, so a chain of them still fits.
 const URL_IN_MESSAGE: usize = 80;
 
-/// `url` cut for a message.
-fn short(url: &str) -> String {
-    excerpt(url.as_bytes(), URL_IN_MESSAGE)
+/// `url` as a message shows it: without its userinfo, query and fragment, where credentials and
+/// health-check tokens live (`?…` says a query was there), cut to [`URL_IN_MESSAGE`].
+fn shown(url: &url::Url) -> String {
+    let mut bare = url.clone();
+    // Both fail only for URLs that cannot have userinfo, which then have none to remove.
+    let _ = bare.set_username("");
+    let _ = bare.set_password(None);
+    bare.set_query(None);
+    bare.set_fragment(None);
+    let mut text = bare.to_string();
+    if url.query().is_some() {
+        text.push_str("?…");
+    }
+    excerpt(text.as_bytes(), URL_IN_MESSAGE)
+}
+
+/// A `Location` that is not a URL we follow, as a message shows it: the same parts removed
+/// from the text as written.
+fn shown_location(location: &str) -> String {
+    let (before, query) = match location.find(['?', '#']) {
+        Some(at) if location[at..].starts_with('?') => (&location[..at], "?…"),
+        Some(at) => (&location[..at], ""),
+        None => (location, ""),
+    };
+    let text = match before.find("//") {
+        Some(at) => {
+            let (scheme, rest) = before.split_at(at + 2);
+            let authority = rest.find(['/', '\\']).unwrap_or(rest.len());
+            match rest[..authority].rfind('@') {
+                Some(userinfo) => format!("{scheme}{}{query}", &rest[userinfo + 1..]),
+                None => format!("{before}{query}"),
+            }
+        }
+        None => format!("{before}{query}"),
+    };
+    excerpt(text.as_bytes(), URL_IN_MESSAGE)
 }
 
 /// An HTTP check.
@@ -139,25 +173,28 @@ pub(super) async fn probe(
                 format!(
                     "redirect with a {}-byte Location, over the {MAX_LOCATION}-byte limit: {}",
                     location.len(),
-                    short(location)
+                    shown_location(location)
                 ),
             ));
         }
         let next = url.join(location).map_err(|e| {
             Failure::new(
                 Reason::Redirect,
-                format!("redirect to an invalid location {:?}: {e}", short(location)),
+                format!(
+                    "redirect to an invalid location {:?}: {e}",
+                    shown_location(location)
+                ),
             )
         })?;
         if !matches!(next.scheme(), "http" | "https") {
             return Err(Failure::new(
                 Reason::Redirect,
-                format!("redirect to a non-HTTP location {}", short(next.as_str())),
+                format!("redirect to a non-HTTP location {}", shown(&next)),
             ));
         }
         if visited.contains(&next) {
             visited.push(next);
-            let chain: Vec<String> = visited.iter().map(|u| short(u.as_str())).collect();
+            let chain: Vec<String> = visited.iter().map(shown).collect();
             return Err(Failure::new(
                 Reason::Redirect,
                 format!("redirect loop: {}", chain.join(" → ")),
@@ -168,7 +205,7 @@ pub(super) async fn probe(
                 Reason::Redirect,
                 format!(
                     "more than {MAX_REDIRECTS} redirects, the last to {}",
-                    short(next.as_str())
+                    shown(&next)
                 ),
             ));
         }
@@ -186,7 +223,7 @@ pub(super) async fn probe(
     if !spec.expect_status.iter().any(|r| r.contains(status)) {
         let expected: Vec<String> = spec.expect_status.iter().map(|r| r.to_string()).collect();
         let via = if visited.len() > 1 {
-            format!(" (after redirects to {})", short(url.as_str()))
+            format!(" (after redirects to {})", shown(&url))
         } else {
             String::new()
         };
@@ -210,10 +247,10 @@ async fn exchange(
 ) -> Result<Exchange, Failure> {
     let host = url
         .host_str()
-        .ok_or_else(|| Failure::new(Reason::Protocol, format!("{url} has no host")))?;
+        .ok_or_else(|| Failure::new(Reason::Protocol, format!("{} has no host", shown(url))))?;
     let port = url
         .port_or_known_default()
-        .ok_or_else(|| Failure::new(Reason::Protocol, format!("{url} has no port")))?;
+        .ok_or_else(|| Failure::new(Reason::Protocol, format!("{} has no port", shown(url))))?;
     let addrs = super::resolve(host, port, spec.ip, deadline, trace).await?;
     let tcp = super::connect(&addrs, deadline, trace).await?;
     let (mut sender, _conn) = if url.scheme() == "https" {
@@ -452,6 +489,30 @@ fn classify_hyper(e: &hyper::Error) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_in_messages_lose_their_userinfo_query_and_fragment() {
+        let url = |s: &str| url::Url::parse(s).unwrap();
+        assert_eq!(
+            shown(&url(
+                "https://user:secret@10.0.3.7:8443/health?token=s3cret#x"
+            )),
+            "https://10.0.3.7:8443/health?…"
+        );
+        assert_eq!(shown(&url("http://[::1]:8080/")), "http://[::1]:8080/");
+        for (location, expected) in [
+            (
+                "ftp://admin:pw@files.internal/x?key=s3cret",
+                "ftp://files.internal/x?…",
+            ),
+            ("//user@other.internal/login#frag", "//other.internal/login"),
+            ("http://a b@host/?t=1", "http://host/?…"),
+            ("/relative/path?token=s3cret", "/relative/path?…"),
+            ("https://host/p@th", "https://host/p@th"),
+        ] {
+            assert_eq!(shown_location(location), expected, "{location}");
+        }
+    }
 
     #[test]
     fn status_ranges_print_as_written() {

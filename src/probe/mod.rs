@@ -17,7 +17,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::clock::Timestamp;
-pub use crate::model::{Phase, Status};
+pub use crate::model::{Phase, ProbeKind, Status};
 
 pub use body::{BodyConditions, JsonCondition, JsonPath};
 pub use dns::{DnsSpec, Rcode, RecordKind, Transport};
@@ -38,11 +38,11 @@ pub enum ProbeSpec {
 
 impl ProbeSpec {
     /// The kind as shown in labels and APIs.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ProbeKind {
         match self {
-            ProbeSpec::Http(_) => "http",
-            ProbeSpec::Tcp(_) => "tcp",
-            ProbeSpec::Dns(_) => "dns",
+            ProbeSpec::Http(_) => ProbeKind::Http,
+            ProbeSpec::Tcp(_) => ProbeKind::Tcp,
+            ProbeSpec::Dns(_) => ProbeKind::Dns,
         }
     }
 }

@@ -7,6 +7,12 @@ use super::{DnsSpec, HttpSpec, ProbeSpec, RecordKind, TcpSpec, Transport};
 
 /// Turns a target into a probe with default expectations, or says what is wrong with it.
 pub fn parse(target: &str) -> Result<ProbeSpec, String> {
+    if !target.contains("://") {
+        return Err(format!(
+            "{target:?} has no scheme: did you mean {}?",
+            suggest(target)
+        ));
+    }
     let url =
         url::Url::parse(target).map_err(|e| format!("{target:?} is not a target URL: {e}"))?;
     match url.scheme() {
@@ -31,6 +37,21 @@ pub fn parse(target: &str) -> Result<ProbeSpec, String> {
         other => Err(format!(
             "unknown scheme {other:?}: use https://…, http://…, tcp://host:port, tls://host:port or dns://[server/]name?type=A"
         )),
+    }
+}
+
+/// The targets a scheme-less `host`, `host:port` or `host/path` was probably meant as.
+fn suggest(target: &str) -> String {
+    let (authority, path) = target.split_once('/').unwrap_or((target, ""));
+    let port = authority.rsplit_once(':').filter(|(host, port)| {
+        !port.is_empty()
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && (!host.contains(':') || host.ends_with(']'))
+    });
+    match port {
+        Some((host, "443")) => format!("tcp://{authority} or https://{host}/{path}"),
+        Some(_) => format!("tcp://{authority} or http://{authority}/{path}"),
+        None => format!("https://{authority}/{path}"),
     }
 }
 
@@ -110,6 +131,31 @@ mod tests {
                 .unwrap_err()
                 .contains("no port")
         );
+    }
+
+    #[test]
+    fn a_target_without_a_scheme_gets_a_suggestion() {
+        let err = parse("127.0.0.1:80").unwrap_err();
+        assert!(
+            err.contains("did you mean tcp://127.0.0.1:80 or http://127.0.0.1:80/?"),
+            "{err}"
+        );
+        let err = parse("example.org:443").unwrap_err();
+        assert!(
+            err.contains("did you mean tcp://example.org:443 or https://example.org/?"),
+            "{err}"
+        );
+        let err = parse("[::1]:8080").unwrap_err();
+        assert!(
+            err.contains("tcp://[::1]:8080 or http://[::1]:8080/?"),
+            "{err}"
+        );
+        let err = parse("example.org/health").unwrap_err();
+        assert!(
+            err.contains("did you mean https://example.org/health?"),
+            "{err}"
+        );
+        assert!(!err.contains("relative URL"), "{err}");
     }
 
     #[test]

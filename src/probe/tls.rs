@@ -23,6 +23,9 @@ pub struct TlsInfo {
     pub version: &'static str,
     /// The earliest `notAfter` of the certificates the peer presented.
     pub earliest_expiry: Option<Timestamp>,
+    /// Who issued the peer's certificate, as its issuer names itself ("R11 (Let's Encrypt)"),
+    /// cut to a short excerpt: text the target sent.
+    pub issuer: Option<String>,
 }
 
 /// How a probe trusts the peer, and which application protocols it offers.
@@ -115,6 +118,7 @@ pub(crate) async fn handshake(
             _ => "TLS",
         },
         earliest_expiry: conn.peer_certificates().and_then(earliest_expiry),
+        issuer: conn.peer_certificates().and_then(issuer),
     });
     Ok(stream)
 }
@@ -126,6 +130,21 @@ pub fn earliest_expiry(chain: &[CertificateDer<'_>]) -> Option<Timestamp> {
         .filter_map(|der| x509_parser::parse_x509_certificate(der).ok())
         .map(|(_, cert)| Timestamp(cert.validity().not_after.timestamp().saturating_mul(1000)))
         .min()
+}
+
+/// The issuer of the first (the peer's own) certificate of `chain`: its common name, with its
+/// organisation in brackets when that says more.
+fn issuer(chain: &[CertificateDer<'_>]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(chain.first()?).ok()?;
+    let name = cert.issuer();
+    let cn = name.iter_common_name().find_map(|a| a.as_str().ok());
+    let o = name.iter_organization().find_map(|a| a.as_str().ok());
+    let text = match (cn, o) {
+        (Some(cn), Some(o)) if !cn.contains(o) => format!("{cn} ({o})"),
+        (Some(cn), _) => cn.to_string(),
+        (None, o) => o?.to_string(),
+    };
+    Some(super::excerpt(text.as_bytes(), 80))
 }
 
 /// Turns a handshake error into a message that says what to do about it.
@@ -221,6 +240,34 @@ impl ServerCertVerifier for AcceptAny {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_issuer_is_named_by_its_common_name_and_organisation() {
+        use rcgen::{CertificateParams, DnType, KeyPair};
+        let leaf = |names: &[(DnType, &str)]| {
+            let key = KeyPair::generate().unwrap();
+            let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+            params.distinguished_name = rcgen::DistinguishedName::new();
+            for (kind, value) in names {
+                params.distinguished_name.push(kind.clone(), *value);
+            }
+            vec![params.self_signed(&key).unwrap().der().clone()]
+        };
+        let both = [
+            (DnType::OrganizationName, "Let's Encrypt"),
+            (DnType::CommonName, "R11"),
+        ];
+        assert_eq!(issuer(&leaf(&both)).as_deref(), Some("R11 (Let's Encrypt)"));
+        let same = [
+            (DnType::OrganizationName, "Example"),
+            (DnType::CommonName, "Example CA"),
+        ];
+        assert_eq!(issuer(&leaf(&same)).as_deref(), Some("Example CA"));
+        let long = "x".repeat(200);
+        let cut = issuer(&leaf(&[(DnType::OrganizationName, &long)])).unwrap();
+        assert_eq!(cut.chars().count(), 81, "{cut}");
+        assert_eq!(issuer(&[]), None);
+    }
 
     #[test]
     fn every_mode_builds_with_ring() {

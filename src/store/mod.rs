@@ -5,6 +5,7 @@
 //! without touching probes, the state machine or the web layer.
 
 mod admin;
+mod deliveries;
 mod outbox;
 mod read;
 mod rows;
@@ -18,8 +19,8 @@ use crate::clock::Timestamp;
 use crate::probe::{Reason, Status};
 
 pub use admin::{AdminWrite, Audit, IncidentEdit, MaintenanceEdit};
-pub use outbox::{Claim, Finish, Lane, OutboxRow, OutboxWrite};
-pub use read::{Backlog, Reader, Recipient, SubscriberCounts, SubscriberRow};
+pub use outbox::{Claim, Finish, Lane, OutboxRow, OutboxWrite, Routed};
+pub use read::{Backlog, Backup, Reader, Recipient, SubscriberCounts, SubscriberRow};
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use subscribers::{Subscribed, SubscriberWrite, Subscription};
 pub use writer::{Announce, IncidentOpen, Write, Writer};
@@ -43,6 +44,12 @@ pub enum Error {
     WriterGone,
     #[error("reading the database: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error("{path}: {source}")]
+    File {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("creating {path}: {source}")]
     CreateDir {
         path: String,
@@ -123,8 +130,8 @@ pub struct IncidentRow {
     pub resolved_at: Option<Timestamp>,
     /// The affected checks' slugs: the check of an automatic incident, or those an admin chose.
     pub checks: Vec<String>,
-    /// The status of the latest timeline entry: investigating, identified, monitoring, resolved.
-    pub status: String,
+    /// The status of the latest timeline entry.
+    pub status: crate::model::IncidentStatus,
     pub cause: Option<String>,
     pub postmortem: Option<String>,
     /// An admin keeps it open (in monitoring) after the probes recovered.
@@ -178,7 +185,7 @@ pub struct Evidence {
 pub struct UpdateRow {
     pub id: i64,
     pub at: Timestamp,
-    pub status: String,
+    pub status: crate::model::IncidentStatus,
     pub body: String,
     pub author: Option<String>,
 }

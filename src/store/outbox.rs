@@ -23,11 +23,12 @@ const MAX_BATCH: i64 = 50;
 
 /// A write to the outbox, answered after its commit.
 pub enum OutboxWrite {
-    /// Sets the destinations events are routed to; frees every lease (one node: whoever held
-    /// one is gone) and dead-letters rows for destinations no longer configured. Answers how
-    /// many rows were dead-lettered.
+    /// Sets the destinations events are routed to and dead-letters rows for destinations no
+    /// longer configured; at start, also frees every lease. Answers how many rows were
+    /// dead-lettered.
     Route {
         routing: Arc<Routing>,
+        when: Routed,
         reply: oneshot::Sender<Result<usize, Error>>,
     },
     /// Claims the next rows of one destination.
@@ -42,6 +43,15 @@ pub enum OutboxWrite {
         outcome: Finish,
         reply: oneshot::Sender<Result<(), Error>>,
     },
+}
+
+/// When routing is set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Routed {
+    /// The daemon starts: one node, so whoever held a lease is gone.
+    Start,
+    /// The config was reloaded: the running lanes keep their leases.
+    Reload,
 }
 
 /// One destination's turn to claim.
@@ -123,7 +133,18 @@ pub(super) struct Outbox {
 impl Outbox {
     pub(super) fn apply(&mut self, tx: &Transaction, w: OutboxWrite) -> Result<Answer, Error> {
         Ok(match w {
-            OutboxWrite::Route { routing, reply } => {
+            OutboxWrite::Route {
+                routing,
+                when,
+                reply,
+            } => {
+                if when == Routed::Start {
+                    tx.execute(
+                        "UPDATE outbox SET lease_until = NULL
+                         WHERE state = 'pending' AND lease_until IS NOT NULL",
+                        [],
+                    )?;
+                }
                 let n = set_routing(tx, &routing)?;
                 self.routing = Some(routing);
                 Answer::Routed(reply, n)
@@ -177,10 +198,6 @@ impl Outbox {
 }
 
 fn set_routing(tx: &Transaction, routing: &Routing) -> Result<usize, Error> {
-    tx.execute(
-        "UPDATE outbox SET lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL",
-        [],
-    )?;
     let names: Vec<&str> = routing.names().collect();
     let names = serde_json::to_string(&names).unwrap_or_else(|_| "[]".into());
     let reminding: Vec<&str> = routing

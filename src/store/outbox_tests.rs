@@ -283,6 +283,7 @@ fn a_new_routing_frees_leases_and_dead_letters_what_has_no_destination_left() {
             &tx,
             OutboxWrite::Route {
                 routing: routing(only_ops),
+                when: Routed::Start,
                 reply: oneshot::channel().0,
             },
         )

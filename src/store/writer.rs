@@ -11,7 +11,7 @@ use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::admin::{self, AdminWrite, Audit, add_update};
-use super::outbox::{self, Claim, Finish, Lane, Outbox, OutboxWrite};
+use super::outbox::{self, Outbox, OutboxWrite};
 use super::rows::{self, RollupTable, rollup_columns, rollup_values, status_code};
 use super::subscribers::{self, SubscriberWrite};
 use super::{CheckMeta, CheckRow, Error, Evidence, Severity};
@@ -19,12 +19,14 @@ use crate::clock::Timestamp;
 use crate::event::{self, Event};
 use crate::model::{CheckId, IncidentKind, IncidentStatus};
 use crate::monitor::Span;
-use crate::notify::route::Routing;
 use crate::probe::Outcome;
 use crate::uptime::{Deltas, Rollup, add_span};
 
 /// Writes queued beyond this make senders wait (back-pressure on the recorder).
 const QUEUE: usize = 8192;
+/// Raw results deleted in one go when pruning, and the pause between two goes.
+const PRUNE_BATCH: usize = 5_000;
+const PRUNE_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
 /// Most writes committed in one transaction.
 const BATCH: usize = 4096;
 
@@ -53,6 +55,13 @@ pub enum Write {
         note: String,
         reply: oneshot::Sender<Result<(), Error>>,
     },
+    /// An entry by watchpost on an incident's timeline that does not end it; announced.
+    Note {
+        incident: i64,
+        at: Timestamp,
+        status: IncidentStatus,
+        body: String,
+    },
     /// An event with nothing to store, published in order with the writes around it.
     Announce(Event),
     /// More evidence for an open incident.
@@ -61,6 +70,8 @@ pub enum Write {
     /// were never confirmed in time.
     Prune {
         before: Timestamp,
+        /// At most this many rows in one go.
+        limit: usize,
         reply: oneshot::Sender<Result<usize, Error>>,
     },
     /// Answers once everything queued before it is committed.
@@ -153,8 +164,26 @@ impl Writer {
         .await?
     }
 
+    /// Deletes raw results older than `before`, in batches of [`PRUNE_BATCH`] with the writes queued
+    /// meanwhile between them; answers how many went.
     pub async fn prune(&self, before: Timestamp) -> Result<usize, Error> {
-        self.ask(|reply| Write::Prune { before, reply }).await?
+        let mut total = 0;
+        loop {
+            let n = self
+                .ask(|reply| Write::Prune {
+                    before,
+                    limit: PRUNE_BATCH,
+                    reply,
+                })
+                .await??;
+            total += n;
+            if n < PRUNE_BATCH {
+                return Ok(total);
+            }
+            // Let the probe results queued meanwhile go first: a prune of millions of rows is
+            // many small deletes between result batches, never one long stall.
+            tokio::time::sleep(PRUNE_PAUSE).await;
+        }
     }
 
     /// Waits until everything queued so far is committed.
@@ -177,39 +206,6 @@ impl Writer {
             now,
             announce,
             reply,
-        })
-        .await?
-    }
-}
-
-/// The notification outbox's writes.
-impl Writer {
-    /// Routes events committed from now on to `routing`'s destinations.
-    pub async fn set_routing(&self, routing: Arc<Routing>) -> Result<usize, Error> {
-        self.ask(|reply| Write::Outbox(OutboxWrite::Route { routing, reply }))
-            .await?
-    }
-
-    /// Claims the next rows of `lane.destination`.
-    pub async fn claim(&self, lane: Lane) -> Result<Claim, Error> {
-        self.ask(|reply| Write::Outbox(OutboxWrite::Claim { lane, reply }))
-            .await?
-    }
-
-    /// Records the outcome of delivering the claimed rows `ids`, and waits for its commit.
-    pub async fn finish(
-        &self,
-        ids: Vec<i64>,
-        now: Timestamp,
-        outcome: Finish,
-    ) -> Result<(), Error> {
-        self.ask(|reply| {
-            Write::Outbox(OutboxWrite::Finish {
-                ids,
-                now,
-                outcome,
-                reply,
-            })
         })
         .await?
     }
@@ -247,7 +243,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>, events: broadcast::S
             // Nobody listening is fine: the events were committed all the same.
             Ok(()) => happened.into_iter().for_each(|e| drop(events.send(e))),
             Err(e) => {
-                tracing::error!(error = %e, writes = batch.len(), "storage batch failed; its writes are lost")
+                tracing::error!(error = %crate::logline::escaped(&e), writes = batch.len(), "storage batch failed; its writes are lost")
             }
         }
         for reply in replies {
@@ -256,7 +252,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>, events: broadcast::S
         batch.clear();
     }
     if let Err(e) = conn.execute_batch("PRAGMA optimize;") {
-        tracing::warn!(error = %e, "PRAGMA optimize failed");
+        tracing::warn!(error = %crate::logline::escaped(&e), "PRAGMA optimize failed");
     }
 }
 
@@ -377,12 +373,35 @@ fn apply(
                 replies.push(Reply::Resolved(reply));
             }
             Write::AddEvidence { incident, evidence } => insert_evidence(tx, incident, &evidence)?,
-            Write::Prune { before, reply } => {
-                let n = tx.execute("DELETE FROM results WHERE at < ?1", [before.0])?;
+            Write::Prune {
+                before,
+                limit,
+                reply,
+            } => {
+                let n = tx.execute(
+                    "DELETE FROM results WHERE (check_id, at) IN
+                         (SELECT check_id, at FROM results WHERE at < ?1 ORDER BY at LIMIT ?2)",
+                    params![before.0, i64::try_from(limit).unwrap_or(i64::MAX)],
+                )?;
                 subscribers::prune(tx, Timestamp::now())?;
                 replies.push(Reply::Pruned(reply, n));
             }
             Write::Flush { reply } => replies.push(Reply::Flushed(reply)),
+            Write::Note {
+                incident,
+                at,
+                status,
+                body,
+            } => {
+                add_update(tx, incident, at, status, &body, None)?;
+                happened.push(Event::IncidentUpdated {
+                    id: incident,
+                    status,
+                    body,
+                    author: None,
+                    at,
+                });
+            }
             Write::Outbox(w) => replies.push(Reply::Outbox(outbox.apply(tx, w)?)),
             Write::Subscribers(w) => replies.push(Reply::Subscribers(subscribers::apply(tx, w)?)),
             Write::Announce(e) => happened.push(e),

@@ -1,15 +1,48 @@
 //! The native JSON API, `/api/v1/*`. Its DTOs are its own types: serialization is a promise.
-//! Bad parameters get a 400 with a JSON `{"error": …}` body saying what to send instead.
+//! Bad parameters get a 400 with a JSON `{"error": …}` body saying what to send instead, query
+//! strings and path segments that do not even parse included (see [`Query`] and [`Path`]).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::json::Json;
 use super::{WebError, WebState};
 use crate::clock::{DAY_MS, Timestamp};
+use crate::redact::{Subject, public_stored};
 use crate::store::{Evidence, IncidentRow};
 use crate::uptime::cover;
+
+/// Query parameters whose rejection (a wrong type, a repeated key) is a JSON 400 like every
+/// other error of this API, not axum's plain text.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Query<T>, WebError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(q)) => Ok(Query(q)),
+            Err(e) => Err(bad_request(&e.body_text())),
+        }
+    }
+}
+
+/// Path parameters whose rejection (say, a segment that is not UTF-8) is a JSON 400.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Path<T>, WebError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(p)) => Ok(Path(p)),
+            Err(e) => Err(WebError::Api(e.status(), e.body_text())),
+        }
+    }
+}
 
 #[derive(Serialize)]
 pub struct StatusDto {
@@ -59,7 +92,7 @@ pub async fn status(State(state): State<WebState>) -> Json<StatusDto> {
                 id: check.id.to_string(),
                 name: check.name.clone(),
                 group: check.group.clone(),
-                kind: check.kind(),
+                kind: check.kind().as_str(),
                 state: current.shown_state(check, now).as_str(),
                 last_checked_at: current.last.as_ref().map(|l| l.at.rfc3339()),
                 latency_ms: current
@@ -86,7 +119,10 @@ pub struct IncidentsDto {
 #[derive(Serialize)]
 pub struct IncidentDto {
     pub id: i64,
+    /// The check of an automatic incident; null for one an admin declared (see `checks`).
     pub check: Option<String>,
+    /// Every affected check: the check of an automatic incident, or those an admin chose.
+    pub checks: Vec<String>,
     /// minor | major
     pub severity: &'static str,
     pub title: String,
@@ -99,6 +135,7 @@ impl From<&IncidentRow> for IncidentDto {
         IncidentDto {
             id: i.id,
             check: i.check.clone(),
+            checks: i.checks.clone(),
             severity: i.severity.as_str(),
             title: i.title.clone(),
             started_at: i.started_at.rfc3339(),
@@ -142,6 +179,7 @@ pub struct ResultDto {
     pub code: Option<u16>,
     /// The failure class (`refused`, `timeout`, `http_status`, …), null when up.
     pub reason: Option<&'static str>,
+    /// The error in its public form (the check's `public_details`), null when up.
     pub message: Option<String>,
 }
 
@@ -187,9 +225,20 @@ pub async fn results(
         .reader
         .results_since(slug.clone(), since, limit)
         .await?;
+    let snapshot = state.snapshot();
+    let subject = snapshot
+        .get(&slug)
+        .map_or(Subject::unconfigured(&slug), |(c, _)| c.into());
+    let results = rows
+        .iter()
+        .map(|r| ResultDto {
+            message: public_stored(subject, r.reason, r.message.as_deref(), r.code),
+            ..ResultDto::from(r)
+        })
+        .collect();
     Ok(Json(ResultsDto {
         check: slug,
-        results: rows.iter().map(ResultDto::from).collect(),
+        results,
     }))
 }
 

@@ -14,8 +14,10 @@ use maud::html;
 
 use super::{WebError, WebState};
 use crate::clock::Timestamp;
+use crate::config::Check;
 use crate::monitor::State as CheckState;
 use crate::probe::{Status, fmt_duration};
+use crate::snapshot::{CheckNow, Snapshot};
 use crate::uptime::{WINDOWS, percent};
 
 /// shields.io's colours.
@@ -31,14 +33,22 @@ const GREY: &str = "#9f9f9f";
 /// Labels longer than this many characters are cut, so a long check name keeps the badge small.
 const MAX_LABEL: usize = 40;
 
+/// A check by id with its state now, as a badge shows it.
+fn now_of<'s>(
+    snapshot: &'s Snapshot,
+    id: &str,
+) -> Result<(&'s Check, &'s CheckNow, CheckState), WebError> {
+    let (check, current) = snapshot.get(id).ok_or(WebError::NotFound)?;
+    Ok((check, current, current.shown_state(check, Timestamp::now())))
+}
+
 /// `/badge/{id}/status.svg`: the check's name and its state now.
 pub async fn status(
     State(state): State<WebState>,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let snapshot = state.snapshot();
-    let (check, current) = snapshot.get(&id).ok_or(WebError::NotFound)?;
-    let shown = current.shown_state(check, Timestamp::now());
+    let (check, _, shown) = now_of(&snapshot, &id)?;
     let color = match shown {
         CheckState::Up => BRIGHTGREEN,
         CheckState::Degraded => YELLOW,
@@ -81,8 +91,7 @@ pub async fn response_time(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let snapshot = state.snapshot();
-    let (check, current) = snapshot.get(&id).ok_or(WebError::NotFound)?;
-    let shown = current.shown_state(check, Timestamp::now());
+    let (check, current, shown) = now_of(&snapshot, &id)?;
     let (value, color) = match &current.last {
         _ if shown == CheckState::Unknown => ("no data".to_string(), GREY),
         None => ("no data".to_string(), GREY),

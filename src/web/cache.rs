@@ -79,6 +79,30 @@ pub async fn public(State(fresh): State<Freshness>, request: Request, next: Next
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// The request headers a cross-origin script may send with its reads.
+const ALLOW_HEADERS: &str = "Accept, Accept-Language, Cache-Control, Content-Language, If-Modified-Since, If-None-Match, X-Requested-With";
+
+/// CORS preflight for the public read-only routes (use with `from_fn`, outside [`public`]):
+/// `OPTIONS` is answered here with `204` and what any origin may do; other methods go on.
+pub async fn preflight(request: Request, next: Next) -> Response {
+    if request.method() != Method::OPTIONS {
+        return next.run(request).await;
+    }
+    let mut answer = StatusCode::NO_CONTENT.into_response();
+    for (name, value) in [
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, OPTIONS"),
+        (header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOW_HEADERS),
+        (header::ACCESS_CONTROL_MAX_AGE, "86400"),
+        (header::ALLOW, "GET, HEAD, OPTIONS"),
+    ] {
+        answer
+            .headers_mut()
+            .insert(name, HeaderValue::from_static(value));
+    }
+    answer
+}
+
 fn set_validators(headers: &mut HeaderMap, tag: &str, fresh: Freshness) {
     if let Ok(v) = HeaderValue::from_str(tag) {
         headers.insert(header::ETAG, v);

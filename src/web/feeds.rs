@@ -194,7 +194,8 @@ impl Feed {
                             .build(),
                     ))
                     .category(rss::CategoryBuilder::default().name(e.kind).build())
-                    .pub_date(Some(e.published.to_chrono().to_rfc2822()))
+                    // When it last changed, so that readers show an update as news.
+                    .pub_date(Some(e.updated.to_chrono().to_rfc2822()))
                     .description(Some(e.content.clone()))
                     .build()
             })
@@ -236,11 +237,7 @@ fn maintenance_entry(base: &str, p: &Planned, now: Timestamp) -> Entry {
         Some(id) => format!("maintenance/{id}"),
         None => format!("maintenance/recurring-{}", w.start.0 / 1000),
     };
-    let when = format!(
-        "{} – {}",
-        w.start.to_chrono().format("%b %-d, %H:%M"),
-        w.end.to_chrono().format("%b %-d, %H:%M UTC")
-    );
+    let when = crate::words::range(w.start, w.end, now);
     let mut stages = stages(w, p.created, p.cancelled.then_some(p.updated), now);
     if let Some(first) = stages.first_mut() {
         first.body = format!("{when}. {}", first.body);
@@ -345,7 +342,7 @@ mod tests {
                 started_at: Timestamp(0),
                 resolved_at: None,
                 checks: Vec::new(),
-                status: "investigating".to_string(),
+                status: crate::model::IncidentStatus::Investigating,
                 cause: None,
                 postmortem: None,
                 hold: false,
@@ -354,7 +351,7 @@ mod tests {
             updates: vec![UpdateRow {
                 id: 1,
                 at: Timestamp(1_795_390_477_500),
-                status: "investigating".to_string(),
+                status: crate::model::IncidentStatus::Investigating,
                 body: "<script>x</script> & co".to_string(),
                 author: None,
             }],

@@ -24,7 +24,7 @@ impl<T: Serialize> IntoResponse for Json<T> {
             )
                 .into_response(),
             Err(e) => {
-                tracing::error!(error = %e, "encoding a JSON response failed");
+                tracing::error!(error = %crate::logline::escaped(&e), "encoding a JSON response failed");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
         }

@@ -18,6 +18,7 @@ pub mod markdown;
 mod overall;
 pub mod pages;
 mod planned;
+pub(crate) mod serve;
 mod statuspage;
 pub mod subscribe;
 
@@ -118,12 +119,14 @@ pub fn router(state: WebState) -> Router {
         .route("/history.atom", get(feeds::atom))
         .route("/feed.rss", get(feeds::rss))
         .route("/history.rss", get(feeds::rss))
-        .layer(middleware::from_fn_with_state(cache::DATA, cache::public));
+        .layer(middleware::from_fn_with_state(cache::DATA, cache::public))
+        .layer(middleware::from_fn(cache::preflight));
     let badges = Router::new()
         .route("/badge/{id}/status.svg", get(badges::status))
         .route("/badge/{id}/uptime/{window}", get(badges::uptime))
         .route("/badge/{id}/response-time.svg", get(badges::response_time))
-        .layer(middleware::from_fn_with_state(cache::BADGE, cache::public));
+        .layer(middleware::from_fn_with_state(cache::BADGE, cache::public))
+        .layer(middleware::from_fn(cache::preflight));
     Router::new()
         .merge(admin)
         .merge(subscriptions)
@@ -134,6 +137,7 @@ pub fn router(state: WebState) -> Router {
         .route("/assets/style.css", get(|| async { asset(CSS, STYLE) }))
         .route("/assets/admin.js", get(|| async { asset(JS, ADMIN_JS) }))
         .route("/assets/bars.js", get(|| async { asset(JS, BARS_JS) }))
+        .route("/assets/time.js", get(|| async { asset(JS, TIME_JS) }))
         .route("/embed.js", get(embed_js))
         .merge(data)
         .merge(badges)
@@ -221,7 +225,7 @@ impl IntoResponse for WebError {
                 (status, json::Json(ApiErrorDto { error })).into_response()
             }
             WebError::Internal(e) => {
-                tracing::error!(error = %e, "request failed");
+                tracing::error!(error = %crate::logline::escaped(&e), "request failed");
                 page(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong",
@@ -236,6 +240,7 @@ const STYLE: &str = include_str!("../../assets/style.css");
 const ADMIN_JS: &str = include_str!("../../assets/admin.js");
 const EMBED_JS: &str = include_str!("../../assets/embed.js");
 const BARS_JS: &str = include_str!("../../assets/bars.js");
+const TIME_JS: &str = include_str!("../../assets/time.js");
 
 const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";

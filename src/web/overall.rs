@@ -66,18 +66,43 @@ impl Overall {
     }
 }
 
-/// The worst of some states, for a group's heading: down, degraded, maintenance, unknown, up.
-pub(super) fn worst(states: impl Iterator<Item = CheckState>) -> CheckState {
-    let rank = |s: CheckState| match s {
+/// How bad a state is, to find the worst: down, degraded, maintenance, unknown, up.
+fn rank(s: CheckState) -> u8 {
+    match s {
         CheckState::Down => 4,
         CheckState::Degraded => 3,
         CheckState::Maintenance => 2,
         CheckState::Unknown => 1,
         CheckState::Up => 0,
-    };
+    }
+}
+
+/// The worst of some states: down, degraded, maintenance, unknown, up.
+pub(super) fn worst(states: impl Iterator<Item = CheckState>) -> CheckState {
     states
         .max_by_key(|&s| rank(s))
         .unwrap_or(CheckState::Unknown)
+}
+
+/// A group's heading in numbers: its worst state and how many of its checks are in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Tally {
+    pub(super) worst: CheckState,
+    /// Checks in the worst state.
+    pub(super) count: usize,
+    pub(super) total: usize,
+}
+
+impl Tally {
+    /// Counts a group's shown states.
+    pub(super) fn of(states: &[CheckState]) -> Tally {
+        let worst = worst(states.iter().copied());
+        Tally {
+            worst,
+            count: states.iter().filter(|&&s| s == worst).count(),
+            total: states.len(),
+        }
+    }
 }
 
 /// Checks by group, in the order groups first appear in the config.
@@ -124,5 +149,18 @@ mod tests {
         assert_eq!(worst([Up, Degraded, Unknown].into_iter()), Degraded);
         assert_eq!(worst([Up, Down, Maintenance].into_iter()), Down);
         assert_eq!(worst(std::iter::empty()), Unknown);
+    }
+
+    #[test]
+    fn a_group_counts_its_checks_in_the_worst_state() {
+        use CheckState::*;
+        let tally = |states: &[CheckState]| {
+            let t = Tally::of(states);
+            (t.worst, t.count, t.total)
+        };
+        assert_eq!(tally(&[Up, Down, Up, Up, Up]), (Down, 1, 5));
+        assert_eq!(tally(&[Degraded, Up, Degraded, Up, Up]), (Degraded, 2, 5));
+        assert_eq!(tally(&[Up, Up, Up, Up, Up]), (Up, 5, 5));
+        assert_eq!(tally(&[Up, Unknown]), (Unknown, 1, 2));
     }
 }

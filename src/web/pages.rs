@@ -1,14 +1,17 @@
 //! Server-rendered HTML pages (maud) of one check, one incident and the incident history:
-//! readable without JavaScript, every text escaped. The frame and the fragments they share
+//! readable without JavaScript, every text escaped, every failure in its public form. The frame and the fragments they share
 //! with the front page are in `layout`; it never renders the front page.
 
 use axum::extract::{Path, State};
 use maud::{Markup, PreEscaped, html};
 
-use super::layout::{ago, incident_item, state_tag};
+use super::layout::{
+    ago, at, certificate, evidence_table, incident_item, incident_times, last_failure, public,
+    range, state_tag, status_label,
+};
 use super::{WebError, WebState, markdown};
 use crate::clock::Timestamp;
-use crate::probe::fmt_duration;
+use crate::redact::{Subject, public_stored};
 use crate::store::{IncidentRow, Severity};
 use crate::uptime::{PHASES, WINDOWS, percent};
 
@@ -157,7 +160,7 @@ pub async fn check(
     let chart = latency_chart(&hours, day.from, day.to);
     let shown = current.shown_state(check, now);
     let h = bars.history.checks.get(check.id.as_str());
-    Ok(page(
+    Ok(public(
         &check.name,
         &snapshot.config.server.title,
         Some("/assets/bars.js"),
@@ -165,10 +168,13 @@ pub async fn check(
             h1 { (check.name) " " (state_tag(shown)) }
             @if let Some(last) = &current.last {
                 p {
-                    "Last checked " (ago(now, last.at)) " in " (fmt_duration(last.latency))
+                    "Last checked " (ago(now, last.at)) " in " (crate::words::latency(last.latency))
                     @if let Some(code) = last.code { " · code " (code) }
                 }
-                @if let Some(f) = &last.failure { p.error { (f.reason) ": " (f.message) } }
+                @if let (Some(f), Some(failure)) = (&last.failure, last_failure(check, last)) {
+                    p.error { (f.reason) ": " (failure) }
+                }
+                @if let Some(tls) = &last.tls { (certificate(tls, check.public_details, now)) }
             }
             h2 { "Response time, last 24 hours" }
             (chart)
@@ -182,7 +188,7 @@ pub async fn check(
             }
             h2 { "Incidents" }
             @if incidents.is_empty() { p { "No incidents recorded." } }
-            ul.incidents { @for i in &incidents { (incident_item(i, now)) } }
+            ul.incidents { @for i in &incidents { (incident_item(i, now, None)) } }
             @if !false_alarms.is_empty() {
                 p.small {
                     (false_alarms.len())
@@ -206,13 +212,16 @@ pub async fn incident(
     let i = &detail.incident;
     let now = Timestamp::now();
     let impact = impact_label(i.severity);
-    let check_name = i
-        .check
-        .as_deref()
-        .and_then(|slug| snapshot.get(slug))
+    let configured = i.check.as_deref().and_then(|slug| snapshot.get(slug));
+    let check_name = configured
         .map(|(c, _)| c.name.clone())
         .or_else(|| i.check.clone());
-    let mut response = page(
+    // The evidence of a check no longer configured is redacted, under its slug.
+    let subject = match configured {
+        Some((c, _)) => Subject::from(c),
+        None => Subject::unconfigured(i.check.as_deref().unwrap_or("The check")),
+    };
+    let mut response = public(
         &i.title,
         &snapshot.config.server.title,
         None,
@@ -225,11 +234,7 @@ pub async fn incident(
                 " " (impact)
                 @if let (Some(slug), Some(name)) = (&i.check, &check_name) { " · " a href={ "/checks/" (slug) } { (name) } }
             }
-            p.small {
-                "Started " (i.started_at.rfc3339())
-                @if let Some(r) = i.resolved_at { " · resolved " (r.rfc3339()) }
-                " · lasted " (fmt_duration(i.resolved_at.unwrap_or(now).since(i.started_at)))
-            }
+            p.small { (incident_times(i, now)) }
             @if !i.auto && !i.checks.is_empty() {
                 p { "Affects: "
                     @for (n, slug) in i.checks.iter().enumerate() {
@@ -250,8 +255,7 @@ pub async fn incident(
             ol.timeline {
                 @for u in &detail.updates {
                     li {
-                        strong { (u.status) } " "
-                        time datetime=(u.at.rfc3339()) { (u.at.rfc3339()) }
+                        strong { (status_label(u.status)) } " · " (at(u.at, now))
                         " · " (u.author.as_deref().unwrap_or("watchpost"))
                         div.md { (PreEscaped(markdown::render(&u.body))) }
                     }
@@ -259,20 +263,9 @@ pub async fn incident(
             }
             @if !detail.evidence.is_empty() {
                 h2 { "Evidence" }
-                table.evidence {
-                    thead { tr { th { "Time" } th { "Result" } th { "Code" } th { "Took" } th { "Error" } } }
-                    tbody {
-                        @for e in &detail.evidence {
-                            tr {
-                                td { (e.at.rfc3339()) }
-                                td { (e.status) }
-                                td { @if let Some(c) = e.code { (c) } }
-                                td { (fmt_duration(std::time::Duration::from_micros(e.latency_us.max(0) as u64))) }
-                                td { @if let Some(r) = e.reason { (r) ": " } (e.message.as_deref().unwrap_or("")) }
-                            }
-                        }
-                    }
-                }
+                (evidence_table(&detail.evidence, now, |e| {
+                    public_stored(subject, e.reason, e.message.as_deref(), e.code)
+                }))
             }
         },
     )
@@ -339,7 +332,7 @@ pub async fn history(
         .map(|back| (month_start(now, back), month_end(now, back)))
         .collect();
     let title = &snapshot.config.server.title;
-    Ok(page(
+    Ok(public(
         "Incident history",
         title,
         None,
@@ -353,11 +346,11 @@ pub async fn history(
                     h2 { (name) }
                     @if month.is_empty() && planned.is_empty() { p.small { "No incidents reported." } }
                     ul.incidents {
-                        @for i in &month { (incident_item(i, now)) }
+                        @for i in &month { (incident_item(i, now, None)) }
                         @for w in &planned {
                             li.incident.maintenance id=[w.id.map(|id| format!("maintenance-{id}"))] {
                                 strong { "Maintenance: " } (w.title)
-                                p.small { (w.start.rfc3339()) " → " (w.end.rfc3339()) }
+                                p.small { (range(w.start, w.end, now)) }
                             }
                         }
                     }

@@ -10,7 +10,7 @@ use watchpost::event::Event;
 use watchpost::model::{Action, Impact, IncidentKind, IncidentStatus};
 use watchpost::store::{AdminWrite, Audit, IncidentEdit, Store};
 
-use crate::admin::{api, start};
+use crate::admin::{FORM, api, csrf_of, form, session, start};
 
 /// A request to the admin API and the status it must get: method, path, headers, body.
 type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, &'a str, u16);
@@ -34,6 +34,12 @@ async fn a_patch_is_one_transaction_and_every_api_error_is_json() {
     let id = serde_json::from_str::<Value>(&r.body).unwrap()["id"]
         .as_i64()
         .unwrap();
+
+    // A declared incident is an open incident for Prometheus too.
+    d.wait_page("/metrics", Duration::from_secs(10), |m| {
+        m.contains("watchpost_incidents_open 1")
+    })
+    .await;
 
     // The edit and the false alarm are one write: the false alarm is refused (the incident is
     // open), so the new title is not kept either.
@@ -282,6 +288,108 @@ async fn the_writer_announces_what_it_committed_and_nothing_it_refused() {
     drop(events);
     let writer = store.writer.clone();
     drop(writer);
+    tokio::task::spawn_blocking(move || store.close())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_planned_across_a_daylight_saving_change_is_right_to_the_minute() {
+    let alive = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path(), &alive, alive.local_addr().unwrap().port()).await;
+    let cookie = session(&d).await;
+    let cookie_h = ("Cookie", cookie.as_str());
+    let page = d
+        .request("GET", "/admin/maintenance", &[cookie_h], "")
+        .await;
+    let csrf = csrf_of(&page.body);
+    // Berlin moves its clocks forward at 02:00 on 31 March 2030: 20:00 on the 30th is 19:00 UTC,
+    // 20:00 on the 31st is 18:00 UTC. A fixed offset would put one end an hour off.
+    let body = form(&[
+        ("csrf", &csrf),
+        ("tz", "Europe/Berlin"),
+        ("title", "Across the change"),
+        ("starts", "2030-03-30T20:00"),
+        ("ends", "2030-03-31T20:00"),
+        ("checks", "alive"),
+    ]);
+    let r = d
+        .request("POST", "/admin/maintenance", &[FORM, cookie_h], &body)
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let (start, end): (i64, i64) = d
+        .db()
+        .query_row("SELECT starts_at, ends_at FROM maintenance", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(
+        (Timestamp(start).rfc3339(), Timestamp(end).rfc3339()),
+        (
+            "2030-03-30T19:00:00Z".to_string(),
+            "2030-03-31T18:00:00Z".to_string()
+        )
+    );
+    // The form offers the zone's name for admin.js to fill in, and UTC without it.
+    assert!(
+        page.body.contains(r#"name="tz" value="UTC""#),
+        "{}",
+        page.body
+    );
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_are_announced_as_they_begin_and_end() {
+    use std::sync::Arc;
+    use watchpost::event::WindowPhase;
+    use watchpost::maintenance::{Schedule, Window};
+    use watchpost::model::CheckId;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("w.db")).unwrap();
+    let mut events = store.writer.subscribe();
+    let toml =
+        "[[check]]\nid = \"db\"\nname = \"DB\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = 9\n";
+    let config = Arc::new(watchpost::config::parse(std::path::Path::new("t.toml"), toml).unwrap());
+    let now = Timestamp::now();
+    let window = Window {
+        id: Some(7),
+        title: "Upgrade".into(),
+        body: String::new(),
+        checks: vec![CheckId::new("db").unwrap()],
+        start: Timestamp(now.0 + 300),
+        end: Timestamp(now.0 + 700),
+    };
+    let (schedule, _) = tokio::sync::watch::channel(Arc::new(Schedule {
+        recurring: Vec::new(),
+        one_off: vec![window],
+    }));
+    let (_snapshot_tx, snapshot) =
+        tokio::sync::watch::channel(Arc::new(watchpost::snapshot::Snapshot::empty(config)));
+    let handles = watchpost::actions::Handles {
+        writer: store.writer.clone(),
+        reader: store.reader.clone(),
+        schedule,
+        snapshot,
+    };
+    let token = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(watchpost::actions::watch_windows(handles, token.clone()));
+    let mut phases = Vec::new();
+    while phases.len() < 2 {
+        let e = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .expect("an announcement")
+            .unwrap();
+        if let Event::MaintenanceTime { id, phase, window } = e {
+            assert_eq!((id, window.title.as_str()), (Some(7), "Upgrade"));
+            phases.push(phase);
+        }
+    }
+    assert_eq!(phases, [WindowPhase::Started, WindowPhase::Ended]);
+    token.cancel();
+    task.await.unwrap();
     tokio::task::spawn_blocking(move || store.close())
         .await
         .unwrap();

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::daemon::{self, Daemon, Response};
 
-const TOKEN: &str = "test-token-0123456789abcdef";
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const TOKEN: &str = "test-token-0123456789abcdef";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// A daemon with an admin, an API token, a check on `alive` (up) and one on `flaky`.
 pub(crate) async fn start(dir: &std::path::Path, alive: &TcpListener, flaky_port: u16) -> Daemon {
@@ -52,13 +52,13 @@ port = {flaky_port}
     daemon::start(dir, &toml).await
 }
 
-fn form(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish()
 }
 
-const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+pub(crate) const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 
 async fn login(d: &Daemon, password: &str) -> Response {
     let body = form(&[("user", "ops"), ("password", password)]);
@@ -66,7 +66,7 @@ async fn login(d: &Daemon, password: &str) -> Response {
 }
 
 /// Signs in and returns the cookie header value.
-async fn session(d: &Daemon) -> String {
+pub(crate) async fn session(d: &Daemon) -> String {
     let r = login(d, PASSWORD).await;
     assert_eq!(r.status, 303, "{}", r.body);
     let cookie = r.header("set-cookie").unwrap().to_string();
@@ -76,7 +76,7 @@ async fn session(d: &Daemon) -> String {
     cookie.split(';').next().unwrap().to_string()
 }
 
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     page[at..at + 64].to_string()
 }

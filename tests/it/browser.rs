@@ -9,9 +9,17 @@ use std::time::Duration;
 
 use crate::daemon;
 
+mod audit;
+
 /// Runs headless Chromium on `url` with `extra` flags; returns (stdout, stderr).
 fn chromium(url: &str, extra: &[&str], profile: &Path) -> (String, String) {
+    chromium_in("UTC", url, extra, profile)
+}
+
+/// [`chromium`] in the time zone `tz` (an IANA name, as `TZ` takes it).
+fn chromium_in(tz: &str, url: &str, extra: &[&str], profile: &Path) -> (String, String) {
     let out = Command::new("chromium")
+        .env("TZ", tz)
         .args([
             "--headless",
             "--no-sandbox",
@@ -165,6 +173,31 @@ async fn browser_shows_the_outage_and_the_embed_banner() {
     d.stop().await;
 }
 
+/// Serves `app`, and every other path from the daemon at `daemon` (status and body, with its
+/// content type but not its CSP or frame headers), so a page of `app` can look inside frames of
+/// the daemon's pages; returns the base URL and the server's task.
+async fn proxy(
+    daemon: std::net::SocketAddr,
+    app: axum::Router,
+) -> (String, tokio::task::JoinHandle<()>) {
+    let app = app.fallback(move |uri: axum::http::Uri| async move {
+        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+        let r = daemon::get(daemon, &path).await;
+        let kind = r.header("content-type").unwrap_or("text/plain").to_string();
+        (
+            axum::http::StatusCode::from_u16(r.status).unwrap(),
+            [("content-type", kind)],
+            r.body,
+        )
+    });
+    let site = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", site.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(site, app).await;
+    });
+    (base, server)
+}
+
 /// The page the harness runs on: the status page framed at a phone's width and a desktop's.
 const HARNESS_PAGE: &str = r#"<!DOCTYPE html><html lang="en"><head><title>harness</title></head><body>
 <iframe id="narrow" src="/" width="360" height="700"></iframe>
@@ -222,7 +255,6 @@ async fn browser_page_is_readable_narrow_dark_and_by_keyboard() {
     .await;
 
     // The harness and the daemon's pages from one origin, so the harness can look inside.
-    let daemon_addr = d.addr;
     let app = axum::Router::new()
         .route(
             "/harness.html",
@@ -236,22 +268,9 @@ async fn browser_page_is_readable_narrow_dark_and_by_keyboard() {
                     include_str!("browser/harness.js"),
                 )
             }),
-        )
-        .fallback(move |uri: axum::http::Uri| async move {
-            let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-            let r = daemon::get(daemon_addr, &path).await;
-            let kind = r.header("content-type").unwrap_or("text/plain").to_string();
-            (
-                axum::http::StatusCode::from_u16(r.status).unwrap(),
-                [("content-type", kind)],
-                r.body,
-            )
-        });
-    let site = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/harness.html", site.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(site, app).await;
-    });
+        );
+    let (base, server) = proxy(d.addr, app).await;
+    let url = format!("{base}/harness.html");
 
     let profile = dir.path().join("chromium");
     let (light, dark) = tokio::task::spawn_blocking(move || {

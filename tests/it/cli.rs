@@ -152,3 +152,66 @@ fn hash_password_prints_an_argon2id_hash_that_verifies() {
             .is_ok()
     );
 }
+
+#[test]
+fn probe_without_a_scheme_suggests_one() {
+    let (code, _, err) = watchpost(&["probe", "127.0.0.1:80"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("did you mean tcp://127.0.0.1:80 or http://127.0.0.1:80/?"),
+        "{err}"
+    );
+    assert!(!err.contains("relative URL"), "{err}");
+}
+
+#[test]
+fn a_missing_config_names_every_path_tried() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_watchpost"))
+        .arg("check")
+        .current_dir(dir.path())
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if std::path::Path::new("/etc/watchpost/watchpost.toml").exists() {
+        // An installed package's config is the fallback; then it is the one read.
+        let said = format!("{err}{}", String::from_utf8_lossy(&out.stdout));
+        assert!(said.contains("/etc/watchpost/watchpost.toml"), "{said}");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("tried ./watchpost.toml and /etc/watchpost/watchpost.toml"),
+        "{err}"
+    );
+    let (code, _, err) = watchpost(&["check", "--config", "/nonexistent/watchpost.toml"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("/nonexistent/watchpost.toml"), "{err}");
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_cli_definition() {
+    let (code, bash, _) = watchpost(&["completions", "bash"]);
+    assert_eq!(code, 0);
+    assert!(
+        bash.contains("_watchpost()") && bash.contains("hash-password"),
+        "{bash}"
+    );
+    let (_, zsh, _) = watchpost(&["completions", "zsh"]);
+    assert!(zsh.starts_with("#compdef watchpost"), "{zsh}");
+    let (_, fish, _) = watchpost(&["completions", "fish"]);
+    assert!(fish.contains("complete -c watchpost"), "{fish}");
+
+    let (code, page, _) = watchpost(&["man"]);
+    assert_eq!(code, 0);
+    assert!(page.contains(".TH watchpost 1"), "{page}");
+    assert!(page.contains("watchpost\\-export(1)"), "{page}");
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = watchpost(&["man", "--out-dir", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let export = std::fs::read_to_string(dir.path().join("watchpost-export.1")).unwrap();
+    assert!(export.contains("\\-\\-from"), "{export}");
+    let check = std::fs::read_to_string(dir.path().join("watchpost-check.1")).unwrap();
+    assert!(check.contains("Config file to validate"), "{check}");
+}

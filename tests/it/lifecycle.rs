@@ -11,14 +11,14 @@ use serde_json::Value;
 use crate::daemon;
 
 /// An HTTP target whose `/flip` answers the status code the test sets, and `/ok` always 200.
-struct Target {
+pub struct Target {
     addr: std::net::SocketAddr,
     code: Arc<AtomicU16>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Target {
-    async fn start() -> Target {
+    pub async fn start() -> Target {
         let code = Arc::new(AtomicU16::new(200));
         let shared = code.clone();
         let app = axum::Router::new()
@@ -38,11 +38,11 @@ impl Target {
         Target { addr, code, task }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    fn set_flip(&self, code: u16) {
+    pub fn set_flip(&self, code: u16) {
         self.code.store(code, Ordering::SeqCst);
     }
 }
@@ -72,6 +72,8 @@ name = "Web"
 group = "Core"
 type = "http"
 url = "{target}"
+# The incident page shows the probe's own message ("status 503, expected 200-399").
+public_details = "full"
 "#
     )
 }
@@ -148,7 +150,14 @@ async fn outage_opens_one_incident_that_survives_a_restart_and_resolves() {
 
     let status = d.json("/api/v1/status").await;
     assert_eq!(state_of(&status, "web"), "down");
-    let metrics = d.get("/metrics").await.body;
+    // The count of open incidents (manual ones included) follows the history refresh, which an
+    // incident change wakes at once.
+    let metrics = d
+        .wait_page("/metrics", Duration::from_secs(10), |m| {
+            m.contains("watchpost_incidents_open 1")
+        })
+        .await
+        .body;
     assert!(metrics.contains("watchpost_incidents_open 1"), "{metrics}");
     assert!(metrics.contains(r#"probe_success{check="web",group="Core",type="http"} 0"#));
     assert!(

@@ -111,3 +111,108 @@ fn now_ms() -> i64 {
         .unwrap()
         .as_millis() as i64
 }
+
+/// Regression: a check down when a window began had its incident resolved ("Resolved", green)
+/// although it never recovered, and a second incident opened at the window's end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_spanning_a_window_is_one_incident_whose_uptime_leaves_the_window_out() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let start_s = now.as_secs() + 3;
+    let (sec, min, hour) = (start_s % 60, (start_s / 60) % 60, (start_s / 3600) % 24);
+    let start_ms = start_s as i64 * 1000;
+    let end_ms = start_ms + 1500;
+    let toml = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+[storage]
+path = "{{db}}"
+[[check]]
+id = "db"
+type = "tcp"
+host = "127.0.0.1"
+port = {port}
+interval = "100ms"
+timeout = "80ms"
+failure_threshold = 2
+success_threshold = 1
+[[maintenance]]
+title = "Database upgrade"
+checks = ["db"]
+cron = "{sec} {min} {hour} * * *"
+duration = "1500ms"
+"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon::start(dir.path(), &toml).await;
+    let limit = Duration::from_secs(10);
+    // Down before the window: the incident is open.
+    d.wait_json("/api/v1/incidents", limit, |v| {
+        !v["incidents"].as_array().unwrap().is_empty()
+    })
+    .await;
+    assert!(now_ms() < start_ms, "the test itself ran late");
+    d.wait_json("/api/v1/status", limit, |v| {
+        check_state(v, "db") == "maintenance"
+    })
+    .await;
+    let v = d.json("/api/v1/incidents").await;
+    let incident = &v["incidents"][0];
+    assert!(
+        incident["resolved_at"].is_null(),
+        "the window resolved nothing: {v}"
+    );
+    // Still down after the window: the same incident goes on; then the target comes back.
+    d.wait_json("/api/v1/status", limit, |v| check_state(v, "db") == "down")
+        .await;
+    let back = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    d.wait_json("/api/v1/status", limit, |v| check_state(v, "db") == "up")
+        .await;
+    let v = d
+        .wait_json("/api/v1/incidents", limit, |v| {
+            v["incidents"][0]["resolved_at"].is_string()
+        })
+        .await;
+    assert_eq!(
+        v["incidents"].as_array().unwrap().len(),
+        1,
+        "one outage, one incident: {v}"
+    );
+    let (id, started, resolved): (i64, i64, i64) = d
+        .db()
+        .query_row(
+            "SELECT id, started_at, resolved_at FROM incidents",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(
+        started < start_ms && resolved > end_ms,
+        "{started} {resolved}"
+    );
+    let page = d.get(&format!("/incidents/{id}")).await.body;
+    assert!(page.contains("Maintenance began"), "{page}");
+    assert!(page.contains("Maintenance ended"), "{page}");
+    let db = d.db.clone();
+    d.stop().await;
+    drop(back);
+
+    // The incident's duration excludes nothing; its uptime leaves the window out.
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let (maintenance, down): (i64, i64) = conn
+        .query_row(
+            "SELECT sum(maintenance_ms), sum(down_ms) FROM rollup_day",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(maintenance, 1500, "exactly the window");
+    assert_eq!(
+        down,
+        resolved - started - 1500,
+        "the outage outside the window"
+    );
+}

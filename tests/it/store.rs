@@ -171,3 +171,45 @@ fn sigterm_stops_the_daemon_cleanly_with_every_result_committed() {
     assert!(results >= 3, "{results}");
     assert_eq!(results, counted, "every result is in the rollups");
 }
+
+/// Regression: raw results past `keep_raw` were deleted in one statement (3.6 million rows at
+/// 10,000 checks), with every probe result queued behind it. Now they go in batches, and results
+/// written meanwhile are committed between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_goes_in_batches_with_results_committed_between_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("w.db")).unwrap();
+    let meta = CheckMeta {
+        slug: "web".into(),
+        name: "Web".into(),
+        group: String::new(),
+        kind: "http".into(),
+    };
+    let now = Timestamp::now();
+    let check = store.writer.sync_checks(vec![meta], now).await.unwrap()[0].id;
+    let old = now.0 - 40 * DAY_MS;
+    for i in 0..12_345 {
+        let outcome = outcome(Timestamp(old + i));
+        store
+            .writer
+            .send(Write::Result { check, outcome })
+            .await
+            .unwrap();
+    }
+    store.writer.flush().await.unwrap();
+    let writer = store.writer.clone();
+    let pruning = tokio::spawn(async move { writer.prune(Timestamp(now.0 - DAY_MS)).await });
+    // A result sent while the prune runs is written and kept.
+    store
+        .writer
+        .send(Write::Result {
+            check,
+            outcome: outcome(now),
+        })
+        .await
+        .unwrap();
+    assert_eq!(pruning.await.unwrap().unwrap(), 12_345);
+    let recent = store.reader.recent_results(check, 10).await.unwrap();
+    assert_eq!(recent.len(), 1, "only the new result is left");
+    store.close();
+}

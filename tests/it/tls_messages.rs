@@ -212,3 +212,53 @@ async fn trusted_certificates_that_fail_say_why_and_log_once_below_error() {
         "{out}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_check_page_shows_the_certificate_and_its_issuer_only_when_details_are_public() {
+    use chrono::Datelike;
+    let ca = ca();
+    let until = chrono::Utc::now() + chrono::Duration::days(45);
+    let until = (until.year(), until.month() as u8, until.day() as u8);
+    let server = signed_server(&ca, &["localhost"], (2020, 1, 1), until).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut toml = r#"
+[server]
+listen = "127.0.0.1:0"
+[storage]
+path = "{db}"
+[defaults]
+interval = "1s"
+timeout = "900ms"
+"#
+    .to_string();
+    for (id, details) in [("shop", "full"), ("intranet", "redacted")] {
+        toml.push_str(&format!(
+            "[[check]]\nid = \"{id}\"\nname = \"{id}\"\ntype = \"http\"\nurl = \"https://localhost:{}/\"\ntls_insecure = true\npublic_details = \"{details}\"\n",
+            server.port
+        ));
+    }
+    let d = crate::daemon::start(dir.path(), &toml).await;
+    let page = d
+        .wait_page("/checks/shop", Duration::from_secs(10), |b| {
+            b.contains("Certificate")
+        })
+        .await
+        .body;
+    // Midnight UTC 45 days ahead is 44 whole days and some hours away.
+    let expected = "<p class=\"small cert\">Certificate expires in 44 days (<time datetime=\"";
+    assert!(page.contains(expected), "{page}");
+    assert!(
+        page.contains(" · TLS 1.3 · issued by watchpost test CA</p>"),
+        "{page}"
+    );
+    let redacted = d
+        .wait_page("/checks/intranet", Duration::from_secs(10), |b| {
+            b.contains("Certificate")
+        })
+        .await
+        .body;
+    assert!(redacted.contains(expected), "{redacted}");
+    assert!(redacted.contains(" · TLS 1.3</p>"), "{redacted}");
+    assert!(!redacted.contains("issued by"), "{redacted}");
+    d.stop().await;
+}

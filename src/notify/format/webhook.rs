@@ -68,9 +68,9 @@ fn item(i: &Item, b: &Batch<'_>) -> Value {
         "evidence": m.evidence,
         "text": m.body,
         "author": m.author,
-        "at": m.at().rfc3339(),
-        "started_at": m.started().map(|t| t.rfc3339()),
-        "ends_at": m.ends().map(|t| t.rfc3339()),
+        "at": m.at().rfc3339_millis(),
+        "started_at": m.started().map(|t| t.rfc3339_millis()),
+        "ends_at": m.ends().map(|t| t.rfc3339_millis()),
         "duration_seconds": duration,
         "url": link(m, b.base),
     })

@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 
 use super::{Reader, all};
 use crate::clock::Timestamp;
+use crate::model::{IncidentKind, IncidentStatus};
 use crate::store::rows::evidence_row;
 use crate::store::{
     CheckTimes, Error, IncidentDetail, IncidentFilter, IncidentRow, IncidentTimeline, PageTimes,
@@ -209,7 +210,8 @@ fn updates(c: &Connection, incident: i64) -> Result<Vec<UpdateRow>, Error> {
             Ok(UpdateRow {
                 id: r.get(0)?,
                 at: Timestamp(r.get(1)?),
-                status: r.get(2)?,
+                status: IncidentStatus::parse(&r.get::<_, String>(2)?)
+                    .unwrap_or(IncidentStatus::Investigating),
                 body: r.get(3)?,
                 author: r.get(4)?,
             })
@@ -224,7 +226,7 @@ const INCIDENT_SELECT: &str = "SELECT i.id, k.slug, i.kind, i.severity, i.title,
      FROM incidents i LEFT JOIN checks k ON k.id = i.check_id";
 
 /// The incidents [`INCIDENT_SELECT`] finds with `tail` (its `WHERE`, `ORDER BY` and `LIMIT`).
-fn incidents_where(
+pub(super) fn incidents_where(
     c: &Connection,
     tail: &str,
     params: impl Params,
@@ -248,7 +250,7 @@ fn incident_row(r: &Row) -> rusqlite::Result<IncidentRow> {
     Ok(IncidentRow {
         id: r.get(0)?,
         check,
-        auto: r.get::<_, String>(2)? == "auto",
+        auto: IncidentKind::parse(&r.get::<_, String>(2)?) == Some(IncidentKind::Auto),
         severity: Severity::parse(&r.get::<_, String>(3)?).unwrap_or(Severity::Major),
         title: r.get(4)?,
         started_at: Timestamp(r.get(5)?),
@@ -259,7 +261,8 @@ fn incident_row(r: &Row) -> rusqlite::Result<IncidentRow> {
         false_alarm: r.get::<_, i64>(10)? != 0,
         status: r
             .get::<_, Option<String>>(11)?
-            .unwrap_or_else(|| "investigating".to_string()),
+            .and_then(|s| IncidentStatus::parse(&s))
+            .unwrap_or(IncidentStatus::Investigating),
         checks,
     })
 }

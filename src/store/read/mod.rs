@@ -8,6 +8,7 @@
 mod admin;
 mod incidents;
 mod maintenance;
+mod offline;
 mod outbox;
 mod rollups;
 mod subscribers;
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OpenFlags, Params, Row};
 
 use super::{CheckRow, Error, rows};
 
+pub use offline::Backup;
 pub use outbox::Backlog;
 pub use subscribers::{Recipient, SubscriberCounts, SubscriberRow};
 

@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use super::*;
 use crate::model::IncidentKind;
 use crate::notify::Routing;
-use crate::store::outbox::{Claim, Lane, Outbox, OutboxWrite};
+use crate::store::outbox::{Claim, Lane, Outbox, OutboxWrite, Routed};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -183,7 +183,14 @@ fn routed(tx: &Transaction, src: &str) -> Outbox {
     let (reply, _) = oneshot::channel();
     let routing = Arc::new(Routing::new(&config));
     outbox
-        .apply(tx, OutboxWrite::Route { routing, reply })
+        .apply(
+            tx,
+            OutboxWrite::Route {
+                routing,
+                when: Routed::Start,
+                reply,
+            },
+        )
         .unwrap();
     outbox
 }

@@ -45,7 +45,7 @@ impl IntoResponse for ApiError {
             WebError::Conflict(why) => (StatusCode::CONFLICT, why),
             WebError::Api(status, why) => (status, why),
             WebError::Internal(e) => {
-                tracing::error!(error = %e, "admin API request failed");
+                tracing::error!(error = %crate::logline::escaped(&e), "admin API request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal error; it was logged".to_string(),
@@ -96,6 +96,37 @@ fn rejected(status: StatusCode, text: String) -> ApiError {
 // Keep the rejection types named, so a change of axum's extractors shows here.
 const _: fn(JsonRejection, PathRejection) = |_, _| {};
 
+/// What a reload changed, by check id.
+#[derive(Serialize)]
+pub struct ReloadDto {
+    added: Vec<String>,
+    removed: Vec<String>,
+    changed: Vec<String>,
+}
+
+/// `POST /api/v1/admin/reload`: reads the config file again, as SIGHUP does. A bad config is
+/// refused with its problems (`file:line:column: message`, one per line) and the running one
+/// stays.
+pub async fn reload(State(state): State<WebState>, _: ApiClient) -> Answer<Json<ReloadDto>> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let gone = || ApiError(WebError::Internal("the reloader has stopped".into()));
+    admin(&state)?
+        .reload
+        .send(reply)
+        .await
+        .map_err(|_| gone())?;
+    let changes = answer
+        .await
+        .map_err(|_| gone())?
+        .map_err(|why| ApiError(WebError::BadRequest(why)))?;
+    let names = |ids: Vec<crate::model::CheckId>| ids.iter().map(|c| c.to_string()).collect();
+    Ok(Json(ReloadDto {
+        added: names(changes.added),
+        removed: names(changes.removed),
+        changed: names(changes.changed),
+    }))
+}
+
 /// Any other path under `/api/v1/admin/`.
 pub async fn not_found(_: ApiClient) -> ApiError {
     ApiError(WebError::NotFound)
@@ -109,7 +140,7 @@ pub struct IncidentDto {
     id: i64,
     title: String,
     impact: &'static str,
-    status: String,
+    status: &'static str,
     checks: Vec<String>,
     automatic: bool,
     started_at: String,
@@ -124,7 +155,7 @@ pub struct IncidentDto {
 #[derive(Serialize)]
 struct UpdateDto {
     at: String,
-    status: String,
+    status: &'static str,
     body: String,
     author: Option<String>,
 }
@@ -136,7 +167,7 @@ impl From<IncidentDetail> for IncidentDto {
             id: i.id,
             title: i.title,
             impact: i.severity.as_str(),
-            status: i.status,
+            status: i.status.as_str(),
             checks: i.checks,
             automatic: i.auto,
             started_at: i.started_at.rfc3339(),
@@ -150,7 +181,7 @@ impl From<IncidentDetail> for IncidentDto {
                 .into_iter()
                 .map(|u| UpdateDto {
                     at: u.at.rfc3339(),
-                    status: u.status,
+                    status: u.status.as_str(),
                     body: u.body,
                     author: u.author,
                 })

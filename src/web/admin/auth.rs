@@ -1,11 +1,13 @@
 //! Who is asking: admin sessions (a random token in an HttpOnly cookie, only its SHA-256 in the
 //! database, idle and absolute expiry), CSRF tokens, same-origin checks, bearer tokens for the
-//! JSON API, and the login throttle. Constant-time comparisons throughout.
+//! JSON API; the login throttle with its device cookies ([`throttle`]) and the password check
+//! ([`password`]) live beside it. Constant-time comparisons throughout.
 
-use std::collections::HashMap;
+mod password;
+mod throttle;
+
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -16,14 +18,17 @@ use crate::clock::Timestamp;
 use crate::store::{AdminWrite, Audit};
 use crate::web::{WebError, WebState};
 
+pub use password::check_password;
+pub use throttle::{DEVICE_LIFETIME, Throttle};
+
 /// The session cookie's name.
 pub const COOKIE: &str = "watchpost_session";
 /// A session unused for this long has expired.
 pub const IDLE: Duration = Duration::from_secs(2 * 3600);
 /// A session older than this has expired, however busy.
 pub const ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
-/// Failed logins per user or address before each further attempt waits.
-pub const FREE_FAILURES: u32 = 5;
+/// The device cookie's name: a browser that signed in before (see [`throttle`]).
+pub const DEVICE_COOKIE: &str = "watchpost_device";
 
 /// A signed-in admin.
 #[derive(Clone, Debug)]
@@ -204,99 +209,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-/// Failed logins by user name and by client address, with an exponential wait after
-/// `FREE_FAILURES`. Kept in memory: a restart forgives, which is acceptable for a throttle.
-#[derive(Default)]
-pub struct Throttle {
-    /// Held only to read or update one entry, never across an await.
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl Throttle {
-    fn keys(user: &str, ip: Option<IpAddr>) -> [String; 2] {
-        [
-            format!("user:{user}"),
-            format!(
-                "ip:{}",
-                ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
-            ),
-        ]
-    }
-
-    /// How long this attempt must wait, if it must.
-    pub fn wait(&self, user: &str, ip: Option<IpAddr>) -> Option<Duration> {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        Throttle::keys(user, ip)
-            .iter()
-            .filter_map(|k| map.get(k))
-            .filter_map(|&(count, last)| {
-                let excess = count.checked_sub(FREE_FAILURES)?;
-                let delay =
-                    Duration::from_secs(1u64 << excess.min(10)).min(Duration::from_secs(900));
-                delay.checked_sub(last.elapsed())
-            })
-            .max()
-    }
-
-    pub fn failed(&self, user: &str, ip: Option<IpAddr>) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 10_000 {
-            map.retain(|_, (_, last)| last.elapsed() < Duration::from_secs(900));
-        }
-        for key in Throttle::keys(user, ip) {
-            let entry = map.entry(key).or_insert((0, Instant::now()));
-            *entry = (entry.0.saturating_add(1), Instant::now());
-        }
-    }
-
-    pub fn succeeded(&self, user: &str, ip: Option<IpAddr>) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        for key in Throttle::keys(user, ip) {
-            map.remove(&key);
-        }
-    }
-}
-
-/// Verifies `password` against the user's argon2 hash; an unknown user costs the same time.
-pub fn verify_password(hash: Option<&str>, password: &str) -> bool {
-    use argon2::password_hash::PasswordVerifier;
-    use argon2::password_hash::phc::PasswordHash;
-    // A real hash of a random password, so unknown users take as long as known ones.
-    const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$/DaRof1/D/LA/rzTU1R4xw$4Em/TUHDSaUkgX7wT+TUFf51Vow7bbuG2vxBjD7NVlQ";
-    let known = hash.is_some();
-    let Ok(parsed) = hash.unwrap_or(DECOY).parse::<PasswordHash>() else {
-        return false;
-    };
-    let ok = argon2::Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok();
-    ok && known
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn throttle_waits_exponentially_after_free_failures() {
-        let t = Throttle::default();
-        let ip = Some(IpAddr::from([127, 0, 0, 1]));
-        for _ in 0..FREE_FAILURES - 1 {
-            t.failed("admin", ip);
-        }
-        assert_eq!(t.wait("admin", ip), None);
-        t.failed("admin", ip);
-        assert!(
-            t.wait("admin", ip)
-                .is_some_and(|d| d <= Duration::from_secs(1))
-        );
-        assert!(
-            t.wait("other", ip).is_some(),
-            "the address is throttled too"
-        );
-        t.succeeded("admin", ip);
-        assert_eq!(t.wait("admin", ip), None);
-    }
 
     #[test]
     fn the_bearer_scheme_is_case_insensitive() {

@@ -1,5 +1,5 @@
 //! Incidents in the admin area: the list, declaring one, its page with updates, details, a
-//! hold and the false-alarm switch. Each change is one call of [`crate::actions`].
+//! hold, the false-alarm switch and the evidence with the probes' full messages. Each change is one call of [`crate::actions`].
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,6 +11,7 @@ use super::form::{Posted, check_boxes, csrf, frame, impact_select, status_select
 use crate::actions;
 use crate::clock::Timestamp;
 use crate::model::{Impact, IncidentStatus};
+use crate::web::layout::evidence_table;
 use crate::web::{WebError, WebState, markdown};
 
 pub async fn dashboard(
@@ -121,7 +122,7 @@ pub async fn page(
                 h2 { "Post an update" }
                 form.stack method="post" action={ (base) "/updates" } {
                     (csrf(&session))
-                    (status_select(if i.resolved_at.is_some() { IncidentStatus::Resolved } else { IncidentStatus::parse(&i.status).unwrap_or(IncidentStatus::Investigating) }))
+                    (status_select(if i.resolved_at.is_some() { IncidentStatus::Resolved } else { i.status }))
                     label { "Update (Markdown) " textarea name="body" rows="4" required {} }
                     button { "Post update" }
                 }
@@ -172,6 +173,13 @@ pub async fn page(
                             div.md { (PreEscaped(markdown::render(&u.body))) }
                         }
                     }
+                }
+            }
+            @if !detail.evidence.is_empty() {
+                section {
+                    h2 { "Evidence" }
+                    p.small { "The probes' full messages, for admins only: the public page shows each check's public_details." }
+                    (evidence_table(&detail.evidence, crate::clock::Timestamp::now(), |e| e.message.clone()))
                 }
             }
         },

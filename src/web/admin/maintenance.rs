@@ -14,7 +14,7 @@ use crate::web::{WebError, WebState};
 
 pub async fn page(State(state): State<WebState>, session: Session) -> Result<Markup, WebError> {
     let admin = admin(&state)?;
-    let recurring = &admin.actions.recurring;
+    let recurring = admin.actions.schedule.borrow().recurring.clone();
     let windows = state.reader.all_maintenance(200).await?;
     let now = Timestamp::now();
     Ok(frame(
@@ -61,7 +61,7 @@ pub async fn page(State(state): State<WebState>, session: Session) -> Result<Mar
                 section {
                     h2 { "Recurring windows (from the config file)" }
                     ul {
-                        @for r in recurring {
+                        @for r in &recurring {
                             li { (r.title) " · " code { (r.cron.pattern.to_string()) } " UTC · " (crate::probe::fmt_duration(r.duration)) }
                         }
                     }

@@ -33,6 +33,8 @@ pub struct AdminHandles {
     pub throttle: Throttle,
     /// Set `Secure` on the session cookie (the public URL is https).
     pub secure_cookies: bool,
+    /// Asks the reloader to read the config again.
+    pub reload: tokio::sync::mpsc::Sender<crate::reload::Request>,
 }
 
 /// The admin area of `state`, or 404 when there is none.
@@ -84,6 +86,7 @@ pub fn router() -> Router<WebState> {
             "/api/v1/admin/maintenance/{id}",
             delete(api::cancel_maintenance),
         )
+        .route("/api/v1/admin/reload", post(api::reload))
         .route("/api/v1/admin/{*rest}", any(api::not_found))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }

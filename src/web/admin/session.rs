@@ -1,5 +1,8 @@
-//! Signing in and out: the login form, the password check behind the throttle, and the
-//! session cookie.
+//! Signing in and out: the login form, the password check behind the throttle (over-long names
+//! and passwords refused before any work), the session cookie and the device cookie that lets a
+//! browser that signed in before past a lockout others caused.
+
+use std::net::IpAddr;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,6 +13,7 @@ use maud::{Markup, html};
 use super::admin;
 use super::auth;
 use super::form::{FormData, Posted, frame};
+use crate::logline;
 use crate::model::Action;
 use crate::store::{AdminWrite, Audit};
 use crate::web::{WebError, WebState};
@@ -36,6 +40,13 @@ fn login_form(state: &WebState, error: Option<&str>) -> Markup {
     )
 }
 
+/// The longest user name accepted, in bytes; longer ones are refused before any work.
+const MAX_USER_BYTES: usize = 128;
+/// The longest password accepted, in bytes; longer ones are refused before hashing.
+const MAX_PASSWORD_BYTES: usize = 1024;
+/// The characters of a user name that go into the log, at most.
+const LOGGED_NAME_CHARS: usize = 64;
+
 pub async fn login(
     State(state): State<WebState>,
     auth::ClientIp(ip): auth::ClientIp,
@@ -49,7 +60,18 @@ pub async fn login(
         form.text("user").trim().to_string(),
         form.text("password").to_string(),
     );
-    if let Some(wait) = admin.throttle.wait(&user, ip) {
+    if user.len() > MAX_USER_BYTES || password.len() > MAX_PASSWORD_BYTES {
+        let why = format!(
+            "User names are at most {MAX_USER_BYTES} bytes and passwords at most {MAX_PASSWORD_BYTES} bytes."
+        );
+        return Ok(with_status(
+            StatusCode::BAD_REQUEST,
+            login_form(&state, Some(&why)),
+        ));
+    }
+    let device = auth::cookie(&headers, auth::DEVICE_COOKIE);
+    let attempt = admin.throttle.attempt(&user, ip, device);
+    if let Some(wait) = admin.throttle.wait(&attempt) {
         return Err(WebError::TooManyAttempts(wait));
     }
     let hash = admin
@@ -58,17 +80,15 @@ pub async fn login(
         .iter()
         .find(|u| u.name == user)
         .map(|u| u.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(hash.as_deref(), &password))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let ok = auth::check_password(hash, password).await?;
     if !ok {
-        admin.throttle.failed(&user, ip);
-        tracing::warn!(user = %user, ip = ?ip, "failed admin sign-in");
-        let mut r = login_form(&state, Some("Wrong user name or password.")).into_response();
-        *r.status_mut() = StatusCode::UNAUTHORIZED;
-        return Ok(r);
+        admin.throttle.failed(&attempt);
+        log_failed_sign_in(&user, ip);
+        let form = login_form(&state, Some("Wrong user name or password."));
+        return Ok(with_status(StatusCode::UNAUTHORIZED, form));
     }
-    admin.throttle.succeeded(&user, ip);
+    let device = auth::random_token()?;
+    admin.throttle.succeeded(&attempt, &device);
     let token = auth::random_token()?;
     let write = AdminWrite::CreateSession {
         token_hash: auth::hash_token(&token),
@@ -83,17 +103,37 @@ pub async fn login(
     };
     auth::write_session(admin, write, Some(note)).await?;
     let secure = if admin.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!(
-        "{}={token}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        auth::COOKIE,
-        auth::ABSOLUTE.as_secs()
-    );
+    let cookies = [
+        (auth::COOKIE, token, auth::ABSOLUTE),
+        (auth::DEVICE_COOKIE, device, auth::DEVICE_LIFETIME),
+    ];
     let mut r = Redirect::to("/admin").into_response();
-    r.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| WebError::Internal(e.to_string()))?,
-    );
+    for (name, value, lifetime) in cookies {
+        let cookie = format!(
+            "{name}={value}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+            lifetime.as_secs()
+        );
+        r.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&cookie).map_err(|e| WebError::Internal(e.to_string()))?,
+        );
+    }
     Ok(r)
+}
+
+fn with_status(status: StatusCode, page: Markup) -> Response {
+    let mut r = page.into_response();
+    *r.status_mut() = status;
+    r
+}
+
+/// Logs a failed sign-in with an escaped excerpt of the name: never a second line, never 60 KB.
+fn log_failed_sign_in(user: &str, ip: Option<IpAddr>) {
+    tracing::warn!(
+        user = %logline::excerpt(user, LOGGED_NAME_CHARS),
+        ip = ?ip,
+        "failed admin sign-in"
+    );
 }
 
 pub async fn logout(
@@ -119,4 +159,47 @@ pub async fn logout(
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Log output kept in memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Regression: a user name with a newline forged a second log line, and a 60 KB name was
+    /// logged whole.
+    #[test]
+    fn a_user_name_with_a_line_break_cannot_forge_a_log_line() {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let name = format!(
+            "ops\n2026-01-01T00:00:00Z  INFO watchpost: admin signed in{}",
+            "A".repeat(60_000)
+        );
+        tracing::subscriber::with_default(subscriber, || log_failed_sign_in(&name, None));
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains(r"user=ops\n2026-01-01"), "{text}");
+        assert!(text.len() < 500, "{text}");
+    }
 }

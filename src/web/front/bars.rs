@@ -9,7 +9,6 @@ use std::time::Duration;
 use maud::{Markup, html};
 use tokio::sync::watch;
 
-use crate::probe::fmt_duration;
 use crate::snapshot::{DayBar, History};
 use crate::uptime::{DayCell, DayLevel, percent};
 
@@ -94,16 +93,16 @@ fn day_bar(h: &DayBar) -> Markup {
     }
 }
 
-/// A day's cell in words: its date, its uptime and how long it was down.
+/// A day's cell in words: its date ("Dec 3", UTC), its uptime and how long it was down.
 fn day_text(cell: &DayCell) -> String {
-    let date = cell.day.date();
+    let date = crate::words::day(cell.day);
     match (cell.level, cell.uptime()) {
         (DayLevel::NoData, _) => format!("{date}: no data"),
         (DayLevel::Maintenance, None) => format!("{date}: maintenance"),
         (_, Some(u)) if cell.down_ms > 0 => format!(
             "{date}: {} uptime, down {}",
             percent(Some(u)),
-            fmt_duration(Duration::from_millis(u64::from(cell.down_ms)))
+            crate::words::duration(Duration::from_millis(u64::from(cell.down_ms)))
         ),
         (_, u) => format!("{date}: {} uptime", percent(u)),
     }
@@ -144,7 +143,10 @@ mod tests {
         assert!(Arc::ptr_eq(&first.html["a"], &second.html["a"]), "kept");
         assert!(!Arc::ptr_eq(&first.html["b"], &second.html["b"]));
         assert!(
-            second.bar("b").unwrap().contains("down 60s"),
+            second
+                .bar("b")
+                .unwrap()
+                .contains("Jan 1: 98.33% uptime, down 1 min"),
             "{:?}",
             second.bar("b")
         );

@@ -2,7 +2,7 @@
 //! the incidents: the frame is rendered with maud, then each check's row is written into one
 //! buffer around its stored bar. Pure: it reads nothing and caches nothing itself.
 
-use maud::{Markup, PreEscaped, Render, html};
+use maud::{PreEscaped, Render, html};
 
 use super::bars::Bars;
 use crate::clock::Timestamp;
@@ -11,9 +11,9 @@ use crate::maintenance::Schedule;
 use crate::snapshot::{CheckNow, Snapshot};
 use crate::store::{IncidentRow, IncidentTimeline};
 use crate::uptime::percent;
-use crate::web::layout::{ago, incident_item, page, state_tag};
+use crate::web::layout::{ago, group_tag, incident_item, last_failure, public, range, state_tag};
 use crate::web::markdown;
-use crate::web::overall::{Overall, groups, worst};
+use crate::web::overall::{Overall, Tally, groups};
 use crate::web::planned::UPCOMING;
 
 /// Appends one check's row to `out`: the parts that change by the second around the bar,
@@ -49,7 +49,7 @@ fn check_row(out: &mut String, check: &Check, now_state: &CheckNow, bars: &Bars,
         html! {
             p.small {
                 "Last checked " (ago(now, last.at))
-                @if let Some(f) = &last.failure { " · " (f.message) }
+                @if let Some(failure) = last_failure(check, last) { " · " (failure) }
             }
         }
         .render_to(out);
@@ -63,10 +63,13 @@ fn check_rows(out: &mut String, f: &Front<'_>) {
         if group.is_empty() {
             out.push_str("<section class=\"group\">");
         } else {
-            let worst = worst(members.iter().map(|(c, n)| n.shown_state(c, f.now)));
+            let states: Vec<_> = members
+                .iter()
+                .map(|(c, n)| n.shown_state(c, f.now))
+                .collect();
             out.push_str("<details class=\"group\" open>");
             html! {
-                summary { h2 { (group) } (state_tag(worst)) }
+                summary { h2 { (group) } (group_tag(Tally::of(&states))) }
             }
             .render_to(out);
         }
@@ -86,20 +89,6 @@ fn check_rows(out: &mut String, f: &Front<'_>) {
 /// Where the checks go in the page: text from config or Markdown can never produce it, since
 /// both escape `<`.
 const ROWS: &str = "<!--rows-->";
-
-/// An active incident with its latest update.
-fn active_item(t: &IncidentTimeline, now: Timestamp) -> Markup {
-    html! {
-        (incident_item(&t.incident, now))
-        @if let Some(u) = t.updates.first() {
-            div.latest {
-                strong { (u.status) } " "
-                time datetime=(u.at.rfc3339()) { (u.at.rfc3339()) }
-                div.md { (PreEscaped(markdown::render(&u.body))) }
-            }
-        }
-    }
-}
 
 /// The overall banner's class and text, in Statuspage's words: maintenance is named before
 /// checks without a known state.
@@ -147,7 +136,7 @@ pub fn render_index(f: &Front<'_>) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let frame = page(
+    let frame = public(
         title,
         title,
         Some("/assets/bars.js"),
@@ -157,7 +146,7 @@ pub fn render_index(f: &Front<'_>) -> String {
             @if !open.is_empty() {
                 section {
                     h2 { "Active incidents" }
-                    ul.incidents { @for t in open { (active_item(t, now)) } }
+                    ul.incidents { @for t in open { (incident_item(&t.incident, now, t.updates.first())) } }
                 }
             }
             @if !active.is_empty() || !upcoming.is_empty() {
@@ -167,7 +156,7 @@ pub fn render_index(f: &Front<'_>) -> String {
                         @for (w, label) in active.iter().map(|w| (w, "In progress")).chain(upcoming.iter().map(|w| (w, "Planned"))) {
                             li.incident.maintenance {
                                 strong { (label) ": " } (w.title)
-                                p.small { (w.start.rfc3339()) " → " (w.end.rfc3339()) " · " (names(&w.checks)) }
+                                p.small { (range(w.start, w.end, now)) " · " (names(&w.checks)) }
                                 @if !w.body.is_empty() { div.md { (PreEscaped(markdown::render(&w.body))) } }
                             }
                         }
@@ -177,13 +166,13 @@ pub fn render_index(f: &Front<'_>) -> String {
             (PreEscaped(ROWS))
             p.legend {
                 @for (level, text) in [("up", "operational"), ("degraded", "degraded"), ("partial", "outage under 1 h"), ("down", "outage of 1 h or more"), ("maintenance", "maintenance"), ("nodata", "no data")] {
-                    i class=(level) {} " " (text) " "
+                    span { i class=(level) {} " " (text) } " "
                 }
             }
             @if !recent.is_empty() {
                 section {
                     h2 { "Past incidents" }
-                    ul.incidents { @for i in recent { (incident_item(i, now)) } }
+                    ul.incidents { @for i in recent { (incident_item(i, now, None)) } }
                     p.small { a href="/history" { "Incident history" } }
                 }
             }

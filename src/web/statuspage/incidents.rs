@@ -129,7 +129,7 @@ impl View {
         let id = i.id.to_string();
         let latest = t.updates.first();
         let status = match latest {
-            Some(u) => incident_status(&u.status),
+            Some(u) => u.status.as_str(),
             None if i.resolved_at.is_some() => "resolved",
             None => "investigating",
         };
@@ -162,7 +162,7 @@ impl View {
         let monitoring_at = t
             .updates
             .iter()
-            .find(|u| incident_status(&u.status) == "monitoring")
+            .find(|u| u.status.as_str() == "monitoring")
             .map(|u| u.at.rfc3339());
         IncidentDto {
             name: i.title.clone(),
@@ -181,13 +181,13 @@ impl View {
                 .enumerate()
                 .map(|(n, u)| UpdateDto {
                     id: u.id.to_string(),
-                    status: incident_status(&u.status),
+                    status: u.status.as_str(),
                     body: u.body.clone(),
                     incident_id: id.clone(),
                     created_at: u.at.rfc3339(),
                     updated_at: u.at.rfc3339(),
                     display_at: u.at.rfc3339(),
-                    affected_components: match (i.auto, incident_status(&u.status)) {
+                    affected_components: match (i.auto, u.status.as_str()) {
                         (false, _) => None,
                         (true, "resolved") => Some(changes(outage, ComponentStatus::Operational)),
                         (true, _) if n == first => {
@@ -200,17 +200,5 @@ impl View {
             components,
             id,
         }
-    }
-}
-
-/// Our timeline statuses are Statuspage's; anything else (never written today) reads as
-/// `investigating`, the one every client shows as "not over yet".
-fn incident_status(s: &str) -> &'static str {
-    match s {
-        "identified" => "identified",
-        "monitoring" => "monitoring",
-        "resolved" => "resolved",
-        "postmortem" => "postmortem",
-        _ => "investigating",
     }
 }

@@ -1,0 +1,205 @@
+//! axe-core in headless Chromium on the pages visitors read — the front page, a check, an
+//! incident, the history — and the admin sign-in, light and dark, at 360 and 1280 px: no
+//! violation of any rule. Also: the times shown in the viewer's zone by `/assets/time.js`, and
+//! screenshots of the pages at a phone's width in `target/browser/`. axe-core comes from npm into
+//! `target/axe` (`.ci/run` installs it).
+
+use std::path::{Path, PathBuf};
+
+use super::{artifacts, chromium, chromium_in, console_errors, proxy};
+use crate::visitors;
+
+/// Where `.ci/run` puts axe-core (`npm install --prefix target/axe axe-core`).
+fn axe_script() -> PathBuf {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/axe/node_modules/axe-core/axe.min.js");
+    assert!(
+        path.exists(),
+        "axe-core is missing: run `npm install --prefix target/axe axe-core` (.ci/run does)"
+    );
+    path
+}
+
+/// The page the audit runs on: each of `pages` framed at each width.
+fn audit_page(pages: &[(&str, String)]) -> String {
+    let mut html =
+        String::from("<!DOCTYPE html><html lang=\"en\"><head><title>audit</title></head><body>\n");
+    for (name, path) in pages {
+        for width in [360, 1280] {
+            html.push_str(&format!(
+                "<iframe id=\"{name}-{width}\" src=\"{path}\" width=\"{width}\" height=\"900\"></iframe>\n"
+            ));
+        }
+    }
+    html.push_str("<script src=\"/audit.js\"></script></body></html>");
+    html
+}
+
+/// The JSON a browser page wrote into `<pre id="{id}">`.
+fn written(dom: &str, id: &str, log: &str) -> serde_json::Value {
+    let json = dom
+        .split_once(&format!("<pre id=\"{id}\">"))
+        .and_then(|(_, rest)| rest.split_once("</pre>"))
+        .map(|(json, _)| {
+            json.replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&nbsp;", "\u{a0}")
+                .replace("&amp;", "&")
+        })
+        .unwrap_or_else(|| panic!("the page wrote no {id}: {dom}\n{log}"));
+    serde_json::from_str(&json).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and axe-core; .ci/run runs it"]
+async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
+    let axe = std::fs::read_to_string(axe_script()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let site = visitors::start(dir.path()).await;
+    let pages = [
+        ("front", "/".to_string()),
+        ("check", "/checks/mail".to_string()),
+        ("incident", format!("/incidents/{}", site.outage)),
+        ("history", "/history".to_string()),
+        ("login", "/admin/login".to_string()),
+    ];
+    let html = audit_page(&pages);
+    let app = axum::Router::new()
+        .route(
+            "/audit.html",
+            axum::routing::get(move || async move { axum::response::Html(html) }),
+        )
+        .route(
+            "/audit.js",
+            axum::routing::get(|| async {
+                (
+                    [("content-type", "text/javascript")],
+                    include_str!("audit.js"),
+                )
+            }),
+        )
+        .route(
+            "/axe.js",
+            axum::routing::get(move || async move { ([("content-type", "text/javascript")], axe) }),
+        );
+    let (base, server) = proxy(site.d.addr, app).await;
+    let url = format!("{base}/audit.html");
+    let profile = dir.path().join("chromium");
+    let runs = {
+        let (url, profile) = (url.clone(), profile.clone());
+        tokio::task::spawn_blocking(move || {
+            ["light", "dark"].map(|scheme| {
+                let flag = if scheme == "dark" {
+                    "--force-dark-mode"
+                } else {
+                    "--no-first-run"
+                };
+                let args = [
+                    "--dump-dom",
+                    flag,
+                    "--window-size=1300,1000",
+                    "--virtual-time-budget=30000",
+                ];
+                let (dom, log) = chromium(&url, &args, &profile);
+                (scheme, written(&dom, "audit", &log), log)
+            })
+        })
+        .await
+        .unwrap()
+    };
+    let mut problems = Vec::new();
+    for (scheme, found, log) in &runs {
+        assert!(
+            console_errors(log).is_empty(),
+            "{scheme}: {:?}",
+            console_errors(log)
+        );
+        for (name, _) in &pages {
+            for width in [360, 1280] {
+                let frame = &found[format!("{name}-{width}")];
+                assert_eq!(frame["error"], serde_json::Value::Null, "{frame}");
+                assert_eq!(frame["dark"], *scheme == "dark", "{name}-{width}: {frame}");
+                assert!(frame["width"].as_u64().unwrap() <= width, "{frame}");
+                assert!(frame["passes"].as_u64().unwrap() > 20, "axe ran: {frame}");
+                assert_eq!(
+                    frame["overflow"], 0,
+                    "{scheme} {name} {width} px scrolls sideways"
+                );
+                for v in frame["violations"].as_array().unwrap() {
+                    problems.push(format!("{scheme} {name} {width} px: {v:#}"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "axe found:\n{}", problems.join("\n"));
+
+    // Screenshots at a phone's width, and the front page in a zone far from UTC.
+    let out = artifacts();
+    let base_for_shots = base.clone();
+    let outage = site.outage;
+    let local = tokio::task::spawn_blocking(move || {
+        for (name, path, flag) in [
+            ("visitors-front-390", "/".to_string(), "--no-first-run"),
+            (
+                "visitors-front-390-dark",
+                "/".to_string(),
+                "--force-dark-mode",
+            ),
+            (
+                "visitors-incident-390",
+                format!("/incidents/{outage}"),
+                "--no-first-run",
+            ),
+            (
+                "visitors-check-390",
+                "/checks/mail".to_string(),
+                "--no-first-run",
+            ),
+            (
+                "visitors-history-390",
+                "/history".to_string(),
+                "--no-first-run",
+            ),
+        ] {
+            let shot = out.join(format!("{name}.png"));
+            chromium_in(
+                "Asia/Kolkata",
+                &format!("{base_for_shots}{path}"),
+                &[
+                    flag,
+                    "--window-size=390,1600",
+                    "--hide-scrollbars",
+                    &format!("--screenshot={}", shot.display()),
+                ],
+                &profile,
+            );
+        }
+        chromium_in(
+            "Asia/Kolkata",
+            &format!("{base_for_shots}/"),
+            &["--dump-dom"],
+            &profile,
+        )
+    })
+    .await
+    .unwrap();
+    let (dom, log) = local;
+    assert!(
+        console_errors(&log).is_empty(),
+        "{:?}",
+        console_errors(&log)
+    );
+    // India is 5:30 ahead of UTC all year: the script wrote the times there, UTC on hover.
+    let local_time = regex::Regex::new(
+        r#"<time datetime="[^"]+" data-t="at" title="[A-Z][a-z]{2} \d{1,2}, \d\d:\d\d UTC">[A-Z][a-z]{2} \d{1,2}, \d\d:\d\d GMT\+5:30</time>"#,
+    )
+    .unwrap();
+    assert!(local_time.is_match(&dom), "{dom}");
+    assert!(
+        std::fs::metadata(artifacts().join("visitors-front-390.png"))
+            .is_ok_and(|m| m.len() > 10_000),
+        "a screenshot"
+    );
+    server.abort();
+    site.d.stop().await;
+}
