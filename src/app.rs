@@ -168,7 +168,7 @@ impl App {
         );
         let notifier = tokio::spawn(
             notify::Worker {
-                config: in_force_rx,
+                config: in_force_rx.clone(),
                 writer: store.writer.clone(),
                 reader: store.reader.clone(),
                 metrics: metrics.clone(),
@@ -178,7 +178,7 @@ impl App {
             .run(shutdown.clone()),
         );
         let subscriptions = notify::subscribers::start(
-            &config,
+            in_force_rx,
             notify::subscribers::Handles {
                 writer: store.writer.clone(),
                 reader: store.reader.clone(),

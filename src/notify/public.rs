@@ -4,9 +4,10 @@
 //!
 //! Subscribers hear of public incidents (opened, an admin's update, resolved) and of one-off
 //! maintenance (planned, started, ended, cancelled), and of nothing else: never of a false
-//! alarm, a check no longer configured, a probe's error or watchpost's own timeline notes. Every
-//! text they get is either an admin's public words or built here from public facts (titles,
-//! check names, times). No I/O, no clock, no SQL.
+//! alarm, a check no longer configured, the evidence or watchpost's notes in between. Every
+//! text they get is what the public page shows: an admin's words, the timeline's first and
+//! last entries (the failure in its public form, from `redact`), titles, check names, times.
+//! No I/O, no clock, no SQL.
 
 use std::collections::HashMap;
 
@@ -16,7 +17,7 @@ use super::message::{CheckRef, Message, What};
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::event::{Event, Planning, WindowInfo, WindowPhase};
-use crate::model::{CheckId, Impact, IncidentKind, IncidentStatus, State};
+use crate::model::{CheckId, Impact, IncidentStatus, State};
 
 /// The outbox destination of subscriber mail: one row per event, fanned out by the lane. Not a
 /// valid `[[notify]]` name, so no operator destination can take it.
@@ -219,12 +220,12 @@ fn message(
     match event {
         Event::IncidentOpened {
             id,
-            kind,
             impact,
             title,
             checks,
             at,
             body,
+            ..
         } => {
             let f = PublicFacts {
                 title: title.clone(),
@@ -234,11 +235,10 @@ fn message(
                 false_alarm: false,
             };
             let mut m = incident(What::Opened, *id, &f, audience.visible(checks)?, *at);
-            // An admin's first update is public; an automatic incident's first entry quotes
-            // the probe, so the public hears the title and the checks only.
-            if *kind == IncidentKind::Manual {
-                m.body = body.clone();
-            }
+            // The first entry of the timeline, as the page shows it: an admin's words, or
+            // watchpost's with the first failure in its public form (`actions` writes it
+            // through `redact`); the evidence itself stays out.
+            m.body = body.clone();
             Some(m)
         }
         Event::IncidentUpdated {
@@ -257,15 +257,11 @@ fn message(
             m.body = format!("{}: {body}", status.as_str());
             Some(m)
         }
-        Event::IncidentResolved { id, at, .. } => {
+        Event::IncidentResolved { id, at, body, .. } => {
             let f = facts?;
-            Some(incident(
-                What::Resolved,
-                *id,
-                f,
-                audience.visible(&f.checks)?,
-                *at,
-            ))
+            let mut m = incident(What::Resolved, *id, f, audience.visible(&f.checks)?, *at);
+            m.body = body.clone();
+            Some(m)
         }
         Event::Maintenance { id, change, window } => {
             let what = match change {

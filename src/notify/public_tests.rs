@@ -2,6 +2,7 @@ use std::path::Path;
 
 use super::*;
 use crate::event::WindowInfo;
+use crate::model::IncidentKind;
 
 const CONFIG: &str = r#"
 [[check]]
@@ -47,7 +48,7 @@ fn opened(kind: IncidentKind, checks: &[&str]) -> Event {
         title: "Web is down".into(),
         checks: checks.iter().map(|c| id(c)).collect(),
         at: Timestamp(1_000),
-        body: "connect to 10.0.0.7:5432: connection refused".into(),
+        body: "Web: connection refused".into(),
     }
 }
 
@@ -62,17 +63,17 @@ fn routed(event: &Event, facts: Option<&PublicFacts>) -> Option<Message> {
 }
 
 #[test]
-fn an_automatic_incident_reaches_the_public_without_the_probes_words() {
+fn an_incident_reaches_the_public_with_its_first_entry_and_without_evidence() {
     let m = routed(&opened(IncidentKind::Auto, &["web"]), None).unwrap();
     assert_eq!(m.what, What::Opened);
     assert_eq!(m.title, "Web is down");
-    assert_eq!(m.body, "", "the first entry quotes the probe");
+    assert_eq!(m.body, "Web: connection refused", "the page's first entry");
     assert_eq!(m.evidence, None);
+    assert_eq!(m.author, None);
     assert_eq!(m.checks[0].name, "Web");
     assert_eq!(m.checks[0].group, "Core");
-    // An admin's first update is public.
     let m = routed(&opened(IncidentKind::Manual, &["web"]), None).unwrap();
-    assert!(m.body.contains("connection refused"));
+    assert_eq!(m.body, "Web: connection refused");
 }
 
 #[test]
@@ -102,7 +103,10 @@ fn admins_updates_and_resolutions_reach_the_public_watchposts_notes_do_not() {
         body: "Web recovered at …".into(),
     };
     let m = routed(&resolved, Some(&f)).unwrap();
-    assert_eq!((m.what, m.body.as_str()), (What::Resolved, ""));
+    assert_eq!(
+        (m.what, m.body.as_str()),
+        (What::Resolved, "Web recovered at …")
+    );
     assert_eq!(m.started_ms, Some(1_000));
     assert_eq!(routed(&resolved, None), None, "no facts, no message");
 }

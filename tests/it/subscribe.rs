@@ -443,6 +443,21 @@ async fn false_alarms_and_removed_checks_never_reach_subscribers() {
             .any(|s| s.contains("Flaky is down"))
     })
     .await;
+    let down = sink
+        .to("cy@example.org")
+        .into_iter()
+        .find(|m| m.header("Subject").unwrap().contains("Flaky is down"))
+        .unwrap();
+    for part in [down.part("text/plain"), down.part("text/html")] {
+        assert!(
+            part.contains("Flaky: connection refused"),
+            "the public form: {part}"
+        );
+        assert!(
+            !part.contains("127.0.0.1"),
+            "no address from the probe: {part}"
+        );
+    }
     d.stop().await;
 
     // Restarted without it: its incident is resolved as removed, which the public never hears.

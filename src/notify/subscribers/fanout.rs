@@ -13,13 +13,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::mail::{self, Site, Story};
 use super::{Keys, Post, Refusal};
 use crate::clock::Timestamp;
-use crate::config::Timing;
+use crate::config::{Config, Timing};
 use crate::event::Event;
 use crate::metrics::Metrics;
 use crate::notify::format::Item;
@@ -41,17 +41,40 @@ const LOOK_EVERY: Duration = Duration::from_secs(60);
 pub struct Fanout {
     pub writer: Writer,
     pub reader: Reader,
-    pub post: Post,
     pub keys: Keys,
-    pub site: Site,
-    /// The checks' names and groups, for saying each subscriber's choice.
-    pub audience: Audience,
-    pub timing: Timing,
-    /// `[subscriptions] group_window`.
-    pub group_window: Duration,
+    /// The config in force: mail goes by its `[smtp]`, public URL, title, checks and windows.
+    pub config: watch::Receiver<Arc<Config>>,
     pub metrics: Arc<Metrics>,
     /// Committed events: each may have written a row.
     pub events: broadcast::Receiver<Event>,
+}
+
+/// What a batch is mailed with, made again when the config in force changes.
+struct Settings {
+    post: Post,
+    site: Site,
+    /// The checks' names and groups, for saying each subscriber's choice.
+    audience: Audience,
+    timing: Timing,
+    /// `[subscriptions] group_window`.
+    group_window: Duration,
+}
+
+impl Settings {
+    /// `None` when `config` cannot mail subscribers (no `[smtp]` or no public URL).
+    fn of(config: &Config) -> Option<Settings> {
+        let smtp = config.notify.smtp.as_ref()?;
+        Some(Settings {
+            post: Post::new(smtp),
+            site: Site {
+                title: config.server.title.clone(),
+                base: config.server.public_url.clone()?,
+            },
+            audience: Audience::new(config),
+            timing: config.notify.timing,
+            group_window: config.subscriptions.group_window,
+        })
+    }
 }
 
 impl Fanout {
@@ -61,40 +84,31 @@ impl Fanout {
         for result in ["delivered", "failed", "dead"] {
             self.metrics.count_notifications(DESTINATION, result, 0);
         }
+        let mut settings = Settings::of(&self.config.borrow_and_update());
+        let mut watching = true;
         loop {
             if token.is_cancelled() {
                 return;
             }
             let now = Timestamp::now();
-            let claim = self
-                .writer
-                .claim(Lane {
-                    destination: DESTINATION.into(),
-                    now,
-                    lease: LEASE,
-                    group_window: self.group_window,
-                })
-                .await;
-            let until = match claim {
-                Ok(Claim::Batch(rows)) => match self.deliver_closing(rows, &token).await {
-                    Ok(()) => continue,
-                    Err(StoreError::WriterGone) => return,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "mailing subscribers failed; will retry");
-                        Some(now.plus(Duration::from_secs(5)))
-                    }
+            let until = match settings.as_mut() {
+                Some(s) => match self.claim(s, now, &token).await {
+                    Ok(Some(())) => continue,
+                    Ok(None) => return,
+                    Err(until) => until,
                 },
-                Ok(Claim::Wait(t)) => Some(t),
-                Ok(Claim::Idle) => None,
-                Err(StoreError::WriterGone) => return,
-                Err(e) => {
-                    tracing::warn!(error = %e, "claiming subscriber mail failed");
-                    Some(now.plus(Duration::from_secs(1)))
-                }
+                None => None,
             };
             let nap = until.map_or(LOOK_EVERY, |t| t.since(now)).min(LOOK_EVERY);
             tokio::select! {
                 _ = token.cancelled() => return,
+                changed = self.config.changed(), if watching => {
+                    if changed.is_err() {
+                        watching = false;
+                        continue;
+                    }
+                    settings = Settings::of(&self.config.borrow_and_update());
+                }
                 e = self.events.recv() => {
                     if matches!(e, Err(broadcast::error::RecvError::Closed)) {
                         return;
@@ -105,20 +119,51 @@ impl Fanout {
         }
     }
 
-    /// [`Fanout::deliver`], then the session ends: the next batch may be hours away.
-    async fn deliver_closing(
-        &mut self,
-        rows: Vec<OutboxRow>,
+    /// Claims and mails the next batch: `Ok(Some)` when one went, `Ok(None)` when the writer
+    /// is gone, `Err` with when to look again otherwise.
+    async fn claim(
+        &self,
+        s: &mut Settings,
+        now: Timestamp,
         token: &CancellationToken,
-    ) -> Result<(), StoreError> {
-        let delivered = self.deliver(rows, token).await;
-        self.post.close().await;
-        delivered
+    ) -> Result<Option<()>, Option<Timestamp>> {
+        let claim = self
+            .writer
+            .claim(Lane {
+                destination: DESTINATION.into(),
+                now,
+                lease: LEASE,
+                group_window: s.group_window,
+            })
+            .await;
+        match claim {
+            Ok(Claim::Batch(rows)) => {
+                let delivered = self.deliver(s, rows, token).await;
+                // The next batch may be hours away: the session ends with this one.
+                s.post.close().await;
+                match delivered {
+                    Ok(()) => Ok(Some(())),
+                    Err(StoreError::WriterGone) => Ok(None),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "mailing subscribers failed; will retry");
+                        Err(Some(now.plus(Duration::from_secs(5))))
+                    }
+                }
+            }
+            Ok(Claim::Wait(t)) => Err(Some(t)),
+            Ok(Claim::Idle) => Err(None),
+            Err(StoreError::WriterGone) => Ok(None),
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming subscriber mail failed");
+                Err(Some(now.plus(Duration::from_secs(1))))
+            }
+        }
     }
 
     /// Mails one claimed batch to every subscriber after its cursor, then finishes it.
     async fn deliver(
-        &mut self,
+        &self,
+        s: &mut Settings,
         rows: Vec<OutboxRow>,
         token: &CancellationToken,
     ) -> Result<(), StoreError> {
@@ -175,18 +220,17 @@ impl Fanout {
                 let now = Timestamp::now();
                 let story = stories.entry(wanted.clone()).or_insert_with(|| {
                     let chosen: Vec<Item> = wanted.iter().map(|&i| items[i].2.clone()).collect();
-                    mail::story(&self.site, &chosen, now)
+                    mail::story(&s.site, &chosen, now)
                 });
                 let scope = r
                     .scope
                     .as_ref()
-                    .map_or_else(String::new, |s| s.describe(&self.audience));
-                let unsubscribe = self
-                    .site
-                    .unsubscribe(&self.keys.unsubscribe(&r.address, r.created_at));
-                let letter = mail::letter(&self.site, story, &scope, &unsubscribe);
+                    .map_or_else(String::new, |scope| scope.describe(&s.audience));
+                let token = self.keys.unsubscribe(&r.address, r.created_at);
+                let unsubscribe = s.site.unsubscribe(&token);
+                let letter = mail::letter(&s.site, story, &scope, &unsubscribe);
                 let key = format!("{}.{}", first.replace('@', ""), r.id);
-                match self.post.send(&letter, &r.address, &key).await {
+                match s.post.send(&letter, &r.address, &key).await {
                     Ok(()) => {
                         sent += 1;
                         self.metrics
@@ -198,7 +242,7 @@ impl Fanout {
                     }
                     Err(Refusal::Server(message)) => {
                         self.metrics.count_notifications(DESTINATION, "failed", 1);
-                        let outcome = self.give_up_or_retry(attempts, oldest, message);
+                        let outcome = give_up_or_retry(&s.timing, attempts, oldest, message);
                         return self.finish(ids, outcome).await;
                     }
                 }
@@ -232,22 +276,22 @@ impl Fanout {
         self.writer.advance_fanout(ids, after, lease_until).await
     }
 
-    /// A refusal of the server (not of one address) is retried until the deadline, even a
-    /// permanent one: it is most likely the server's setup, and fixing it should lose nothing.
-    fn give_up_or_retry(&self, attempts: u32, oldest: Timestamp, error: String) -> Finish {
-        let now = Timestamp::now();
-        if now.since(oldest) >= self.timing.give_up_after {
-            tracing::error!(attempts, error = %error, "subscriber mail dead-lettered: not sent before the deadline");
-            Finish::Dead { error }
-        } else {
-            let at = now.plus(backoff(attempts, &self.timing, jitter()));
-            tracing::warn!(attempts, error = %error, retry_at = %at.rfc3339(), "subscriber mail not sent; will resume where it stopped");
-            Finish::Retry { error, at }
-        }
-    }
-
     async fn finish(&self, ids: Vec<i64>, outcome: Finish) -> Result<(), StoreError> {
         self.writer.finish(ids, Timestamp::now(), outcome).await
+    }
+}
+
+/// A refusal of the server (not of one address) is retried until the deadline, even a
+/// permanent one: it is most likely the server's setup, and fixing it should lose nothing.
+fn give_up_or_retry(timing: &Timing, attempts: u32, oldest: Timestamp, error: String) -> Finish {
+    let now = Timestamp::now();
+    if now.since(oldest) >= timing.give_up_after {
+        tracing::error!(attempts, error = %error, "subscriber mail dead-lettered: not sent before the deadline");
+        Finish::Dead { error }
+    } else {
+        let at = now.plus(backoff(attempts, timing, jitter()));
+        tracing::warn!(attempts, error = %error, retry_at = %at.rfc3339(), "subscriber mail not sent; will resume where it stopped");
+        Finish::Retry { error, at }
     }
 }
 

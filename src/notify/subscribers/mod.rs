@@ -19,6 +19,7 @@ pub mod token;
 
 use std::sync::Arc;
 
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -28,7 +29,6 @@ pub use notices::{Notice, Notices};
 pub use smtp::{Post, Refusal};
 pub use token::Keys;
 
-use super::public::Audience;
 use super::send::Error;
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -48,20 +48,16 @@ pub struct Handles {
     pub metrics: Arc<Metrics>,
 }
 
-/// Starts the fan-out lane and the queue of subscription mails for `config` until `token` is
-/// cancelled; `None` when subscriptions are off.
+/// Starts the fan-out lane and the queue of subscription mails until `token` is cancelled,
+/// both following the config in force; `None` when subscriptions are off.
 pub async fn start(
-    config: &Config,
+    config: watch::Receiver<Arc<Config>>,
     handles: Handles,
     token: CancellationToken,
 ) -> Result<Option<Started>, Error> {
-    let (true, Some(smtp), Some(base)) = (
-        config.subscriptions.email,
-        config.notify.smtp.as_ref(),
-        config.server.public_url.clone(),
-    ) else {
+    if !config.borrow().subscriptions.email {
         return Ok(None);
-    };
+    }
     let candidate = token::random_bytes()
         .ok_or_else(|| Error::Setup("the system random source failed".into()))?;
     let key = handles
@@ -70,33 +66,18 @@ pub async fn start(
         .await
         .map_err(|e| Error::Setup(format!("reading the subscription key: {e}")))?;
     let keys = Keys::new(&key);
-    let site = Site {
-        title: config.server.title.clone(),
-        base,
-    };
-    let (post, notice_post) = (Post::new(smtp), Post::new(smtp));
     let (notices, queue) = Notices::channel();
     let fanout = Fanout {
         events: handles.writer.subscribe(),
         writer: handles.writer,
         reader: handles.reader,
-        post,
         keys: keys.clone(),
-        site: site.clone(),
-        audience: Audience::new(config),
-        timing: config.notify.timing,
-        group_window: config.subscriptions.group_window,
+        config: config.clone(),
         metrics: handles.metrics.clone(),
     };
     let tasks = vec![
         tokio::spawn(fanout.run(token.clone())),
-        tokio::spawn(notices::run(
-            queue,
-            notice_post,
-            site,
-            handles.metrics,
-            token,
-        )),
+        tokio::spawn(notices::run(queue, config, handles.metrics, token)),
     ];
     Ok(Some(Started {
         keys,

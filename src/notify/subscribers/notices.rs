@@ -9,11 +9,12 @@
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::mail::{self, Site};
 use super::{Post, token};
+use crate::config::Config;
 use crate::metrics::Metrics;
 
 /// Mails waiting to go; past this a new one is dropped (and logged).
@@ -71,17 +72,18 @@ impl Notices {
     }
 }
 
-/// Sends queued notices until `token` is cancelled or every sender is gone.
+/// Sends queued notices until `token` is cancelled or every sender is gone, through the
+/// mail server and for the site of the config in force.
 pub async fn run(
     mut rx: mpsc::Receiver<Notice>,
-    mut post: Post,
-    site: Site,
+    mut config: watch::Receiver<Arc<Config>>,
     metrics: Arc<Metrics>,
     token: CancellationToken,
 ) {
     for result in ["delivered", "failed"] {
         metrics.count_notifications(LABEL, result, 0);
     }
+    let mut in_force: Option<(Arc<Config>, Post, Site)> = None;
     loop {
         let notice = tokio::select! {
             _ = token.cancelled() => return,
@@ -90,7 +92,30 @@ pub async fn run(
                 None => return,
             },
         };
-        let (to, letter) = letter(&site, notice);
+        let config = config.borrow_and_update().clone();
+        if !in_force
+            .as_ref()
+            .is_some_and(|(c, ..)| Arc::ptr_eq(c, &config))
+        {
+            if let Some((_, mut post, _)) = in_force.take() {
+                post.close().await;
+            }
+            let (Some(smtp), Some(base)) = (&config.notify.smtp, &config.server.public_url) else {
+                tracing::warn!(
+                    "a subscription mail was dropped: the config has no [smtp] or public_url"
+                );
+                continue;
+            };
+            let site = Site {
+                title: config.server.title.clone(),
+                base: base.clone(),
+            };
+            in_force = Some((config.clone(), Post::new(smtp), site));
+        }
+        let Some((_, post, site)) = in_force.as_mut() else {
+            continue;
+        };
+        let (to, letter) = letter(site, notice);
         let key = format!("subscribe.{}", token::random().unwrap_or_default());
         match post.send(&letter, to.as_ref(), &key).await {
             Ok(()) => metrics.count_notifications(LABEL, "delivered", 1),
