@@ -72,6 +72,7 @@ enum SubscribersCommand {
     },
     /// Delete the subscriber with this address (any case), confirmed or not.
     Delete {
+        /// The subscriber's email address.
         address: String,
         /// Config file naming the database [default: ./watchpost.toml, then /etc/watchpost/watchpost.toml]
         #[arg(long, short, value_hint = ValueHint::FilePath)]
