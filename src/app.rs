@@ -168,7 +168,7 @@ impl App {
         );
         let notifier = tokio::spawn(
             notify::Worker {
-                config: in_force_rx,
+                config: in_force_rx.clone(),
                 writer: store.writer.clone(),
                 reader: store.reader.clone(),
                 metrics: metrics.clone(),
@@ -177,6 +177,20 @@ impl App {
             }
             .run(shutdown.clone()),
         );
+        let subscriptions = notify::subscribers::start(
+            in_force_rx,
+            notify::subscribers::Handles {
+                writer: store.writer.clone(),
+                reader: store.reader.clone(),
+                metrics: metrics.clone(),
+            },
+            shutdown.clone(),
+        )
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "subscriber mail cannot be sent: /subscribe is off, mail waits in the outbox");
+            None
+        });
         let housekeeping = tokio::spawn(housekeeping(
             store.writer.clone(),
             config.storage.keep_raw,
@@ -207,6 +221,14 @@ impl App {
                 })
             }),
             local_addr: listener.local_addr()?,
+            subscriptions: subscriptions.as_ref().map(|s| {
+                Arc::new(web::subscribe::Desk {
+                    writer: store.writer.clone(),
+                    keys: s.keys.clone(),
+                    notices: s.notices.clone(),
+                    limit: Default::default(),
+                })
+            }),
         });
         tracing::info!(
             listen = %listener.local_addr()?,
@@ -236,6 +258,9 @@ impl App {
             let _ = housekeeping.await;
             // A delivery in flight finishes and is recorded before the writer stops.
             let _ = notifier.await;
+            for task in subscriptions.map(|s| s.tasks).unwrap_or_default() {
+                let _ = task.await;
+            }
             let _ = service.await;
             // The web server holds a writer handle for the admin area: it drains first, then
             // the writer commits what is queued and its thread is joined.

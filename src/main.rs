@@ -1,6 +1,6 @@
 //! The `watchpost` command: parses flags, sets up logging, loads the config and hands over to the
-//! library. It alone decides exit codes: 0 ok, 1 runtime error, invalid config, a down probe, or
-//! a test notification not delivered.
+//! library. It alone decides exit codes: 0 ok, 1 runtime error, invalid config, a down probe,
+//! a test notification not delivered, or no subscriber to delete.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -55,6 +55,29 @@ enum Command {
     },
     #[command(flatten)]
     Ops(OpsCommand),
+    /// Public email subscribers: export them, or delete one.
+    Subscribers {
+        #[command(subcommand)]
+        command: SubscribersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SubscribersCommand {
+    /// Print every subscriber as CSV: address, scope, subscribed_at, confirmed_at.
+    Export {
+        /// Config file naming the database [default: ./watchpost.toml, then /etc/watchpost/watchpost.toml]
+        #[arg(long, short, value_hint = ValueHint::FilePath)]
+        config: Option<PathBuf>,
+    },
+    /// Delete the subscriber with this address (any case), confirmed or not.
+    Delete {
+        /// The subscriber's email address.
+        address: String,
+        /// Config file naming the database [default: ./watchpost.toml, then /etc/watchpost/watchpost.toml]
+        #[arg(long, short, value_hint = ValueHint::FilePath)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -144,6 +167,7 @@ fn main() -> ExitCode {
             command: NotifyCommand::Test { name, config },
         } => runtime.block_on(notify_test(config, &name)),
         Command::Ops(command) => ops(command, &runtime),
+        Command::Subscribers { command } => runtime.block_on(subscribers(command)),
     }
 }
 
@@ -337,6 +361,47 @@ async fn notify_test(flag: Option<PathBuf>, name: &str) -> ExitCode {
         Err(e) => {
             eprintln!("watchpost notify test: {name} ({kind}): not delivered: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+async fn subscribers(command: SubscribersCommand) -> ExitCode {
+    use watchpost::notify::subscribers::export;
+    let (SubscribersCommand::Export { config } | SubscribersCommand::Delete { config, .. }) =
+        &command;
+    let Some(config) = load(config.clone()) else {
+        return ExitCode::FAILURE;
+    };
+    match command {
+        SubscribersCommand::Export { .. } => {
+            match export::export(&config, &mut std::io::stdout()).await {
+                Ok(n) => {
+                    eprintln!("{n} subscribers");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("watchpost subscribers export: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        SubscribersCommand::Delete { address, .. } => {
+            match export::delete(&config, &address).await {
+                Ok(true) => {
+                    println!("deleted {address}");
+                    ExitCode::SUCCESS
+                }
+                Ok(false) => {
+                    eprintln!(
+                        "watchpost subscribers delete: no subscriber has the address {address:?}"
+                    );
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    eprintln!("watchpost subscribers delete: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
 }

@@ -177,6 +177,12 @@ fn refuse_restart_only(old: &Config, new: &Config) -> Result<(), String> {
             new.path.display()
         ));
     }
+    if old.subscriptions.email != new.subscriptions.email {
+        problems.push(format!(
+            "{}: [subscriptions] email changed: restart watchpost to turn /subscribe on or off",
+            new.path.display()
+        ));
+    }
     if problems.is_empty() {
         Ok(())
     } else {

@@ -15,6 +15,7 @@ mod notify_target;
 mod raw;
 mod sections;
 mod smtp;
+mod subscriptions;
 mod tcp;
 #[cfg(test)]
 mod test_support;
@@ -32,6 +33,7 @@ pub use env::{Secret, Secrets};
 pub use notify::{Destination, Notify, Timing};
 pub use notify_target::Target;
 pub use smtp::{Smtp, SmtpSecurity};
+pub use subscriptions::Subscriptions;
 
 /// The whole daemon configuration.
 #[derive(Clone, Debug)]
@@ -47,6 +49,8 @@ pub struct Config {
     pub admin: Option<Admin>,
     /// Operator alerts: `[[notify]]`, `[smtp]` and `[notifications]`.
     pub notify: Notify,
+    /// Public email subscriptions: `[subscriptions]`.
+    pub subscriptions: Subscriptions,
 }
 
 /// Who may use the admin area and its API.

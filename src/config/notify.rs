@@ -143,7 +143,7 @@ fn timing(raw: Option<&Spanned<raw::Notifications>>, p: &mut Problems<'_>) -> Ti
 }
 
 /// A humantime duration; zero only where `zero_ok`.
-fn span_duration(
+pub(super) fn span_duration(
     p: &mut Problems<'_>,
     ctx: &str,
     key: &str,

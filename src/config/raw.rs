@@ -29,6 +29,7 @@ pub(super) struct Config {
     pub notify: Vec<Spanned<Notify>>,
     pub smtp: Option<Spanned<Smtp>>,
     pub notifications: Option<Spanned<Notifications>>,
+    pub subscriptions: Option<Spanned<Subscriptions>>,
 }
 
 /// One `[[notify]]`: an operator alert destination, every key of every type in one flat struct
@@ -71,6 +72,14 @@ pub(super) struct Notifications {
     pub retry_first: Option<Spanned<String>>,
     pub retry_max: Option<Spanned<String>>,
     pub give_up_after: Option<Spanned<String>>,
+}
+
+/// `[subscriptions]`: public email subscriptions.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Subscriptions {
+    pub email: Option<Spanned<bool>>,
+    pub group_window: Option<Spanned<String>>,
 }
 
 /// `[admin]`: who may sign in, and the tokens scripts use.

@@ -50,6 +50,7 @@ pub(super) fn build(path: &Path, src: &str, env: Env<'_>) -> Result<Config, Erro
         .collect();
     let admin = raw.admin.as_ref().and_then(|a| admin(a, env, &mut p));
     let notify = super::notify::notify(&raw, env, &mut p);
+    let subscriptions = super::subscriptions::subscriptions(&raw, &mut p);
 
     match (server, storage) {
         (Some(server), Some(storage)) if p.is_empty() => Ok(Config {
@@ -60,6 +61,7 @@ pub(super) fn build(path: &Path, src: &str, env: Env<'_>) -> Result<Config, Erro
             maintenance,
             admin,
             notify,
+            subscriptions,
         }),
         _ => Err(p.into_error()),
     }
@@ -272,7 +274,7 @@ expect_answers = ["10 mail.example.org."]
         check(
             "[alerts.email]\nfrom = \"a@b\"\n",
             &[
-                "etc/watchpost.toml:1:2: unknown field `alerts`, expected one of `server`, `storage`, `defaults`, `check`, `maintenance`, `admin`, `notify`, `smtp`, `notifications`",
+                "etc/watchpost.toml:1:2: unknown field `alerts`, expected one of `server`, `storage`, `defaults`, `check`, `maintenance`, `admin`, `notify`, `smtp`, `notifications`, `subscriptions`",
             ],
         );
     }

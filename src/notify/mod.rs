@@ -1,14 +1,17 @@
 //! Operator alerts: events become outbox rows in the writer's transaction (`route`), and a worker
 //! delivers them to webhooks, chat services, PagerDuty and email with retries, in order per
-//! destination, grouped and damped (`worker`, `format`, `send`).
+//! destination, grouped and damped (`worker`, `format`, `send`). Public email subscribers get
+//! the public events through the same outbox (`public`, `subscribers`).
 //!
-//! Nothing here writes SQL: the outbox lives in `store`, which calls `route` and reads `message`,
-//! nothing else of this module.
+//! Nothing here writes SQL: the outbox lives in `store`, which calls `route` and `public` and
+//! reads `message`, nothing else of this module.
 
 pub mod format;
 pub mod message;
+pub mod public;
 pub mod route;
 pub mod send;
+pub mod subscribers;
 pub mod worker;
 
 use std::net::SocketAddr;

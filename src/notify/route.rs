@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::message::{CheckRef, Message, What};
+use super::public::{self, Audience};
 use crate::clock::Timestamp;
 use crate::config::{Config, Target};
 use crate::event::{Event, Planning, WindowInfo, WindowPhase};
@@ -24,6 +25,8 @@ pub const MAX_REMINDER_GAP: Duration = Duration::from_secs(24 * 3600);
 pub struct Routing {
     routes: Vec<Route>,
     checks: HashMap<CheckId, (String, String)>,
+    /// Public email subscriptions, when `[subscriptions] email` is on.
+    public: Option<Audience>,
 }
 
 #[derive(Clone, Debug)]
@@ -59,12 +62,23 @@ impl Routing {
             .iter()
             .map(|c| (c.id.clone(), (c.name.clone(), c.group.clone())))
             .collect();
-        Routing { routes, checks }
+        let public = config.subscriptions.email.then(|| Audience::new(config));
+        Routing {
+            routes,
+            checks,
+            public,
+        }
     }
 
-    /// The destinations' names.
+    /// The destinations' names, subscribers' included when they are mailed.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.routes.iter().map(|r| r.name.as_str())
+        let public = self.public.as_ref().map(|_| public::DESTINATION);
+        self.routes.iter().map(|r| r.name.as_str()).chain(public)
+    }
+
+    /// Who the public is, when subscribers are mailed.
+    pub fn public(&self) -> Option<&Audience> {
+        self.public.as_ref()
     }
 
     /// The first reminder gap of `destination`, if it sends reminders.

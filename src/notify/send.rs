@@ -146,7 +146,7 @@ impl Sender {
 }
 
 /// `<key@domain>`, the same on every retry, so mail clients can fold a duplicate.
-fn message_id(key: &str, from: &Mailbox) -> String {
+pub(crate) fn message_id(key: &str, from: &Mailbox) -> String {
     let left: String = key
         .chars()
         .map(|c| {

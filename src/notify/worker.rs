@@ -355,7 +355,7 @@ pub(crate) fn backoff(attempts: u32, timing: &Timing, jitter: f64) -> Duration {
 }
 
 /// A number in [0, 1) from the system's random source (0.5 if it fails).
-fn jitter() -> f64 {
+pub(crate) fn jitter() -> f64 {
     use ring::rand::SecureRandom;
     let mut bytes = [0u8; 4];
     match ring::rand::SystemRandom::new().fill(&mut bytes) {

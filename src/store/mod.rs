@@ -10,6 +10,7 @@ mod outbox;
 mod read;
 mod rows;
 mod schema;
+mod subscribers;
 mod writer;
 
 use std::path::Path;
@@ -19,8 +20,9 @@ use crate::probe::{Reason, Status};
 
 pub use admin::{AdminWrite, Audit, IncidentEdit, MaintenanceEdit};
 pub use outbox::{Claim, Finish, Lane, OutboxRow, OutboxWrite, Routed};
-pub use read::{Backlog, Backup, Reader};
+pub use read::{Backlog, Backup, Reader, Recipient, SubscriberCounts, SubscriberRow};
 pub use schema::VERSION as SCHEMA_VERSION;
+pub use subscribers::{Subscribed, SubscriberWrite, Subscription};
 pub use writer::{Announce, IncidentOpen, Write, Writer};
 
 /// Storage failures.

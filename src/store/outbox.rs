@@ -178,6 +178,11 @@ impl Outbox {
             for row in route::route(routing, event, facts.as_ref(), now) {
                 insert(tx, &row, now)?;
             }
+            if let Some(audience) = routing.public()
+                && let Some(row) = super::subscribers::route(tx, audience, event, now)?
+            {
+                insert(tx, &row, now)?;
+            }
             if let (Some(id), Some(f)) = (incident, &facts)
                 && f.resolved
             {

@@ -282,6 +282,29 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_subject ON outbox(subject, kind, destination);
     CREATE INDEX outbox_batch ON outbox(batch);
     ",
+    // 6: public email subscribers (only hashes of their tokens), the key their unsubscribe
+    // tokens are derived from, and how far an outbox row has been fanned out to them: every
+    // subscriber up to `fanout_after` (in id order) has had it.
+    "
+    CREATE TABLE subscribers (
+        id INTEGER PRIMARY KEY,
+        address TEXT NOT NULL COLLATE NOCASE UNIQUE,
+        scope TEXT NOT NULL,
+        pending_scope TEXT,
+        confirm_hash TEXT UNIQUE,
+        confirm_expires INTEGER,
+        unsubscribe_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        confirmed_at INTEGER
+    );
+    CREATE INDEX subscribers_unconfirmed ON subscribers(confirm_expires)
+        WHERE confirmed_at IS NULL;
+    CREATE TABLE secrets (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) WITHOUT ROWID;
+    ALTER TABLE outbox ADD COLUMN fanout_after INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 /// The schema version this build writes.

@@ -13,6 +13,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use super::admin::{self, AdminWrite, Audit, add_update};
 use super::outbox::{self, Outbox, OutboxWrite};
 use super::rows::{self, RollupTable, rollup_columns, rollup_values, status_code};
+use super::subscribers::{self, SubscriberWrite};
 use super::{CheckMeta, CheckRow, Error, Evidence, Severity};
 use crate::clock::Timestamp;
 use crate::event::{self, Event};
@@ -65,7 +66,8 @@ pub enum Write {
     Announce(Event),
     /// More evidence for an open incident.
     AddEvidence { incident: i64, evidence: Evidence },
-    /// Deletes raw results older than `before`; rollups stay.
+    /// Deletes raw results older than `before` (rollups stay) and requests to subscribe that
+    /// were never confirmed in time.
     Prune {
         before: Timestamp,
         /// At most this many rows in one go.
@@ -76,6 +78,8 @@ pub enum Write {
     Flush { reply: oneshot::Sender<()> },
     /// The notification outbox: routing, claims and deliveries.
     Outbox(OutboxWrite),
+    /// Public email subscribers and their mail's fan-out.
+    Subscribers(SubscriberWrite),
     /// A change from the admin area, committed alone with its audit line; answers the row id
     /// and publishes the event `announce` makes of it.
     Admin {
@@ -260,6 +264,7 @@ enum Reply {
     Pruned(oneshot::Sender<Result<usize, Error>>, usize),
     Flushed(oneshot::Sender<()>),
     Outbox(outbox::Answer),
+    Subscribers(subscribers::Answer),
 }
 
 impl Reply {
@@ -275,6 +280,7 @@ impl Reply {
             Reply::Pruned(tx, n) => drop(tx.send(committed.as_ref().map(|_| n).map_err(fail))),
             Reply::Flushed(tx) => drop(tx.send(())),
             Reply::Outbox(answer) => answer.send(committed.as_ref().map(|_| ())),
+            Reply::Subscribers(answer) => answer.send(committed.as_ref().map(|_| ())),
         }
     }
 }
@@ -377,6 +383,7 @@ fn apply(
                          (SELECT check_id, at FROM results WHERE at < ?1 ORDER BY at LIMIT ?2)",
                     params![before.0, i64::try_from(limit).unwrap_or(i64::MAX)],
                 )?;
+                subscribers::prune(tx, Timestamp::now())?;
                 replies.push(Reply::Pruned(reply, n));
             }
             Write::Flush { reply } => replies.push(Reply::Flushed(reply)),
@@ -396,6 +403,7 @@ fn apply(
                 });
             }
             Write::Outbox(w) => replies.push(Reply::Outbox(outbox.apply(tx, w)?)),
+            Write::Subscribers(w) => replies.push(Reply::Subscribers(subscribers::apply(tx, w)?)),
             Write::Announce(e) => happened.push(e),
             Write::Admin {
                 write,

@@ -1,10 +1,10 @@
 //! The web layer: status pages, the JSON APIs (native and Statuspage-compatible), feeds, badges,
 //! `/metrics` and `/healthz`.
 //!
-//! It only reads: "now" from the recorder's snapshot, uptime and bars from the history snapshot,
-//! incidents from the store's read connections. Every piece of untrusted text goes through
-//! maud's escaping, the JSON responder (serde, with `<`, `>` and `&` escaped too) or the feed
-//! writers' XML escaping.
+//! It only reads, but for the admin area and the subscription routes (`subscribe`): "now" from
+//! the recorder's snapshot, uptime and bars from the history snapshot, incidents from the store's
+//! read connections. Every piece of untrusted text goes through maud's escaping, the JSON
+//! responder (serde, with `<`, `>` and `&` escaped too) or the feed writers' XML escaping.
 
 pub mod admin;
 mod api;
@@ -20,6 +20,7 @@ pub mod pages;
 mod planned;
 pub(crate) mod serve;
 mod statuspage;
+pub mod subscribe;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,6 +48,8 @@ pub struct WebState {
     pub schedule: watch::Receiver<Arc<Schedule>>,
     /// The admin area; `None` when `[admin]` is not configured.
     pub admin: Option<Arc<admin::AdminHandles>>,
+    /// Email subscriptions; `None` unless `[subscriptions] email = true`.
+    pub subscriptions: Option<Arc<subscribe::Desk>>,
     /// Every check's 90-day bar, rendered once per history refresh.
     pub bars: watch::Receiver<Arc<front::Bars>>,
     /// The rendered front page, reused while nothing it shows has changed.
@@ -78,6 +81,11 @@ impl WebState {
 pub fn router(state: WebState) -> Router {
     let admin = if state.admin.is_some() {
         admin::router()
+    } else {
+        Router::new()
+    };
+    let subscriptions = if state.subscriptions.is_some() {
+        subscribe::router()
     } else {
         Router::new()
     };
@@ -121,6 +129,7 @@ pub fn router(state: WebState) -> Router {
         .layer(middleware::from_fn(cache::preflight));
     Router::new()
         .merge(admin)
+        .merge(subscriptions)
         .route("/", get(front::index))
         .route("/checks/{id}", get(pages::check))
         .route("/incidents/{id}", get(pages::incident))

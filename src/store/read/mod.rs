@@ -2,8 +2,8 @@
 //! small pool and used from `spawn_blocking`, never on the async runtime. Never writes.
 //!
 //! This file owns the [`Reader`] and its pool; the queries are split by what they read:
-//! incidents, rollups and results, maintenance windows, the admin area's sessions and audit, and
-//! the notification outbox's backlog.
+//! incidents, rollups and results, maintenance windows, the admin area's sessions and audit,
+//! the notification outbox's backlog, and public subscribers.
 
 mod admin;
 mod incidents;
@@ -11,6 +11,7 @@ mod maintenance;
 mod offline;
 mod outbox;
 mod rollups;
+mod subscribers;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,7 @@ use super::{CheckRow, Error, rows};
 
 pub use offline::Backup;
 pub use outbox::Backlog;
+pub use subscribers::{Recipient, SubscriberCounts, SubscriberRow};
 
 /// Idle read connections kept for reuse.
 const POOL: usize = 4;

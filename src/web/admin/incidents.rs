@@ -9,6 +9,7 @@ use super::admin;
 use super::auth::Session;
 use super::form::{Posted, check_boxes, csrf, frame, impact_select, status_select, time};
 use crate::actions;
+use crate::clock::Timestamp;
 use crate::model::{Impact, IncidentStatus};
 use crate::web::layout::evidence_table;
 use crate::web::{WebError, WebState, markdown};
@@ -18,6 +19,10 @@ pub async fn dashboard(
     session: Session,
 ) -> Result<Markup, WebError> {
     let incidents = state.reader.admin_incidents(200).await?;
+    let subscribers = match state.subscriptions {
+        Some(_) => Some(state.reader.subscriber_counts(Timestamp::now()).await?),
+        None => None,
+    };
     Ok(frame(
         &state,
         "Incidents",
@@ -25,6 +30,9 @@ pub async fn dashboard(
         html! {
             h1 { "Incidents" }
             p { a.button href="/admin/incidents/new" { "Declare an incident" } }
+            @if let Some(c) = subscribers {
+                p.small { "Email subscribers: " (c.confirmed) " confirmed, " (c.pending) " awaiting confirmation." }
+            }
             @if incidents.is_empty() { p { "No incidents yet." } }
             table.list {
                 thead { tr { th { "Incident" } th { "Impact" } th { "Status" } th { "Started" } th { "Resolved" } } }

@@ -16,6 +16,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, delete, get, patch, post};
 
 pub use auth::Throttle;
+pub(crate) use auth::{ClientIp, same_origin};
 
 use super::{WebError, WebState};
 use crate::actions;
