@@ -142,7 +142,10 @@ impl Sink {
                     }
                     data.push_str(line.strip_prefix('.').unwrap_or(&line));
                 }
-                tokio::time::sleep(self.delay).await;
+                if !self.delay.is_zero() {
+                    // Even a zero sleep waits for the timer's next millisecond tick.
+                    tokio::time::sleep(self.delay).await;
+                }
                 self.mails.lock().unwrap().push(Mail {
                     from: from.clone(),
                     to: std::mem::take(&mut to),
