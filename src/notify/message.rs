@@ -63,6 +63,25 @@ pub struct CheckRef {
     pub group: String,
 }
 
+impl CheckRef {
+    /// `id` with its name and group from `checks` (by id: name, group); a check no longer
+    /// configured is named by its id.
+    pub fn named(
+        checks: &std::collections::HashMap<crate::model::CheckId, (String, String)>,
+        id: &crate::model::CheckId,
+    ) -> CheckRef {
+        let (name, group) = checks
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| (id.to_string(), String::new()));
+        CheckRef {
+            id: id.to_string(),
+            name,
+            group,
+        }
+    }
+}
+
 /// One notification's content.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {

@@ -120,16 +120,7 @@ impl Audience {
     }
 
     fn check(&self, id: &CheckId) -> CheckRef {
-        let (name, group) = self
-            .checks
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| (id.to_string(), String::new()));
-        CheckRef {
-            id: id.to_string(),
-            name,
-            group,
-        }
+        CheckRef::named(&self.checks, id)
     }
 
     /// The configured ones of `checks`; `None` when there were some and none is configured

@@ -88,16 +88,7 @@ impl Routing {
     }
 
     fn check(&self, id: &CheckId) -> CheckRef {
-        let (name, group) = self
-            .checks
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| (id.to_string(), String::new()));
-        CheckRef {
-            id: id.to_string(),
-            name,
-            group,
-        }
+        CheckRef::named(&self.checks, id)
     }
 }
 

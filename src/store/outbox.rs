@@ -271,16 +271,7 @@ fn facts(tx: &Transaction, id: i64) -> Result<Option<IncidentFacts>, Error> {
     let Some((title, severity, started, resolved, slug)) = found else {
         return Ok(None);
     };
-    let mut slugs: Vec<String> = slug.into_iter().collect();
-    let mut stmt = tx.prepare_cached(
-        "SELECT check_slug FROM incident_checks WHERE incident_id = ?1 ORDER BY check_slug",
-    )?;
-    for s in stmt.query_map([id], |r| r.get::<_, String>(0))? {
-        let s = s?;
-        if !slugs.contains(&s) {
-            slugs.push(s);
-        }
-    }
+    let slugs = super::rows::incident_slugs(tx, id, slug)?;
     let first_failure = tx
         .prepare_cached(
             "SELECT at, code, latency_us, message FROM incident_evidence

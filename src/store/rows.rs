@@ -190,3 +190,23 @@ pub(super) fn checks(c: &Connection) -> Result<Vec<CheckRow>, Error> {
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }
+
+/// The checks an incident affects: its own check (`first`, for an automatic one), then those an
+/// admin chose, each once.
+pub(super) fn incident_slugs(
+    c: &Connection,
+    id: i64,
+    first: Option<String>,
+) -> rusqlite::Result<Vec<String>> {
+    let mut slugs: Vec<String> = first.into_iter().collect();
+    let mut stmt = c.prepare_cached(
+        "SELECT check_slug FROM incident_checks WHERE incident_id = ?1 ORDER BY check_slug",
+    )?;
+    for s in stmt.query_map([id], |r| r.get::<_, String>(0))? {
+        let s = s?;
+        if !slugs.contains(&s) {
+            slugs.push(s);
+        }
+    }
+    Ok(slugs)
+}

@@ -330,16 +330,7 @@ fn facts(tx: &Transaction, id: i64) -> Result<Option<PublicFacts>, Error> {
     let Some((title, severity, started, false_alarm, slug)) = found else {
         return Ok(None);
     };
-    let mut slugs: Vec<String> = slug.into_iter().collect();
-    let mut stmt = tx.prepare_cached(
-        "SELECT check_slug FROM incident_checks WHERE incident_id = ?1 ORDER BY check_slug",
-    )?;
-    for s in stmt.query_map([id], |r| r.get::<_, String>(0))? {
-        let s = s?;
-        if !slugs.contains(&s) {
-            slugs.push(s);
-        }
-    }
+    let slugs = super::rows::incident_slugs(tx, id, slug)?;
     Ok(Some(PublicFacts {
         title,
         impact: Impact::parse(&severity).unwrap_or(Impact::Major),
