@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use watchpost::clock::{DAY_MS, Timestamp};
+use watchpost::i18n::Lang;
 use watchpost::maintenance::Schedule;
 use watchpost::monitor::State;
 use watchpost::probe::Status;
@@ -96,6 +97,7 @@ fn main() {
         open: &[],
         recent: &[],
         now,
+        lang: Lang::En,
     };
 
     let page = render_index(&front);

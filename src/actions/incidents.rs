@@ -5,6 +5,7 @@ use super::{Error, Handles, checks, slugs, text, title};
 use crate::clock::Timestamp;
 use crate::config::Check;
 use crate::event::Event;
+use crate::i18n::ENGLISH;
 use crate::model::{Action, Impact, IncidentKind, IncidentStatus, State};
 use crate::monitor::Change;
 use crate::redact::public_stored;
@@ -257,7 +258,7 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Outage, E
         if change.to == State::Maintenance {
             let body = format!(
                 "Maintenance began at {}: {title}. The outage is not over; the window's time is left out of uptime.",
-                words::when(change.at, change.at)
+                words::when(ENGLISH, change.at, change.at)
             );
             writer.send(note(body)).await?;
             return Ok(Outage::Continues);
@@ -265,7 +266,7 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Outage, E
         if change.from == State::Maintenance && change.to.impact().is_some() {
             let body = format!(
                 "Maintenance ended at {}; {} is still {}.",
-                words::when(change.at, change.at),
+                words::when(ENGLISH, change.at, change.at),
                 check.name,
                 change.to.as_str()
             );
@@ -280,8 +281,8 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Outage, E
         let note = format!(
             "{} recovered at {}, after {}.",
             check.name,
-            words::when(at, at),
-            words::duration(at.since(started))
+            words::when(ENGLISH, at, at),
+            words::duration(ENGLISH, at.since(started))
         );
         writer.resolve_incident(id, at, note).await?;
     }
@@ -308,7 +309,7 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Outage, E
         "watchpost detected {} consecutive failed probes of {} starting at {}; the first said: {}",
         evidence.len().max(1),
         check.name,
-        words::when(change.at, change.at),
+        words::when(ENGLISH, change.at, change.at),
         first
     );
     let opened = Opened {

@@ -13,6 +13,7 @@ mod cache;
 mod feeds;
 pub mod front;
 mod json;
+mod language;
 mod layout;
 pub mod markdown;
 mod overall;
@@ -145,6 +146,7 @@ pub fn router(state: WebState) -> Router {
         .route("/healthz", get(healthz))
         .fallback(|| async { WebError::NotFound })
         .layer(axum::middleware::from_fn(cache::pages))
+        .layer(axum::middleware::from_fn(language::negotiate))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)

@@ -11,20 +11,22 @@ use super::layout::{
 };
 use super::{WebError, WebState, markdown};
 use crate::clock::Timestamp;
+use crate::i18n::{Lang, Strings};
 use crate::redact::{Subject, public_stored};
 use crate::store::{IncidentRow, Severity};
-use crate::uptime::{PHASES, WINDOWS, percent};
+use crate::uptime::{PHASES, WINDOWS};
+use crate::words::percent;
 
 /// The page frame, where the admin pages have always found it.
 pub(crate) use super::layout::page;
 
 /// How an incident's impact reads on the page.
-pub(crate) fn impact_label(s: Severity) -> &'static str {
+pub(crate) fn impact_label(txt: &Strings, s: Severity) -> &'static str {
     match s {
-        Severity::None => "No impact",
-        Severity::Minor => "Degraded performance",
-        Severity::Major => "Major outage",
-        Severity::Critical => "Critical outage",
+        Severity::None => txt.no_impact,
+        Severity::Minor => txt.minor_impact,
+        Severity::Major => txt.major_impact,
+        Severity::Critical => txt.critical_impact,
     }
 }
 
@@ -40,7 +42,12 @@ struct HourPoint {
 /// An SVG chart of the response time per hour over `[from, to)`: the mean time of each phase
 /// stacked as a bar (where probes time their phases), the median and 95th percentile as lines,
 /// and the same figures as a table for those who cannot see the chart.
-fn latency_chart(hours: &crate::uptime::Deltas, from: Timestamp, to: Timestamp) -> Markup {
+fn latency_chart(
+    txt: &Strings,
+    hours: &crate::uptime::Deltas,
+    from: Timestamp,
+    to: Timestamp,
+) -> Markup {
     let (width, height) = (720.0, 160.0);
     let slots = ((to.0 - from.0) / crate::clock::HOUR_MS).max(1);
     let points: Vec<HourPoint> = (0..slots)
@@ -58,7 +65,7 @@ fn latency_chart(hours: &crate::uptime::Deltas, from: Timestamp, to: Timestamp) 
         })
         .collect();
     if points.is_empty() {
-        return html! { p.small { "No probes in the last 24 hours." } };
+        return html! { p.small { (txt.no_probes_24h) } };
     }
     let stacked = |p: &HourPoint| p.phases.map_or(0.0, |m| m.iter().sum());
     let top = points
@@ -79,14 +86,9 @@ fn latency_chart(hours: &crate::uptime::Deltas, from: Timestamp, to: Timestamp) 
     let used: Vec<usize> = (0..PHASES.len())
         .filter(|&k| points.iter().any(|p| p.phases.is_some_and(|m| m[k] > 0.0)))
         .collect();
-    let label = format!(
-        "Response time per hour: median and 95th percentile as lines{}; the slowest hour's 95th percentile was {:.0} ms",
-        if used.is_empty() {
-            ""
-        } else {
-            ", the mean time of each phase stacked as bars"
-        },
-        points.iter().map(|p| p.p95).fold(0.0, f64::max)
+    let label = (txt.chart_label)(
+        !used.is_empty(),
+        &format!("{:.0} ms", points.iter().map(|p| p.p95).fold(0.0, f64::max)),
     );
     // Each hour's phases as (slot, phase, bottom, top), stacked in PHASES order.
     let stacks: Vec<(i64, usize, f64, f64)> = points
@@ -120,14 +122,14 @@ fn latency_chart(hours: &crate::uptime::Deltas, from: Timestamp, to: Timestamp) 
                 text x="4" y="12" { (format!("{:.0} ms", top)) }
             }
             figcaption.small {
-                span.p50 { "— median" } " " span.p95 { "— 95th percentile" }
+                span.p50 { (txt.median) } " " span.p95 { (txt.p95_long) }
                 @for k in &used { " " i class={ "ph" (k) } {} " " (PHASES[*k]) }
-                " · hourly, oldest left"
+                (txt.hourly_oldest_left)
             }
             details.small {
-                summary { "Figures per hour" }
+                summary { (txt.figures_per_hour) }
                 table.list {
-                    thead { tr { th { "Hour (UTC)" } th { "Median" } th { "95th" } @for k in &used { th { (PHASES[*k]) } } } }
+                    thead { tr { th { (txt.hour_utc) } th { (txt.col_median) } th { (txt.p95_short) } @for k in &used { th { (PHASES[*k]) } } } }
                     tbody {
                         @for p in points.iter().rev() {
                             tr {
@@ -147,8 +149,10 @@ fn latency_chart(hours: &crate::uptime::Deltas, from: Timestamp, to: Timestamp) 
 /// `/checks/{id}`: uptime per window, the bar, the latest error and the check's incidents.
 pub async fn check(
     State(state): State<WebState>,
+    lang: Lang,
     Path(id): Path<String>,
 ) -> Result<Markup, WebError> {
+    let txt = lang.strings();
     let snapshot = state.snapshot();
     let bars = state.bars.borrow().clone();
     let (check, current) = snapshot.get(&id).ok_or(WebError::NotFound)?;
@@ -157,44 +161,41 @@ pub async fn check(
     let now = Timestamp::now();
     let day = crate::uptime::cover(Timestamp(now.0 - crate::clock::DAY_MS), now);
     let (hours, _) = state.reader.rollups_in(id.clone(), day.clone()).await?;
-    let chart = latency_chart(&hours, day.from, day.to);
+    let chart = latency_chart(txt, &hours, day.from, day.to);
     let shown = current.shown_state(check, now);
     let h = bars.history.checks.get(check.id.as_str());
     Ok(public(
+        txt,
         &check.name,
         &snapshot.config.server.title,
         Some("/assets/bars.js"),
         html! {
-            h1 { (check.name) " " (state_tag(shown)) }
+            h1 { (check.name) " " (state_tag(txt, shown)) }
             @if let Some(last) = &current.last {
                 p {
-                    "Last checked " (ago(now, last.at)) " in " (crate::words::latency(last.latency))
-                    @if let Some(code) = last.code { " · code " (code) }
+                    (txt.last_checked) (ago(txt, now, last.at)) (txt.took) (crate::words::latency(txt, last.latency))
+                    @if let Some(code) = last.code { (txt.code_of) (code) }
                 }
                 @if let (Some(f), Some(failure)) = (&last.failure, last_failure(check, last)) {
                     p.error { (f.reason) ": " (failure) }
                 }
-                @if let Some(tls) = &last.tls { (certificate(tls, check.public_details, now)) }
+                @if let Some(tls) = &last.tls { (certificate(txt, tls, check.public_details, now)) }
             }
-            h2 { "Response time, last 24 hours" }
+            h2 { (txt.response_time_24h) }
             (chart)
             @if let Some(h) = h {
                 dl.uptime {
-                    @for ((label, _), ratio) in WINDOWS.iter().zip(h.uptime) {
-                        div { dt { (label) } dd { (percent(ratio)) } }
+                    @for ((label, _), ratio) in txt.windows.iter().zip(WINDOWS).zip(h.uptime) {
+                        div { dt { (label) } dd { (percent(txt, ratio)) } }
                     }
                 }
-                @if let Some(bar) = bars.bar(check.id.as_str()) { (PreEscaped(bar)) }
+                @if let Some(bar) = bars.bar(lang, check.id.as_str()) { (PreEscaped(bar)) }
             }
-            h2 { "Incidents" }
-            @if incidents.is_empty() { p { "No incidents recorded." } }
-            ul.incidents { @for i in &incidents { (incident_item(i, now, None)) } }
+            h2 { (txt.incidents) }
+            @if incidents.is_empty() { p { (txt.no_incidents_recorded) } }
+            ul.incidents { @for i in &incidents { (incident_item(txt, i, now, None)) } }
             @if !false_alarms.is_empty() {
-                p.small {
-                    (false_alarms.len())
-                    @if false_alarms.len() == 1 { " detected incident was" } @else { " detected incidents were" }
-                    " marked a false alarm by an admin: the probes were wrong, so that time counts as up in the figures above."
-                }
+                p.small { ((txt.false_alarms)(false_alarms.len())) }
             }
         },
     ))
@@ -203,15 +204,17 @@ pub async fn check(
 /// `/incidents/{id}`: one incident with its timeline and the failing probes as evidence.
 pub async fn incident(
     State(state): State<WebState>,
+    lang: Lang,
     Path(id): Path<String>,
 ) -> Result<axum::response::Response, WebError> {
     use axum::response::IntoResponse;
+    let txt = lang.strings();
     let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
     let detail = state.reader.incident(id).await?.ok_or(WebError::NotFound)?;
     let snapshot = state.snapshot();
     let i = &detail.incident;
     let now = Timestamp::now();
-    let impact = impact_label(i.severity);
+    let impact = impact_label(txt, i.severity);
     let configured = i.check.as_deref().and_then(|slug| snapshot.get(slug));
     let check_name = configured
         .map(|(c, _)| c.name.clone())
@@ -222,6 +225,7 @@ pub async fn incident(
         None => Subject::unconfigured(i.check.as_deref().unwrap_or("The check")),
     };
     let mut response = public(
+        txt,
         &i.title,
         &snapshot.config.server.title,
         None,
@@ -229,14 +233,14 @@ pub async fn incident(
             h1 { (i.title) }
             p {
                 span class={ "state " (if i.resolved_at.is_some() { "up" } else if matches!(i.severity, Severity::Major | Severity::Critical) { "down" } else { "degraded" }) } {
-                    @if i.resolved_at.is_some() { "Resolved" } @else { "Ongoing" }
+                    @if i.resolved_at.is_some() { (txt.resolved) } @else { (txt.ongoing) }
                 }
                 " " (impact)
                 @if let (Some(slug), Some(name)) = (&i.check, &check_name) { " · " a href={ "/checks/" (slug) } { (name) } }
             }
-            p.small { (incident_times(i, now)) }
+            p.small { (incident_times(txt, i, now)) }
             @if !i.auto && !i.checks.is_empty() {
-                p { "Affects: "
+                p { (txt.affects)
                     @for (n, slug) in i.checks.iter().enumerate() {
                         @if n > 0 { ", " }
                         a href={ "/checks/" (slug) } { (snapshot.get(slug).map_or(slug.as_str(), |(c, _)| c.name.as_str())) }
@@ -244,26 +248,26 @@ pub async fn incident(
                 }
             }
             @if let Some(cause) = i.cause.as_deref().filter(|c| !c.is_empty()) {
-                h2 { "Cause" }
+                h2 { (txt.cause) }
                 div.md { (PreEscaped(markdown::render(cause))) }
             }
             @if let Some(pm) = i.postmortem.as_deref().filter(|c| !c.is_empty()) {
-                h2 { "Postmortem" }
+                h2 { (txt.postmortem) }
                 div.md { (PreEscaped(markdown::render(pm))) }
             }
-            h2 { "Timeline" }
+            h2 { (txt.timeline) }
             ol.timeline {
                 @for u in &detail.updates {
                     li {
-                        strong { (status_label(u.status)) } " · " (at(u.at, now))
+                        strong { (status_label(txt, u.status)) } " · " (at(txt, u.at, now))
                         " · " (u.author.as_deref().unwrap_or("watchpost"))
                         div.md { (PreEscaped(markdown::render(&u.body))) }
                     }
                 }
             }
             @if !detail.evidence.is_empty() {
-                h2 { "Evidence" }
-                (evidence_table(&detail.evidence, now, |e| {
+                h2 { (txt.evidence) }
+                (evidence_table(txt, &detail.evidence, now, |e| {
                     public_stored(subject, e.reason, e.message.as_deref(), e.code)
                 }))
             }
@@ -318,6 +322,7 @@ fn month_end(now: Timestamp, back: u32) -> Timestamp {
 /// `/history?page=N`: incidents and planned maintenance by month, newest first.
 pub async fn history(
     State(state): State<WebState>,
+    lang: Lang,
     axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
 ) -> Result<Markup, WebError> {
     let number = q.page.unwrap_or(0).min(1000);
@@ -332,33 +337,35 @@ pub async fn history(
         .map(|back| (month_start(now, back), month_end(now, back)))
         .collect();
     let title = &snapshot.config.server.title;
+    let txt = lang.strings();
     Ok(public(
-        "Incident history",
+        txt,
+        txt.incident_history,
         title,
         None,
         html! {
-            h1 { "Incident history" }
+            h1 { (txt.incident_history) }
             @for (start, end) in &months {
-                @let name = chrono::DateTime::from_timestamp_millis(start.0).map(|t| t.format("%B %Y").to_string()).unwrap_or_default();
+                @let name = crate::words::month(txt, *start);
                 @let month: Vec<&IncidentRow> = incidents.iter().filter(|i| i.started_at >= *start && i.started_at < *end).collect();
                 @let planned: Vec<_> = windows.iter().filter(|(w, cancelled)| !cancelled && w.start >= *start && w.start < *end).map(|(w, _)| w).collect();
                 section {
                     h2 { (name) }
-                    @if month.is_empty() && planned.is_empty() { p.small { "No incidents reported." } }
+                    @if month.is_empty() && planned.is_empty() { p.small { (txt.no_incidents_reported) } }
                     ul.incidents {
-                        @for i in &month { (incident_item(i, now, None)) }
+                        @for i in &month { (incident_item(txt, i, now, None)) }
                         @for w in &planned {
                             li.incident.maintenance id=[w.id.map(|id| format!("maintenance-{id}"))] {
-                                strong { "Maintenance: " } (w.title)
-                                p.small { (range(w.start, w.end, now)) }
+                                strong { (txt.maintenance_item) } (w.title)
+                                p.small { (range(txt, w.start, w.end, now)) }
                             }
                         }
                     }
                 }
             }
             nav.pager {
-                @if number > 0 { a href={ "/history?page=" (number - 1) } { "← Newer" } " " }
-                a href={ "/history?page=" (number + 1) } { "Older →" }
+                @if number > 0 { a href={ "/history?page=" (number - 1) } { (txt.newer) } " " }
+                a href={ "/history?page=" (number + 1) } { (txt.older) }
             }
         },
     ))

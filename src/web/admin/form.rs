@@ -125,7 +125,7 @@ pub(super) fn impact_select(current: Impact) -> Markup {
         label { "Impact "
             select name="impact" {
                 @for s in Impact::ALL {
-                    option value=(s.as_str()) selected[s == current] { (s.as_str()) " — " (impact_label(s)) }
+                    option value=(s.as_str()) selected[s == current] { (s.as_str()) " — " (impact_label(crate::i18n::ENGLISH, s)) }
                 }
             }
         }

@@ -1,0 +1,207 @@
+//! The English catalog: the words the pages have always used. Text only; it never decides
+//! anything.
+
+use super::{StateWords, Strings};
+
+pub(super) static EN: Strings = Strings {
+    code: "en",
+    name: "English",
+
+    decimal: '.',
+    colon: ": ",
+    percent: "%",
+    months: [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ],
+    months_long: [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    day_month: |day, month| format!("{month} {day}"),
+    day_month_year: |day, month, year| format!("{month} {day}, {year}"),
+    unit_s: "s",
+    unit_min: "min",
+    unit_h: "h",
+    unit_d: "d",
+    under_a_second: "under 1 s",
+    just_now: "just now",
+    days: |n| match n {
+        1 => "1 day".to_string(),
+        n => format!("{n} days"),
+    },
+    ago: |age| format!("{age} ago"),
+    expires_in: |left| format!("expires in {left}"),
+    expired: |ago| format!("expired {ago}"),
+
+    monitored_by: "Monitored by ",
+    feed_atom: |site| format!("{site} incident history (Atom)"),
+    feed_rss: |site| format!("{site} incident history (RSS)"),
+    language: "Language",
+
+    unknown: StateWords {
+        label: "Unknown",
+        lower: "unknown",
+    },
+    up: StateWords {
+        label: "Operational",
+        lower: "operational",
+    },
+    degraded: StateWords {
+        label: "Degraded",
+        lower: "degraded",
+    },
+    down: StateWords {
+        label: "Down",
+        lower: "down",
+    },
+    maintenance: StateWords {
+        label: "Under maintenance",
+        lower: "under maintenance",
+    },
+    group_all: |total, s| format!("All {total} {}", s.lower),
+    group_some: |n, total, s| format!("{n} of {total} {}", s.lower),
+    investigating: "Investigating",
+    identified: "Identified",
+    monitoring: "Monitoring",
+    resolved: "Resolved",
+    ongoing: "Ongoing",
+    no_impact: "No impact",
+    minor_impact: "Degraded performance",
+    major_impact: "Major outage",
+    critical_impact: "Critical outage",
+
+    since: "Since ",
+    ongoing_for: " · ongoing for ",
+    lasted: " · lasted ",
+    certificate: "Certificate",
+    issued_by: " · issued by ",
+    col_time: "Time",
+    col_result: "Result",
+    col_code: "Code",
+    col_took: "Took",
+    col_error: "Error",
+    last_checked: "Last checked ",
+    took: " in ",
+    code_of: " · code ",
+    no_data: "no data",
+
+    no_checks: "No checks are configured",
+    waiting: "Status unknown: waiting for the first probes",
+    major_outage: "Major outage",
+    partial_outage: "Partial outage",
+    degraded_performance: "Degraded performance",
+    under_maintenance: "Under maintenance",
+    all_known_operational: "All known systems operational",
+    all_operational: "All systems operational",
+    active_incidents: "Active incidents",
+    maintenance_heading: "Maintenance",
+    in_progress: "In progress",
+    planned: "Planned",
+    past_incidents: "Past incidents",
+    incident_history: "Incident history",
+    days_ago_90: "90 days ago",
+    today: "today",
+    uptime_of: |p| format!("{p} uptime"),
+    no_data_yet: "no data yet",
+    legend_up: "operational",
+    legend_degraded: "degraded",
+    legend_partial: "outage under 1 h",
+    legend_down: "outage of 1 h or more",
+    legend_maintenance: "maintenance",
+    legend_nodata: "no data",
+
+    bar_label: "Daily status for the last 90 days, oldest first",
+    day_down: |date, uptime, down| format!("{date}: {uptime} uptime, down {down}"),
+    day_uptime: |date, uptime| format!("{date}: {uptime} uptime"),
+    day_no_data: |date| format!("{date}: no data"),
+    day_maintenance: |date| format!("{date}: maintenance"),
+
+    response_time_24h: "Response time, last 24 hours",
+    no_probes_24h: "No probes in the last 24 hours.",
+    chart_label: |phases, slowest| {
+        format!(
+            "Response time per hour: median and 95th percentile as lines{}; the slowest hour's 95th percentile was {slowest}",
+            if phases {
+                ", the mean time of each phase stacked as bars"
+            } else {
+                ""
+            }
+        )
+    },
+    median: "— median",
+    p95_long: "— 95th percentile",
+    p95_short: "95th",
+    col_median: "Median",
+    hourly_oldest_left: " · hourly, oldest left",
+    figures_per_hour: "Figures per hour",
+    hour_utc: "Hour (UTC)",
+    windows: ["24h", "7d", "30d", "90d"],
+    incidents: "Incidents",
+    no_incidents_recorded: "No incidents recorded.",
+    false_alarms: |n| {
+        format!(
+            "{n} {} marked a false alarm by an admin: the probes were wrong, so that time counts as up in the figures above.",
+            if n == 1 {
+                "detected incident was"
+            } else {
+                "detected incidents were"
+            }
+        )
+    },
+
+    affects: "Affects: ",
+    cause: "Cause",
+    postmortem: "Postmortem",
+    timeline: "Timeline",
+    evidence: "Evidence",
+
+    no_incidents_reported: "No incidents reported.",
+    maintenance_item: "Maintenance: ",
+    newer: "← Newer",
+    older: "Older →",
+
+    get_email_from: |site| format!("Get email from {site}"),
+    subscribe_intro: "We write when an incident opens, when it is updated and when it is resolved, and when maintenance is planned, begins and ends. Nothing else; every mail has a link to stop with one click.",
+    email_address: "Email address ",
+    about: "About",
+    leave_empty_for_all: "Leave every box empty to hear about everything.",
+    everything_in: " Everything in ",
+    honeypot: "Leave this field empty ",
+    confirm_first: "We send a link to confirm first. Your address is used for these mails only.",
+    subscribe: "Subscribe",
+    inbox_title: "Check your inbox",
+    inbox_text: "If the address can get mail, a message is on its way with what to do next. The link in it works for 48 hours.",
+    confirm_title: "Confirm your subscription",
+    confirm: "Confirm",
+    subscribed_title: "You are subscribed",
+    subscribed_text: |scope| {
+        format!("You will get email about {scope}. Every mail has a link to stop.")
+    },
+    unsubscribe: "Unsubscribe",
+    unsubscribe_question: |site| format!("Stop getting email from {site}?"),
+    unsubscribed_title: "You are unsubscribed",
+    unsubscribed_text: |site| {
+        format!("This address gets no more email from {site}. Its subscription was deleted.")
+    },
+    stale_title: "This link does not work (any more)",
+    stale_text: "It may have expired (links work for 48 hours), been used already, or been cut short when it was copied. ",
+    subscribe_again: "Subscribe again",
+    to_get_a_new_one: " to get a new one.",
+    choice_gone: "One of the choices is no longer on the status page. Reload the page and choose again.",
+    too_many_title: "Too many requests",
+    too_many_text: |minutes| {
+        format!(
+            "Too many requests to subscribe from here or for this address. Try again in {minutes} minutes."
+        )
+    },
+};
