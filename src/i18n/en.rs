@@ -47,6 +47,10 @@ pub(super) static EN: Strings = Strings {
     feed_atom: |site| format!("{site} incident history (Atom)"),
     feed_rss: |site| format!("{site} incident history (RSS)"),
     language: "Language",
+    not_found_title: "Not found",
+    not_found_text: "There is nothing at this address.",
+    error_title: "Something went wrong",
+    error_text: "The error was logged. Please try again in a moment.",
 
     unknown: StateWords {
         label: "Unknown",

@@ -54,6 +54,10 @@ pub(super) static FR: Strings = Strings {
     feed_atom: |site| format!("{site}, historique des incidents (Atom)"),
     feed_rss: |site| format!("{site}, historique des incidents (RSS)"),
     language: "Langue",
+    not_found_title: "Page introuvable",
+    not_found_text: "Il n’y a rien à cette adresse.",
+    error_title: "Une erreur est survenue",
+    error_text: "L’erreur a été consignée. Réessayez dans un instant.",
 
     unknown: StateWords {
         label: "Inconnu",

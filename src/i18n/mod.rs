@@ -132,6 +132,10 @@ pub(crate) struct Strings {
     pub(crate) feed_atom: fn(&str) -> String,
     pub(crate) feed_rss: fn(&str) -> String,
     pub(crate) language: &'static str,
+    pub(crate) not_found_title: &'static str,
+    pub(crate) not_found_text: &'static str,
+    pub(crate) error_title: &'static str,
+    pub(crate) error_text: &'static str,
 
     // States, statuses and impacts.
     pub(crate) unknown: StateWords,

@@ -1,7 +1,8 @@
 //! Which language a public page is written in: `?lang=` (a visitor's click on the footer's
-//! switch, remembered in a cookie), else the `lang` cookie, else `Accept-Language`. Handlers take
-//! [`Lang`] as an extractor; the middleware says on each HTML answer what it varies by. It never
-//! words anything itself (`i18n` does).
+//! switch, remembered in a cookie), else the `lang` cookie, else `Accept-Language`; the admin
+//! area is English. Handlers take [`Lang`] as an extractor, error pages read [`current`]; the
+//! middleware says on each HTML answer what it varies by. It never words anything itself (`i18n`
+//! does).
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -10,6 +11,16 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::i18n::Lang;
+
+tokio::task_local! {
+    /// The language of the request being answered, for the error pages.
+    static CURRENT: Lang;
+}
+
+/// The language of the request being answered; English outside one.
+pub(super) fn current() -> Lang {
+    CURRENT.try_with(|l| *l).unwrap_or_default()
+}
 
 /// The cookie that remembers a visitor's choice.
 const COOKIE: &str = "lang";
@@ -62,9 +73,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
 /// remembered for a year, and that answer is for its visitor only.
 pub async fn negotiate(request: Request, next: Next) -> Response {
     let admin = request.uri().path().starts_with("/admin");
-    let lang = of(request.uri(), request.headers());
+    let lang = match admin {
+        true => Lang::En,
+        false => of(request.uri(), request.headers()),
+    };
     let chosen = asked(request.uri());
-    let mut response = next.run(request).await;
+    let mut response = CURRENT.scope(lang, next.run(request)).await;
     let h = response.headers_mut();
     let html = h
         .get(header::CONTENT_TYPE)

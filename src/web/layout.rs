@@ -90,9 +90,9 @@ fn frame(
 }
 
 /// A small page for errors and empty results.
-pub(super) fn message(title: &str, text: &str) -> Markup {
+pub(super) fn message(txt: &Strings, title: &str, text: &str) -> Markup {
     public(
-        ENGLISH,
+        txt,
         title,
         "watchpost",
         None,

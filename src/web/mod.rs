@@ -190,15 +190,18 @@ impl From<crate::store::Error> for WebError {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
+        // The pages' own words follow the visitor's language; a message given in English
+        // (`why`) stays in a frame in English.
+        let txt = language::current().strings();
         let page = |code: StatusCode, title: &str, text: &str| {
-            (code, layout::message(title, text)).into_response()
+            (code, layout::message(crate::i18n::ENGLISH, title, text)).into_response()
         };
         match self {
-            WebError::NotFound => page(
+            WebError::NotFound => (
                 StatusCode::NOT_FOUND,
-                "Not found",
-                "There is nothing at this address.",
-            ),
+                layout::message(txt, txt.not_found_title, txt.not_found_text),
+            )
+                .into_response(),
             WebError::BadRequest(why) => page(StatusCode::BAD_REQUEST, "That did not work", &why),
             WebError::Forbidden(why) => page(StatusCode::FORBIDDEN, "Refused", &why),
             WebError::Conflict(why) => page(StatusCode::CONFLICT, "That cannot be done", &why),
@@ -228,11 +231,11 @@ impl IntoResponse for WebError {
             }
             WebError::Internal(e) => {
                 tracing::error!(error = %crate::logline::escaped(&e), "request failed");
-                page(
+                (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "The error was logged. Please try again in a moment.",
+                    layout::message(txt, txt.error_title, txt.error_text),
                 )
+                    .into_response()
             }
         }
     }

@@ -10,6 +10,7 @@ mod daemon;
 mod dns_server;
 mod flood;
 mod hostile;
+mod i18n;
 mod lifecycle;
 mod local_fault;
 mod maintenance;
