@@ -1,7 +1,7 @@
 // Runs axe-core in Chromium inside every frame of the page (each a page of the daemon at a given
 // width, same origin through the test's proxy), one frame after another, and writes the
 // violations into <pre id="audit"> as JSON: { frame id: { violations: [{ id, impact, help,
-// nodes }], passes, width, overflow, dark } }.
+// nodes }], passes, width, overflow, dark, lang } }.
 function loaded(frame) {
   return new Promise((done) => {
     const doc = frame.contentDocument;
@@ -29,6 +29,7 @@ function inject(frame) {
       const root = frame.contentDocument.documentElement;
       result[frame.id] = {
         dark: frame.contentWindow.matchMedia("(prefers-color-scheme: dark)").matches,
+        lang: root.lang,
         width: root.clientWidth,
         // How far the page scrolls sideways: nothing may stick out.
         overflow: root.scrollWidth - root.clientWidth,

@@ -1,6 +1,7 @@
 //! axe-core in headless Chromium on the pages visitors read — the front page, a check, an
-//! incident, the history — and the admin sign-in, light and dark, at 360 and 1280 px: no
-//! violation of any rule. Also: the times shown in the viewer's zone by `/assets/time.js`, and
+//! incident, the history — and the admin sign-in, light and dark, at 360 and 1280 px, and the
+//! front page and an incident in French for a browser that asks for French: no violation of any
+//! rule. Also: the times shown in the viewer's zone by `/assets/time.js`, and
 //! screenshots of the pages at a phone's width in `target/browser/`. axe-core comes from npm into
 //! `target/axe` (`.ci/run` installs it).
 
@@ -64,10 +65,19 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
         ("login", "/admin/login".to_string()),
     ];
     let html = audit_page(&pages);
+    let french = [
+        ("front-fr", "/".to_string()),
+        ("incident-fr", format!("/incidents/{}", site.outage)),
+    ];
+    let french_html = audit_page(&french);
     let app = axum::Router::new()
         .route(
             "/audit.html",
             axum::routing::get(move || async move { axum::response::Html(html) }),
+        )
+        .route(
+            "/audit-fr.html",
+            axum::routing::get(move || async move { axum::response::Html(french_html) }),
         )
         .route(
             "/audit.js",
@@ -87,37 +97,53 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
     let profile = dir.path().join("chromium");
     let runs = {
         let (url, profile) = (url.clone(), profile.clone());
+        // French in a profile of its own, asked for by the browser's Accept-Language.
+        let (french_url, french_profile) = (
+            format!("{base}/audit-fr.html"),
+            dir.path().join("chromium-fr"),
+        );
         tokio::task::spawn_blocking(move || {
-            ["light", "dark"].map(|scheme| {
+            [("light", "en"), ("dark", "en"), ("light", "fr")].map(|(scheme, lang)| {
                 let flag = if scheme == "dark" {
                     "--force-dark-mode"
                 } else {
                     "--no-first-run"
                 };
-                let args = [
+                let mut args = vec![
                     "--dump-dom",
                     flag,
                     "--window-size=1300,1000",
                     "--virtual-time-budget=30000",
                 ];
-                let (dom, log) = chromium(&url, &args, &profile);
-                (scheme, written(&dom, "audit", &log), log)
+                let (url, profile) = match lang {
+                    "fr" => {
+                        args.push("--accept-lang=fr-FR,fr");
+                        (&french_url, &french_profile)
+                    }
+                    _ => (&url, &profile),
+                };
+                let (dom, log) = chromium(url, &args, profile);
+                (scheme, lang, written(&dom, "audit", &log), log)
             })
         })
         .await
         .unwrap()
     };
     let mut problems = Vec::new();
-    for (scheme, found, log) in &runs {
+    for (scheme, lang, found, log) in &runs {
+        let pages: &[(&str, String)] = if *lang == "fr" { &french } else { &pages };
         assert!(
             console_errors(log).is_empty(),
             "{scheme}: {:?}",
             console_errors(log)
         );
-        for (name, _) in &pages {
+        for (name, _) in pages {
             for width in [360, 1280] {
                 let frame = &found[format!("{name}-{width}")];
                 assert_eq!(frame["error"], serde_json::Value::Null, "{frame}");
+                if *name != "login" {
+                    assert_eq!(frame["lang"], *lang, "{name}-{width}: {frame}");
+                }
                 assert_eq!(frame["dark"], *scheme == "dark", "{name}-{width}: {frame}");
                 assert!(frame["width"].as_u64().unwrap() <= width, "{frame}");
                 assert!(frame["passes"].as_u64().unwrap() > 20, "axe ran: {frame}");
@@ -126,7 +152,7 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
                     "{scheme} {name} {width} px scrolls sideways"
                 );
                 for v in frame["violations"].as_array().unwrap() {
-                    problems.push(format!("{scheme} {name} {width} px: {v:#}"));
+                    problems.push(format!("{scheme} {lang} {name} {width} px: {v:#}"));
                 }
             }
         }
@@ -137,6 +163,7 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
     let out = artifacts();
     let base_for_shots = base.clone();
     let outage = site.outage;
+    let french_profile = dir.path().join("chromium-fr");
     let local = tokio::task::spawn_blocking(move || {
         for (name, path, flag) in [
             ("visitors-front-390", "/".to_string(), "--no-first-run"),
@@ -174,6 +201,19 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
                 &profile,
             );
         }
+        // The front page in French, in the French profile.
+        let shot = out.join("visitors-front-390-fr.png");
+        chromium_in(
+            "Asia/Kolkata",
+            &format!("{base_for_shots}/"),
+            &[
+                "--accept-lang=fr-FR,fr",
+                "--window-size=390,1600",
+                "--hide-scrollbars",
+                &format!("--screenshot={}", shot.display()),
+            ],
+            &french_profile,
+        );
         chromium_in(
             "Asia/Kolkata",
             &format!("{base_for_shots}/"),
