@@ -188,6 +188,10 @@ pub(super) static EN: Strings = Strings {
     confirm_title: "Confirm your subscription",
     confirm: "Confirm",
     subscribed_title: "You are subscribed",
+    scope_everything: "everything on the status page",
+    scope_nothing: "nothing",
+    scope_group: |group| format!("the group {group}"),
+    and: " and ",
     subscribed_text: |scope| {
         format!("You will get email about {scope}. Every mail has a link to stop.")
     },

@@ -198,9 +198,13 @@ pub(super) static FR: Strings = Strings {
     confirm_title: "Confirmez votre abonnement",
     confirm: "Confirmer",
     subscribed_title: "Vous êtes abonné",
+    scope_everything: "tout ce que montre la page d’état",
+    scope_nothing: "rien",
+    scope_group: |group| format!("le groupe {group}"),
+    and: " et ",
     subscribed_text: |scope| {
         format!(
-            "Vous recevrez des e-mails à propos de\u{a0}: {scope}. Chaque e-mail contient un lien pour arrêter."
+            "Vous recevrez des e-mails sur {scope}. Chaque e-mail contient un lien pour arrêter."
         )
     },
     unsubscribe: "Se désabonner",

@@ -256,6 +256,12 @@ pub(crate) struct Strings {
     pub(crate) confirm_title: &'static str,
     pub(crate) confirm: &'static str,
     pub(crate) subscribed_title: &'static str,
+    pub(crate) scope_everything: &'static str,
+    pub(crate) scope_nothing: &'static str,
+    /// "the group Core".
+    pub(crate) scope_group: fn(&str) -> String,
+    /// Before the last of a list: " and ".
+    pub(crate) and: &'static str,
     /// "You will get email about {scope}…".
     pub(crate) subscribed_text: fn(&str) -> String,
     pub(crate) unsubscribe: &'static str,

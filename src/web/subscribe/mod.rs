@@ -205,6 +205,23 @@ fn scope(config: &Config, sent: &pages::Sent<'_>) -> Option<Scope> {
     Some(Scope::Some { checks, groups })
 }
 
+/// A scope in the visitor's words, for the page (mails say it in English: `Scope::describe`).
+fn scope_words(txt: &Strings, config: &Config, scope: &Scope) -> String {
+    let Scope::Some { checks, groups } = scope else {
+        return txt.scope_everything.to_string();
+    };
+    let mut parts: Vec<String> = groups.iter().map(|g| (txt.scope_group)(g)).collect();
+    parts.extend(checks.iter().map(|id| {
+        let check = config.checks.iter().find(|c| c.id == *id);
+        check.map_or(id.to_string(), |c| c.name.clone())
+    }));
+    match parts.as_slice() {
+        [] => txt.scope_nothing.to_string(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{}{}{last}", rest.join(", "), txt.and),
+    }
+}
+
 fn too_many(txt: &Strings, config: &Config, wait: Duration) -> Response {
     let secs = wait.as_secs().max(1);
     let text = (txt.too_many_text)(secs.div_ceil(60));
@@ -265,8 +282,7 @@ async fn confirm(
             .await?
         {
             Some(scope) => {
-                let words = scope.describe(&Audience::new(&config));
-                pages::confirmed(txt, &config, &words).into_response()
+                pages::confirmed(txt, &config, &scope_words(txt, &config, &scope)).into_response()
             }
             None => stale(txt, &config),
         },
