@@ -149,6 +149,7 @@ pub(super) static EN: Strings = Strings {
     hourly_oldest_left: " · hourly, oldest left",
     figures_per_hour: "Figures per hour",
     hour_utc: "Hour (UTC)",
+    phases: ["resolve", "connect", "tls", "processing", "transfer"],
     windows: ["24h", "7d", "30d", "90d"],
     incidents: "Incidents",
     no_incidents_recorded: "No incidents recorded.",

@@ -159,6 +159,7 @@ pub(super) static FR: Strings = Strings {
     hourly_oldest_left: " · par heure, la plus ancienne à gauche",
     figures_per_hour: "Chiffres par heure",
     hour_utc: "Heure (UTC)",
+    phases: ["résolution", "connexion", "tls", "traitement", "transfert"],
     windows: ["24 h", "7 j", "30 j", "90 j"],
     incidents: "Incidents",
     no_incidents_recorded: "Aucun incident enregistré.",

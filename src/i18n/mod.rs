@@ -221,6 +221,8 @@ pub(crate) struct Strings {
     pub(crate) hourly_oldest_left: &'static str,
     pub(crate) figures_per_hour: &'static str,
     pub(crate) hour_utc: &'static str,
+    /// The phases of a probe, in `model::Phase::ALL`'s order.
+    pub(crate) phases: [&'static str; crate::model::Phase::COUNT],
     /// The uptime windows' names, in `uptime::WINDOWS`' order.
     pub(crate) windows: [&'static str; 4],
     pub(crate) incidents: &'static str,

@@ -138,6 +138,7 @@ fn texts(s: &Strings) -> Vec<String> {
         hourly_oldest_left,
         figures_per_hour,
         hour_utc,
+        phases,
         windows,
         incidents,
         no_incidents_recorded,
@@ -300,6 +301,7 @@ fn texts(s: &Strings) -> Vec<String> {
             .iter()
             .chain(months_long)
             .chain(windows)
+            .chain(phases)
             .map(|t| t.to_string()),
     );
     for w in [unknown, up, degraded, down, maintenance] {
@@ -353,4 +355,11 @@ fn every_catalog_says_every_message() {
         same < english.len() / 4,
         "{same} texts are the same in both"
     );
+}
+
+#[test]
+fn english_names_the_phases_as_the_model_does() {
+    for p in crate::model::Phase::ALL {
+        assert_eq!(ENGLISH.phases[p.index()], p.as_str());
+    }
 }

@@ -123,13 +123,13 @@ fn latency_chart(
             }
             figcaption.small {
                 span.p50 { (txt.median) } " " span.p95 { (txt.p95_long) }
-                @for k in &used { " " i class={ "ph" (k) } {} " " (PHASES[*k]) }
+                @for k in &used { " " i class={ "ph" (k) } {} " " (txt.phases[PHASES[*k].index()]) }
                 (txt.hourly_oldest_left)
             }
             details.small {
                 summary { (txt.figures_per_hour) }
                 table.list {
-                    thead { tr { th { (txt.hour_utc) } th { (txt.col_median) } th { (txt.p95_short) } @for k in &used { th { (PHASES[*k]) } } } }
+                    thead { tr { th { (txt.hour_utc) } th { (txt.col_median) } th { (txt.p95_short) } @for k in &used { th { (txt.phases[PHASES[*k].index()]) } } } }
                     tbody {
                         @for p in points.iter().rev() {
                             tr {
