@@ -153,8 +153,8 @@ pub(crate) fn percent(txt: &Strings, ratio: Option<f64>) -> String {
     }
 }
 
-/// A number written with the language's decimal separator.
-fn decimal(txt: &Strings, english: String) -> String {
+/// A number written with the language's decimal separator: "0.2 ms", "0,2 ms".
+pub(crate) fn decimal(txt: &Strings, english: String) -> String {
     match txt.decimal {
         '.' => english,
         mark => english.replace('.', mark.encode_utf8(&mut [0; 4])),

@@ -136,7 +136,7 @@ fn latency_chart(
                                 td { (p.at.rfc3339().get(11..16).unwrap_or_default()) }
                                 td { (format!("{:.0} ms", p.p50)) }
                                 td { (format!("{:.0} ms", p.p95)) }
-                                @for k in &used { td { @if let Some(m) = p.phases { (format!("{:.1} ms", m[*k])) } } }
+                                @for k in &used { td { @if let Some(m) = p.phases { (crate::words::decimal(txt, format!("{:.1} ms", m[*k]))) } } }
                             }
                         }
                     }
