@@ -5,6 +5,7 @@ mod admin;
 mod architecture;
 mod attacks;
 mod browser;
+mod cert_notices;
 mod cli;
 mod daemon;
 mod dns_server;

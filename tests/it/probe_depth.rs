@@ -23,9 +23,9 @@ fn limits() -> Limits {
 
 /// A TLS server on loopback with a fresh self-signed certificate for `localhost` valid for
 /// `days`; it answers every connection with one HTTP 200 (or a banner for raw TCP clients).
-struct TlsServer {
-    port: u16,
-    not_after_secs: i64,
+pub(crate) struct TlsServer {
+    pub(crate) port: u16,
+    pub(crate) not_after_secs: i64,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -35,7 +35,7 @@ impl Drop for TlsServer {
     }
 }
 
-async fn tls_server(days: i64) -> TlsServer {
+pub(crate) async fn tls_server(days: i64) -> TlsServer {
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
