@@ -71,6 +71,8 @@ pub enum Event {
         phase: WindowPhase,
         window: WindowInfo,
     },
+    /// An admin put a dead letter of the outbox back, to be delivered again.
+    NotificationRetried { id: i64, at: Timestamp },
     /// A check's TLS certificate came within `days` of its expiry, for the first time for this
     /// certificate and this many days (a threshold of `[notifications] cert_expiry_days`).
     CertExpiring {
@@ -122,7 +124,10 @@ impl Event {
     pub fn touches_history(&self) -> bool {
         !matches!(
             self,
-            Event::Maintenance { .. } | Event::MaintenanceTime { .. } | Event::CertExpiring { .. }
+            Event::Maintenance { .. }
+                | Event::MaintenanceTime { .. }
+                | Event::CertExpiring { .. }
+                | Event::NotificationRetried { .. }
         )
     }
 }

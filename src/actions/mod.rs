@@ -7,6 +7,7 @@
 //! HTTP, no HTML and no SQL here.
 
 mod certs;
+mod deliveries;
 mod incidents;
 mod maintenance;
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 pub use certs::{CertMemo, cert_seen};
+pub use deliveries::retry_delivery;
 pub use incidents::{
     Declare, Detected, Edit, Opened, Outage, Update, check_changed, declare, edit, post_update,
     retire, set_false_alarm,

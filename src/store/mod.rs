@@ -22,7 +22,10 @@ use crate::probe::{Reason, Status};
 pub use admin::{AdminWrite, Audit, IncidentEdit, MaintenanceEdit};
 pub use certs::CertNotice;
 pub use outbox::{Claim, Finish, Lane, OutboxRow, OutboxWrite, Routed};
-pub use read::{Backlog, Backup, Reader, Recipient, SubscriberCounts, SubscriberRow};
+pub use read::{
+    Backlog, Backup, DeliveryRow, LaneSummary, Reader, Recipient, ScopeCount, SubscriberCounts,
+    SubscriberRow,
+};
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use subscribers::{Subscribed, SubscriberWrite, Subscription};
 pub use writer::{Announce, IncidentOpen, Write, Writer};

@@ -2,6 +2,7 @@
 
 mod actions;
 mod admin;
+mod admin_notifications;
 mod architecture;
 mod attacks;
 mod browser;

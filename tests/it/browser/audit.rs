@@ -1,5 +1,5 @@
 //! axe-core in headless Chromium on the pages visitors read — the front page, a check, an
-//! incident, the history — and the admin sign-in, light and dark, at 360 and 1280 px: no
+//! incident, the history — and the admin sign-in and notifications, light and dark, at 360 and 1280 px: no
 //! violation of any rule. Also: the times shown in the viewer's zone by `/assets/time.js`, and
 //! screenshots of the pages at a phone's width in `target/browser/`. axe-core comes from npm into
 //! `target/axe` (`.ci/run` installs it).
@@ -62,6 +62,7 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
         ("incident", format!("/incidents/{}", site.outage)),
         ("history", "/history".to_string()),
         ("login", "/admin/login".to_string()),
+        ("notifications", "/admin/notifications".to_string()),
     ];
     let html = audit_page(&pages);
     let app = axum::Router::new()
@@ -82,7 +83,8 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
             "/axe.js",
             axum::routing::get(move || async move { ([("content-type", "text/javascript")], axe) }),
         );
-    let (base, server) = proxy(site.d.addr, app).await;
+    let cookie = crate::admin::session(&site.d).await;
+    let (base, server) = proxy(site.d.addr, app, Some(cookie)).await;
     let url = format!("{base}/audit.html");
     let profile = dir.path().join("chromium");
     let runs = {
