@@ -25,6 +25,7 @@ mod reload;
 mod schedule;
 mod service;
 mod smtp_sink;
+mod smtp_tls;
 mod store;
 mod subscribe;
 mod tls_messages;
