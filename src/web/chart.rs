@@ -10,7 +10,8 @@ use crate::clock::{HOUR_MS, Timestamp};
 use crate::model::Phase;
 use crate::uptime::{Deltas, PHASES};
 
-/// The drawing's size in SVG units; it scales to the page's width.
+/// The drawing's size in SVG units; it stretches to the page's width at a fixed height, so a
+/// phone's chart is as tall as a desktop's.
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 160.0;
 /// Room above the highest tick, in SVG units.
@@ -162,7 +163,7 @@ pub(super) fn latency_chart(hours: &Deltas, from: Timestamp, to: Timestamp) -> M
                         span style={ "top:" (percent(y(t as f64 * step), HEIGHT)) } { (ms_label(t as f64 * step)) }
                     }
                 }
-                svg viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } role="img" aria-label=(label) {
+                svg viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } preserveAspectRatio="none" role="img" aria-label=(label) {
                     @for t in 1..=ticks {
                         line.grid x1="0" x2=(WIDTH) y1=(fixed(y(t as f64 * step))) y2=(fixed(y(t as f64 * step))) {}
                     }
@@ -176,9 +177,11 @@ pub(super) fn latency_chart(hours: &Deltas, from: Timestamp, to: Timestamp) -> M
                         polyline.p95 points=(line(run, |p| p.p95)) {}
                         polyline.p50 points=(line(run, |p| p.p50)) {}
                     }
+                    // Dots as lines of no length with round ends: round however the chart is stretched.
                     @for p in &points {
-                        circle.p95 cx=(fixed(x(p.slot))) cy=(fixed(y(p.p95))) r="2.5" {}
-                        circle.p50 cx=(fixed(x(p.slot))) cy=(fixed(y(p.p50))) r="2.5" {}
+                        @for (class, ms) in [("dot p95", p.p95), ("dot p50", p.p50)] {
+                            line class=(class) x1=(fixed(x(p.slot))) x2=(fixed(x(p.slot))) y1=(fixed(y(ms))) y2=(fixed(y(ms))) {}
+                        }
                     }
                 }
                 div {}

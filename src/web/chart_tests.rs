@@ -45,7 +45,7 @@ fn a_gap_breaks_the_lines_and_the_axes_say_time_and_milliseconds() {
         3,
         "one line per run of hours with data (a lone hour's is a point), none across a gap: {html}"
     );
-    assert_eq!(html.matches("<circle class=\"p50\"").count(), 6);
+    assert_eq!(html.matches("<line class=\"dot p50\"").count(), 6);
     for tick in ["00:00", "06:00", "12:00", "18:00"] {
         assert!(html.contains(&format!(">{tick}</span>")), "{tick}: {html}");
     }

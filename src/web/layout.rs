@@ -281,6 +281,25 @@ mod tests {
     }
 
     #[test]
+    fn every_public_page_links_the_feeds_and_subscribe_only_where_enabled() {
+        for subscribe in [true, false] {
+            let html = public_frame("t", "Site", subscribe, None, html! {}).into_string();
+            let corner = html
+                .split_once("<nav class=\"follow\" aria-label=\"Follow updates\">")
+                .and_then(|(_, rest)| rest.split_once("</nav>"))
+                .map(|(corner, _)| corner)
+                .unwrap_or_else(|| panic!("a corner in the header: {html}"));
+            assert!(corner.contains(r#"<a href="/feed.atom">Atom feed</a>"#));
+            assert!(corner.contains(r#"<a href="/feed.rss">RSS feed</a>"#));
+            assert_eq!(
+                corner.contains(r#"href="/subscribe""#),
+                subscribe,
+                "{corner}"
+            );
+        }
+    }
+
+    #[test]
     fn an_incident_reads_in_words_ongoing_or_over() {
         // 2026-12-03T11:24:08Z
         let start = Timestamp(1_796_297_048_000);
