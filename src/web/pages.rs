@@ -363,6 +363,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_window_without_data_says_so_and_maintenance_is_left_out() {
+        use crate::clock::DAY_MS;
+        use crate::uptime::{Deltas, Rollup};
+        // 2026-01-15T12:00:00Z
+        let now = Timestamp(1_768_478_400_000);
+        let none = uptimes(None, &Deltas::new(), now);
+        let labels: Vec<&str> = none.iter().map(|(l, _, _)| *l).collect();
+        assert_eq!(labels, ["24h", "7d", "30d", "90d", "1y"]);
+        assert!(
+            none.iter()
+                .all(|(_, r, since)| r.is_none() && since.is_none())
+        );
+        assert_eq!(percent(none[4].1), "no data");
+
+        let mut year = Deltas::new();
+        let day = |back: i64| Timestamp(now.day_start().0 - back * DAY_MS);
+        // Maintenance alone is no data; a day down by a tenth counts.
+        let maintenance = Rollup {
+            maintenance_ms: DAY_MS,
+            ..Rollup::default()
+        };
+        year.insert(day(200), maintenance);
+        year.insert(
+            day(100),
+            Rollup {
+                up_ms: DAY_MS * 9 / 10,
+                down_ms: DAY_MS / 10,
+                maintenance_ms: DAY_MS,
+                ..Rollup::default()
+            },
+        );
+        let found = uptimes(Some([None, None, None, None]), &year, now);
+        let (label, ratio, since) = &found[4];
+        assert_eq!(*label, "1y");
+        assert_eq!(*ratio, Some(0.9));
+        assert_eq!(since.as_deref(), Some("Oct 7"), "the first day with data");
+        let only_maintenance = Deltas::from([(day(3), maintenance)]);
+        assert_eq!(uptimes(None, &only_maintenance, now)[4].1, None);
+    }
+
+    #[test]
     fn months_step_back_across_years() {
         // 2026-01-15T12:00:00Z
         let now = Timestamp(1_768_478_400_000);
