@@ -8,7 +8,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use super::markdown;
 use super::overall::Tally;
 use crate::clock::Timestamp;
-use crate::config::Check;
+use crate::config::{Check, Config};
 use crate::model::{IncidentStatus, PublicDetails};
 use crate::monitor::State as CheckState;
 use crate::probe::TlsInfo;
@@ -23,23 +23,48 @@ pub(crate) fn page(title: &str, site: &str, script: Option<&str>, body: Markup) 
         title,
         site,
         html! { @if let Some(src) = script { script src=(src) defer {} } },
+        html! {},
         body,
     )
 }
 
-/// The page frame of the public pages: the feeds announced in the head, and the times shown in
-/// the viewer's zone by `/assets/time.js` (UTC without JavaScript); `script` is one more.
-pub(super) fn public(title: &str, site: &str, script: Option<&str>, body: Markup) -> Markup {
+/// The page frame of the public pages: the feeds announced in the head and linked from the
+/// header with the subscription page (where the config enables it), and the times shown in the
+/// viewer's zone by `/assets/time.js` (UTC without JavaScript); `script` is one more.
+pub(super) fn public(title: &str, config: &Config, script: Option<&str>, body: Markup) -> Markup {
+    public_frame(
+        title,
+        &config.server.title,
+        config.subscriptions.email,
+        script,
+        body,
+    )
+}
+
+fn public_frame(
+    title: &str,
+    site: &str,
+    subscribe: bool,
+    script: Option<&str>,
+    body: Markup,
+) -> Markup {
     let head = html! {
         link rel="alternate" type="application/atom+xml" title={ (site) " incident history (Atom)" } href="/feed.atom";
         link rel="alternate" type="application/rss+xml" title={ (site) " incident history (RSS)" } href="/feed.rss";
         script src="/assets/time.js" defer {}
         @if let Some(src) = script { script src=(src) defer {} }
     };
-    frame(title, site, head, body)
+    let corner = html! {
+        nav.follow aria-label="Follow updates" {
+            @if subscribe { a href="/subscribe" { "Subscribe" } }
+            a href="/feed.atom" { "Atom feed" }
+            a href="/feed.rss" { "RSS feed" }
+        }
+    };
+    frame(title, site, head, corner, body)
 }
 
-fn frame(title: &str, site: &str, head: Markup, body: Markup) -> Markup {
+fn frame(title: &str, site: &str, head: Markup, corner: Markup, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -51,7 +76,7 @@ fn frame(title: &str, site: &str, head: Markup, body: Markup) -> Markup {
                 (head)
             }
             body {
-                header.site { a href="/" { (site) } }
+                header.site { a href="/" { (site) } (corner) }
                 main { (body) }
                 footer { "Monitored by " a href="https://github.com/watchpost" { "watchpost" } }
             }
@@ -61,9 +86,10 @@ fn frame(title: &str, site: &str, head: Markup, body: Markup) -> Markup {
 
 /// A small page for errors and empty results.
 pub(super) fn message(title: &str, text: &str) -> Markup {
-    public(
+    public_frame(
         title,
         "watchpost",
+        false,
         None,
         html! { h1 { (title) } p { (text) } },
     )
@@ -252,6 +278,25 @@ mod tests {
             1,
             r#"<span class="state down">Down</span>"#,
         );
+    }
+
+    #[test]
+    fn every_public_page_links_the_feeds_and_subscribe_only_where_enabled() {
+        for subscribe in [true, false] {
+            let html = public_frame("t", "Site", subscribe, None, html! {}).into_string();
+            let corner = html
+                .split_once("<nav class=\"follow\" aria-label=\"Follow updates\">")
+                .and_then(|(_, rest)| rest.split_once("</nav>"))
+                .map(|(corner, _)| corner)
+                .unwrap_or_else(|| panic!("a corner in the header: {html}"));
+            assert!(corner.contains(r#"<a href="/feed.atom">Atom feed</a>"#));
+            assert!(corner.contains(r#"<a href="/feed.rss">RSS feed</a>"#));
+            assert_eq!(
+                corner.contains(r#"href="/subscribe""#),
+                subscribe,
+                "{corner}"
+            );
+        }
     }
 
     #[test]

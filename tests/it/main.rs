@@ -17,6 +17,7 @@ mod local_fault;
 mod maintenance;
 mod notify;
 mod ops;
+mod planning;
 mod probe_depth;
 mod probe_dns;
 mod public_api;

@@ -169,6 +169,32 @@ async fn tcp_over_tls_reads_the_banner() {
     assert!(f.message.contains("does not match /^250/"), "{}", f.message);
 }
 
+#[tokio::test]
+async fn a_phase_that_did_not_happen_is_not_timed() {
+    // A refused connection times no connect phase, and a failed lookup no phase after it.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let o = probe::run(
+        &ProbeSpec::Tcp(TcpSpec::connect("127.0.0.1", port)),
+        &limits(),
+    )
+    .await;
+    assert_eq!(o.failure.map(|f| f.reason), Some(Reason::Refused));
+    assert_eq!(o.phases.connect, None, "{:?}", o.phases);
+    // An address of the wrong family fails at the lookup, without asking any resolver.
+    let mut v4_only = TcpSpec::connect("::1", port);
+    v4_only.ip = IpFamily::V4;
+    let o = probe::run(&ProbeSpec::Tcp(v4_only), &limits()).await;
+    assert_eq!(o.failure.map(|f| f.reason), Some(Reason::Dns));
+    assert_eq!(
+        (o.phases.connect, o.phases.tls, o.phases.processing),
+        (None, None, None),
+        "{:?}",
+        o.phases
+    );
+}
+
 /// An HTTP server for redirects, JSON, echo and auth.
 async fn app_server() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
     let app = axum::Router::new()

@@ -59,6 +59,7 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
     let pages = [
         ("front", "/".to_string()),
         ("check", "/checks/mail".to_string()),
+        ("check-up", "/checks/web".to_string()),
         ("incident", format!("/incidents/{}", site.outage)),
         ("history", "/history".to_string()),
         ("login", "/admin/login".to_string()),
@@ -158,6 +159,16 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
                 "--no-first-run",
             ),
             (
+                "visitors-check-up-390",
+                "/checks/web".to_string(),
+                "--no-first-run",
+            ),
+            (
+                "visitors-check-up-390-dark",
+                "/checks/web".to_string(),
+                "--force-dark-mode",
+            ),
+            (
                 "visitors-history-390",
                 "/history".to_string(),
                 "--no-first-run",
@@ -170,6 +181,24 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
                 &[
                     flag,
                     "--window-size=390,1600",
+                    "--hide-scrollbars",
+                    &format!("--screenshot={}", shot.display()),
+                ],
+                &profile,
+            );
+        }
+        // The check page wide, for the chart's axes and the table of days.
+        for (name, flag) in [
+            ("visitors-check-up-1280", "--no-first-run"),
+            ("visitors-check-up-1280-dark", "--force-dark-mode"),
+        ] {
+            let shot = out.join(format!("{name}.png"));
+            chromium_in(
+                "Asia/Kolkata",
+                &format!("{base_for_shots}/checks/web"),
+                &[
+                    flag,
+                    "--window-size=1280,1800",
                     "--hide-scrollbars",
                     &format!("--screenshot={}", shot.display()),
                 ],
