@@ -55,6 +55,8 @@ struct Runtime {
     last_message: Option<String>,
     /// The first probe of the current run of good ones; `None` after a failing one.
     good_since: Option<Timestamp>,
+    /// The certificate expiry notice last announced.
+    cert: actions::CertMemo,
     now: CheckNow,
 }
 
@@ -72,6 +74,7 @@ impl Runtime {
             evidence_kept: 0,
             last_message: None,
             good_since: None,
+            cert: actions::CertMemo::default(),
             now: CheckNow {
                 state: open.map(|_| state),
                 last: None,
@@ -264,6 +267,10 @@ impl Recorder {
             return Ok(());
         }
         self.metrics.observe(check, &outcome);
+        if let Some(tls) = &outcome.tls {
+            let days = &config.notify.cert_days;
+            actions::cert_seen(&self.writer, &mut rt.cert, id, tls, outcome.at, days).await?;
+        }
         let outcome = Arc::new(outcome);
         self.writer
             .send(Write::Result {

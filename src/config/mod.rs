@@ -30,7 +30,7 @@ pub use crate::model::{CheckId, PublicDetails};
 pub use crate::monitor::Policy;
 pub use crate::probe::{Limits, ProbeSpec};
 pub use env::{Secret, Secrets};
-pub use notify::{Destination, Notify, Timing};
+pub use notify::{CertDays, Destination, Notify, Timing};
 pub use notify_target::Target;
 pub use smtp::{Smtp, SmtpSecurity};
 pub use subscriptions::Subscriptions;

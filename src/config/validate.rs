@@ -49,7 +49,7 @@ pub(super) fn build(path: &Path, src: &str, env: Env<'_>) -> Result<Config, Erro
         .filter_map(|(i, m)| recurring(i, m, &first_line, &mut p))
         .collect();
     let admin = raw.admin.as_ref().and_then(|a| admin(a, env, &mut p));
-    let notify = super::notify::notify(&raw, env, &mut p);
+    let notify = super::notify::notify(&raw, path, env, &mut p);
     let subscriptions = super::subscriptions::subscriptions(&raw, &mut p);
 
     match (server, storage) {

@@ -51,6 +51,9 @@ pub(super) static EN: Strings = Strings {
     not_found_text: "There is nothing at this address.",
     error_title: "Something went wrong",
     error_text: "The error was logged. Please try again in a moment.",
+    follow_updates: "Follow updates",
+    atom_feed: "Atom feed",
+    rss_feed: "RSS feed",
 
     unknown: StateWords {
         label: "Unknown",
@@ -130,15 +133,32 @@ pub(super) static EN: Strings = Strings {
     day_no_data: |date| format!("{date}: no data"),
     day_maintenance: |date| format!("{date}: maintenance"),
 
+    what_we_check: "What we check: ",
+    target: "Target: ",
+    uptime: "Uptime",
+    since_day: " since ",
+    uptime_note: "Time under maintenance is left out; a window without any probe says “no data”.",
+    last_90_days: "Last 90 days",
+    no_notable_days: "No downtime, degradation, maintenance or incident on any day of the last 90.",
+    notable_days: "Days with downtime, degradation, maintenance or incidents, newest first (UTC days)",
+    col_day: "Day",
+    col_down: "Down",
+    maintenance_aside: " (maintenance)",
+    days_without_data: |n| format!("{n} of the 90 days have no data."),
     response_time_24h: "Response time, last 24 hours",
     no_probes_24h: "No probes in the last 24 hours.",
-    chart_label: |phases, slowest| {
+    chart_label: |phases, slowest, missing| {
         format!(
-            "Response time per hour: median and 95th percentile as lines{}; the slowest hour's 95th percentile was {slowest}",
+            "Response time per hour: median and 95th percentile as lines{}; the slowest hour's 95th percentile was {slowest}{}",
             if phases {
                 ", the mean time of each phase stacked as bars"
             } else {
                 ""
+            },
+            match missing {
+                0 => String::new(),
+                1 => "; one hour has no data".to_string(),
+                n => format!("; {n} hours have no data"),
             }
         )
     },
@@ -146,11 +166,11 @@ pub(super) static EN: Strings = Strings {
     p95_long: "— 95th percentile",
     p95_short: "95th",
     col_median: "Median",
-    hourly_oldest_left: " · hourly, oldest left",
+    per_hour_note: " · per hour, times in UTC; no line where an hour has no data",
     figures_per_hour: "Figures per hour",
     hour_utc: "Hour (UTC)",
     phases: ["resolve", "connect", "tls", "processing", "transfer"],
-    windows: ["24h", "7d", "30d", "90d"],
+    windows: ["24h", "7d", "30d", "90d", "1y"],
     incidents: "Incidents",
     no_incidents_recorded: "No incidents recorded.",
     false_alarms: |n| {
@@ -164,6 +184,38 @@ pub(super) static EN: Strings = Strings {
         )
     },
 
+    quote: |text| format!("“{text}”"),
+    or: " or ",
+    http_answers: |protocol, statuses, timeout| {
+        format!("{protocol} answers {statuses} within {timeout}")
+    },
+    after_redirects: " (after redirects)",
+    body_contains: |text| format!(", body contains {text}"),
+    body_contains_expected: ", body contains an expected text",
+    body_lacks: |text| format!(", body does not contain {text}"),
+    body_lacks_trouble: ", body lacks a text that means trouble",
+    body_matches: ", body matches an expected pattern",
+    json_equals: |field, value| format!(", JSON field {field} equals {value}"),
+    json_has: |field| format!(", JSON has the field {field}"),
+    json_expected: ", JSON answer has the expected value",
+    any_certificate: " (any certificate accepted)",
+    tcp_accepts: "TCP port accepts a connection",
+    and_tls: " and a TLS handshake",
+    reply_contains: |text| format!(", reply contains {text}"),
+    reply_contains_expected: ", reply contains an expected text",
+    reply_matches: ", reply matches an expected pattern",
+    dns_resolves: |record| format!("DNS {record} record resolves"),
+    dns_answers: |record, rcode| format!("DNS {record} query answers {rcode}"),
+    resolves_to: |answers| format!(" to {answers}"),
+    resolves_to_expected: " to the expected answers",
+    nothing_else: ", and nothing else",
+    slower_degraded: |d| format!("; slower than {d} is degraded"),
+    slower_down: |d| format!("; slower than {d} is down"),
+    cadence: |every, failures| match failures {
+        1 => format!("every {every}; down at the first failure"),
+        n => format!("every {every}; down after {n} failures in a row"),
+    },
+
     affects: "Affects: ",
     cause: "Cause",
     postmortem: "Postmortem",
@@ -172,6 +224,7 @@ pub(super) static EN: Strings = Strings {
 
     no_incidents_reported: "No incidents reported.",
     maintenance_item: "Maintenance: ",
+    maintenance_in_progress_item: "Maintenance, in progress: ",
     newer: "← Newer",
     older: "Older →",
 

@@ -58,6 +58,9 @@ pub(super) static FR: Strings = Strings {
     not_found_text: "Il n’y a rien à cette adresse.",
     error_title: "Une erreur est survenue",
     error_text: "L’erreur a été consignée. Réessayez dans un instant.",
+    follow_updates: "Suivre les mises à jour",
+    atom_feed: "Flux Atom",
+    rss_feed: "Flux RSS",
 
     unknown: StateWords {
         label: "Inconnu",
@@ -140,15 +143,35 @@ pub(super) static FR: Strings = Strings {
     day_no_data: |date| format!("{date}\u{a0}: aucune donnée"),
     day_maintenance: |date| format!("{date}\u{a0}: maintenance"),
 
+    what_we_check: "Ce que nous vérifions\u{a0}: ",
+    target: "Cible\u{a0}: ",
+    uptime: "Disponibilité",
+    since_day: " depuis le ",
+    uptime_note: "Le temps de maintenance n’est pas compté\u{a0}; une période sans aucune sonde indique «\u{a0}aucune donnée\u{a0}».",
+    last_90_days: "90 derniers jours",
+    no_notable_days: "Aucune panne, dégradation, maintenance ni aucun incident sur les 90 derniers jours.",
+    notable_days: "Jours avec panne, dégradation, maintenance ou incident, du plus récent au plus ancien (jours UTC)",
+    col_day: "Jour",
+    col_down: "Temps en panne",
+    maintenance_aside: " (maintenance)",
+    days_without_data: |n| match n {
+        1 => "1 des 90 jours n’a aucune donnée.".to_string(),
+        n => format!("{n} des 90 jours n’ont aucune donnée."),
+    },
     response_time_24h: "Temps de réponse, dernières 24 heures",
     no_probes_24h: "Aucune sonde ces dernières 24 heures.",
-    chart_label: |phases, slowest| {
+    chart_label: |phases, slowest, missing| {
         format!(
-            "Temps de réponse par heure\u{a0}: médiane et 95e centile en lignes{}\u{a0}; le 95e centile de l’heure la plus lente était de {slowest}",
+            "Temps de réponse par heure\u{a0}: médiane et 95e centile en lignes{}\u{a0}; le 95e centile de l’heure la plus lente était de {slowest}{}",
             if phases {
                 ", durée moyenne de chaque phase empilée en barres"
             } else {
                 ""
+            },
+            match missing {
+                0 => String::new(),
+                1 => "\u{a0}; une heure n’a pas de données".to_string(),
+                n => format!("\u{a0}; {n}\u{a0}heures n’ont pas de données"),
             }
         )
     },
@@ -156,11 +179,11 @@ pub(super) static FR: Strings = Strings {
     p95_long: "— 95e centile",
     p95_short: "95e",
     col_median: "Médiane",
-    hourly_oldest_left: " · par heure, la plus ancienne à gauche",
+    per_hour_note: " · par heure, heures UTC\u{a0}; pas de ligne là où une heure n’a pas de données",
     figures_per_hour: "Chiffres par heure",
     hour_utc: "Heure (UTC)",
     phases: ["résolution", "connexion", "tls", "traitement", "transfert"],
-    windows: ["24 h", "7 j", "30 j", "90 j"],
+    windows: ["24 h", "7 j", "30 j", "90 j", "1 an"],
     incidents: "Incidents",
     no_incidents_recorded: "Aucun incident enregistré.",
     false_alarms: |n| {
@@ -174,6 +197,38 @@ pub(super) static FR: Strings = Strings {
         )
     },
 
+    quote: |text| format!("«\u{a0}{text}\u{a0}»"),
+    or: " ou ",
+    http_answers: |protocol, statuses, timeout| {
+        format!("{protocol} répond {statuses} en moins de {timeout}")
+    },
+    after_redirects: " (après redirections)",
+    body_contains: |text| format!(", le corps contient {text}"),
+    body_contains_expected: ", le corps contient un texte attendu",
+    body_lacks: |text| format!(", le corps ne contient pas {text}"),
+    body_lacks_trouble: ", le corps ne contient pas de texte signalant un problème",
+    body_matches: ", le corps correspond à un motif attendu",
+    json_equals: |field, value| format!(", le champ JSON {field} vaut {value}"),
+    json_has: |field| format!(", le JSON contient le champ {field}"),
+    json_expected: ", la réponse JSON a la valeur attendue",
+    any_certificate: " (tout certificat accepté)",
+    tcp_accepts: "Le port TCP accepte une connexion",
+    and_tls: " et une négociation TLS",
+    reply_contains: |text| format!(", la réponse contient {text}"),
+    reply_contains_expected: ", la réponse contient un texte attendu",
+    reply_matches: ", la réponse correspond à un motif attendu",
+    dns_resolves: |record| format!("L’enregistrement DNS {record} se résout"),
+    dns_answers: |record, rcode| format!("La requête DNS {record} reçoit la réponse {rcode}"),
+    resolves_to: |answers| format!(" vers {answers}"),
+    resolves_to_expected: " vers les réponses attendues",
+    nothing_else: ", et rien d’autre",
+    slower_degraded: |d| format!("\u{a0}; au-delà de {d}, dégradé"),
+    slower_down: |d| format!("\u{a0}; au-delà de {d}, en panne"),
+    cadence: |every, failures| match failures {
+        1 => format!("à intervalles de {every}\u{a0}; en panne dès le premier échec"),
+        n => format!("à intervalles de {every}\u{a0}; en panne après {n} échecs consécutifs"),
+    },
+
     affects: "Concerne\u{a0}: ",
     cause: "Cause",
     postmortem: "Analyse après incident",
@@ -182,6 +237,7 @@ pub(super) static FR: Strings = Strings {
 
     no_incidents_reported: "Aucun incident signalé.",
     maintenance_item: "Maintenance\u{a0}: ",
+    maintenance_in_progress_item: "Maintenance en cours\u{a0}: ",
     newer: "← Plus récents",
     older: "Plus anciens →",
 

@@ -136,6 +136,11 @@ pub(crate) struct Strings {
     pub(crate) not_found_text: &'static str,
     pub(crate) error_title: &'static str,
     pub(crate) error_text: &'static str,
+    /// The header's corner of links to follow the page: its name, and the feeds' links (the
+    /// subscription's link says [`Strings::subscribe`]).
+    pub(crate) follow_updates: &'static str,
+    pub(crate) atom_feed: &'static str,
+    pub(crate) rss_feed: &'static str,
 
     // States, statuses and impacts.
     pub(crate) unknown: StateWords,
@@ -210,25 +215,85 @@ pub(crate) struct Strings {
     pub(crate) day_maintenance: fn(&str) -> String,
 
     // A check's page.
+    pub(crate) what_we_check: &'static str,
+    pub(crate) target: &'static str,
+    pub(crate) uptime: &'static str,
+    /// Before the first day with data of a window that reaches back further: " since ".
+    pub(crate) since_day: &'static str,
+    pub(crate) uptime_note: &'static str,
+    pub(crate) last_90_days: &'static str,
+    pub(crate) no_notable_days: &'static str,
+    /// The caption of the table of days that were not all up.
+    pub(crate) notable_days: &'static str,
+    pub(crate) col_day: &'static str,
+    pub(crate) col_down: &'static str,
+    /// After a day's uptime when it had maintenance: " (maintenance)".
+    pub(crate) maintenance_aside: &'static str,
+    /// "3 of the 90 days have no data."
+    pub(crate) days_without_data: fn(usize) -> String,
     pub(crate) response_time_24h: &'static str,
     pub(crate) no_probes_24h: &'static str,
-    /// The chart's description: with phases or not, and the slowest hour's 95th percentile.
-    pub(crate) chart_label: fn(bool, &str) -> String,
+    /// The chart's description: with phases or not, the slowest hour's 95th percentile, and how
+    /// many hours have no data.
+    pub(crate) chart_label: fn(bool, &str, i64) -> String,
     pub(crate) median: &'static str,
     pub(crate) p95_long: &'static str,
     pub(crate) p95_short: &'static str,
     pub(crate) col_median: &'static str,
-    pub(crate) hourly_oldest_left: &'static str,
+    /// After the chart's key: per hour, in UTC, gaps where there is no data.
+    pub(crate) per_hour_note: &'static str,
     pub(crate) figures_per_hour: &'static str,
     pub(crate) hour_utc: &'static str,
     /// The phases of a probe, in `model::Phase::ALL`'s order.
     pub(crate) phases: [&'static str; crate::model::Phase::COUNT],
-    /// The uptime windows' names, in `uptime::WINDOWS`' order.
-    pub(crate) windows: [&'static str; 4],
+    /// The uptime windows' names, in `uptime::WINDOWS`' order, then the year's.
+    pub(crate) windows: [&'static str; 5],
     pub(crate) incidents: &'static str,
     pub(crate) no_incidents_recorded: &'static str,
     /// "2 detected incidents were marked a false alarm…".
     pub(crate) false_alarms: fn(usize) -> String,
+
+    // What a check checks (`web::checked`), as "what we check: …".
+    /// A text quoted: “ok”, « ok ».
+    pub(crate) quote: fn(&str) -> String,
+    /// Between alternatives: " or ".
+    pub(crate) or: &'static str,
+    /// "HTTPS answers 200–299 within 5 s" from the protocol, the statuses and the timeout.
+    pub(crate) http_answers: fn(&str, &str, &str) -> String,
+    pub(crate) after_redirects: &'static str,
+    /// ", body contains “ok”".
+    pub(crate) body_contains: fn(&str) -> String,
+    pub(crate) body_contains_expected: &'static str,
+    /// ", body does not contain “error”".
+    pub(crate) body_lacks: fn(&str) -> String,
+    pub(crate) body_lacks_trouble: &'static str,
+    pub(crate) body_matches: &'static str,
+    /// ", JSON field “status” equals “"ok"”" from the field and the value.
+    pub(crate) json_equals: fn(&str, &str) -> String,
+    /// ", JSON has the field “status”".
+    pub(crate) json_has: fn(&str) -> String,
+    pub(crate) json_expected: &'static str,
+    pub(crate) any_certificate: &'static str,
+    pub(crate) tcp_accepts: &'static str,
+    pub(crate) and_tls: &'static str,
+    /// ", reply contains “+OK”".
+    pub(crate) reply_contains: fn(&str) -> String,
+    pub(crate) reply_contains_expected: &'static str,
+    pub(crate) reply_matches: &'static str,
+    /// "DNS A record resolves" from the record type.
+    pub(crate) dns_resolves: fn(&str) -> String,
+    /// "DNS A query answers NXDOMAIN" from the record type and the answer code.
+    pub(crate) dns_answers: fn(&str, &str) -> String,
+    /// " to “93.184.216.34”" from the answers, quoted.
+    pub(crate) resolves_to: fn(&str) -> String,
+    pub(crate) resolves_to_expected: &'static str,
+    pub(crate) nothing_else: &'static str,
+    /// "; slower than 2 s is degraded".
+    pub(crate) slower_degraded: fn(&str) -> String,
+    /// "; slower than 10 s is down".
+    pub(crate) slower_down: fn(&str) -> String,
+    /// "every 30 s; down after 3 failures in a row" from the interval and the failures needed.
+    pub(crate) cadence: fn(&str, u32) -> String,
 
     // An incident's page.
     pub(crate) affects: &'static str,
@@ -240,6 +305,7 @@ pub(crate) struct Strings {
     // The history.
     pub(crate) no_incidents_reported: &'static str,
     pub(crate) maintenance_item: &'static str,
+    pub(crate) maintenance_in_progress_item: &'static str,
     pub(crate) newer: &'static str,
     pub(crate) older: &'static str,
 

@@ -120,7 +120,7 @@ pub(crate) async fn connect(
             }
         }
     }
-    trace.phases.connect = Some(started.elapsed());
+    // A connection that failed is not a connect phase: the time is the probe's, not a phase's.
     Err(failure)
 }
 

@@ -26,6 +26,12 @@ pub struct TlsInfo {
     /// Who issued the peer's certificate, as its issuer names itself ("R11 (Let's Encrypt)"),
     /// cut to a short excerpt: text the target sent.
     pub issuer: Option<String>,
+    /// Whom the peer's certificate names (its common name, else its first DNS name), cut the
+    /// same way.
+    pub subject: Option<String>,
+    /// The SHA-256 of the peer's certificate in hex: which certificate it is, so a renewed one
+    /// is told from the old one.
+    pub fingerprint: Option<String>,
 }
 
 /// How a probe trusts the peer, and which application protocols it offers.
@@ -119,6 +125,11 @@ pub(crate) async fn handshake(
         },
         earliest_expiry: conn.peer_certificates().and_then(earliest_expiry),
         issuer: conn.peer_certificates().and_then(issuer),
+        subject: conn.peer_certificates().and_then(subject),
+        fingerprint: conn
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(|der| fingerprint(der)),
     });
     Ok(stream)
 }
@@ -145,6 +156,30 @@ fn issuer(chain: &[CertificateDer<'_>]) -> Option<String> {
         (None, o) => o?.to_string(),
     };
     Some(super::excerpt(text.as_bytes(), 80))
+}
+
+/// Whom the first certificate of `chain` names: its common name, else its first DNS name.
+fn subject(chain: &[CertificateDer<'_>]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(chain.first()?).ok()?;
+    let cn = cert
+        .subject()
+        .iter_common_name()
+        .find_map(|a| a.as_str().ok())
+        .map(str::to_string);
+    let text = cn.or_else(|| {
+        let san = cert.subject_alternative_name().ok().flatten()?;
+        san.value.general_names.iter().find_map(|n| match n {
+            x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_string()),
+            _ => None,
+        })
+    })?;
+    Some(super::excerpt(text.as_bytes(), 80))
+}
+
+/// The SHA-256 of a certificate, in lower-case hex.
+pub fn fingerprint(der: &CertificateDer<'_>) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der.as_ref());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Turns a handshake error into a message that says what to do about it.

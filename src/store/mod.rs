@@ -5,6 +5,7 @@
 //! without touching probes, the state machine or the web layer.
 
 mod admin;
+mod certs;
 mod deliveries;
 mod outbox;
 mod read;
@@ -19,8 +20,12 @@ use crate::clock::Timestamp;
 use crate::probe::{Reason, Status};
 
 pub use admin::{AdminWrite, Audit, IncidentEdit, MaintenanceEdit};
+pub use certs::CertNotice;
 pub use outbox::{Claim, Finish, Lane, OutboxRow, OutboxWrite, Routed};
-pub use read::{Backlog, Backup, Reader, Recipient, SubscriberCounts, SubscriberRow};
+pub use read::{
+    Backlog, Backup, DeliveryRow, LaneSummary, Reader, Recipient, ScopeCount, SubscriberCounts,
+    SubscriberRow,
+};
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use subscribers::{Subscribed, SubscriberWrite, Subscription};
 pub use writer::{Announce, IncidentOpen, Write, Writer};

@@ -305,6 +305,19 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     ALTER TABLE outbox ADD COLUMN fanout_after INTEGER NOT NULL DEFAULT 0;
     ",
+    // 7: certificate expiry notices: each threshold announced once per certificate and check;
+    // when each outbox row was last tried, for the admin area.
+    "
+    ALTER TABLE outbox ADD COLUMN attempted_at INTEGER;
+    CREATE TABLE cert_notices (
+        check_slug TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        days INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        noticed_at INTEGER NOT NULL,
+        PRIMARY KEY (check_slug, fingerprint, days)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this build writes.

@@ -11,6 +11,7 @@ use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::admin::{self, AdminWrite, Audit, add_update};
+use super::certs::{self, CertNotice};
 use super::outbox::{self, Outbox, OutboxWrite};
 use super::rows::{self, RollupTable, rollup_columns, rollup_values, status_code};
 use super::subscribers::{self, SubscriberWrite};
@@ -64,6 +65,12 @@ pub enum Write {
     },
     /// An event with nothing to store, published in order with the writes around it.
     Announce(Event),
+    /// A certificate near its expiry: recorded and announced unless already announced;
+    /// answers whether it was.
+    CertNotice {
+        notice: CertNotice,
+        reply: oneshot::Sender<Result<bool, Error>>,
+    },
     /// More evidence for an open incident.
     AddEvidence { incident: i64, evidence: Evidence },
     /// Deletes raw results older than `before` (rollups stay) and requests to subscribe that
@@ -186,6 +193,13 @@ impl Writer {
         }
     }
 
+    /// Records a certificate expiry notice and announces it, unless it was already; answers
+    /// whether it was new, after the commit.
+    pub async fn cert_notice(&self, notice: CertNotice) -> Result<bool, Error> {
+        self.ask(|reply| Write::CertNotice { notice, reply })
+            .await?
+    }
+
     /// Waits until everything queued so far is committed.
     pub async fn flush(&self) -> Result<(), Error> {
         self.ask(|reply| Write::Flush { reply }).await
@@ -262,6 +276,7 @@ enum Reply {
     Opened(oneshot::Sender<Result<i64, Error>>, i64),
     Resolved(oneshot::Sender<Result<(), Error>>),
     Pruned(oneshot::Sender<Result<usize, Error>>, usize),
+    Noticed(oneshot::Sender<Result<bool, Error>>, bool),
     Flushed(oneshot::Sender<()>),
     Outbox(outbox::Answer),
     Subscribers(subscribers::Answer),
@@ -278,6 +293,7 @@ impl Reply {
             Reply::Opened(tx, id) => drop(tx.send(committed.as_ref().map(|_| id).map_err(fail))),
             Reply::Resolved(tx) => drop(tx.send(committed.as_ref().map(|_| ()).map_err(fail))),
             Reply::Pruned(tx, n) => drop(tx.send(committed.as_ref().map(|_| n).map_err(fail))),
+            Reply::Noticed(tx, new) => drop(tx.send(committed.as_ref().map(|_| new).map_err(fail))),
             Reply::Flushed(tx) => drop(tx.send(())),
             Reply::Outbox(answer) => answer.send(committed.as_ref().map(|_| ())),
             Reply::Subscribers(answer) => answer.send(committed.as_ref().map(|_| ())),
@@ -405,6 +421,13 @@ fn apply(
             Write::Outbox(w) => replies.push(Reply::Outbox(outbox.apply(tx, w)?)),
             Write::Subscribers(w) => replies.push(Reply::Subscribers(subscribers::apply(tx, w)?)),
             Write::Announce(e) => happened.push(e),
+            Write::CertNotice { notice, reply } => {
+                let new = certs::record(tx, &notice)?;
+                if new {
+                    happened.push(notice.into_event());
+                }
+                replies.push(Reply::Noticed(reply, new));
+            }
             Write::Admin {
                 write,
                 audit,

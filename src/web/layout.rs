@@ -9,7 +9,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use super::markdown;
 use super::overall::Tally;
 use crate::clock::Timestamp;
-use crate::config::Check;
+use crate::config::{Check, Config};
 use crate::i18n::{ENGLISH, Lang, StateWords, Strings};
 use crate::model::{IncidentStatus, PublicDetails};
 use crate::monitor::State as CheckState;
@@ -27,17 +27,37 @@ pub(crate) fn page(title: &str, site: &str, script: Option<&str>, body: Markup) 
         title,
         site,
         html! { @if let Some(src) = script { script src=(src) defer {} } },
+        html! {},
         body,
     )
 }
 
-/// The page frame of the public pages: the feeds announced in the head, and the times shown in
-/// the viewer's zone by `/assets/time.js` (UTC without JavaScript); `script` is one more. The
-/// footer offers the page in every language.
+/// The page frame of the public pages: the feeds announced in the head and linked from the
+/// header with the subscription page (where the config enables it), and the times shown in the
+/// viewer's zone by `/assets/time.js` (UTC without JavaScript); `script` is one more. The footer
+/// offers the page in every language.
 pub(super) fn public(
     txt: &Strings,
     title: &str,
+    config: &Config,
+    script: Option<&str>,
+    body: Markup,
+) -> Markup {
+    public_frame(
+        txt,
+        title,
+        &config.server.title,
+        config.subscriptions.email,
+        script,
+        body,
+    )
+}
+
+fn public_frame(
+    txt: &Strings,
+    title: &str,
     site: &str,
+    subscribe: bool,
     script: Option<&str>,
     body: Markup,
 ) -> Markup {
@@ -47,7 +67,14 @@ pub(super) fn public(
         script src="/assets/time.js" defer {}
         @if let Some(src) = script { script src=(src) defer {} }
     };
-    frame(txt, true, title, site, head, body)
+    let corner = html! {
+        nav.follow aria-label=(txt.follow_updates) {
+            @if subscribe { a href="/subscribe" { (txt.subscribe) } }
+            a href="/feed.atom" { (txt.atom_feed) }
+            a href="/feed.rss" { (txt.rss_feed) }
+        }
+    };
+    frame(txt, true, title, site, head, corner, body)
 }
 
 fn frame(
@@ -56,6 +83,7 @@ fn frame(
     title: &str,
     site: &str,
     head: Markup,
+    corner: Markup,
     body: Markup,
 ) -> Markup {
     html! {
@@ -69,7 +97,7 @@ fn frame(
                 (head)
             }
             body {
-                header.site { a href="/" { (site) } }
+                header.site { a href="/" { (site) } (corner) }
                 main { (body) }
                 footer {
                     (txt.monitored_by) a href="https://github.com/watchpost" { "watchpost" }
@@ -91,10 +119,11 @@ fn frame(
 
 /// A small page for errors and empty results.
 pub(super) fn message(txt: &Strings, title: &str, text: &str) -> Markup {
-    public(
+    public_frame(
         txt,
         title,
         "watchpost",
+        false,
         None,
         html! { h1 { (title) } p { (text) } },
     )
@@ -290,6 +319,31 @@ mod tests {
             1,
             1,
             r#"<span class="state down">Down</span>"#,
+        );
+    }
+
+    #[test]
+    fn every_public_page_links_the_feeds_and_subscribe_only_where_enabled() {
+        for subscribe in [true, false] {
+            let html = public_frame(ENGLISH, "t", "Site", subscribe, None, html! {}).into_string();
+            let corner = html
+                .split_once("<nav class=\"follow\" aria-label=\"Follow updates\">")
+                .and_then(|(_, rest)| rest.split_once("</nav>"))
+                .map(|(corner, _)| corner)
+                .unwrap_or_else(|| panic!("a corner in the header: {html}"));
+            assert!(corner.contains(r#"<a href="/feed.atom">Atom feed</a>"#));
+            assert!(corner.contains(r#"<a href="/feed.rss">RSS feed</a>"#));
+            assert_eq!(
+                corner.contains(r#"href="/subscribe""#),
+                subscribe,
+                "{corner}"
+            );
+        }
+        let french = public_frame(Lang::Fr.strings(), "t", "Site", true, None, html! {});
+        let french = french.into_string();
+        assert!(
+            french.contains(r#"<nav class="follow" aria-label="Suivre les mises à jour"><a href="/subscribe">S’abonner</a><a href="/feed.atom">Flux Atom</a><a href="/feed.rss">Flux RSS</a></nav>"#),
+            "{french}"
         );
     }
 

@@ -10,6 +10,8 @@ pub mod admin;
 mod api;
 mod badges;
 mod cache;
+mod chart;
+mod checked;
 mod feeds;
 pub mod front;
 mod json;

@@ -9,12 +9,12 @@ use super::layout::{
     ago, at, certificate, evidence_table, incident_item, incident_times, last_failure, public,
     range, state_tag, status_label,
 };
-use super::{WebError, WebState, markdown};
+use super::{WebError, WebState, chart, checked, markdown};
 use crate::clock::Timestamp;
 use crate::i18n::{Lang, Strings};
 use crate::redact::{Subject, public_stored};
 use crate::store::{IncidentRow, Severity};
-use crate::uptime::{PHASES, WINDOWS};
+use crate::uptime::WINDOWS;
 use crate::words::percent;
 
 /// The page frame, where the admin pages have always found it.
@@ -30,123 +30,11 @@ pub(crate) fn impact_label(txt: &Strings, s: Severity) -> &'static str {
     }
 }
 
-/// One hour of the chart: its slot, median, 95th percentile and mean phases, in ms.
-struct HourPoint {
-    slot: i64,
-    at: Timestamp,
-    p50: f64,
-    p95: f64,
-    phases: Option<[f64; crate::model::Phase::COUNT]>,
-}
+/// The uptime windows of a check's page: the front page's four, and a year from daily rows.
+const YEAR_MS: i64 = 365 * crate::clock::DAY_MS;
 
-/// An SVG chart of the response time per hour over `[from, to)`: the mean time of each phase
-/// stacked as a bar (where probes time their phases), the median and 95th percentile as lines,
-/// and the same figures as a table for those who cannot see the chart.
-fn latency_chart(
-    txt: &Strings,
-    hours: &crate::uptime::Deltas,
-    from: Timestamp,
-    to: Timestamp,
-) -> Markup {
-    let (width, height) = (720.0, 160.0);
-    let slots = ((to.0 - from.0) / crate::clock::HOUR_MS).max(1);
-    let points: Vec<HourPoint> = (0..slots)
-        .filter_map(|slot| {
-            let at = Timestamp(from.0 + slot * crate::clock::HOUR_MS);
-            let r = hours.get(&at)?;
-            let ms = |p| r.percentile(p).map(|d| d.as_secs_f64() * 1000.0);
-            Some(HourPoint {
-                slot,
-                at,
-                p50: ms(0.5)?,
-                p95: ms(0.95)?,
-                phases: r.phase_means().map(|m| m.map(|d| d.as_secs_f64() * 1000.0)),
-            })
-        })
-        .collect();
-    if points.is_empty() {
-        return html! { p.small { (txt.no_probes_24h) } };
-    }
-    let stacked = |p: &HourPoint| p.phases.map_or(0.0, |m| m.iter().sum());
-    let top = points
-        .iter()
-        .map(|p| p.p95.max(stacked(p)))
-        .fold(1.0f64, f64::max)
-        * 1.1;
-    let slot_width = width / slots as f64;
-    let x = |slot: i64| (slot as f64 + 0.5) * slot_width;
-    let y = |ms: f64| height - ms / top * (height - 10.0);
-    let line = |pick: fn(&HourPoint) -> f64| {
-        points
-            .iter()
-            .map(|p| format!("{:.1},{:.1}", x(p.slot), y(pick(p))))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let used: Vec<usize> = (0..PHASES.len())
-        .filter(|&k| points.iter().any(|p| p.phases.is_some_and(|m| m[k] > 0.0)))
-        .collect();
-    let label = (txt.chart_label)(
-        !used.is_empty(),
-        &format!("{:.0} ms", points.iter().map(|p| p.p95).fold(0.0, f64::max)),
-    );
-    // Each hour's phases as (slot, phase, bottom, top), stacked in PHASES order.
-    let stacks: Vec<(i64, usize, f64, f64)> = points
-        .iter()
-        .filter_map(|p| Some((p.slot, p.phases?)))
-        .flat_map(|(slot, means)| {
-            let mut below = 0.0;
-            used.iter()
-                .map(move |&k| {
-                    let low = below;
-                    below += means[k];
-                    (slot, k, low, below)
-                })
-                .filter(|(_, _, low, high)| high > low)
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let fixed = |v: f64| format!("{v:.1}");
-    html! {
-        figure.chart {
-            svg viewBox={ "0 0 " (width) " " (height) } role="img" aria-label=(label) {
-                @for (slot, k, low, high) in &stacks {
-                    rect class={ "ph" (k) } x=(fixed(x(*slot) - slot_width * 0.35)) y=(fixed(y(*high))) width=(fixed(slot_width * 0.7)) height=(fixed(y(*low) - y(*high))) {}
-                }
-                polyline.p95 points=(line(|p| p.p95)) {}
-                polyline.p50 points=(line(|p| p.p50)) {}
-                @for p in &points {
-                    circle.p95 cx=(fixed(x(p.slot))) cy=(fixed(y(p.p95))) r="2.5" {}
-                    circle.p50 cx=(fixed(x(p.slot))) cy=(fixed(y(p.p50))) r="2.5" {}
-                }
-                text x="4" y="12" { (format!("{:.0} ms", top)) }
-            }
-            figcaption.small {
-                span.p50 { (txt.median) } " " span.p95 { (txt.p95_long) }
-                @for k in &used { " " i class={ "ph" (k) } {} " " (txt.phases[PHASES[*k].index()]) }
-                (txt.hourly_oldest_left)
-            }
-            details.small {
-                summary { (txt.figures_per_hour) }
-                table.list {
-                    thead { tr { th { (txt.hour_utc) } th { (txt.col_median) } th { (txt.p95_short) } @for k in &used { th { (txt.phases[PHASES[*k].index()]) } } } }
-                    tbody {
-                        @for p in points.iter().rev() {
-                            tr {
-                                td { (p.at.rfc3339().get(11..16).unwrap_or_default()) }
-                                td { (format!("{:.0} ms", p.p50)) }
-                                td { (format!("{:.0} ms", p.p95)) }
-                                @for k in &used { td { @if let Some(m) = p.phases { (crate::words::decimal(txt, format!("{:.1} ms", m[*k]))) } } }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// `/checks/{id}`: uptime per window, the bar, the latest error and the check's incidents.
+/// `/checks/{id}`: what the check checks, its uptime per window, the 90-day bar with a table of
+/// the days that were not all up, the response time, the latest error and the check's incidents.
 pub async fn check(
     State(state): State<WebState>,
     lang: Lang,
@@ -161,16 +49,23 @@ pub async fn check(
     let now = Timestamp::now();
     let day = crate::uptime::cover(Timestamp(now.0 - crate::clock::DAY_MS), now);
     let (hours, _) = state.reader.rollups_in(id.clone(), day.clone()).await?;
-    let chart = latency_chart(txt, &hours, day.from, day.to);
+    let chart = chart::latency_chart(txt, &hours, day.from, day.to);
+    let (_, year) = state.reader.rollups_in(id.clone(), year_cover(now)).await?;
     let shown = current.shown_state(check, now);
     let h = bars.history.checks.get(check.id.as_str());
+    let uptime = uptimes(txt, h.map(|h| h.uptime), &year, now);
+    let what = checked::describe(txt, check);
     Ok(public(
         txt,
         &check.name,
-        &snapshot.config.server.title,
+        &snapshot.config,
         Some("/assets/bars.js"),
         html! {
             h1 { (check.name) " " (state_tag(txt, shown)) }
+            p.what {
+                strong { (txt.what_we_check) } (what.expectation) ", " (what.cadence) "."
+                @if let Some(target) = &what.target { br; (txt.target) code { (target) } }
+            }
             @if let Some(last) = &current.last {
                 p {
                     (txt.last_checked) (ago(txt, now, last.at)) (txt.took) (crate::words::latency(txt, last.latency))
@@ -181,16 +76,23 @@ pub async fn check(
                 }
                 @if let Some(tls) = &last.tls { (certificate(txt, tls, check.public_details, now)) }
             }
-            h2 { (txt.response_time_24h) }
-            (chart)
-            @if let Some(h) = h {
-                dl.uptime {
-                    @for ((label, _), ratio) in txt.windows.iter().zip(WINDOWS).zip(h.uptime) {
-                        div { dt { (label) } dd { (percent(txt, ratio)) } }
+            h2 { (txt.uptime) }
+            dl.uptime {
+                @for (label, ratio, since) in &uptime {
+                    div {
+                        dt { (label) }
+                        dd { (percent(txt, *ratio)) @if let Some(since) = since { span.small.since { (txt.since_day) (since) } } }
                     }
                 }
-                @if let Some(bar) = bars.bar(lang, check.id.as_str()) { (PreEscaped(bar)) }
             }
+            p.small { (txt.uptime_note) }
+            @if let Some(h) = h {
+                h2 { (txt.last_90_days) }
+                @if let Some(bar) = bars.bar(lang, check.id.as_str()) { (PreEscaped(bar)) }
+                (days_table(txt, &h.bar))
+            }
+            h2 { (txt.response_time_24h) }
+            (chart)
             h2 { (txt.incidents) }
             @if incidents.is_empty() { p { (txt.no_incidents_recorded) } }
             ul.incidents { @for i in &incidents { (incident_item(txt, i, now, None)) } }
@@ -199,6 +101,101 @@ pub async fn check(
             }
         },
     ))
+}
+
+/// The daily rows of the last year, today's included.
+fn year_cover(now: Timestamp) -> crate::uptime::Cover {
+    let tomorrow = Timestamp(now.day_start().0 + crate::clock::DAY_MS);
+    let first = Timestamp(tomorrow.0 - YEAR_MS);
+    crate::uptime::Cover {
+        from: first,
+        to: tomorrow,
+        days: first..tomorrow,
+        hours: [tomorrow..tomorrow, tomorrow..tomorrow],
+    }
+}
+
+/// Each window's label and uptime, and the first day with data when the window reaches back
+/// before it (so a young check's 90 days are not read as 90 days of data).
+fn uptimes(
+    txt: &Strings,
+    windows: Option<[Option<f64>; 4]>,
+    year: &crate::uptime::Deltas,
+    now: Timestamp,
+) -> Vec<(&'static str, Option<f64>, Option<String>)> {
+    let first = year
+        .iter()
+        .filter(|(_, r)| r.observed_ms() > 0)
+        .map(|(day, _)| *day)
+        .min();
+    let since = |span: i64, ratio: Option<f64>| {
+        let start = Timestamp(now.0 - span);
+        match (ratio, first) {
+            (Some(_), Some(day)) if day > start.day_start() => Some(crate::words::day(txt, day)),
+            _ => None,
+        }
+    };
+    let yearly = crate::uptime::Rollup::total(year.values()).uptime();
+    let spans = WINDOWS.iter().map(|(_, span)| *span).chain([YEAR_MS]);
+    let ratios = windows.unwrap_or([None; 4]).into_iter().chain([yearly]);
+    txt.windows
+        .iter()
+        .zip(spans.zip(ratios))
+        .map(|(label, (span, ratio))| (*label, ratio, since(span, ratio)))
+        .collect()
+}
+
+/// The days of the bar that were not all up, newest first, in words: the uptime, the downtime
+/// and the incidents of each, with links. It reads without hovering, scripts or colour.
+fn days_table(txt: &Strings, bar: &crate::snapshot::DayBar) -> Markup {
+    use crate::uptime::DayLevel;
+    let notable: Vec<_> = bar
+        .days
+        .iter()
+        .rev()
+        .map(|cell| {
+            let incidents: Vec<_> = bar
+                .incidents
+                .iter()
+                .filter(|i| i.touches(cell.day))
+                .collect();
+            (cell, incidents)
+        })
+        .filter(|(cell, incidents)| {
+            !incidents.is_empty() || !matches!(cell.level, DayLevel::Up | DayLevel::NoData)
+        })
+        .collect();
+    let empty = bar
+        .days
+        .iter()
+        .filter(|c| c.level == DayLevel::NoData)
+        .count();
+    html! {
+        @if notable.is_empty() {
+            p.small { (txt.no_notable_days) }
+        } @else {
+            table.list.days {
+                caption.small { (txt.notable_days) }
+                thead { tr { th scope="col" { (txt.col_day) } th scope="col" { (txt.uptime) } th scope="col" { (txt.col_down) } th scope="col" { (txt.incidents) } } }
+                tbody {
+                    @for (cell, incidents) in &notable {
+                        tr {
+                            th scope="row" { time datetime=(cell.day.rfc3339().get(..10).unwrap_or_default()) { (crate::words::day(txt, cell.day)) } }
+                            td { (percent(txt, cell.uptime())) @if cell.level == DayLevel::Maintenance { (txt.maintenance_aside) } }
+                            td { @if cell.down_ms > 0 { (crate::words::duration(txt, std::time::Duration::from_millis(u64::from(cell.down_ms)))) } }
+                            td {
+                                @for (n, i) in incidents.iter().enumerate() {
+                                    @if n > 0 { br; }
+                                    a href={ "/incidents/" (i.id) } { (i.title) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if empty > 0 { p.small { ((txt.days_without_data)(empty)) } }
+    }
 }
 
 /// `/incidents/{id}`: one incident with its timeline and the failing probes as evidence.
@@ -227,7 +224,7 @@ pub async fn incident(
     let mut response = public(
         txt,
         &i.title,
-        &snapshot.config.server.title,
+        &snapshot.config,
         None,
         html! {
             h1 { (i.title) }
@@ -336,12 +333,11 @@ pub async fn history(
     let months: Vec<(Timestamp, Timestamp)> = (newest..newest + MONTHS_PER_PAGE)
         .map(|back| (month_start(now, back), month_end(now, back)))
         .collect();
-    let title = &snapshot.config.server.title;
     let txt = lang.strings();
     Ok(public(
         txt,
         txt.incident_history,
-        title,
+        &snapshot.config,
         None,
         html! {
             h1 { (txt.incident_history) }
@@ -356,7 +352,7 @@ pub async fn history(
                         @for i in &month { (incident_item(txt, i, now, None)) }
                         @for w in &planned {
                             li.incident.maintenance id=[w.id.map(|id| format!("maintenance-{id}"))] {
-                                strong { (txt.maintenance_item) } (w.title)
+                                strong { @if w.start <= now && now < w.end { (txt.maintenance_in_progress_item) } @else { (txt.maintenance_item) } } (w.title)
                                 p.small { (range(txt, w.start, w.end, now)) }
                             }
                         }
@@ -374,6 +370,52 @@ pub async fn history(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::ENGLISH;
+
+    #[test]
+    fn a_window_without_data_says_so_and_maintenance_is_left_out() {
+        use crate::clock::DAY_MS;
+        use crate::uptime::{Deltas, Rollup};
+        // 2026-01-15T12:00:00Z
+        let now = Timestamp(1_768_478_400_000);
+        let none = uptimes(ENGLISH, None, &Deltas::new(), now);
+        let labels: Vec<&str> = none.iter().map(|(l, _, _)| *l).collect();
+        assert_eq!(labels, ["24h", "7d", "30d", "90d", "1y"]);
+        assert!(
+            none.iter()
+                .all(|(_, r, since)| r.is_none() && since.is_none())
+        );
+        assert_eq!(percent(ENGLISH, none[4].1), "no data");
+
+        let mut year = Deltas::new();
+        let day = |back: i64| Timestamp(now.day_start().0 - back * DAY_MS);
+        // Maintenance alone is no data; a day down by a tenth counts.
+        let maintenance = Rollup {
+            maintenance_ms: DAY_MS,
+            ..Rollup::default()
+        };
+        year.insert(day(200), maintenance);
+        year.insert(
+            day(100),
+            Rollup {
+                up_ms: DAY_MS * 9 / 10,
+                down_ms: DAY_MS / 10,
+                maintenance_ms: DAY_MS,
+                ..Rollup::default()
+            },
+        );
+        let found = uptimes(ENGLISH, Some([None, None, None, None]), &year, now);
+        let (label, ratio, since) = &found[4];
+        assert_eq!(*label, "1y");
+        assert_eq!(*ratio, Some(0.9));
+        assert_eq!(since.as_deref(), Some("Oct 7"), "the first day with data");
+        let french = uptimes(crate::i18n::Lang::Fr.strings(), None, &year, now);
+        let labels: Vec<&str> = french.iter().map(|(l, _, _)| *l).collect();
+        assert_eq!(labels, ["24 h", "7 j", "30 j", "90 j", "1 an"]);
+        assert_eq!(french[4].2.as_deref(), Some("7 oct."));
+        let only_maintenance = Deltas::from([(day(3), maintenance)]);
+        assert_eq!(uptimes(ENGLISH, None, &only_maintenance, now)[4].1, None);
+    }
 
     #[test]
     fn months_step_back_across_years() {

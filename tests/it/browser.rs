@@ -180,21 +180,31 @@ async fn browser_shows_the_outage_and_the_embed_banner() {
 async fn proxy(
     daemon: std::net::SocketAddr,
     app: axum::Router,
+    admin_cookie: Option<String>,
 ) -> (String, tokio::task::JoinHandle<()>) {
     let app = app.fallback(
-        move |uri: axum::http::Uri, headers: axum::http::HeaderMap| async move {
-            let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-            let language = headers
-                .get("accept-language")
-                .and_then(|v| v.to_str().ok())
-                .map(|v| ("Accept-Language", v));
-            let r = daemon::get_with(daemon, &path, language.as_slice()).await;
-            let kind = r.header("content-type").unwrap_or("text/plain").to_string();
-            (
-                axum::http::StatusCode::from_u16(r.status).unwrap(),
-                [("content-type", kind)],
-                r.body,
-            )
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap| {
+            let cookie = admin_cookie.clone();
+            async move {
+                let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+                // The signed-in admin's pages are fetched with the admin's session.
+                let signed_in = path.starts_with("/admin/") && !path.starts_with("/admin/login");
+                let mut sent: Vec<(&str, &str)> = match &cookie {
+                    Some(c) if signed_in => vec![("Cookie", c.as_str())],
+                    _ => Vec::new(),
+                };
+                // The browser's language is passed on, for the pages in French.
+                if let Some(v) = headers.get("accept-language").and_then(|v| v.to_str().ok()) {
+                    sent.push(("Accept-Language", v));
+                }
+                let r = daemon::get_with(daemon, &path, &sent).await;
+                let kind = r.header("content-type").unwrap_or("text/plain").to_string();
+                (
+                    axum::http::StatusCode::from_u16(r.status).unwrap(),
+                    [("content-type", kind)],
+                    r.body,
+                )
+            }
         },
     );
     let site = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -276,7 +286,7 @@ async fn browser_page_is_readable_narrow_dark_and_by_keyboard() {
                 )
             }),
         );
-    let (base, server) = proxy(d.addr, app).await;
+    let (base, server) = proxy(d.addr, app, None).await;
     let url = format!("{base}/harness.html");
 
     let profile = dir.path().join("chromium");

@@ -1,7 +1,9 @@
 //! The public pages in the visitor's language: French for a French `Accept-Language` on every
 //! public page (the front page with planned maintenance, a check, an incident, the history, the
 //! subscription pages, a 404), English for anything else or a refusal by `q=0`, the footer's
-//! switch remembered in a cookie, and validators that tell the languages apart.
+//! switch remembered in a cookie, and validators that tell the languages apart; a check's page
+//! in full in both (what we check, the uptime windows with the year, the days, the chart's
+//! axes and notes, the header's corner).
 
 use std::time::Duration;
 
@@ -47,6 +49,7 @@ group = "Core"
 type = "tcp"
 host = "127.0.0.1"
 port = {}
+public_details = "full"
 [[check]]
 id = "dead"
 name = "Dead"
@@ -235,5 +238,109 @@ async fn a_chosen_language_is_remembered_and_each_language_has_its_own_validator
     // The JSON APIs stay as they are, in one language.
     let api = get(&d, "/api/v1/status", &accept(FRENCH)).await;
     assert_eq!(api.header("content-language"), None);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_page_says_all_of_its_parts_in_the_visitors_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, up) = start(dir.path()).await;
+    let port = up.local_addr().unwrap().port();
+    // The page once the bars are read and the chart has an hour to draw.
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    let french = loop {
+        let r = get(&d, "/checks/alive", &accept(FRENCH)).await;
+        if r.body.contains("<polyline class=\"p50\"") && r.body.contains("90 derniers jours") {
+            break r;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{}", r.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let english = get(&d, "/checks/alive", &[]).await;
+    // Each part: French phrases, and the English they replace.
+    let parts: [(&[&str], &[&str]); 5] = [
+        (
+            &[
+                "Ce que nous vérifions\u{a0}: </strong>Le port TCP accepte une connexion, à intervalles de 100 ms\u{a0}; en panne après 2 échecs consécutifs.",
+                &format!("Cible\u{a0}: <code>127.0.0.1:{port}</code>"),
+            ],
+            &[
+                "What we check: </strong>TCP port accepts a connection, every 100 ms; down after 2 failures in a row.",
+                &format!("Target: <code>127.0.0.1:{port}</code>"),
+            ],
+        ),
+        (
+            &[
+                "<h2>Disponibilité</h2>",
+                "<dt>24 h</dt>",
+                "<dt>1 an</dt>",
+                "une période sans aucune sonde indique «\u{a0}aucune donnée\u{a0}».",
+            ],
+            &[
+                "<h2>Uptime</h2>",
+                "<dt>24h</dt>",
+                "<dt>1y</dt>",
+                "a window without any probe says “no data”.",
+            ],
+        ),
+        (
+            &[
+                "<h2>90 derniers jours</h2>",
+                "des 90 jours n’ont aucune donnée.",
+            ],
+            &["<h2>Last 90 days</h2>", "of the 90 days have no data."],
+        ),
+        (
+            &[
+                "aria-label=\"Temps de réponse par heure\u{a0}: médiane et 95e centile en lignes, durée moyenne de chaque phase empilée en barres",
+                "heures n’ont pas de données\"",
+                "— médiane",
+                " · par heure, heures UTC\u{a0}; pas de ligne là où une heure n’a pas de données",
+                "<th>Heure (UTC)</th><th>Médiane</th><th>95e</th>",
+                "<th>connexion</th>",
+            ],
+            &[
+                "aria-label=\"Response time per hour: median and 95th percentile as lines, the mean time of each phase stacked as bars",
+                "hours have no data\"",
+                "— median",
+                " · per hour, times in UTC; no line where an hour has no data",
+                "<th>Hour (UTC)</th><th>Median</th><th>95th</th>",
+                "<th>connect</th>",
+            ],
+        ),
+        (
+            &[
+                "<nav class=\"follow\" aria-label=\"Suivre les mises à jour\"><a href=\"/subscribe\">S’abonner</a><a href=\"/feed.atom\">Flux Atom</a><a href=\"/feed.rss\">Flux RSS</a></nav>",
+            ],
+            &[
+                "<nav class=\"follow\" aria-label=\"Follow updates\"><a href=\"/subscribe\">Subscribe</a><a href=\"/feed.atom\">Atom feed</a><a href=\"/feed.rss\">RSS feed</a></nav>",
+            ],
+        ),
+    ];
+    for (fr, en) in parts {
+        for (phrase, replaced) in fr.iter().zip(en) {
+            assert_in(&french, "/checks/alive", "fr", phrase);
+            assert!(
+                !french.body.contains(replaced),
+                "{replaced:?} in {}",
+                french.body
+            );
+        }
+        for phrase in en {
+            assert_in(&english, "/checks/alive", "en", phrase);
+        }
+    }
+    // The axes: milliseconds up the side, UTC hours along the bottom, the same in both.
+    let hours = regex::Regex::new(r">(00|06|12|18):00</span>").unwrap();
+    for page in [&french.body, &english.body] {
+        let axis = |class: &str| {
+            page.split_once(&format!("<div class=\"{class}\" aria-hidden=\"true\">"))
+                .and_then(|(_, rest)| rest.split_once("</div>"))
+                .map(|(axis, _)| axis.to_string())
+                .unwrap_or_else(|| panic!("no {class}: {page}"))
+        };
+        assert!(axis("yaxis").contains(">0 ms</span>"), "{page}");
+        assert!(hours.is_match(&axis("xaxis")), "{page}");
+    }
     d.stop().await;
 }

@@ -2,9 +2,11 @@
 
 mod actions;
 mod admin;
+mod admin_notifications;
 mod architecture;
 mod attacks;
 mod browser;
+mod cert_notices;
 mod cli;
 mod daemon;
 mod dns_server;
@@ -16,6 +18,7 @@ mod local_fault;
 mod maintenance;
 mod notify;
 mod ops;
+mod planning;
 mod probe_depth;
 mod probe_dns;
 mod public_api;
@@ -24,6 +27,7 @@ mod reload;
 mod schedule;
 mod service;
 mod smtp_sink;
+mod smtp_tls;
 mod store;
 mod subscribe;
 mod tls_messages;

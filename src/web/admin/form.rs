@@ -85,6 +85,7 @@ pub(super) fn frame(
                 nav.admin {
                     a href="/admin" { "Incidents" } " "
                     a href="/admin/maintenance" { "Maintenance" } " "
+                    a href="/admin/notifications" { "Notifications" } " "
                     a href="/admin/audit" { "Audit log" } " "
                     form.inline method="post" action="/admin/logout" {
                         input type="hidden" name="csrf" value=(s.csrf);

@@ -144,7 +144,7 @@ pub fn render_index(f: &Front<'_>) -> String {
     let frame = public(
         txt,
         title,
-        title,
+        &snapshot.config,
         Some("/assets/bars.js"),
         html! {
             h1.sr { (title) }

@@ -21,7 +21,7 @@ pub(super) struct Sent<'a> {
 }
 
 fn frame(txt: &Strings, config: &Config, title: &str, body: Markup) -> Markup {
-    public(txt, title, &config.server.title, None, body)
+    public(txt, title, config, None, body)
 }
 
 /// The groups of the configured checks in the config's order, each with its checks.

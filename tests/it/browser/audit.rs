@@ -1,9 +1,9 @@
 //! axe-core in headless Chromium on the pages visitors read — the front page, a check, an
-//! incident, the history — and the admin sign-in, light and dark, at 360 and 1280 px, and the
-//! front page and an incident in French for a browser that asks for French: no violation of any
-//! rule. Also: the times shown in the viewer's zone by `/assets/time.js`, and
-//! screenshots of the pages at a phone's width in `target/browser/`. axe-core comes from npm into
-//! `target/axe` (`.ci/run` installs it).
+//! incident, the history — and the admin sign-in and notifications, light and dark, at 360 and
+//! 1280 px, and the front page, a check and an incident in French for a browser that asks for
+//! French: no violation of any rule. Also: the times shown in the viewer's zone by
+//! `/assets/time.js`, and screenshots of the pages at a phone's width in `target/browser/`.
+//! axe-core comes from npm into `target/axe` (`.ci/run` installs it).
 
 use std::path::{Path, PathBuf};
 
@@ -60,13 +60,16 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
     let pages = [
         ("front", "/".to_string()),
         ("check", "/checks/mail".to_string()),
+        ("check-up", "/checks/web".to_string()),
         ("incident", format!("/incidents/{}", site.outage)),
         ("history", "/history".to_string()),
         ("login", "/admin/login".to_string()),
+        ("notifications", "/admin/notifications".to_string()),
     ];
     let html = audit_page(&pages);
     let french = [
         ("front-fr", "/".to_string()),
+        ("check-up-fr", "/checks/web".to_string()),
         ("incident-fr", format!("/incidents/{}", site.outage)),
     ];
     let french_html = audit_page(&french);
@@ -92,7 +95,8 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
             "/axe.js",
             axum::routing::get(move || async move { ([("content-type", "text/javascript")], axe) }),
         );
-    let (base, server) = proxy(site.d.addr, app).await;
+    let cookie = crate::admin::session(&site.d).await;
+    let (base, server) = proxy(site.d.addr, app, Some(cookie)).await;
     let url = format!("{base}/audit.html");
     let profile = dir.path().join("chromium");
     let runs = {
@@ -183,6 +187,16 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
                 "--no-first-run",
             ),
             (
+                "visitors-check-up-390",
+                "/checks/web".to_string(),
+                "--no-first-run",
+            ),
+            (
+                "visitors-check-up-390-dark",
+                "/checks/web".to_string(),
+                "--force-dark-mode",
+            ),
+            (
                 "visitors-history-390",
                 "/history".to_string(),
                 "--no-first-run",
@@ -201,19 +215,46 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
                 &profile,
             );
         }
-        // The front page in French, in the French profile.
-        let shot = out.join("visitors-front-390-fr.png");
-        chromium_in(
-            "Asia/Kolkata",
-            &format!("{base_for_shots}/"),
-            &[
-                "--accept-lang=fr-FR,fr",
-                "--window-size=390,1600",
-                "--hide-scrollbars",
-                &format!("--screenshot={}", shot.display()),
-            ],
-            &french_profile,
-        );
+        // The front page and a check's in French, in the French profile.
+        for (name, path, size) in [
+            ("visitors-front-390-fr", "/", "--window-size=390,1600"),
+            (
+                "visitors-check-up-1280-fr",
+                "/checks/web",
+                "--window-size=1280,1800",
+            ),
+        ] {
+            let shot = out.join(format!("{name}.png"));
+            chromium_in(
+                "Asia/Kolkata",
+                &format!("{base_for_shots}{path}"),
+                &[
+                    "--accept-lang=fr-FR,fr",
+                    size,
+                    "--hide-scrollbars",
+                    &format!("--screenshot={}", shot.display()),
+                ],
+                &french_profile,
+            );
+        }
+        // The check page wide, for the chart's axes and the table of days.
+        for (name, flag) in [
+            ("visitors-check-up-1280", "--no-first-run"),
+            ("visitors-check-up-1280-dark", "--force-dark-mode"),
+        ] {
+            let shot = out.join(format!("{name}.png"));
+            chromium_in(
+                "Asia/Kolkata",
+                &format!("{base_for_shots}/checks/web"),
+                &[
+                    flag,
+                    "--window-size=1280,1800",
+                    "--hide-scrollbars",
+                    &format!("--screenshot={}", shot.display()),
+                ],
+                &profile,
+            );
+        }
         chromium_in(
             "Asia/Kolkata",
             &format!("{base_for_shots}/"),
