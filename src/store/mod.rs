@@ -11,6 +11,7 @@ mod read;
 mod rows;
 mod schema;
 mod subscribers;
+mod watch;
 mod writer;
 
 use std::path::Path;

@@ -13,6 +13,7 @@ mod hostile;
 mod lifecycle;
 mod local_fault;
 mod maintenance;
+mod metrics;
 mod notify;
 mod ops;
 mod probe_depth;
