@@ -240,7 +240,7 @@ impl Metrics {
         TextEncoder::new().encode(&self.registry.gather(), &mut buf)?;
         let mut out = String::from_utf8(buf).map_err(|e| prometheus::Error::Msg(e.to_string()))?;
         let rows = self.table().len();
-        out.reserve(rows * 2048);
+        out.reserve(rows * 3072);
         // One family at a time, so the recorder waits at most one family's writing.
         for family in checks::FAMILIES {
             self.table().write(family, &mut out);
