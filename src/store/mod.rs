@@ -12,6 +12,7 @@ mod read;
 mod rows;
 mod schema;
 mod subscribers;
+mod watch;
 mod writer;
 
 use std::path::Path;

@@ -15,6 +15,7 @@ use super::certs::{self, CertNotice};
 use super::outbox::{self, Outbox, OutboxWrite};
 use super::rows::{self, RollupTable, rollup_columns, rollup_values, status_code};
 use super::subscribers::{self, SubscriberWrite};
+use super::watch::OnCommit;
 use super::{CheckMeta, CheckRow, Error, Evidence, Severity};
 use crate::clock::Timestamp;
 use crate::event::{self, Event};
@@ -117,8 +118,9 @@ pub struct IncidentOpen {
 /// The sending side of the writer's queue; cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<Write>,
+    pub(super) tx: mpsc::Sender<Write>,
     events: broadcast::Sender<Event>,
+    pub(super) committed: Arc<OnCommit>,
 }
 
 impl Writer {
@@ -229,14 +231,28 @@ pub(super) fn spawn(conn: Connection) -> (Writer, std::thread::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let (events, _) = broadcast::channel(event::BACKLOG);
     let publish = events.clone();
+    let committed = Arc::new(OnCommit::new());
+    let told = committed.clone();
     let thread = std::thread::Builder::new()
         .name("watchpost-writer".into())
-        .spawn(move || run(conn, rx, publish))
+        .spawn(move || run(conn, rx, publish, &told))
         .expect("spawning the writer thread");
-    (Writer { tx, events }, thread)
+    (
+        Writer {
+            tx,
+            events,
+            committed,
+        },
+        thread,
+    )
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>, events: broadcast::Sender<Event>) {
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Write>,
+    events: broadcast::Sender<Event>,
+    committed: &OnCommit,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut outbox = Outbox::default();
     while let Some(first) = rx.blocking_recv() {
@@ -249,10 +265,14 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>, events: broadcast::S
         }
         let mut replies = Vec::new();
         let mut happened = Vec::new();
+        let (writes, started) = (batch.len(), std::time::Instant::now());
         let result = conn.transaction().map_err(Error::from).and_then(|tx| {
             apply(&tx, &mut batch, &mut replies, &mut happened, &mut outbox)
                 .and_then(|()| Ok(tx.commit()?))
         });
+        if let Some(hook) = committed.get() {
+            hook(writes, started.elapsed());
+        }
         match &result {
             // Nobody listening is fine: the events were committed all the same.
             Ok(()) => happened.into_iter().for_each(|e| drop(events.send(e))),

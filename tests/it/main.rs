@@ -15,6 +15,7 @@ mod hostile;
 mod lifecycle;
 mod local_fault;
 mod maintenance;
+mod metrics;
 mod notify;
 mod ops;
 mod planning;
