@@ -55,6 +55,8 @@ fn outcome() -> Outcome {
             earliest_expiry: Some(Timestamp(1_900_000_000_000)),
             verified_expiry: Some(Timestamp(1_900_000_000_000)),
             issuer: Some("R11 (Let's Encrypt)".into()),
+            subject: Some("example.org".into()),
+            fingerprint: None,
         }),
         answers: None,
         facts: Facts {
