@@ -32,6 +32,7 @@ pub struct Metrics {
     reload_at: prometheus::Gauge,
     schedule_lag: prometheus::Histogram,
     notifications: Notifications,
+    store: StoreSeries,
 }
 
 /// The outbox's series: deliveries by destination and result, and the backlog.
@@ -164,6 +165,7 @@ impl Metrics {
                     "Age of the oldest notification that is due and not yet delivered",
                 )?,
             },
+            store: StoreSeries::register(&registry)?,
             registry,
         };
         m.registry.register(Box::new(m.incidents_open.clone()))?;
@@ -327,5 +329,46 @@ impl Metrics {
         let mut buf = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buf)?;
         String::from_utf8(buf).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+}
+
+/// Whether the database can be written, and the probe results held in memory meanwhile.
+struct StoreSeries {
+    writable: IntGauge,
+    held: IntGauge,
+    dropped: prometheus::IntCounter,
+}
+
+impl StoreSeries {
+    fn register(registry: &Registry) -> Result<StoreSeries, prometheus::Error> {
+        let s = StoreSeries {
+            writable: IntGauge::new(
+                "watchpost_store_writable",
+                "Whether the last write to the database committed (1) or the storage failed (0)",
+            )?,
+            held: IntGauge::new(
+                "watchpost_store_held_writes",
+                "Writes held in memory until the database can be written again",
+            )?,
+            dropped: prometheus::IntCounter::new(
+                "watchpost_store_dropped_writes_total",
+                "Writes dropped, oldest first, because the memory queue for an unwritable database was full",
+            )?,
+        };
+        registry.register(Box::new(s.writable.clone()))?;
+        registry.register(Box::new(s.held.clone()))?;
+        registry.register(Box::new(s.dropped.clone()))?;
+        s.writable.set(1);
+        Ok(s)
+    }
+}
+
+impl Metrics {
+    /// Sets the store's series from the writer's health (read at each scrape).
+    pub fn set_store(&self, writable: bool, held: u64, dropped: u64) {
+        let s = &self.store;
+        s.writable.set(i64::from(writable));
+        s.held.set(i64::try_from(held).unwrap_or(i64::MAX));
+        s.dropped.inc_by(dropped.saturating_sub(s.dropped.get()));
     }
 }

@@ -321,6 +321,32 @@ pub(super) fn configure(conn: &Connection) -> Result<(), Error> {
     Ok(())
 }
 
+/// Refuses a damaged database file (`PRAGMA quick_check`, which reads every page once), naming
+/// the file and the way back.
+pub(super) fn check_whole(conn: &Connection, path: &std::path::Path) -> Result<(), Error> {
+    let corrupt = |detail: String| Error::Corrupt {
+        path: path.display().to_string(),
+        detail,
+    };
+    let found = conn.prepare("PRAGMA quick_check(5)").and_then(|mut stmt| {
+        stmt.query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()
+    });
+    match found {
+        Ok(rows) if rows.len() == 1 && rows[0] == "ok" => Ok(()),
+        Ok(rows) => Err(corrupt(rows.join("; "))),
+        Err(rusqlite::Error::SqliteFailure(f, msg))
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+            ) =>
+        {
+            Err(corrupt(msg.unwrap_or_else(|| f.to_string())))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Brings the schema up to [`VERSION`], refusing a database written by a newer watchpost.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), Error> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;

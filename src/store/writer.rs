@@ -5,22 +5,26 @@
 //! registration reply after their transaction commits. It never reads for the web.
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::admin::{self, AdminWrite, Audit, add_update};
+use super::health::{self, HELD_MAX, Health};
+use super::inserts::{
+    IncidentOpen, insert_evidence, insert_result, open_incident, sync_checks, upsert_rollup,
+};
 use super::outbox::{self, Outbox, OutboxWrite};
-use super::rows::{self, RollupTable, rollup_columns, rollup_values, status_code};
+use super::rows::RollupTable;
 use super::subscribers::{self, SubscriberWrite};
-use super::{CheckMeta, CheckRow, Error, Evidence, Severity};
+use super::{CheckMeta, CheckRow, Error, Evidence};
 use crate::clock::Timestamp;
 use crate::event::{self, Event};
-use crate::model::{CheckId, IncidentKind, IncidentStatus};
+use crate::model::{IncidentKind, IncidentStatus};
 use crate::monitor::Span;
 use crate::probe::Outcome;
-use crate::uptime::{Deltas, Rollup, add_span};
+use crate::uptime::{Deltas, add_span};
 
 /// Writes queued beyond this make senders wait (back-pressure on the recorder).
 const QUEUE: usize = 8192;
@@ -91,30 +95,57 @@ pub enum Write {
     },
 }
 
+impl Write {
+    /// A copy of a write nobody waits for (the probes' results, spans, evidence and notes), to
+    /// hold and try again when the storage fails; `None` for writes that answer.
+    fn copy(&self) -> Option<Write> {
+        Some(match self {
+            Write::Result { check, outcome } => Write::Result {
+                check: *check,
+                outcome: outcome.clone(),
+            },
+            Write::Spans { check, spans } => Write::Spans {
+                check: *check,
+                spans: spans.clone(),
+            },
+            Write::AddEvidence { incident, evidence } => Write::AddEvidence {
+                incident: *incident,
+                evidence: evidence.clone(),
+            },
+            Write::Note {
+                incident,
+                at,
+                status,
+                body,
+            } => Write::Note {
+                incident: *incident,
+                at: *at,
+                status: *status,
+                body: body.clone(),
+            },
+            Write::Announce(e) => Write::Announce(e.clone()),
+            _ => return None,
+        })
+    }
+}
+
 /// Makes the event of an admin change from the id of the row it created or changed.
 pub type Announce = Box<dyn FnOnce(i64) -> Option<Event> + Send>;
-
-/// An automatic incident to open.
-#[derive(Clone, Debug)]
-pub struct IncidentOpen {
-    pub check: i64,
-    pub slug: CheckId,
-    pub severity: Severity,
-    pub title: String,
-    pub started_at: Timestamp,
-    /// The first entry of its timeline.
-    pub note: String,
-    pub evidence: Vec<Evidence>,
-}
 
 /// The sending side of the writer's queue; cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Write>,
     events: broadcast::Sender<Event>,
+    health: Health,
 }
 
 impl Writer {
+    /// Whether the database can be written, and the writes held in memory meanwhile.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
     /// Events from every write committed from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
@@ -215,44 +246,118 @@ pub(super) fn spawn(conn: Connection) -> (Writer, std::thread::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let (events, _) = broadcast::channel(event::BACKLOG);
     let publish = events.clone();
+    let health = Health::default();
+    let shared = health.clone();
     let thread = std::thread::Builder::new()
         .name("watchpost-writer".into())
-        .spawn(move || run(conn, rx, publish))
+        .spawn(move || run(conn, rx, publish, shared))
         .expect("spawning the writer thread");
-    (Writer { tx, events }, thread)
+    (Writer { tx, events, health }, thread)
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>, events: broadcast::Sender<Event>) {
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Write>,
+    events: broadcast::Sender<Event>,
+    health: Health,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut outbox = Outbox::default();
-    while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(w) => batch.push(w),
-                Err(_) => break,
+    let mut held = Held::default();
+    let mut open = true;
+    let mut final_tries = 0;
+    loop {
+        if held.is_empty() {
+            let Some(first) = rx.blocking_recv() else {
+                break;
+            };
+            batch.push(first);
+            while batch.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(w) => batch.push(w),
+                    Err(_) => break,
+                }
             }
+        } else {
+            // The last commit failed for the storage: keep taking writes (so probing goes on),
+            // held in memory, and try again in a while.
+            if open {
+                open = hold_for(&mut rx, &mut held, &health, RETRY);
+            } else {
+                std::thread::sleep(RETRY);
+            }
+            batch = held.take(&health);
         }
+        // What is worth holding if the storage fails: the probes' writes, which nobody waits for.
+        let copies: Vec<Write> = batch.iter().filter_map(Write::copy).collect();
+        let writes = batch.len();
         let mut replies = Vec::new();
         let mut happened = Vec::new();
         let result = conn.transaction().map_err(Error::from).and_then(|tx| {
             apply(&tx, &mut batch, &mut replies, &mut happened, &mut outbox)
                 .and_then(|()| Ok(tx.commit()?))
         });
+        // Once every sender is gone (shutdown), held writes get a few more tries, then are lost.
+        let hold = result.as_ref().err().is_some_and(health::is_storage_fault) && {
+            final_tries += u32::from(!open);
+            final_tries <= FINAL_TRIES
+        };
         match &result {
-            // Nobody listening is fine: the events were committed all the same.
-            Ok(()) => happened.into_iter().for_each(|e| drop(events.send(e))),
+            Ok(()) => {
+                if let Some(fault) = health.committed() {
+                    tracing::info!(since = %fault.since.rfc3339(), writes, "the database can be written again; the writes held meanwhile are committed");
+                }
+                // Nobody listening is fine: the events were committed all the same.
+                happened.into_iter().for_each(|e| drop(events.send(e)));
+            }
+            Err(e) if hold => {
+                if health.failed(e) {
+                    tracing::error!(error = %crate::logline::escaped(e), held = copies.len(), max = health::HELD_MAX, "the database cannot be written; probe results are held in memory and written when it can be again");
+                }
+                copies.into_iter().for_each(|w| held.push(w, &health));
+            }
             Err(e) => {
-                tracing::error!(error = %crate::logline::escaped(&e), writes = batch.len(), "storage batch failed; its writes are lost")
+                tracing::error!(error = %crate::logline::escaped(e), writes, "storage batch failed; its writes are lost")
             }
         }
         for reply in replies {
             reply.send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
         }
         batch.clear();
+        if !open && held.is_empty() {
+            break;
+        }
     }
     if let Err(e) = conn.execute_batch("PRAGMA optimize;") {
         tracing::warn!(error = %crate::logline::escaped(&e), "PRAGMA optimize failed");
+    }
+}
+
+/// How long the writer waits between two tries while the storage fails.
+const RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+/// Tries for the held writes once every sender is gone (at shutdown).
+const FINAL_TRIES: u32 = 3;
+
+/// Takes writes from `rx` into `held` for `wait`; answers whether the queue is still open.
+fn hold_for(
+    rx: &mut mpsc::Receiver<Write>,
+    held: &mut Held,
+    health: &Health,
+    wait: std::time::Duration,
+) -> bool {
+    let until = std::time::Instant::now() + wait;
+    loop {
+        match rx.try_recv() {
+            Ok(w) => held.push(w, health),
+            Err(mpsc::error::TryRecvError::Disconnected) => return false,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                let left = until.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return true;
+                }
+                std::thread::sleep(left.min(std::time::Duration::from_millis(20)));
+            }
+        }
     }
 }
 
@@ -358,6 +463,8 @@ fn apply(
                         at,
                     });
                 } else {
+                    // A wall clock stepped back must not end an incident before it began.
+                    let at = at.max(Timestamp(started));
                     tx.execute(
                         "UPDATE incidents SET resolved_at = ?2 WHERE id = ?1 AND resolved_at IS NULL",
                         params![id, at.0],
@@ -440,130 +547,30 @@ fn apply(
     outbox.enqueue(tx, happened, Timestamp::now())
 }
 
-fn micros(d: Option<std::time::Duration>) -> Option<i64> {
-    d.map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+/// Writes waiting for the database, oldest first, at most [`HELD_MAX`].
+#[derive(Default)]
+struct Held {
+    writes: std::collections::VecDeque<Write>,
 }
 
-fn insert_result(tx: &Transaction, check: i64, o: &Outcome) -> Result<(), Error> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT OR REPLACE INTO results (check_id, at, status, latency_us, code, reason, message,
-             resolve_us, connect_us, tls_us, processing_us, transfer_us)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?;
-    stmt.execute(params![
-        check,
-        o.at.0,
-        status_code(o.status),
-        micros(Some(o.latency)),
-        o.code,
-        o.failure.as_ref().map(|f| f.reason.as_str()),
-        o.failure.as_ref().map(|f| f.message.as_str()),
-        micros(o.phases.resolve),
-        micros(o.phases.connect),
-        micros(o.phases.tls),
-        micros(o.phases.processing),
-        micros(o.phases.transfer),
-    ])?;
-    Ok(())
-}
-
-fn upsert_rollup(
-    tx: &Transaction,
-    table: RollupTable,
-    check: i64,
-    start: Timestamp,
-    r: &Rollup,
-) -> Result<(), Error> {
-    static HOUR: LazyLock<String> = LazyLock::new(|| upsert_sql(RollupTable::Hour));
-    static DAY: LazyLock<String> = LazyLock::new(|| upsert_sql(RollupTable::Day));
-    let sql = match table {
-        RollupTable::Hour => &*HOUR,
-        RollupTable::Day => &*DAY,
-    };
-    let values = [check, start.0].into_iter().chain(rollup_values(r));
-    tx.prepare_cached(sql)?
-        .execute(rusqlite::params_from_iter(values))?;
-    Ok(())
-}
-
-/// The upsert of a rollup row into `table`: every column added to what is there, except the
-/// largest latency, which is the maximum of both.
-fn upsert_sql(table: RollupTable) -> String {
-    let columns = rollup_columns();
-    let placeholders: Vec<String> = (1..=columns.len() + 2).map(|i| format!("?{i}")).collect();
-    let updates: Vec<String> = columns
-        .iter()
-        .map(|c| match c.as_str() {
-            "latency_max_us" => format!("{c} = max({c}, excluded.{c})"),
-            _ => format!("{c} = {c} + excluded.{c}"),
-        })
-        .collect();
-    format!(
-        "INSERT INTO {} (check_id, start, {}) VALUES ({})
-         ON CONFLICT (check_id, start) DO UPDATE SET {}",
-        table.as_str(),
-        columns.join(", "),
-        placeholders.join(", "),
-        updates.join(", ")
-    )
-}
-
-fn sync_checks(
-    tx: &Transaction,
-    checks: &[CheckMeta],
-    now: Timestamp,
-) -> Result<Vec<CheckRow>, Error> {
-    tx.execute("UPDATE checks SET active = 0", [])?;
-    let mut upsert = tx.prepare_cached(
-        "INSERT INTO checks (slug, name, grp, kind, active, first_seen) VALUES (?1, ?2, ?3, ?4, 1, ?5)
-         ON CONFLICT (slug) DO UPDATE SET name = excluded.name, grp = excluded.grp,
-             kind = excluded.kind, active = 1",
-    )?;
-    for c in checks {
-        upsert.execute(params![c.slug, c.name, c.group, c.kind, now.0])?;
+impl Held {
+    fn is_empty(&self) -> bool {
+        self.writes.is_empty()
     }
-    rows::checks(tx)
-}
 
-fn open_incident(tx: &Transaction, open: &IncidentOpen) -> Result<i64, Error> {
-    tx.execute(
-        "INSERT INTO incidents (check_id, kind, severity, title, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            open.check,
-            IncidentKind::Auto.as_str(),
-            open.severity.as_str(),
-            open.title,
-            open.started_at.0
-        ],
-    )?;
-    let id = tx.last_insert_rowid();
-    for e in &open.evidence {
-        insert_evidence(tx, id, e)?;
+    /// Holds `w`; when full, drops the oldest write and counts it.
+    fn push(&mut self, w: Write, health: &Health) {
+        if self.writes.len() >= HELD_MAX {
+            self.writes.pop_front();
+            health.dropped_one();
+        }
+        self.writes.push_back(w);
+        health.set_held(self.writes.len());
     }
-    add_update(
-        tx,
-        id,
-        open.started_at,
-        IncidentStatus::Investigating,
-        &open.note,
-        None,
-    )?;
-    Ok(id)
-}
 
-fn insert_evidence(tx: &Transaction, incident: i64, e: &Evidence) -> Result<(), Error> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO incident_evidence (incident_id, at, status, latency_us, code, reason, message)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    stmt.execute(params![
-        incident,
-        e.at.0,
-        status_code(e.status),
-        e.latency_us,
-        e.code,
-        e.reason.map(|r| r.as_str()),
-        e.message,
-    ])?;
-    Ok(())
+    /// Everything held, oldest first, leaving the queue empty.
+    fn take(&mut self, health: &Health) -> Vec<Write> {
+        health.set_held(0);
+        self.writes.drain(..).collect()
+    }
 }

@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod daemon;
 mod dns_server;
+mod faults;
 mod flood;
 mod hostile;
 mod lifecycle;

@@ -1,0 +1,106 @@
+//! Whether the database can be written, as the writer thread found it, and the probe results it
+//! holds in memory meanwhile: a bounded queue, oldest dropped (and counted) past its size.
+//!
+//! The writer alone changes this state; `/healthz`, the admin banner and the metrics read it.
+//! It never touches SQLite.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::Error;
+use crate::clock::Timestamp;
+
+/// Writes held in memory while the database cannot be written; past this the oldest is dropped.
+/// At 1,000 checks every 60 s that is some 100 minutes of results (a result and its span), in
+/// some 100 MB at most.
+pub const HELD_MAX: usize = 100_000;
+
+/// Why the database cannot be written, since when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub since: Timestamp,
+    pub error: String,
+}
+
+/// The writer's health, shared: cheap to clone.
+#[derive(Clone, Default)]
+pub struct Health(Arc<Inner>);
+
+#[derive(Default)]
+struct Inner {
+    fault: Mutex<Option<Fault>>,
+    held: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl Health {
+    /// The fault in force, `None` while writes commit.
+    pub fn fault(&self) -> Option<Fault> {
+        self.0
+            .fault
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Writes held in memory, waiting for the database.
+    pub fn held(&self) -> u64 {
+        self.0.held.load(Ordering::Relaxed)
+    }
+
+    /// Writes dropped since start because the memory queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.0.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Records a failed commit; answers whether the database was healthy until now.
+    pub(super) fn failed(&self, error: &Error) -> bool {
+        let mut fault = self.0.fault.lock().unwrap_or_else(PoisonError::into_inner);
+        let first = fault.is_none();
+        let since = fault.as_ref().map_or_else(Timestamp::now, |f| f.since);
+        *fault = Some(Fault {
+            since,
+            error: error.to_string(),
+        });
+        first
+    }
+
+    /// Counts a held write dropped for want of room.
+    pub(super) fn dropped_one(&self) {
+        self.0.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sets how many writes are held.
+    pub(super) fn set_held(&self, n: usize) {
+        self.0.held.store(n as u64, Ordering::Relaxed);
+    }
+
+    /// Records a commit; answers the fault that ended with it, if any.
+    pub(super) fn committed(&self) -> Option<Fault> {
+        self.0
+            .fault
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+}
+
+/// Whether a failed commit is a fault of the storage that may go away by itself (disk full, a
+/// file too big, a read-only or vanished file, an I/O error, a lock held too long), so the
+/// batch's writes are worth holding and retrying.
+pub(super) fn is_storage_fault(e: &Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    match e {
+        Error::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => matches!(
+            f.code,
+            C::DiskFull
+                | C::ReadOnly
+                | C::CannotOpen
+                | C::SystemIoFailure
+                | C::DatabaseBusy
+                | C::DatabaseLocked
+                | C::PermissionDenied
+        ),
+        _ => false,
+    }
+}
