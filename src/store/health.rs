@@ -4,6 +4,7 @@
 //! The writer alone changes this state; `/healthz`, the admin banner and the metrics read it.
 //! It never touches SQLite.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -65,16 +66,6 @@ impl Health {
         first
     }
 
-    /// Counts a held write dropped for want of room.
-    pub(super) fn dropped_one(&self) {
-        self.0.dropped.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Sets how many writes are held.
-    pub(super) fn set_held(&self, n: usize) {
-        self.0.held.store(n as u64, Ordering::Relaxed);
-    }
-
     /// Records a commit; answers the fault that ended with it, if any.
     pub(super) fn committed(&self) -> Option<Fault> {
         self.0
@@ -102,5 +93,43 @@ pub(super) fn is_storage_fault(e: &Error) -> bool {
                 | C::PermissionDenied
         ),
         _ => false,
+    }
+}
+
+/// Writes waiting for the database, oldest first, at most [`HELD_MAX`].
+pub(super) struct Held<W> {
+    writes: VecDeque<W>,
+}
+
+impl<W> Default for Held<W> {
+    fn default() -> Held<W> {
+        Held {
+            writes: VecDeque::new(),
+        }
+    }
+}
+
+impl<W> Held<W> {
+    pub(super) fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// Holds `w`; when full, drops the oldest write and counts it.
+    pub(super) fn push(&mut self, w: W, health: &Health) {
+        if self.writes.len() >= HELD_MAX {
+            self.writes.pop_front();
+            health.0.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        self.writes.push_back(w);
+        health
+            .0
+            .held
+            .store(self.writes.len() as u64, Ordering::Relaxed);
+    }
+
+    /// Everything held, oldest first, leaving the queue empty.
+    pub(super) fn take(&mut self, health: &Health) -> Vec<W> {
+        health.0.held.store(0, Ordering::Relaxed);
+        self.writes.drain(..).collect()
     }
 }

@@ -11,11 +11,12 @@ use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::admin::{self, AdminWrite, Audit, add_update};
-use super::health::{self, HELD_MAX, Health};
+use super::health::{self, Health, Held};
 use super::inserts::{
     IncidentOpen, insert_evidence, insert_result, open_incident, sync_checks, upsert_rollup,
 };
 use super::outbox::{self, Outbox, OutboxWrite};
+use super::retention::{self, Pruned};
 use super::rows::RollupTable;
 use super::subscribers::{self, SubscriberWrite};
 use super::{CheckMeta, CheckRow, Error, Evidence};
@@ -31,6 +32,8 @@ const QUEUE: usize = 8192;
 /// Raw results deleted in one go when pruning, and the pause between two goes.
 const PRUNE_BATCH: usize = 5_000;
 const PRUNE_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
+/// Free pages given back to the file system in one go after a prune (4 MiB at 4 KiB pages).
+const VACUUM_STEP: i64 = 1024;
 /// Most writes committed in one transaction.
 const BATCH: usize = 4096;
 
@@ -70,13 +73,18 @@ pub enum Write {
     Announce(Event),
     /// More evidence for an open incident.
     AddEvidence { incident: i64, evidence: Evidence },
-    /// Deletes raw results older than `before` (rollups stay) and requests to subscribe that
-    /// were never confirmed in time.
+    /// Deletes raw results older than `before` (rollups stay), outbox rows finished long ago
+    /// and requests to subscribe that were never confirmed in time.
     Prune {
         before: Timestamp,
-        /// At most this many rows in one go.
+        /// At most this many rows of each in one go.
         limit: usize,
-        reply: oneshot::Sender<Result<usize, Error>>,
+        reply: oneshot::Sender<Result<Pruned, Error>>,
+    },
+    /// Gives at most `pages` free pages back to the file system; answers how many are left.
+    Vacuum {
+        pages: i64,
+        reply: oneshot::Sender<Result<i64, Error>>,
     },
     /// Answers once everything queued before it is committed.
     Flush { reply: oneshot::Sender<()> },
@@ -195,8 +203,9 @@ impl Writer {
         .await?
     }
 
-    /// Deletes raw results older than `before`, in batches of [`PRUNE_BATCH`] with the writes queued
-    /// meanwhile between them; answers how many went.
+    /// Deletes raw results older than `before` and old outbox rows, in batches of
+    /// [`PRUNE_BATCH`] with the writes queued meanwhile between them, then gives the freed
+    /// pages back in steps of [`VACUUM_STEP`]; answers how many results went.
     pub async fn prune(&self, before: Timestamp) -> Result<usize, Error> {
         let mut total = 0;
         loop {
@@ -207,14 +216,25 @@ impl Writer {
                     reply,
                 })
                 .await??;
-            total += n;
-            if n < PRUNE_BATCH {
-                return Ok(total);
+            total += n.results;
+            if n.results < PRUNE_BATCH && n.outbox < PRUNE_BATCH {
+                break;
             }
             // Let the probe results queued meanwhile go first: a prune of millions of rows is
             // many small deletes between result batches, never one long stall.
             tokio::time::sleep(PRUNE_PAUSE).await;
         }
+        while self
+            .ask(|reply| Write::Vacuum {
+                pages: VACUUM_STEP,
+                reply,
+            })
+            .await??
+            > 0
+        {
+            tokio::time::sleep(PRUNE_PAUSE).await;
+        }
+        Ok(total)
     }
 
     /// Waits until everything queued so far is committed.
@@ -263,7 +283,7 @@ fn run(
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut outbox = Outbox::default();
-    let mut held = Held::default();
+    let mut held = Held::<Write>::default();
     let mut open = true;
     let mut final_tries = 0;
     loop {
@@ -341,7 +361,7 @@ const FINAL_TRIES: u32 = 3;
 /// Takes writes from `rx` into `held` for `wait`; answers whether the queue is still open.
 fn hold_for(
     rx: &mut mpsc::Receiver<Write>,
-    held: &mut Held,
+    held: &mut Held<Write>,
     health: &Health,
     wait: std::time::Duration,
 ) -> bool {
@@ -366,7 +386,8 @@ enum Reply {
     Checks(oneshot::Sender<Result<Vec<CheckRow>, Error>>, Vec<CheckRow>),
     Opened(oneshot::Sender<Result<i64, Error>>, i64),
     Resolved(oneshot::Sender<Result<(), Error>>),
-    Pruned(oneshot::Sender<Result<usize, Error>>, usize),
+    Pruned(oneshot::Sender<Result<Pruned, Error>>, Pruned),
+    Vacuumed(oneshot::Sender<Result<i64, Error>>, i64),
     Flushed(oneshot::Sender<()>),
     Outbox(outbox::Answer),
     Subscribers(subscribers::Answer),
@@ -383,6 +404,7 @@ impl Reply {
             Reply::Opened(tx, id) => drop(tx.send(committed.as_ref().map(|_| id).map_err(fail))),
             Reply::Resolved(tx) => drop(tx.send(committed.as_ref().map(|_| ()).map_err(fail))),
             Reply::Pruned(tx, n) => drop(tx.send(committed.as_ref().map(|_| n).map_err(fail))),
+            Reply::Vacuumed(tx, n) => drop(tx.send(committed.as_ref().map(|_| n).map_err(fail))),
             Reply::Flushed(tx) => drop(tx.send(())),
             Reply::Outbox(answer) => answer.send(committed.as_ref().map(|_| ())),
             Reply::Subscribers(answer) => answer.send(committed.as_ref().map(|_| ())),
@@ -485,13 +507,13 @@ fn apply(
                 limit,
                 reply,
             } => {
-                let n = tx.execute(
-                    "DELETE FROM results WHERE (check_id, at) IN
-                         (SELECT check_id, at FROM results WHERE at < ?1 ORDER BY at LIMIT ?2)",
-                    params![before.0, i64::try_from(limit).unwrap_or(i64::MAX)],
-                )?;
-                subscribers::prune(tx, Timestamp::now())?;
+                let now = Timestamp::now();
+                let n = retention::prune(tx, before, now, limit)?;
+                subscribers::prune(tx, now)?;
                 replies.push(Reply::Pruned(reply, n));
+            }
+            Write::Vacuum { pages, reply } => {
+                replies.push(Reply::Vacuumed(reply, retention::vacuum(tx, pages)?));
             }
             Write::Flush { reply } => replies.push(Reply::Flushed(reply)),
             Write::Note {
@@ -545,32 +567,4 @@ fn apply(
     }
     // A notification exists exactly when its event is committed: same transaction.
     outbox.enqueue(tx, happened, Timestamp::now())
-}
-
-/// Writes waiting for the database, oldest first, at most [`HELD_MAX`].
-#[derive(Default)]
-struct Held {
-    writes: std::collections::VecDeque<Write>,
-}
-
-impl Held {
-    fn is_empty(&self) -> bool {
-        self.writes.is_empty()
-    }
-
-    /// Holds `w`; when full, drops the oldest write and counts it.
-    fn push(&mut self, w: Write, health: &Health) {
-        if self.writes.len() >= HELD_MAX {
-            self.writes.pop_front();
-            health.dropped_one();
-        }
-        self.writes.push_back(w);
-        health.set_held(self.writes.len());
-    }
-
-    /// Everything held, oldest first, leaving the queue empty.
-    fn take(&mut self, health: &Health) -> Vec<Write> {
-        health.set_held(0);
-        self.writes.drain(..).collect()
-    }
 }

@@ -21,6 +21,7 @@ mod probe_dns;
 mod public_api;
 mod redaction;
 mod reload;
+mod retention;
 mod schedule;
 mod service;
 mod smtp_sink;
