@@ -112,6 +112,22 @@ fn metric(scrape: &str, name: &str) -> f64 {
         .sum()
 }
 
+/// GETs `path` from the daemon on `port` with a blocking client; answers the body.
+pub(crate) fn http_get(port: u16, path: &str) -> String {
+    use std::io::Read as _;
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    conn.read_to_string(&mut text).unwrap();
+    text.split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default()
+}
+
 fn prlimit(pid: u32, fsize: &str) {
     let status = Command::new("prlimit")
         .args(["--pid", &pid.to_string(), &format!("--fsize={fsize}")])
@@ -120,7 +136,8 @@ fn prlimit(pid: u32, fsize: &str) {
     assert!(status.success(), "prlimit --fsize={fsize}");
 }
 
-fn stop(child: Child) -> String {
+/// Stops the daemon with SIGTERM; answers its log after checking it exited cleanly.
+pub(crate) fn stop(child: Child) -> String {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -6,6 +6,7 @@ mod architecture;
 mod attacks;
 mod browser;
 mod cli;
+mod crash;
 mod daemon;
 mod dns_server;
 mod faults;
