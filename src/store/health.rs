@@ -12,8 +12,8 @@ use super::Error;
 use crate::clock::Timestamp;
 
 /// Writes held in memory while the database cannot be written; past this the oldest is dropped.
-/// At 1,000 checks every 60 s that is some 100 minutes of results (a result and its span), in
-/// some 100 MB at most.
+/// At 1,000 checks every 60 s that is some 50 minutes of probes (a result and its span each);
+/// a held result is its probe's outcome, whose texts are capped excerpts.
 pub const HELD_MAX: usize = 100_000;
 
 /// Why the database cannot be written, since when.

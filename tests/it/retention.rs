@@ -161,3 +161,141 @@ fn a_database_made_before_incremental_vacuum_is_migrated_to_it() {
     assert_eq!(one(&conn, "PRAGMA auto_vacuum"), 2);
     assert_eq!(one(&conn, "PRAGMA user_version"), SCHEMA_VERSION);
 }
+
+/// A successful TCP probe, as most results are.
+fn up(at: Timestamp) -> Arc<Outcome> {
+    Arc::new(Outcome {
+        at,
+        status: Status::Up,
+        failure: None,
+        latency: Duration::from_micros(1234),
+        code: None,
+        phases: Phases::default(),
+        tls: None,
+        answers: None,
+    })
+}
+
+fn knob(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The database's size (pages in use and free) as a reader sees it.
+fn size_mb(path: &Path) -> (f64, f64) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let page = one(&conn, "PRAGMA page_size") as f64 / 1_048_576.0;
+    (
+        one(&conn, "PRAGMA page_count") as f64 * page,
+        one(&conn, "PRAGMA freelist_count") as f64 * page,
+    )
+}
+
+/// Measurement, not a test (figures in BENCHMARKS.md): CHECKS checks every INTERVAL seconds
+/// for DAYS simulated days through the real writer, pruned hourly with KEEP_RAW_DAYS as the
+/// daemon does, the size printed each simulated day; then `keep_raw` lowered to nothing while
+/// results keep coming, and the longest a result waited for its commit meanwhile.
+/// `CHECKS=1000 INTERVAL=60 DAYS=4 KEEP_RAW_DAYS=2 cargo test --release --test it -- --ignored
+/// --nocapture database_plateau`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run it by hand"]
+async fn database_plateau_and_prune_stall() {
+    let (checks, interval, days, keep_days) = (
+        knob("CHECKS", 1000),
+        knob("INTERVAL", 60),
+        knob("DAYS", 4),
+        knob("KEEP_RAW_DAYS", 2),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let store = Store::open(&path).unwrap();
+    let metas: Vec<CheckMeta> = (0..checks).map(|i| meta(&format!("c{i}"))).collect();
+    let ids: Vec<i64> = store
+        .writer
+        .sync_checks(metas, Timestamp::now())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let hour = 3_600_000;
+    let start = (Timestamp::now().0 - days as i64 * DAY_MS) / hour * hour;
+    let per_hour = 3600 / interval.max(1);
+    let began = std::time::Instant::now();
+    for h in 0..days as i64 * 24 {
+        for k in 0..per_hour as i64 {
+            for (i, &check) in ids.iter().enumerate() {
+                // Spread over the interval, as the scheduler's offsets do.
+                let at = start + h * hour + k * interval as i64 * 1000 + i as i64 % 1000;
+                let outcome = up(Timestamp(at));
+                store
+                    .writer
+                    .send(Write::Result { check, outcome })
+                    .await
+                    .unwrap();
+            }
+        }
+        let now = Timestamp(start + (h + 1) * hour);
+        store
+            .writer
+            .prune(Timestamp(now.0 - keep_days as i64 * DAY_MS))
+            .await
+            .unwrap();
+        if (h + 1) % 24 == 0 {
+            store.writer.flush().await.unwrap();
+            let (used, free) = size_mb(&path);
+            println!(
+                "day {:>3}: {used:8.1} MiB ({free:.1} free), {:.0} s",
+                (h + 1) / 24,
+                began.elapsed().as_secs_f64()
+            );
+        }
+    }
+
+    // keep_raw lowered to nothing: millions of rows go while a result is sent every 10 ms.
+    let rows = {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        one(&conn, "SELECT count(*) FROM results")
+    };
+    let writer = store.writer.clone();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = done.clone();
+    let check = ids[0];
+    let probe = tokio::spawn(async move {
+        let mut worst = Duration::ZERO;
+        let mut at = Timestamp::now().0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            at += 1;
+            let sent = std::time::Instant::now();
+            writer
+                .send(Write::Result {
+                    check,
+                    outcome: up(Timestamp(at)),
+                })
+                .await
+                .unwrap();
+            writer.flush().await.unwrap();
+            worst = worst.max(sent.elapsed());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        worst
+    });
+    let pruning = std::time::Instant::now();
+    let pruned = store
+        .writer
+        .prune(Timestamp(start + days as i64 * DAY_MS))
+        .await
+        .unwrap();
+    let took = pruning.elapsed();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let worst = probe.await.unwrap();
+    let (used, free) = size_mb(&path);
+    println!(
+        "prune of {pruned} rows (of {rows}) with vacuum: {:.1} s; longest wait of a result for its commit meanwhile: {:.0} ms; then {used:.1} MiB ({free:.1} free)",
+        took.as_secs_f64(),
+        worst.as_secs_f64() * 1000.0
+    );
+    store.close();
+}
