@@ -222,6 +222,7 @@ impl App {
                 })
             }),
             local_addr: listener.local_addr()?,
+            store_health: store.writer.health().clone(),
             subscriptions: subscriptions.as_ref().map(|s| {
                 Arc::new(web::subscribe::Desk {
                     writer: store.writer.clone(),

@@ -9,6 +9,7 @@
 
 mod checks;
 mod process;
+mod store;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -38,6 +39,7 @@ pub struct Metrics {
     store_batch: Histogram,
     store_commit: Histogram,
     notifications: Notifications,
+    store: store::StoreSeries,
 }
 
 /// What is read at scrape time: queue lengths and the database files.
@@ -126,6 +128,7 @@ impl Metrics {
                     "Age of the oldest notification that is due and not yet delivered",
                 )?,
             },
+            store: store::StoreSeries::register(&registry)?,
             registry,
         };
         m.registry.register(Box::new(m.incidents_open.clone()))?;
@@ -142,6 +145,11 @@ impl Metrics {
             .register(Box::new(m.notifications.oldest.clone()))?;
         m.reloaded(true, crate::clock::Timestamp::now());
         Ok(m)
+    }
+
+    /// Sets the store's series from the writer's health (read at each scrape).
+    pub fn set_store(&self, writable: bool, held: u64, dropped: u64) {
+        self.store.set(writable, held, dropped);
     }
 
     fn table(&self) -> std::sync::MutexGuard<'_, checks::Table> {
