@@ -255,6 +255,13 @@ async fn run(flag: Option<PathBuf>) -> ExitCode {
     };
     let token = CancellationToken::new();
     tokio::spawn(watch_signals(token.clone()));
+    // A file-size limit (RLIMIT_FSIZE) reached must fail the write (EFBIG), which the store
+    // waits out, instead of killing the daemon: a handler replaces SIGXFSZ's default action.
+    if let Err(e) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(
+        rustix::process::Signal::XFSZ.as_raw(),
+    )) {
+        tracing::warn!(error = %e, "cannot catch SIGXFSZ: a file-size limit would stop watchpost");
+    }
     match watchpost::app::run(config, token).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

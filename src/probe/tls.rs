@@ -23,6 +23,9 @@ pub struct TlsInfo {
     pub version: &'static str,
     /// The earliest `notAfter` of the certificates the peer presented.
     pub earliest_expiry: Option<Timestamp>,
+    /// The earliest `notAfter` of the chain when it was verified against the trust store
+    /// (`None` with `tls_insecure`): what `probe_ssl_last_chain_expiry_timestamp_seconds` says.
+    pub verified_expiry: Option<Timestamp>,
     /// Who issued the peer's certificate, as its issuer names itself ("R11 (Let's Encrypt)"),
     /// cut to a short excerpt: text the target sent.
     pub issuer: Option<String>,
@@ -117,13 +120,15 @@ pub(crate) async fn handshake(
         Ok(Ok(stream)) => stream,
     };
     let conn = stream.get_ref().1;
+    let earliest = conn.peer_certificates().and_then(earliest_expiry);
     trace.tls = Some(TlsInfo {
         version: match conn.protocol_version() {
             Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3",
             Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2",
             _ => "TLS",
         },
-        earliest_expiry: conn.peer_certificates().and_then(earliest_expiry),
+        earliest_expiry: earliest,
+        verified_expiry: earliest.filter(|_| !mode.insecure),
         issuer: conn.peer_certificates().and_then(issuer),
         subject: conn.peer_certificates().and_then(subject),
         fingerprint: conn

@@ -59,6 +59,8 @@ pub struct WebState {
     pub front: Arc<front::FrontCache>,
     /// The address the server is bound to: links use it when `public_url` is not set.
     pub local_addr: SocketAddr,
+    /// Whether the database can be written: `/healthz`, the admin banner and the metrics say so.
+    pub store_health: crate::store::Health,
 }
 
 impl WebState {
@@ -316,6 +318,10 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
 }
 
 async fn metrics(State(state): State<WebState>) -> Result<Response, WebError> {
+    let health = &state.store_health;
+    state
+        .metrics
+        .set_store(health.fault().is_none(), health.held(), health.dropped());
     let text = state
         .metrics
         .render()
@@ -330,6 +336,20 @@ async fn metrics(State(state): State<WebState>) -> Result<Response, WebError> {
         .into_response())
 }
 
-async fn healthz() -> &'static str {
-    "ok\n"
+/// `ok`, or `degraded: ...` while the database cannot be written. Always 200: the daemon still
+/// probes and holds the results, and a liveness check that restarted it would lose them; alert
+/// on the body or on `watchpost_store_writable`.
+async fn healthz(State(state): State<WebState>) -> String {
+    let health = &state.store_health;
+    match health.fault() {
+        None => "ok\n".into(),
+        Some(f) => format!(
+            "degraded: the database cannot be written since {} ({}); {} writes held in memory (at most {}), {} dropped\n",
+            f.since.rfc3339(),
+            f.error.replace(['\n', '\r'], " "),
+            health.held(),
+            crate::store::HELD_MAX,
+            health.dropped()
+        ),
+    }
 }

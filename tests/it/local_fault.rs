@@ -74,6 +74,7 @@ fn outcome(at: Timestamp, reason: Reason, message: &str) -> Outcome {
         phases: Phases::default(),
         tls: None,
         answers: None,
+        facts: Default::default(),
     }
 }
 

@@ -126,7 +126,10 @@ async fn insecure_tls_reports_version_and_chain_expiry() {
         tls.earliest_expiry.map(|t| t.0 / 1000),
         Some(server.not_after_secs)
     );
+    // Nothing was verified, so there is no verified chain to report.
+    assert_eq!(tls.verified_expiry, None);
     assert!(o.phases.tls.is_some() && o.phases.resolve.is_some());
+    assert!(o.facts.http.is_some_and(|h| h.tls && h.redirects == 0));
 }
 
 #[tokio::test]
@@ -404,5 +407,9 @@ async fn http2_is_negotiated_by_alpn() {
     let o = probe::run(&ProbeSpec::Http(Box::new(spec)), &limits()).await;
     assert_eq!(o.status, Status::Up, "{:?}", o.failure);
     assert_eq!(o.code, Some(200));
+    let facts = o.facts.http.expect("the final response's facts");
+    assert_eq!(facts.version, http::Version::HTTP_2);
+    assert!(facts.tls);
+    assert_eq!(facts.body_bytes, "HTTP/2.0".len() as u64);
     server.abort();
 }

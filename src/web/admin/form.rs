@@ -92,6 +92,14 @@ pub(super) fn frame(
                         button { "Sign out " (s.user) }
                     }
                 }
+                @if let Some(fault) = state.store_health.fault() {
+                    p.error.banner role="alert" {
+                        strong { "The database cannot be written" }
+                        " since " (time(fault.since)) " (" (fault.error) "). Probing goes on; "
+                        (state.store_health.held()) " results wait in memory and are written when it can be again. "
+                        "Changes made here fail until then. Free disk space or fix the file's permissions."
+                    }
+                }
             }
             (body)
         },
