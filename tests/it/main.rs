@@ -12,6 +12,7 @@ mod flood;
 mod hostile;
 mod lifecycle;
 mod local_fault;
+mod logs;
 mod maintenance;
 mod notify;
 mod ops;
