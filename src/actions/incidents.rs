@@ -391,9 +391,9 @@ fn evidence(check: &Check, change: &Change, window: Option<&str>, failures: &[Ev
     )
     .map(|m| format!(": {m}"))
     .unwrap_or_default();
-    format!(
-        "{} bad probes in a row; the last was {}{said}",
-        failures.len(),
-        last.status
-    )
+    let probes = match failures.len() {
+        1 => "1 bad probe".to_string(),
+        n => format!("{n} bad probes in a row"),
+    };
+    format!("{probes}; the last was {}{said}", last.status)
 }

@@ -137,7 +137,7 @@ async fn json_lines_say_each_change_of_state_and_incident_once_and_no_good_probe
             (
                 "up",
                 "down",
-                "1 bad probes in a row; the last was down: svc: connection refused"
+                "1 bad probe; the last was down: svc: connection refused"
             ),
             ("down", "up", "probes succeed"),
         ],
