@@ -27,6 +27,7 @@ pub mod config;
 pub mod event;
 pub mod export;
 pub mod history;
+pub mod logging;
 pub mod logline;
 pub mod maintenance;
 pub mod metrics;

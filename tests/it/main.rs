@@ -16,6 +16,7 @@ mod flood;
 mod hostile;
 mod lifecycle;
 mod local_fault;
+mod logs;
 mod maintenance;
 mod metrics;
 mod notify;
