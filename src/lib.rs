@@ -29,6 +29,7 @@ pub mod event;
 pub mod export;
 pub mod history;
 pub mod i18n;
+pub mod logging;
 pub mod logline;
 pub mod maintenance;
 pub mod metrics;

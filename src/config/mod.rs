@@ -13,6 +13,7 @@ mod http;
 mod notify;
 mod notify_target;
 mod raw;
+mod recover;
 mod sections;
 mod smtp;
 mod subscriptions;

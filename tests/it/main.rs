@@ -17,6 +17,7 @@ mod hostile;
 mod i18n;
 mod lifecycle;
 mod local_fault;
+mod logs;
 mod maintenance;
 mod metrics;
 mod notify;
