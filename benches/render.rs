@@ -56,7 +56,7 @@ fn main() {
             }),
             incident: None,
         };
-        snapshot.checks.insert(check.id.clone(), now_state);
+        snapshot.checks.set(i, now_state);
         let days = (0..90)
             .map(|d| {
                 let day = Timestamp(now.day_start().0 - (89 - d) * DAY_MS);
