@@ -9,6 +9,7 @@ mod cli;
 mod daemon;
 mod dns_server;
 mod flood;
+mod front_groups;
 mod hostile;
 mod lifecycle;
 mod local_fault;

@@ -1,9 +1,11 @@
-//! The 90-day bars of every check, rendered once per history refresh on the blocking pool and
-//! reused while a check's data is unchanged, so that no request renders a bar. It only renders
+//! The 90-day bars of every check, rendered from the history and kept in a bounded cache: a bar
+//! is rendered once while its data is unchanged, on the blocking pool after each history refresh
+//! for configs small enough to keep every bar, and when first asked for in larger ones (the
+//! front page folds their groups and renders a group's bars when it is opened). It only renders
 //! what the history says; it never reads the store.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use maud::{Markup, html};
@@ -12,39 +14,72 @@ use tokio::sync::watch;
 use crate::snapshot::{DayBar, History};
 use crate::uptime::{DayCell, DayLevel, percent};
 
-/// Every check's bar, rendered from one history snapshot.
+/// The most bars kept rendered: 4.5 KB of HTML each, so at most about 9 MB. Configs up to this
+/// size keep every bar and render none on a request.
+pub const KEPT: usize = 2_000;
+
+/// A rendered bar and the data it was rendered from.
+type Entry = (Arc<DayBar>, Arc<str>);
+
+/// Every check's bar, from one history snapshot: rendered ones kept, others rendered on demand.
 pub struct Bars {
     pub history: Arc<History>,
-    html: HashMap<String, Arc<str>>,
+    html: Mutex<HashMap<String, Entry>>,
 }
 
 impl Bars {
-    /// Renders every check's bar, reusing `previous` ones whose data is unchanged (the same
-    /// `DayBar`); done off the request path, once per history refresh.
+    /// Keeps the bars of `previous` whose data is unchanged (the same `DayBar`) and, when every
+    /// bar fits in the cache, renders the others; done off the request path, once per history
+    /// refresh.
     pub fn build(history: Arc<History>, previous: Option<&Bars>) -> Bars {
-        let html = history
-            .checks
-            .iter()
-            .map(|(id, h)| {
-                let kept = previous.and_then(|p| {
-                    let before = p.history.checks.get(id)?;
-                    Arc::ptr_eq(&before.bar, &h.bar).then(|| p.html.get(id).cloned())?
-                });
-                let html = kept.unwrap_or_else(|| day_bar(&h.bar).into_string().into());
-                (id.clone(), html)
-            })
-            .collect();
-        Bars { history, html }
+        let mut kept = previous.map(Bars::entries).unwrap_or_default();
+        kept.retain(|id, (bar, _)| {
+            history
+                .checks
+                .get(id)
+                .is_some_and(|h| Arc::ptr_eq(&h.bar, bar))
+        });
+        if history.checks.len() <= KEPT {
+            for (id, h) in &history.checks {
+                if !kept.contains_key(id) {
+                    let html = day_bar(&h.bar).into_string().into();
+                    kept.insert(id.clone(), (h.bar.clone(), html));
+                }
+            }
+        }
+        Bars {
+            history,
+            html: Mutex::new(kept),
+        }
     }
 
-    /// The length of each bar's HTML, to size the page's buffer.
-    pub(super) fn lengths(&self) -> impl Iterator<Item = usize> {
-        self.html.values().map(|b| b.len())
+    fn entries(&self) -> HashMap<String, Entry> {
+        self.html.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// The bar of the check `id`, as HTML.
-    pub fn bar(&self, id: &str) -> Option<&str> {
-        self.html.get(id).map(|s| &**s)
+    /// How many bars are rendered and kept, and their bytes.
+    pub fn kept(&self) -> (usize, usize) {
+        let map = self.html.lock().unwrap_or_else(|p| p.into_inner());
+        (map.len(), map.values().map(|(_, h)| h.len()).sum())
+    }
+
+    /// The bar of the check `id`, as HTML: the kept one, or rendered now and kept (making room
+    /// by dropping another when the cache is full).
+    pub fn bar(&self, id: &str) -> Option<Arc<str>> {
+        let data = self.history.checks.get(id)?;
+        if let Some((_, html)) = self.html.lock().unwrap_or_else(|p| p.into_inner()).get(id) {
+            return Some(html.clone());
+        }
+        let html: Arc<str> = day_bar(&data.bar).into_string().into();
+        let mut map = self.html.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= KEPT {
+            let evicted = map.keys().next().cloned();
+            if let Some(evicted) = evicted {
+                map.remove(&evicted);
+            }
+        }
+        map.insert(id.to_string(), (data.bar.clone(), html.clone()));
+        Some(html)
     }
 }
 
@@ -140,8 +175,9 @@ mod tests {
         let same = Arc::new(day(0));
         let first = Bars::build(history(&same, day(0)), None);
         let second = Bars::build(history(&same, day(60_000)), Some(&first));
-        assert!(Arc::ptr_eq(&first.html["a"], &second.html["a"]), "kept");
-        assert!(!Arc::ptr_eq(&first.html["b"], &second.html["b"]));
+        let html = |bars: &Bars, id: &str| bars.bar(id).unwrap();
+        assert!(Arc::ptr_eq(&html(&first, "a"), &html(&second, "a")), "kept");
+        assert!(!Arc::ptr_eq(&html(&first, "b"), &html(&second, "b")));
         assert!(
             second
                 .bar("b")
@@ -150,5 +186,29 @@ mod tests {
             "{:?}",
             second.bar("b")
         );
+    }
+
+    #[test]
+    fn a_large_config_renders_bars_when_asked_and_keeps_at_most_kept() {
+        use crate::snapshot::CheckHistory;
+        let bar = Arc::new(DayBar::default());
+        let mut h = History::default();
+        for i in 0..=KEPT {
+            let history = CheckHistory {
+                uptime: [None; 4],
+                bar: bar.clone(),
+            };
+            h.checks.insert(format!("c{i}"), history);
+        }
+        let bars = Bars::build(Arc::new(h), None);
+        assert_eq!(bars.kept().0, 0, "nothing rendered ahead");
+        let first = bars.bar("c0").unwrap();
+        assert!(first.starts_with("<ol class=\"bar\""), "{first}");
+        assert!(Arc::ptr_eq(&first, &bars.bar("c0").unwrap()), "kept");
+        for i in 0..=KEPT {
+            bars.bar(&format!("c{i}")).unwrap();
+        }
+        assert_eq!(bars.kept().0, KEPT);
+        assert!(bars.bar("nope").is_none());
     }
 }
