@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use watchpost::clock::{DAY_MS, Timestamp};
+use watchpost::i18n::Lang;
 use watchpost::maintenance::Schedule;
 use watchpost::monitor::State;
 use watchpost::probe::Status;
@@ -56,7 +57,7 @@ fn main() {
             }),
             incident: None,
         };
-        snapshot.checks.insert(check.id.clone(), now_state);
+        snapshot.checks.set(i, now_state);
         let days = (0..90)
             .map(|d| {
                 let day = Timestamp(now.day_start().0 - (89 - d) * DAY_MS);
@@ -97,6 +98,7 @@ fn main() {
         open: &[],
         recent: &[],
         now,
+        lang: Lang::En,
     };
 
     let page = render_index(&front);
@@ -105,7 +107,7 @@ fn main() {
         b.iter(|| render_index(&front))
     });
     c.bench_function(&format!("a folded group's list, {checks} checks"), |b| {
-        b.iter(|| render_group(&snapshot, &bars, "group-1", now))
+        b.iter(|| render_group(&snapshot, &bars, "group-1", now, Lang::En))
     });
     c.bench_function(&format!("bars, rebuilt, {checks} checks"), |b| {
         b.iter(|| Bars::build(history.clone(), None))
@@ -134,9 +136,10 @@ fn main() {
         times[times.len() - 1]
     );
     println!("bars, once per history refresh (every 10 s), first build: {build:?}");
-    let (kept, kept_bytes) = bars.kept();
+    let (kept, kept_bytes) = bars.kept(Lang::En);
     println!("bars kept rendered after the runs: {kept}, {kept_bytes} bytes");
-    let group = render_group(&snapshot, &bars, "group-1", now).map_or(0, |(_, _, list)| list.len());
+    let group = render_group(&snapshot, &bars, "group-1", now, Lang::En)
+        .map_or(0, |(_, _, list)| list.len());
     println!("a folded group's list (/fragments/group/group-1): {group} bytes");
     println!(
         "open groups on the page: {}, checks with a row: {}",

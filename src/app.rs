@@ -125,6 +125,7 @@ impl App {
             },
         );
         let (outcomes_tx, outcomes_rx) = mpsc::channel(OUTCOME_QUEUE);
+        watch_store(&metrics, &outcomes_tx, &store, &config);
         let (reconfig_tx, reconfig_rx) = mpsc::channel(4);
         let recorder = tokio::spawn(recorder.run_with(outcomes_rx, reconfig_rx));
         let probes = Probes::spawn(
@@ -221,6 +222,7 @@ impl App {
                 })
             }),
             local_addr: listener.local_addr()?,
+            store_health: store.writer.health().clone(),
             subscriptions: subscriptions.as_ref().map(|s| {
                 Arc::new(web::subscribe::Desk {
                     writer: store.writer.clone(),
@@ -301,4 +303,29 @@ async fn housekeeping(writer: Writer, keep_raw: Duration, token: CancellationTok
 /// Loads nothing and binds everything: the daemon from a validated config until `shutdown`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     App::bind(config).await?.run(shutdown).await
+}
+
+/// Lets the metrics read the recorder's and the writer's queues, the writer's commits and the
+/// database's size, without keeping any of them alive.
+fn watch_store<T: Send + 'static>(
+    metrics: &Arc<Metrics>,
+    outcomes: &mpsc::Sender<T>,
+    store: &Store,
+    config: &Config,
+) {
+    let weak = outcomes.downgrade();
+    metrics.watch_queues(
+        Box::new(move || {
+            weak.upgrade()
+                .map_or(0, |tx| tx.max_capacity() - tx.capacity())
+        }),
+        Box::new(store.writer.depth()),
+    );
+    let told = Arc::downgrade(metrics);
+    store.writer.on_commit(Box::new(move |writes, took| {
+        if let Some(m) = told.upgrade() {
+            m.store_committed(writes, took);
+        }
+    }));
+    metrics.watch_database(config.storage.path.clone());
 }

@@ -71,6 +71,28 @@ pub enum Event {
         phase: WindowPhase,
         window: WindowInfo,
     },
+    /// An admin put a dead letter of the outbox back, to be delivered again.
+    NotificationRetried { id: i64, at: Timestamp },
+    /// A check's TLS certificate came within `days` of its expiry, for the first time for this
+    /// certificate and this many days (a threshold of `[notifications] cert_expiry_days`).
+    CertExpiring {
+        check: CheckId,
+        days: u32,
+        cert: CertInfo,
+        /// The probe that saw it.
+        at: Timestamp,
+    },
+}
+
+/// A certificate as its expiry notices name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertInfo {
+    /// SHA-256 of the certificate, in hex.
+    pub fingerprint: String,
+    pub subject: String,
+    pub issuer: String,
+    /// The earliest `notAfter` of the chain presented.
+    pub expires: Timestamp,
 }
 
 /// What an admin did to a maintenance window.
@@ -102,7 +124,10 @@ impl Event {
     pub fn touches_history(&self) -> bool {
         !matches!(
             self,
-            Event::Maintenance { .. } | Event::MaintenanceTime { .. }
+            Event::Maintenance { .. }
+                | Event::MaintenanceTime { .. }
+                | Event::CertExpiring { .. }
+                | Event::NotificationRetried { .. }
         )
     }
 }

@@ -1,9 +1,12 @@
 //! The history refresher: reads the rollups of the last 90 days into uptime figures and day
 //! cells, publishes them for the web, and sets the uptime metrics. It runs on a timer and
-//! whenever an incident changes; pages never read rollups themselves.
+//! whenever an incident changes; pages never read rollups themselves. Bars that read the same
+//! are one shared bar (most checks' 90 days are all up), so a refresh of 10,000 checks holds a
+//! few hundred bars, not 10,000.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
@@ -78,14 +81,25 @@ impl Refresher {
             .iter()
             .filter_map(|c| ids.get(c.id.as_str()).copied())
             .collect();
-        // Per check: uptime per window and the day cells, from that check's rows alone.
+        // Per check: uptime per window and the day cells, from that check's rows alone, each bar
+        // shared with the checks whose bar reads the same as soon as it is read.
+        let shared = Arc::new(Mutex::new(Bars::default()));
+        let bars = shared.clone();
         let mut summaries = self
             .reader
             .summarize_rollups(
                 wanted,
                 Timestamp(now.hour_start().0 - 23 * HOUR_MS),
                 first_day,
-                move |hours, days| summarize(hours, days, first_day, now),
+                move |hours, days| {
+                    let (uptime, days) = summarize(hours, days, first_day, now);
+                    let bar = DayBar {
+                        days,
+                        incidents: Vec::new(),
+                    };
+                    let mut bars = bars.lock().unwrap_or_else(|e| e.into_inner());
+                    (uptime, bars.share(bar))
+                },
             )
             .await?;
         let mut incidents: HashMap<String, Vec<BarIncident>> = HashMap::new();
@@ -111,21 +125,32 @@ impl Refresher {
             computed_at: now,
             checks: HashMap::new(),
         };
+        let mut bars = std::mem::take(&mut *shared.lock().unwrap_or_else(|e| e.into_inner()));
         for check in &snapshot.config.checks {
-            let (uptime, cells) = ids
+            let (uptime, bar) = ids
                 .get(check.id.as_str())
                 .and_then(|id| summaries.remove(id))
-                .unwrap_or_else(|| summarize(&Deltas::new(), &Deltas::new(), first_day, now));
+                .unwrap_or_else(|| {
+                    let (uptime, days) = summarize(&Deltas::new(), &Deltas::new(), first_day, now);
+                    let bar = DayBar {
+                        days,
+                        incidents: Vec::new(),
+                    };
+                    (uptime, bars.share(bar))
+                });
             for ((label, _), ratio) in WINDOWS.iter().zip(uptime) {
                 self.metrics.set_uptime(check, label, ratio);
             }
-            let bar = DayBar {
-                days: cells,
-                incidents: incidents.remove(check.id.as_str()).unwrap_or_default(),
+            let bar = match incidents.remove(check.id.as_str()) {
+                Some(incidents) => bars.share(DayBar {
+                    days: bar.days.clone(),
+                    incidents,
+                }),
+                None => bar,
             };
             let bar = match previous.checks.get(check.id.as_str()) {
-                Some(before) if *before.bar == bar => before.bar.clone(),
-                _ => Arc::new(bar),
+                Some(before) if before.bar == bar => before.bar.clone(),
+                _ => bar,
             };
             history
                 .checks
@@ -150,4 +175,40 @@ fn summarize(
         })
         .collect();
     (windows(hours, days, now), cells)
+}
+
+/// The bars of one refresh, one per distinct reading.
+#[derive(Default)]
+struct Bars {
+    by_hash: HashMap<u64, Vec<Arc<DayBar>>>,
+}
+
+impl Bars {
+    /// The shared bar that reads as `bar` does.
+    fn share(&mut self, bar: DayBar) -> Arc<DayBar> {
+        let same = self.by_hash.entry(shown_hash(&bar)).or_default();
+        if let Some(known) = same.iter().find(|b| ***b == bar) {
+            return known.clone();
+        }
+        let bar = Arc::new(bar);
+        same.push(bar.clone());
+        bar
+    }
+}
+
+/// A hash of what a bar shows, the same for bars that compare equal.
+fn shown_hash(bar: &DayBar) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for c in &bar.days {
+        c.day.0.hash(&mut h);
+        c.down_ms.hash(&mut h);
+        c.level.as_str().hash(&mut h);
+        c.uptime()
+            .map(|u| (u * 10_000.0).floor() as i64)
+            .hash(&mut h);
+    }
+    for i in &bar.incidents {
+        i.id.hash(&mut h);
+    }
+    h.finish()
 }

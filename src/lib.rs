@@ -19,6 +19,7 @@
 //! - [`export`]: one check's results, days or incidents as CSV or JSON (`watchpost export`).
 //! - [`service`]: the systemd protocol: ready, status lines and the watchdog.
 //! - `words`: times and durations as people read them ("Dec 3, 11:24 UTC", "6 min 29 s").
+//! - [`i18n`]: the public pages' words in each language, and the choice of one.
 
 pub mod actions;
 pub mod app;
@@ -27,6 +28,8 @@ pub mod config;
 pub mod event;
 pub mod export;
 pub mod history;
+pub mod i18n;
+pub mod logging;
 pub mod logline;
 pub mod maintenance;
 pub mod metrics;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueHint};
 use tokio_util::sync::CancellationToken;
+use watchpost::logging::LogFormat;
 use watchpost::{config, export, probe};
 
 #[derive(Parser)]
@@ -19,6 +20,10 @@ use watchpost::{config, export, probe};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written to stderr: plain text (without a timestamp under journald, which
+    /// adds its own), or one JSON object per line.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Plain)]
+    log_format: LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -146,7 +151,7 @@ enum OpsCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    watchpost::logging::init(cli.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -169,27 +174,6 @@ fn main() -> ExitCode {
         Command::Ops(command) => ops(command, &runtime),
         Command::Subscribers { command } => runtime.block_on(subscribers(command)),
     }
-}
-
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`), without the platform verifier's
-/// ERROR line for every rejected certificate: the probe's message says it, and the probe logs
-/// it once per host.
-fn init_logging() {
-    use tracing_subscriber::filter::{EnvFilter, filter_fn};
-    use tracing_subscriber::prelude::*;
-    let env = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let verifier_noise = filter_fn(|meta| {
-        !(*meta.level() == tracing::Level::ERROR
-            && meta.target().starts_with("rustls_platform_verifier"))
-    });
-    let fmt = tracing_subscriber::fmt::layer()
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    tracing_subscriber::registry()
-        .with(env)
-        .with(verifier_noise)
-        .with(fmt)
-        .init();
 }
 
 /// Where a config is looked for when `--config` is not given, in order.
@@ -226,6 +210,11 @@ fn load(flag: Option<PathBuf>) -> Option<config::Config> {
         Ok(c) => Some(c),
         Err(e) => {
             eprintln!("{e}");
+            if let config::Error::Invalid(problems) = &e {
+                let n = problems.len();
+                let s = if n == 1 { "" } else { "s" };
+                eprintln!("{}: {n} error{s}", path.display());
+            }
             None
         }
     }
@@ -255,6 +244,13 @@ async fn run(flag: Option<PathBuf>) -> ExitCode {
     };
     let token = CancellationToken::new();
     tokio::spawn(watch_signals(token.clone()));
+    // A file-size limit (RLIMIT_FSIZE) reached must fail the write (EFBIG), which the store
+    // waits out, instead of killing the daemon: a handler replaces SIGXFSZ's default action.
+    if let Err(e) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(
+        rustix::process::Signal::XFSZ.as_raw(),
+    )) {
+        tracing::warn!(error = %e, "cannot catch SIGXFSZ: a file-size limit would stop watchpost");
+    }
     match watchpost::app::run(config, token).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -549,30 +545,5 @@ fn man(out_dir: Option<&Path>) -> ExitCode {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every command and every argument is explained in `--help`, the man pages and completions.
-    #[test]
-    fn every_command_and_argument_has_help() {
-        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
-            if cmd.get_about().is_none() {
-                missing.push(path.to_string());
-            }
-            for arg in cmd.get_arguments() {
-                if arg.get_help().is_none() && !["help", "version"].contains(&arg.get_id().as_str())
-                {
-                    missing.push(format!("{path} {}", arg.get_id()));
-                }
-            }
-            for sub in cmd.get_subcommands() {
-                walk(sub, &format!("{path} {}", sub.get_name()), missing);
-            }
-        }
-        let cmd = Cli::command();
-        cmd.clone().debug_assert();
-        let mut missing = Vec::new();
-        walk(&cmd, "watchpost", &mut missing);
-        assert!(missing.is_empty(), "no help for: {missing:?}");
-    }
-}
+#[path = "main_tests.rs"]
+mod tests;

@@ -246,6 +246,7 @@ vocabulary! {
         PlanMaintenance = "plan maintenance",
         EditMaintenance = "edit maintenance",
         CancelMaintenance = "cancel maintenance",
+        RetryNotification = "retry notification",
     }
 }
 

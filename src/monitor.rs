@@ -142,6 +142,9 @@ pub fn apply(
     policy: &Policy,
     cadence: &Cadence,
 ) -> Step {
+    // A wall clock stepped back (NTP) must not date a change before the probes already
+    // counted: until it catches up, probes count as taken at the last one (and no time passes).
+    let at = t.last_at.map_or(at, |last| last.max(at));
     let mut spans = Vec::new();
     if let Some(last) = t.last_at.filter(|&last| last < at) {
         let end = if at.since(last) > cadence.gap_after {
@@ -505,5 +508,50 @@ mod tests {
         .tracker;
         let step = apply(&t, Status::Up, Timestamp(600_000), None, &p, &CADENCE);
         assert_eq!(step.spans[0].end, Timestamp(10_000));
+    }
+
+    #[test]
+    fn a_wall_clock_step_back_or_forward_makes_no_false_downtime_nor_a_change_out_of_order() {
+        const HOUR: i64 = 3_600_000;
+        let p = policy(3, 2);
+        let mut t = Tracker::new(Up);
+        let mut changes = Vec::new();
+        let mut down_ms = 0;
+        let probes = [
+            (0, Status::Up),
+            (10_000, Status::Up),
+            (20_000, Status::Up),
+            // NTP steps the clock back three hours; the target goes down.
+            (20_000 - 3 * HOUR + 10_000, Status::Down),
+            (20_000 - 3 * HOUR + 20_000, Status::Down),
+            (20_000 - 3 * HOUR + 30_000, Status::Down),
+            // Then five hours forward; the target is back.
+            (20_000 + 5 * HOUR, Status::Up),
+            (20_000 + 5 * HOUR + 10_000, Status::Up),
+        ];
+        for (at, status) in probes {
+            let step = apply(&t, status, Timestamp(at), None, &p, &CADENCE);
+            for s in &step.spans {
+                assert!(s.end >= s.start, "{s:?}");
+                let ms = s.end.0 - s.start.0;
+                if s.to == Some(Bucket::Down) {
+                    down_ms += ms;
+                }
+                if s.from == Some(Bucket::Down) {
+                    down_ms -= ms;
+                }
+            }
+            changes.extend(step.change.map(|c| (c.from, c.to, c.at.0)));
+            t = step.tracker;
+        }
+        assert_eq!(
+            changes,
+            vec![(Up, Down, 20_000), (Down, Up, 20_000 + 5 * HOUR)],
+            "dated in order, never before the last probe counted"
+        );
+        assert_eq!(
+            down_ms, 10_000,
+            "the step forward counts one interval, not five hours, of downtime"
+        );
     }
 }

@@ -19,15 +19,16 @@ use crate::model::{CheckId, State, Status};
 use crate::monitor::{self, Cadence, Change, Tracker};
 use crate::probe::{Outcome, Reason};
 use crate::scheduler::Delivery;
-use crate::snapshot::{CheckNow, LastProbe, Snapshot};
+use crate::snapshot::{Cells, CheckNow, LastProbe, Snapshot};
 use crate::store::{Evidence, IncidentRow, Write, Writer};
 
 /// Evidence rows kept for one incident at most; later failures repeat what is known.
 const MAX_EVIDENCE: usize = 50;
 /// Outcomes taken from the queue at once, when they arrive faster than one by one.
 const PUBLISH_EVERY: usize = 256;
-/// The least time between two snapshots: publishing copies every check's "now", so with many
-/// checks it is done at most ten times a second, and the page lags the probes by at most this.
+/// The least time between two snapshots: the page lags the probes by at most this. Publishing
+/// copies one pointer per 32 checks (see [`Cells`]), so a snapshot per result would cost little
+/// too; the spacing keeps a burst of results to one copy.
 const PUBLISH_SPACING: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What the recorder needs from the rest of the daemon.
@@ -37,6 +38,8 @@ pub struct Recorder {
     writer: Writer,
     metrics: Arc<Metrics>,
     snapshot: watch::Sender<Arc<Snapshot>>,
+    /// Every check's "now" by its index in `config.checks`, shared with the published snapshots.
+    cells: Cells,
     schedule: watch::Receiver<Arc<Schedule>>,
     local: LocalFaults,
 }
@@ -55,15 +58,22 @@ struct Runtime {
     last_message: Option<String>,
     /// The first probe of the current run of good ones; `None` after a failing one.
     good_since: Option<Timestamp>,
-    now: CheckNow,
+    /// The certificate expiry notice last announced.
+    cert: actions::CertMemo,
 }
 
 impl Runtime {
     /// A check's state at start: down or degraded while `open` (its automatic incident left
-    /// open when watchpost last stopped) is, else unknown until its first probes.
-    fn new(index: usize, row: i64, open: Option<&IncidentRow>) -> Runtime {
+    /// open when watchpost last stopped) is, else unknown until its first probes; with what
+    /// the page shows of it.
+    fn new(index: usize, row: i64, open: Option<&IncidentRow>) -> (Runtime, CheckNow) {
         let state = open.map_or(State::Unknown, |i| i.severity.state());
-        Runtime {
+        let now = CheckNow {
+            state: open.map(|_| state),
+            last: None,
+            incident: open.map(|i| i.id),
+        };
+        let runtime = Runtime {
             index,
             row,
             tracker: Tracker::new(state),
@@ -72,12 +82,9 @@ impl Runtime {
             evidence_kept: 0,
             last_message: None,
             good_since: None,
-            now: CheckNow {
-                state: open.map(|_| state),
-                last: None,
-                incident: open.map(|i| i.id),
-            },
-        }
+            cert: actions::CertMemo::default(),
+        };
+        (runtime, now)
     }
 }
 
@@ -111,6 +118,7 @@ impl Recorder {
         open: &[IncidentRow],
         handles: Handles,
     ) -> Recorder {
+        let mut cells = Cells::new(config.checks.len());
         let checks = config
             .checks
             .iter()
@@ -122,7 +130,10 @@ impl Recorder {
                     .filter(|i| i.auto)
                     .filter(|i| i.check.as_deref() == Some(check.id.as_str()))
                     .max_by_key(|i| i.started_at);
-                let runtime = Runtime::new(index, row, open);
+                let (runtime, now) = Runtime::new(index, row, open);
+                if open.is_some() {
+                    cells.set(index, now);
+                }
                 handles.metrics.set_state(check, runtime.tracker.state);
                 (check.id.clone(), runtime)
             })
@@ -133,6 +144,7 @@ impl Recorder {
             writer: handles.writer,
             metrics: handles.metrics,
             snapshot: handles.snapshot,
+            cells,
             schedule: handles.schedule,
             local: LocalFaults::default(),
         };
@@ -230,12 +242,13 @@ impl Recorder {
                 rt.tracker = Tracker::new(State::Unknown);
                 rt.failures.clear();
                 rt.good_since = None;
-                rt.now = CheckNow::default();
+                self.cells.set(rt.index, CheckNow::default());
             }
         }
         for id in &gone {
             self.checks.remove(id);
         }
+        let mut cells = Cells::new(r.config.checks.len());
         for (index, check) in r.config.checks.iter().enumerate() {
             let Some(&row) = r.rows.get(&check.id) else {
                 continue;
@@ -243,12 +256,16 @@ impl Recorder {
             let rt = self
                 .checks
                 .entry(check.id.clone())
-                .or_insert_with(|| Runtime::new(index, row, None));
+                .or_insert_with(|| Runtime::new(usize::MAX, row, None).0);
+            if let Some(now) = self.cells.cell(rt.index) {
+                cells.set(index, now);
+            }
             rt.index = index;
             rt.row = row;
             self.metrics.set_state(check, rt.tracker.state);
         }
         self.config = r.config;
+        self.cells = cells;
         Ok(())
     }
 
@@ -264,6 +281,10 @@ impl Recorder {
             return Ok(());
         }
         self.metrics.observe(check, &outcome);
+        if let Some(tls) = &outcome.tls {
+            let days = &config.notify.cert_days;
+            actions::cert_seen(&self.writer, &mut rt.cert, id, tls, outcome.at, days).await?;
+        }
         let outcome = Arc::new(outcome);
         self.writer
             .send(Write::Result {
@@ -317,15 +338,22 @@ impl Recorder {
                 })
                 .await?;
         }
-        rt.now.state = Some(rt.tracker.state);
-        rt.now.last = Some(LastProbe {
-            at: outcome.at,
-            status: outcome.status,
-            latency: outcome.latency,
-            code: outcome.code,
-            failure: outcome.failure.clone(),
-            tls: outcome.tls.clone(),
-        });
+        let incident = self.cells.get(rt.index).incident;
+        self.cells.set(
+            rt.index,
+            CheckNow {
+                state: Some(rt.tracker.state),
+                last: Some(LastProbe {
+                    at: outcome.at,
+                    status: outcome.status,
+                    latency: outcome.latency,
+                    code: outcome.code,
+                    failure: outcome.failure.clone(),
+                    tls: outcome.tls.clone(),
+                }),
+                incident,
+            },
+        );
 
         match step.change {
             Some(change) => {
@@ -371,7 +399,12 @@ impl Recorder {
                 rt.last_message = o.last_message;
             }
         }
-        rt.now.incident = rt.incident.map(|(id, _)| id);
+        let incident = rt.incident.map(|(id, _)| id);
+        if self.cells.get(rt.index).incident != incident {
+            let mut now = self.cells.get(rt.index).clone();
+            now.incident = incident;
+            self.cells.set(rt.index, now);
+        }
         Ok(())
     }
 
@@ -437,11 +470,7 @@ impl Recorder {
     fn publish(&self) {
         let snapshot = Snapshot {
             config: self.config.clone(),
-            checks: self
-                .checks
-                .iter()
-                .map(|(id, c)| (id.clone(), c.now.clone()))
-                .collect(),
+            checks: self.cells.clone(),
         };
         self.snapshot.send_replace(Arc::new(snapshot));
     }

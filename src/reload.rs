@@ -54,13 +54,11 @@ pub async fn register(
         })
         .collect();
     let rows = writer.sync_checks(metas, Timestamp::now()).await?;
+    let rows: HashMap<&str, i64> = rows.iter().map(|r| (r.slug.as_str(), r.id)).collect();
     Ok(config
         .checks
         .iter()
-        .filter_map(|c| {
-            let row = rows.iter().find(|r| r.slug == c.id.as_str())?;
-            Some((c.id.clone(), row.id))
-        })
+        .filter_map(|c| Some((c.id.clone(), *rows.get(c.id.as_str())?)))
         .collect())
 }
 
@@ -125,13 +123,12 @@ impl Reloader {
         let rows = register(&self.writer, &new)
             .await
             .map_err(|e| format!("registering checks: {e}"))?;
+        let before: HashMap<&CheckId, &config::Check> =
+            self.config.checks.iter().map(|o| (&o.id, o)).collect();
         let reset = new
             .checks
             .iter()
-            .filter(|c| {
-                let before = self.config.checks.iter().find(|o| o.id == c.id);
-                before.is_some_and(|o| !same(o, c))
-            })
+            .filter(|c| before.get(&c.id).is_some_and(|o| !same(o, c)))
             .map(|c| c.id.clone())
             .collect();
         let (applied, in_force) = tokio::sync::oneshot::channel();

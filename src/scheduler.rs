@@ -1,16 +1,19 @@
-//! The only place that decides *when* a probe runs: one task per check on its own interval,
-//! first runs spread over the interval by a stable hash of the check id, a global cap on probes
-//! in flight, and missed ticks skipped rather than replayed. Each outcome leaves with the check's
-//! `${NAME}` values taken out of its message.
+//! The only place that decides *when* a probe runs: one driver task holds every check's next slot
+//! in a heap and starts each probe at its slot (a check costs a heap entry and one shared record,
+//! not a task); first runs spread over the interval by a stable hash of the check id, a global cap
+//! on probes in flight, at most one probe of a check at a time, and missed slots skipped rather
+//! than replayed. Each outcome leaves with the check's `${NAME}` values taken out of its message.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Check, Config};
@@ -23,23 +26,33 @@ pub type Delivery = (CheckId, Outcome);
 /// Probes in flight at once, across all checks.
 pub const MAX_IN_FLIGHT: usize = 512;
 
-/// The running probe tasks, one per check, by check id: started, stopped and restarted as the
-/// config changes, all stopped when `token` is cancelled or the recorder is gone.
+/// The checks being probed, by check id: started, stopped and restarted as the config changes,
+/// all stopped when `token` is cancelled or the recorder is gone.
 pub struct Probes {
-    running: HashMap<CheckId, Running>,
-    tasks: JoinSet<()>,
-    out: mpsc::Sender<Delivery>,
-    permits: Arc<Semaphore>,
+    running: HashMap<CheckId, Arc<Slot>>,
+    /// Checks for the driver to start scheduling.
+    start: mpsc::UnboundedSender<Arc<Slot>>,
+    driver: JoinSet<()>,
     token: CancellationToken,
-    /// How late each probe starts against its slot.
-    lag: prometheus::Histogram,
 }
 
-struct Running {
+/// One check as the driver and its probe in flight share it.
+struct Slot {
     /// The check as it was started, to tell a changed one.
     check: Check,
     stop: CancellationToken,
+    /// [`IDLE`], [`BUSY`] or [`MISSED`].
+    busy: AtomicU8,
+    /// The slot missed while busy, in nanoseconds after the driver's epoch.
+    missed: AtomicU64,
 }
+
+/// No probe of the check in flight.
+const IDLE: u8 = 0;
+/// A probe in flight.
+const BUSY: u8 = 1;
+/// A probe in flight, and a slot came meanwhile: it runs, late, as soon as this probe ends.
+const MISSED: u8 = 2;
 
 /// What [`Probes::apply`] did, by check id.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -56,27 +69,38 @@ impl Changes {
 }
 
 impl Probes {
-    /// Starts one task per check of `config`; each probe's lateness goes to `lag`.
+    /// Starts probing every check of `config`; each probe's lateness goes to `lag`.
     pub fn spawn(
         config: &Config,
         out: mpsc::Sender<Delivery>,
         token: CancellationToken,
         lag: prometheus::Histogram,
     ) -> Probes {
+        let (start, slots) = mpsc::unbounded_channel();
+        let mut driver = JoinSet::new();
+        driver.spawn(
+            Driver {
+                out,
+                permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+                lag,
+                epoch: Instant::now(),
+                due: BinaryHeap::new(),
+                in_flight: JoinSet::new(),
+            }
+            .run(slots, token.clone()),
+        );
         let mut probes = Probes {
             running: HashMap::new(),
-            tasks: JoinSet::new(),
-            out,
-            permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            start,
+            driver,
             token,
-            lag,
         };
         probes.apply(config);
         probes
     }
 
-    /// Brings the running tasks in line with `config`: starts added checks, stops removed ones
-    /// and restarts changed ones; an unchanged check keeps its task and its schedule.
+    /// Brings the probed checks in line with `config`: starts added checks, stops removed ones
+    /// and restarts changed ones; an unchanged check keeps its schedule.
     pub fn apply(&mut self, config: &Config) -> Changes {
         let mut changes = Changes::default();
         let wanted: HashMap<&CheckId, &Check> = config.checks.iter().map(|c| (&c.id, c)).collect();
@@ -99,32 +123,210 @@ impl Probes {
             if !changes.changed.contains(&check.id) {
                 changes.added.push(check.id.clone());
             }
-            let stop = self.token.child_token();
-            let task = run_check(
-                check.clone(),
-                self.out.clone(),
-                self.permits.clone(),
-                self.lag.clone(),
-            );
-            let until = stop.clone();
-            self.tasks.spawn(async move {
-                until.run_until_cancelled(task).await;
+            let slot = Arc::new(Slot {
+                check: check.clone(),
+                stop: self.token.child_token(),
+                busy: AtomicU8::new(IDLE),
+                missed: AtomicU64::new(0),
             });
-            self.running.insert(
-                check.id.clone(),
-                Running {
-                    check: check.clone(),
-                    stop,
-                },
-            );
+            // Only fails once the driver is gone, at shutdown.
+            let _ = self.start.send(slot.clone());
+            self.running.insert(check.id.clone(), slot);
         }
         changes
     }
 
-    /// Waits for every task to end (after `token` is cancelled); the outcome sender goes with
-    /// them, so the recorder drains and returns.
+    /// Waits for the driver and every probe in flight to end (after `token` is cancelled); the
+    /// outcome sender goes with them, so the recorder drains and returns.
     pub async fn join(mut self) {
-        while self.tasks.join_next().await.is_some() {}
+        drop(self.start);
+        while self.driver.join_next().await.is_some() {}
+    }
+}
+
+/// A check's next slot, ordered by time alone.
+struct Due {
+    at: Instant,
+    slot: Arc<Slot>,
+}
+
+impl PartialEq for Due {
+    fn eq(&self, other: &Due) -> bool {
+        self.at == other.at
+    }
+}
+
+impl Eq for Due {}
+
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Due) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Due {
+    fn cmp(&self, other: &Due) -> std::cmp::Ordering {
+        self.at.cmp(&other.at)
+    }
+}
+
+/// The one task that starts every probe at its slot.
+struct Driver {
+    out: mpsc::Sender<Delivery>,
+    permits: Arc<Semaphore>,
+    lag: prometheus::Histogram,
+    /// What [`Slot::missed`] counts from.
+    epoch: Instant,
+    /// Every running check's next slot, soonest first; a stopped check leaves at its next slot.
+    due: BinaryHeap<Reverse<Due>>,
+    in_flight: JoinSet<()>,
+}
+
+impl Driver {
+    async fn run(
+        mut self,
+        mut slots: mpsc::UnboundedReceiver<Arc<Slot>>,
+        token: CancellationToken,
+    ) {
+        let mut open = true;
+        loop {
+            let next = self.due.peek().map(|Reverse(d)| d.at);
+            tokio::select! {
+                biased;
+                _ = token.cancelled() => break,
+                slot = slots.recv(), if open => match slot {
+                    Some(slot) => {
+                        let at = Instant::now() + offset(&slot.check);
+                        self.due.push(Reverse(Due { at, slot }));
+                    }
+                    None => open = false,
+                },
+                // Probes that ended are reaped here, in bulk: a branch per ended probe would
+                // starve the timer at thousands of probes a second.
+                _ = tokio::time::sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
+                    while self.in_flight.try_join_next().is_some() {}
+                    self.start_due(Instant::now());
+                }
+            }
+        }
+        // Every probe in flight stops with its check's token, a child of `token`.
+        while self.in_flight.join_next().await.is_some() {}
+    }
+
+    /// Starts the probes whose slot has come, and schedules each check's next slot.
+    fn start_due(&mut self, now: Instant) {
+        while self.due.peek().is_some_and(|Reverse(d)| d.at <= now) {
+            let Some(Reverse(Due { at, slot })) = self.due.pop() else {
+                break;
+            };
+            if slot.stop.is_cancelled() {
+                continue;
+            }
+            self.due.push(Reverse(Due {
+                at: next_slot(at, slot.check.interval, now),
+                slot: slot.clone(),
+            }));
+            if !self.claim(&slot, at) {
+                continue;
+            }
+            let task = run_probe(
+                slot.clone(),
+                at,
+                self.epoch,
+                self.out.clone(),
+                self.permits.clone(),
+                self.lag.clone(),
+            );
+            let until = slot.stop.clone();
+            self.in_flight.spawn(async move {
+                until.run_until_cancelled(task).await;
+            });
+        }
+    }
+
+    /// Whether the slot at `at` may start a probe now; if one is still in flight, the slot is
+    /// left for it to run when it ends.
+    fn claim(&self, slot: &Slot, at: Instant) -> bool {
+        let missed =
+            u64::try_from(at.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX);
+        loop {
+            match slot.busy.load(Ordering::Acquire) {
+                IDLE => {
+                    if slot
+                        .busy
+                        .compare_exchange(IDLE, BUSY, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                    {
+                        return true;
+                    }
+                }
+                BUSY => {
+                    // Read by the probe in flight only once it sees MISSED, set after this.
+                    slot.missed.store(missed, Ordering::Release);
+                    if slot
+                        .busy
+                        .compare_exchange(BUSY, MISSED, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                    {
+                        return false;
+                    }
+                }
+                // Already missed one: that first missed slot runs, as an interval skipping
+                // missed ticks would.
+                _ => return false,
+            }
+        }
+    }
+}
+
+/// The slot after `at`, skipping those already past at `now`, on the same grid.
+fn next_slot(at: Instant, interval: Duration, now: Instant) -> Instant {
+    let next = at + interval;
+    if next > now || interval.is_zero() {
+        return next;
+    }
+    let behind = now.duration_since(at).as_nanos();
+    let period = interval.as_nanos();
+    let steps = u32::try_from(behind / period + 1).unwrap_or(u32::MAX);
+    at + interval.saturating_mul(steps)
+}
+
+/// Probes the check of `slot` for its slot at `at`, then for the slot it missed meanwhile, if any.
+async fn run_probe(
+    slot: Arc<Slot>,
+    mut at: Instant,
+    epoch: Instant,
+    out: mpsc::Sender<Delivery>,
+    permits: Arc<Semaphore>,
+    lag: prometheus::Histogram,
+) {
+    let check = &slot.check;
+    loop {
+        let Ok(permit) = permits.acquire().await else {
+            return;
+        };
+        lag.observe(at.elapsed().as_secs_f64());
+        // Boxed: a probe's state machine is some 20 KB, and only the probes in flight need one.
+        let mut outcome = Box::pin(probe::run(&check.spec, &check.limits)).await;
+        drop(permit);
+        // Before anything stores, shows or logs it.
+        if let Some(failure) = &mut outcome.failure {
+            check.secrets.scrub(&mut failure.message);
+        }
+        if out.send((check.id.clone(), outcome)).await.is_err() {
+            return;
+        }
+        if slot
+            .busy
+            .compare_exchange(BUSY, IDLE, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            return;
+        }
+        // A slot came while this probe ran: it runs now, late.
+        let nanos = slot.missed.load(Ordering::Acquire);
+        slot.busy.store(BUSY, Ordering::Release);
+        at = epoch + Duration::from_nanos(nanos);
     }
 }
 
@@ -137,35 +339,6 @@ pub fn same(a: &Check, b: &Check) -> bool {
         && format!("{:?}", a.spec) == format!("{:?}", b.spec)
 }
 
-async fn run_check(
-    check: Check,
-    out: mpsc::Sender<Delivery>,
-    permits: Arc<Semaphore>,
-    lag: prometheus::Histogram,
-) {
-    let first = Instant::now() + offset(&check);
-    let mut ticks = tokio::time::interval_at(first, check.interval);
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    loop {
-        let slot = ticks.tick().await;
-        let Ok(permit) = permits.acquire().await else {
-            return;
-        };
-        lag.observe(slot.elapsed().as_secs_f64());
-        // Boxed: a probe's state machine is some 20 KB, and a check spends nearly all its time
-        // waiting for the next tick, which should cost a thousand checks kilobytes, not 20 MB.
-        let mut outcome = Box::pin(probe::run(&check.spec, &check.limits)).await;
-        drop(permit);
-        // Before anything stores, shows or logs it.
-        if let Some(failure) = &mut outcome.failure {
-            check.secrets.scrub(&mut failure.message);
-        }
-        if out.send((check.id.clone(), outcome)).await.is_err() {
-            return;
-        }
-    }
-}
-
 /// Where in its interval a check's first probe falls: stable across restarts, spread across checks.
 pub fn offset(check: &Check) -> Duration {
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -174,4 +347,19 @@ pub fn offset(check: &Check) -> Duration {
         .unwrap_or(u64::MAX)
         .max(1);
     Duration::from_millis(h.finish() % period)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_slot_skips_the_missed_ones_on_the_same_grid() {
+        let at = Instant::now();
+        let s = Duration::from_secs(10);
+        assert_eq!(next_slot(at, s, at), at + s);
+        assert_eq!(next_slot(at, s, at + Duration::from_secs(3)), at + s);
+        assert_eq!(next_slot(at, s, at + s), at + s * 2);
+        assert_eq!(next_slot(at, s, at + Duration::from_secs(25)), at + s * 3);
+    }
 }

@@ -5,6 +5,7 @@ use super::{Error, Handles, checks, slugs, text, title};
 use crate::clock::Timestamp;
 use crate::config::Check;
 use crate::event::Event;
+use crate::i18n::ENGLISH;
 use crate::model::{Action, Impact, IncidentKind, IncidentStatus, State};
 use crate::monitor::Change;
 use crate::redact::public_stored;
@@ -237,7 +238,14 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Outage, E
         failures,
         good_since,
     } = d;
-    tracing::info!(check = %check.id, from = change.from.as_str(), to = change.to.as_str(), at = %change.at.rfc3339(), "state changed");
+    tracing::info!(
+        check = %check.id,
+        from = change.from.as_str(),
+        to = change.to.as_str(),
+        at = %change.at.rfc3339(),
+        evidence = %crate::logline::escaped(evidence(check, &change, window.as_deref(), &failures)),
+        "state changed"
+    );
     writer
         .send(Write::Announce(Event::CheckChanged {
             check: check.id.clone(),
@@ -257,7 +265,7 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Outage, E
         if change.to == State::Maintenance {
             let body = format!(
                 "Maintenance began at {}: {title}. The outage is not over; the window's time is left out of uptime.",
-                words::when(change.at, change.at)
+                words::when(ENGLISH, change.at, change.at)
             );
             writer.send(note(body)).await?;
             return Ok(Outage::Continues);
@@ -265,7 +273,7 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Outage, E
         if change.from == State::Maintenance && change.to.impact().is_some() {
             let body = format!(
                 "Maintenance ended at {}; {} is still {}.",
-                words::when(change.at, change.at),
+                words::when(ENGLISH, change.at, change.at),
                 check.name,
                 change.to.as_str()
             );
@@ -280,10 +288,11 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Outage, E
         let note = format!(
             "{} recovered at {}, after {}.",
             check.name,
-            words::when(at, at),
-            words::duration(at.since(started))
+            words::when(ENGLISH, at, at),
+            words::duration(ENGLISH, at.since(started))
         );
         writer.resolve_incident(id, at, note).await?;
+        tracing::info!(incident = id, check = %check.id, lasted = %words::duration(ENGLISH, at.since(started)), "incident resolved");
     }
     let Some(impact) = change.to.impact() else {
         return Ok(Outage::Over);
@@ -308,7 +317,7 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Outage, E
         "watchpost detected {} consecutive failed probes of {} starting at {}; the first said: {}",
         evidence.len().max(1),
         check.name,
-        words::when(change.at, change.at),
+        words::when(ENGLISH, change.at, change.at),
         first
     );
     let opened = Opened {
@@ -317,6 +326,7 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Outage, E
         evidence: evidence.len(),
         last_message: evidence.last().and_then(|e| e.message.clone()),
     };
+    let failed = evidence.len();
     let id = writer
         .open_incident(IncidentOpen {
             check: row,
@@ -328,6 +338,7 @@ pub async fn check_changed(writer: &Writer, d: Detected<'_>) -> Result<Outage, E
             evidence,
         })
         .await?;
+    tracing::info!(incident = id, check = %check.id, impact = impact.as_str(), failed_probes = failed, "incident opened");
     Ok(Outage::Opened(Opened { id, ..opened }))
 }
 
@@ -347,5 +358,43 @@ pub async fn retire(
     writer
         .resolve_incident(incident, at, note.to_string())
         .await?;
+    tracing::info!(
+        incident,
+        removed,
+        "incident resolved: its check is gone or changed"
+    );
     Ok(())
+}
+
+/// What a change of state was seen on, for its log line: the latest failure in its public form
+/// (a log may be shipped further than the admin pages), or why the check left a failing state.
+fn evidence(check: &Check, change: &Change, window: Option<&str>, failures: &[Evidence]) -> String {
+    if change.to == State::Maintenance {
+        return format!("maintenance: {}", window.unwrap_or("planned maintenance"));
+    }
+    if change.to == State::Unknown {
+        return "no result for too long".to_string();
+    }
+    if change.to.impact().is_none() {
+        return match change.from {
+            State::Maintenance => "the maintenance window ended".to_string(),
+            _ => "probes succeed".to_string(),
+        };
+    }
+    let Some(last) = failures.last() else {
+        return "bad probes".to_string();
+    };
+    let said = public_stored(
+        check.into(),
+        last.reason,
+        last.message.as_deref(),
+        last.code,
+    )
+    .map(|m| format!(": {m}"))
+    .unwrap_or_default();
+    let probes = match failures.len() {
+        1 => "1 bad probe".to_string(),
+        n => format!("{n} bad probes in a row"),
+    };
+    format!("{probes}; the last was {}{said}", last.status)
 }

@@ -29,16 +29,41 @@ pub struct Plan {
     pub ends_at: Timestamp,
 }
 
-fn checked(h: &Handles, p: &Plan, now: Timestamp) -> Result<(MaintenanceEdit, WindowInfo), Error> {
+/// Where a window starts once planned. A start that has passed becomes the minute it was planned
+/// in, so the window is in progress from then on and no time already recorded turns into
+/// maintenance after the fact; `kept` is the start of the window being edited, which an edit
+/// that leaves it alone keeps.
+pub fn stored_start(asked: Timestamp, now: Timestamp, kept: Option<Timestamp>) -> Timestamp {
+    if asked >= now || kept == Some(asked) {
+        return asked;
+    }
+    Timestamp(now.0 - now.0.rem_euclid(60_000))
+}
+
+fn checked(
+    h: &Handles,
+    p: &Plan,
+    now: Timestamp,
+    kept: Option<Timestamp>,
+) -> Result<(MaintenanceEdit, WindowInfo), Error> {
     if p.ends_at <= p.starts_at {
-        return Err(Error::Invalid(
-            "The window must end after it starts.".into(),
-        ));
+        return Err(Error::Invalid(format!(
+            "The window must end after it starts: it ends at {}, which is not after its start at {}.",
+            crate::words::when(crate::i18n::ENGLISH, p.ends_at, now),
+            crate::words::when(crate::i18n::ENGLISH, p.starts_at, now)
+        )));
     }
     if p.starts_at < now.minus(MAX_PAST_START) {
         return Err(Error::Invalid(format!(
             "The window starts on {}, more than a day ago: plan windows from now on.",
             p.starts_at.rfc3339()
+        )));
+    }
+    let starts_at = stored_start(p.starts_at, now, kept);
+    if p.ends_at <= now {
+        return Err(Error::Invalid(format!(
+            "The window ends at {}, which has already passed: a window must end in the future.",
+            crate::words::when(crate::i18n::ENGLISH, p.ends_at, now)
         )));
     }
     if p.checks.is_empty() {
@@ -51,7 +76,7 @@ fn checked(h: &Handles, p: &Plan, now: Timestamp) -> Result<(MaintenanceEdit, Wi
         title: title(&p.title)?,
         body: text(&p.body, "details")?,
         checks: slugs(&checks),
-        starts_at: p.starts_at,
+        starts_at,
         ends_at: p.ends_at,
     };
     let info = WindowInfo {
@@ -80,7 +105,7 @@ fn audit(actor: &str, action: Action, id: Option<i64>, detail: String) -> Option
 /// Plans a one-off window as `actor`; answers its id.
 pub async fn plan(h: &Handles, actor: &str, p: Plan) -> Result<i64, Error> {
     let now = Timestamp::now();
-    let (edit, window) = checked(h, &p, now)?;
+    let (edit, window) = checked(h, &p, now, None)?;
     let audit = audit(actor, Action::PlanMaintenance, None, describe(&window));
     let event = Box::new(move |id| {
         Some(Event::Maintenance {
@@ -100,7 +125,14 @@ pub async fn plan(h: &Handles, actor: &str, p: Plan) -> Result<i64, Error> {
 /// Changes a one-off window as `actor`.
 pub async fn edit_window(h: &Handles, actor: &str, id: i64, p: Plan) -> Result<(), Error> {
     let now = Timestamp::now();
-    let (edit, window) = checked(h, &p, now)?;
+    let kept = h
+        .schedule
+        .borrow()
+        .one_off
+        .iter()
+        .find(|w| w.id == Some(id))
+        .map(|w| w.start);
+    let (edit, window) = checked(h, &p, now, kept)?;
     let audit = audit(actor, Action::EditMaintenance, Some(id), describe(&window));
     let event = Box::new(move |id| {
         Some(Event::Maintenance {

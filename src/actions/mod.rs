@@ -6,6 +6,8 @@
 //! and the recorder are thin callers. Functions over a bundle of handles, not a doer object; no
 //! HTTP, no HTML and no SQL here.
 
+mod certs;
+mod deliveries;
 mod incidents;
 mod maintenance;
 
@@ -13,6 +15,8 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+pub use certs::{CertMemo, cert_seen};
+pub use deliveries::retry_delivery;
 pub use incidents::{
     Declare, Detected, Edit, Opened, Outage, Update, check_changed, declare, edit, post_update,
     retire, set_false_alarm,

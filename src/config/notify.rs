@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
+use std::path::Path;
 use std::time::Duration;
 
 use serde_spanned::Spanned;
@@ -25,7 +26,34 @@ pub struct Notify {
     pub destinations: Vec<Destination>,
     pub smtp: Option<Smtp>,
     pub timing: Timing,
+    /// Days before a certificate's expiry at which operators hear of it, once each.
+    pub cert_days: CertDays,
 }
+
+/// `[notifications] cert_expiry_days`: distinct, largest first; empty sends no expiry notice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertDays(pub Vec<u32>);
+
+impl Default for CertDays {
+    fn default() -> CertDays {
+        CertDays(vec![30, 14, 7, 1])
+    }
+}
+
+impl CertDays {
+    /// The smallest threshold a certificate `left_ms` from its expiry is within (negative:
+    /// already expired, within every one).
+    pub fn crossed(&self, left_ms: i64) -> Option<u32> {
+        self.0
+            .iter()
+            .rev()
+            .copied()
+            .find(|&d| left_ms <= i64::from(d) * 86_400_000)
+    }
+}
+
+/// Longest `cert_expiry_days` threshold: a year.
+const MAX_CERT_DAYS: i64 = 366;
 
 /// How deliveries are paced: grouping, retries and when to give up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,9 +98,14 @@ pub struct Destination {
 
 /// `[[notify]]`, `[smtp]` and `[notifications]`. The filters are checked against every
 /// `[[check]]` written, valid or not, so a bad check is reported once, at the check.
-pub(super) fn notify(raw: &raw::Config, env: Env<'_>, p: &mut Problems<'_>) -> Notify {
+pub(super) fn notify(raw: &raw::Config, path: &Path, env: Env<'_>, p: &mut Problems<'_>) -> Notify {
     let timing = timing(raw.notifications.as_ref(), p);
-    let smtp = raw.smtp.as_ref().and_then(|s| super::smtp::smtp(s, env, p));
+    let cert_days = cert_days(raw.notifications.as_ref(), p);
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let smtp = raw
+        .smtp
+        .as_ref()
+        .and_then(|s| super::smtp::smtp(s, dir, env, p));
     let field = |f: fn(&raw::Check) -> &Option<Spanned<String>>| {
         raw.checks
             .iter()
@@ -95,7 +128,30 @@ pub(super) fn notify(raw: &raw::Config, env: Env<'_>, p: &mut Problems<'_>) -> N
         destinations,
         smtp,
         timing,
+        cert_days,
     }
+}
+
+fn cert_days(raw: Option<&Spanned<raw::Notifications>>, p: &mut Problems<'_>) -> CertDays {
+    let Some(list) = raw.and_then(|r| r.get_ref().cert_expiry_days.as_ref()) else {
+        return CertDays::default();
+    };
+    let mut days = Vec::new();
+    for v in list.get_ref() {
+        match u32::try_from(*v.get_ref()) {
+            Ok(d) if (1..=MAX_CERT_DAYS).contains(v.get_ref()) => days.push(d),
+            _ => p.at(
+                v.span(),
+                format!(
+                    "notifications: cert_expiry_days: {} is not a number of days from 1 to {MAX_CERT_DAYS}",
+                    v.get_ref()
+                ),
+            ),
+        }
+    }
+    days.sort_unstable_by(|a, b| b.cmp(a));
+    days.dedup();
+    CertDays(days)
 }
 
 /// What a destination's keys are checked against.

@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use base64::Engine;
+
 use super::*;
 use crate::config::smtp::smtp_url;
 use crate::config::test_support::{check, valid};
@@ -246,5 +248,69 @@ give_up_after = "soon"
         &[
             "etc/watchpost.toml:2:7: smtp: url \"smtp://u:${TOKEN}@mail.example.org/x\": write only smtp[s]://user:password@host:port",
         ],
+    );
+}
+
+#[test]
+fn certificate_thresholds_and_the_relay_authority() {
+    let c = valid("[notifications]\ncert_expiry_days = [7, 30, 7, 1]\n");
+    assert_eq!(c.notify.cert_days, CertDays(vec![30, 7, 1]));
+    assert_eq!(valid("").notify.cert_days, CertDays(vec![30, 14, 7, 1]));
+    assert!(
+        valid("[notifications]\ncert_expiry_days = []\n")
+            .notify
+            .cert_days
+            .0
+            .is_empty()
+    );
+    check(
+        "[notifications]\ncert_expiry_days = [14, 0, 400]\n",
+        &[
+            "etc/watchpost.toml:2:25: notifications: cert_expiry_days: 0 is not a number of days from 1 to 366",
+            "etc/watchpost.toml:2:28: notifications: cert_expiry_days: 400 is not a number of days from 1 to 366",
+        ],
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let ca = rcgen::CertificateParams::new(vec!["relay.example.org".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(ca.der());
+    let pem = format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n");
+    let good = dir.path().join("ca.pem");
+    std::fs::write(&good, pem).unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let smtp = |url: &str, ca: &std::path::Path| {
+        format!(
+            "[smtp]\nurl = \"{url}\"\nfrom = \"a@example.org\"\nca_file = \"{}\"\n",
+            ca.display()
+        )
+    };
+    let c = valid(&smtp("smtp://localhost:2525?tls=required", &good));
+    let s = c.notify.smtp.unwrap();
+    assert_eq!(s.security, SmtpSecurity::StartTls);
+    assert_eq!(s.extra_roots, [ca.der().clone()]);
+    check(
+        &smtp("smtps://relay.example.org?tls=none", &empty),
+        &[
+            "etc/watchpost.toml:2:7: smtp: url \"smtps://relay.example.org?tls=none\": the only query is ?tls=required, for STARTTLS with a relay on loopback",
+            &format!(
+                "etc/watchpost.toml:4:11: smtp: ca_file {:?}: it holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                empty.display().to_string()
+            ),
+        ],
+    );
+    let missing = smtp("smtp://relay.example.org", std::path::Path::new("nope.pem"));
+    let Err(crate::config::Error::Invalid(problems)) = crate::config::test_support::parse(&missing)
+    else {
+        panic!("a missing ca_file must be refused");
+    };
+    let text = problems[0].to_string();
+    assert!(
+        text.starts_with("etc/watchpost.toml:4:11: smtp: ca_file \"nope.pem\": cannot read it: "),
+        "{text}"
     );
 }

@@ -62,6 +62,7 @@ pub(super) struct Notify {
 pub(super) struct Smtp {
     pub url: Option<Spanned<String>>,
     pub from: Option<Spanned<String>>,
+    pub ca_file: Option<Spanned<String>>,
 }
 
 /// `[notifications]`: timing shared by every destination.
@@ -72,6 +73,7 @@ pub(super) struct Notifications {
     pub retry_first: Option<Spanned<String>>,
     pub retry_max: Option<Spanned<String>>,
     pub give_up_after: Option<Spanned<String>>,
+    pub cert_expiry_days: Option<Spanned<Vec<Spanned<i64>>>>,
 }
 
 /// `[subscriptions]`: public email subscriptions.

@@ -3,6 +3,10 @@
 //! Owns the `smtp://` and `smtps://` URL forms and what each means for TLS. It never quotes the
 //! expanded URL (it may hold the password) and never connects.
 
+use std::path::Path;
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use serde_spanned::Spanned;
 use url::Url;
 
@@ -20,6 +24,8 @@ pub struct Smtp {
     /// User and password from the URL, percent-decoded.
     pub credentials: Option<(String, Secret)>,
     pub from: lettre::message::Mailbox,
+    /// `ca_file`: authorities trusted besides the system's, for a relay with a private CA.
+    pub extra_roots: Vec<CertificateDer<'static>>,
 }
 
 /// How the connection to the mail server is protected.
@@ -29,11 +35,17 @@ pub enum SmtpSecurity {
     Tls,
     /// `smtp://`: STARTTLS required (port 587 by default).
     StartTls,
-    /// `smtp://` to a loopback address: a local relay, spoken to in plain text.
+    /// `smtp://` to a loopback address: a local relay, spoken to in plain text (unless the
+    /// URL ends in `?tls=required`).
     Plain,
 }
 
-pub(super) fn smtp(s: &Spanned<raw::Smtp>, env: Env<'_>, p: &mut Problems<'_>) -> Option<Smtp> {
+pub(super) fn smtp(
+    s: &Spanned<raw::Smtp>,
+    dir: &Path,
+    env: Env<'_>,
+    p: &mut Problems<'_>,
+) -> Option<Smtp> {
     const CTX: &str = "smtp: ";
     let whole = s.span();
     let s = s.get_ref();
@@ -65,6 +77,12 @@ pub(super) fn smtp(s: &Spanned<raw::Smtp>, env: Env<'_>, p: &mut Problems<'_>) -
             })
             .ok()
     });
+    let extra_roots = match &s.ca_file {
+        None => Some(Vec::new()),
+        Some(v) => ca_file(&dir.join(v.get_ref()))
+            .map_err(|e| p.at(v.span(), format!("{CTX}ca_file {:?}: {e}", v.get_ref())))
+            .ok(),
+    };
     let (host, port, security, credentials) = server?;
     Some(Smtp {
         host,
@@ -72,12 +90,26 @@ pub(super) fn smtp(s: &Spanned<raw::Smtp>, env: Env<'_>, p: &mut Problems<'_>) -
         security,
         credentials,
         from: from?,
+        extra_roots: extra_roots?,
     })
+}
+
+/// Every certificate of a PEM file; at least one.
+fn ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not a PEM file of certificates: {e}"))?;
+    if certs.is_empty() {
+        return Err("it holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+    }
+    Ok(certs)
 }
 
 type SmtpServer = (String, u16, SmtpSecurity, Option<(String, Secret)>);
 
-/// `smtp://[user:password@]host[:port]` or `smtps://…`.
+/// `smtp://[user:password@]host[:port]` or `smtps://…`; `?tls=required` asks for STARTTLS
+/// with a relay on loopback too.
 pub(super) fn smtp_url(text: &str) -> Result<SmtpServer, String> {
     let url = Url::parse(text).map_err(|e| format!("invalid URL: {e}"))?;
     let host = url
@@ -91,13 +123,22 @@ pub(super) fn smtp_url(text: &str) -> Result<SmtpServer, String> {
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback());
+    let starttls = match url.query() {
+        None => false,
+        Some("tls=required") if url.scheme() == "smtp" => true,
+        Some(_) => {
+            return Err(
+                "the only query is ?tls=required, for STARTTLS with a relay on loopback".into(),
+            );
+        }
+    };
     let (security, port) = match url.scheme() {
         "smtps" => (SmtpSecurity::Tls, 465),
-        "smtp" if loopback => (SmtpSecurity::Plain, 25),
+        "smtp" if loopback && !starttls => (SmtpSecurity::Plain, 25),
         "smtp" => (SmtpSecurity::StartTls, 587),
         _ => return Err("the scheme must be smtp (STARTTLS) or smtps (TLS)".into()),
     };
-    if url.path().len() > 1 || url.query().is_some() {
+    if url.path().len() > 1 {
         return Err("write only smtp[s]://user:password@host:port".into());
     }
     let decode = |s: &str| {

@@ -98,7 +98,12 @@ from = "Status <status@example.org>"
             &format!(
                 "{SMTP}\n[subscriptions]\nemail = true\ngroup_window = \"soon\"\nsms = true\n"
             ),
-            &["etc/watchpost.toml:9:1: unknown field `sms`, expected `email` or `group_window`"],
+            // An unknown key no longer hides the section's other problems.
+            &[
+                "etc/watchpost.toml:7:9: subscriptions: email = true needs [server] public_url: the links in every mail point there",
+                "etc/watchpost.toml:8:16: subscriptions: invalid duration \"soon\" for group_window: expected number at 0; write a number and a unit, like 30s, 5m or 1h",
+                "etc/watchpost.toml:9:1: unknown field `sms`, expected `email` or `group_window`",
+            ],
         );
         check(
             &format!(

@@ -1,9 +1,10 @@
 //! Turns config text into a [`Config`](super::Config): parses the TOML, then hands each table to
 //! `sections`, `check` and the per-type modules, collecting every problem with its location.
 //!
-//! A syntax error, an unknown key or a value of the wrong type stops at the first one (that is
-//! where toml stops); every other problem of every check is collected before returning. Nothing
-//! here touches the network: host names are checked for shape, never resolved.
+//! Every problem is collected before returning: every syntax error (then nothing else, since the
+//! document's shape is unknown), or every unknown key and wrongly-typed value (`recover`) and every
+//! problem of every check. Nothing here touches the network: host names are checked for shape,
+//! never resolved.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,36 +25,51 @@ pub(super) fn validate(path: &Path, src: &str) -> Result<Config, Error> {
 /// Validates config text with `env` for `${NAME}`; `path` names the file and anchors `[storage] path`.
 pub(super) fn build(path: &Path, src: &str, env: Env<'_>) -> Result<Config, Error> {
     let mut p = Problems::new(path, src);
+    match build_into(path, src, env, &mut p) {
+        Some(config) => Ok(config),
+        None => Err(p.into_error()),
+    }
+}
+
+/// The config, or `None` with every problem reported into `p`.
+fn build_into(path: &Path, src: &str, env: Env<'_>, p: &mut Problems<'_>) -> Option<Config> {
+    // The fast path reads the file in one go; a refused file is read again piece by piece so
+    // that every problem in it is reported, and then validated as far as it goes.
     let raw: raw::Config = match toml::from_str(src) {
         Ok(raw) => raw,
         Err(e) => {
-            p.at(e.span().unwrap_or(0..0), e.message().trim_end().to_string());
-            return Err(p.into_error());
+            let raw = super::recover::recover(src, p);
+            if p.is_empty() {
+                // Read piece by piece the file passed: say what the whole-file read said.
+                p.at(e.span().unwrap_or(0..0), e.message().trim_end().to_string());
+                return None;
+            }
+            raw?
         }
     };
 
-    let server = server(&raw.server, &mut p);
-    let storage = storage(path, &raw.storage, &mut p);
-    let defaults = defaults(&raw.defaults, &mut p);
+    let server = server(&raw.server, p);
+    let storage = storage(path, &raw.storage, p);
+    let defaults = defaults(&raw.defaults, p);
     let mut first_line = HashMap::new();
     let checks: Vec<Check> = raw
         .checks
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| check(i, c, &defaults, env, &mut first_line, &mut p))
+        .filter_map(|(i, c)| check(i, c, &defaults, env, &mut first_line, p))
         .collect();
     let maintenance: Vec<Recurring> = raw
         .maintenance
         .iter()
         .enumerate()
-        .filter_map(|(i, m)| recurring(i, m, &first_line, &mut p))
+        .filter_map(|(i, m)| recurring(i, m, &first_line, p))
         .collect();
-    let admin = raw.admin.as_ref().and_then(|a| admin(a, env, &mut p));
-    let notify = super::notify::notify(&raw, env, &mut p);
-    let subscriptions = super::subscriptions::subscriptions(&raw, &mut p);
+    let admin = raw.admin.as_ref().and_then(|a| admin(a, env, p));
+    let notify = super::notify::notify(&raw, path, env, p);
+    let subscriptions = super::subscriptions::subscriptions(&raw, p);
 
     match (server, storage) {
-        (Some(server), Some(storage)) if p.is_empty() => Ok(Config {
+        (Some(server), Some(storage)) if p.is_empty() => Some(Config {
             path: path.to_path_buf(),
             server,
             storage,
@@ -63,7 +79,7 @@ pub(super) fn build(path: &Path, src: &str, env: Env<'_>) -> Result<Config, Erro
             notify,
             subscriptions,
         }),
-        _ => Err(p.into_error()),
+        _ => None,
     }
 }
 
@@ -263,8 +279,16 @@ expect_answers = ["10 mail.example.org."]
             Err(Error::Invalid(p)) => p,
             other => panic!("expected problems, got {other:?}"),
         };
-        assert_eq!(problems.len(), 1);
+        // The check's own problem is reported too, now that an unknown key no longer stops there.
+        assert_eq!(problems.len(), 2, "{problems:#?}");
         let shown = problems[0].to_string();
+        assert!(
+            shown.starts_with(
+                "etc/watchpost.toml:3:1: check \"a\": missing `url`, required for an http check"
+            ),
+            "{shown}"
+        );
+        let shown = problems[1].to_string();
         assert!(
             shown.starts_with(
                 "etc/watchpost.toml:4:1: unknown field `retries`, expected one of `id`, `name`"
@@ -361,6 +385,92 @@ type = "dns"
                 r#"etc/watchpost.toml:18:6: duplicate check id "web", first defined on line 5"#,
                 r#"etc/watchpost.toml:19:1: check "web": missing `query`, required for a dns check"#,
             ],
+        );
+    }
+
+    /// Every key a `[[check]]` may have, as serde lists them after an unknown one.
+    const CHECK_KEYS: &str = "expected one of `id`, `name`, `group`, `type`, `interval`, `timeout`, `failure_threshold`, `success_threshold`, `degraded_after`, `max_latency`, `public_details`, `url`, `method`, `headers`, `expect_status`, `body_contains`, `body_not_contains`, `body_regex`, `json_path`, `json_equals`, `body`, `basic_auth`, `bearer_token`, `follow_redirects`, `ip`, `tls_insecure`, `cert_expiry_warning`, `host`, `port`, `send`, `expect`, `expect_regex`, `tls`, `query`, `record`, `server`, `expect_rcode`, `expect_answers`, `expect_answers_exact`, `transport`";
+
+    /// Neither stops the reading: the port refused for its type is not reported again as missing,
+    /// nor the password as missing where its misspelling was reported with it as the suggestion.
+    #[test]
+    fn every_unknown_key_and_wrong_type_is_reported_with_the_nearest_key() {
+        check(
+            r#"[server]
+titel = "Status"
+
+[[check]]
+id = "db"
+type = "tcp"
+host = "db"
+port = "5432"
+intervall = "30s"
+
+[[check]]
+id = "web"
+type = "http"
+url = "https://example.org/"
+expect_status = [200, true]
+retries = 3
+basic_auth = { username = "u", pasword = "p" }
+
+[[check]]
+id = "web"
+type = "dns"
+query = "example.org"
+
+[alerts]
+to = "ops@example.org"
+"#,
+            &[
+                "etc/watchpost.toml:2:1: unknown field `titel`, expected one of `listen`, `public_url`, `title`; did you mean `title`?",
+                r#"etc/watchpost.toml:8:8: invalid type: string "5432", expected i64"#,
+                &format!(
+                    "etc/watchpost.toml:9:1: unknown field `intervall`, {CHECK_KEYS}; did you mean `interval`?"
+                ),
+                r#"etc/watchpost.toml:15:23: invalid type: boolean `true`, expected a status code like 200, "2xx" or "200-299""#,
+                &format!("etc/watchpost.toml:16:1: unknown field `retries`, {CHECK_KEYS}"),
+                "etc/watchpost.toml:17:32: unknown field `pasword`, expected `username` or `password`; did you mean `password`?",
+                r#"etc/watchpost.toml:20:6: duplicate check id "web", first defined on line 12"#,
+                "etc/watchpost.toml:24:2: unknown field `alerts`, expected one of `server`, `storage`, `defaults`, `check`, `maintenance`, `admin`, `notify`, `smtp`, `notifications`, `subscriptions`",
+            ],
+        );
+    }
+
+    #[test]
+    fn every_syntax_error_is_reported() {
+        check(
+            "[server\nlisten = \"127.0.0.1:1\"\n[[check]]\nid = \"a\"\ntype = = \"tcp\"\n",
+            &[
+                "etc/watchpost.toml:1:8: unclosed table, expected `]`",
+                "etc/watchpost.toml:5:8: extra `=`, expected nothing",
+                "etc/watchpost.toml:5:10: unexpected key or value, expected newline, `#`",
+            ],
+        );
+    }
+
+    /// Finding lines and columns must not rescan the file for each check: a 2,000-check file
+    /// with a duplicate id in every other check is located in a few passes over its text.
+    #[test]
+    fn locating_is_linear_in_the_file() {
+        let mut src = String::new();
+        for i in 0..2000 {
+            src.push_str(&format!(
+                "[[check]]\nid = \"c{}\"\ntype = \"tcp\"\nhost = \"h\"\nport = 1\n",
+                i / 2
+            ));
+        }
+        let mut p = Problems::new(Path::new("t.toml"), &src);
+        assert!(build_into(Path::new("t.toml"), &src, &|_| None, &mut p).is_none());
+        let scanned = p.scanned();
+        let Err(Error::Invalid(problems)) = build(Path::new("t.toml"), &src, &|_| None) else {
+            panic!("expected problems");
+        };
+        assert_eq!(problems.len(), 1000);
+        assert!(
+            scanned <= 2 * src.len(),
+            "{scanned} bytes examined to locate problems in a file of {}",
+            src.len()
         );
     }
 }

@@ -24,6 +24,8 @@ pub enum What {
     MaintenanceCancelled,
     MaintenanceStarted,
     MaintenanceEnded,
+    /// A check's TLS certificate came within a threshold of its expiry.
+    CertExpiring,
     /// Sent by `watchpost notify test`, never stored.
     Test,
 }
@@ -41,6 +43,7 @@ impl What {
             What::MaintenanceCancelled => "maintenance.cancelled",
             What::MaintenanceStarted => "maintenance.started",
             What::MaintenanceEnded => "maintenance.ended",
+            What::CertExpiring => "certificate.expiring",
             What::Test => "test",
         }
     }
@@ -117,6 +120,34 @@ pub struct Message {
     /// When the window ends.
     #[serde(default)]
     pub ends_ms: Option<i64>,
+    /// The certificate an expiry notice is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<CertNote>,
+}
+
+/// A certificate near its expiry, as a notice names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertNote {
+    /// The threshold crossed, in days.
+    pub days: u32,
+    /// SHA-256 of the certificate, in hex.
+    pub fingerprint: String,
+    pub subject: String,
+    pub issuer: String,
+    pub expires_ms: i64,
+}
+
+impl CertNote {
+    /// The time left from `now` in words: "10 days", "20 hours", or "none: it has expired".
+    pub fn left(&self, now: Timestamp) -> String {
+        const HOUR: i64 = 3_600_000;
+        let ms = self.expires_ms - now.0;
+        match ms {
+            ..=0 => "none: it has expired".into(),
+            _ if ms >= 48 * HOUR => format!("{} days", (ms + 12 * HOUR) / (24 * HOUR)),
+            _ => format!("{} hours", ms / HOUR),
+        }
+    }
 }
 
 impl Message {
@@ -148,6 +179,7 @@ impl Message {
             at_ms: at.0,
             started_ms: None,
             ends_ms: None,
+            cert: None,
         }
     }
 }

@@ -196,6 +196,7 @@ fn incident(what: What, id: i64, f: &PublicFacts, shown: Vec<CheckRef>, at: Time
         at_ms: at.0,
         started_ms: Some(f.started_at.0),
         ends_ms: None,
+        cert: None,
     }
 }
 
@@ -300,6 +301,7 @@ fn window_message(audience: &Audience, what: What, id: i64, w: &WindowInfo) -> O
         at_ms: w.start.0,
         started_ms: Some(w.start.0),
         ends_ms: Some(w.end.0),
+        cert: None,
     })
 }
 

@@ -9,13 +9,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::message::{CheckRef, Message, What};
+use super::message::{CertNote, CheckRef, Message, What};
 use super::public::{self, Audience};
 use crate::clock::Timestamp;
 use crate::config::{Config, Target};
-use crate::event::{Event, Planning, WindowInfo, WindowPhase};
+use crate::event::{CertInfo, Event, Planning, WindowInfo, WindowPhase};
 use crate::model::{CheckId, Impact, IncidentStatus, State};
 use crate::probe::fmt_duration;
+
+/// A certificate expiry notice this many days ahead or fewer is major; earlier ones are minor.
+pub const CERT_MAJOR_DAYS: u32 = 1;
 
 /// The longest gap between two reminders.
 pub const MAX_REMINDER_GAP: Duration = Duration::from_secs(24 * 3600);
@@ -171,8 +174,18 @@ pub fn route(
     let subject = match (message.incident, message.window) {
         (Some(id), _) => id.to_string(),
         (None, Some(id)) => format!("w{id}"),
-        // A recurring window has no id: its start names the occurrence.
-        (None, None) => format!("r{}", message.started_ms.unwrap_or(message.at_ms)),
+        (None, None) => match (&message.cert, checks.first()) {
+            // One notice per check, certificate and threshold.
+            (Some(c), Some(check)) => {
+                format!(
+                    "c:{check}:{}:{}",
+                    c.fingerprint.get(..16).unwrap_or(""),
+                    c.days
+                )
+            }
+            // A recurring window has no id: its start names the occurrence.
+            _ => format!("r{}", message.started_ms.unwrap_or(message.at_ms)),
+        },
     };
     let Ok(payload) = serde_json::to_string(&message) else {
         return Vec::new();
@@ -219,7 +232,8 @@ pub fn reminder_gap(every: Duration, n: u32) -> Duration {
 
 /// Whether `route` wants `m`, about `checks`.
 fn wants(routing: &Routing, route: &Route, m: &Message, checks: &[CheckId]) -> bool {
-    if m.what.is_incident() && m.impact.is_none_or(|i| i < route.min_severity) {
+    let rated = m.what.is_incident() || m.what == What::CertExpiring;
+    if rated && m.impact.is_none_or(|i| i < route.min_severity) {
         return false;
     }
     if m.what == What::Resolved && !route.send_resolved {
@@ -265,6 +279,7 @@ fn message(
             at_ms: at.0,
             started_ms: facts.map(|f| f.started_at.0),
             ends_ms: None,
+            cert: None,
         };
         (m, checks)
     };
@@ -353,7 +368,68 @@ fn message(
             m.at_ms = at.0;
             Some((m, checks))
         }
+        Event::CertExpiring {
+            check,
+            days,
+            cert,
+            at,
+        } => Some((
+            cert_message(routing, check, *days, cert, *at),
+            vec![check.clone()],
+        )),
         _ => None,
+    }
+}
+
+/// A certificate expiry notice: minor, but major on the last day (`CERT_MAJOR_DAYS`), so a
+/// destination with `min_severity = "major"` hears only of the last call.
+fn cert_message(
+    routing: &Routing,
+    check: &CheckId,
+    days: u32,
+    cert: &CertInfo,
+    at: Timestamp,
+) -> Message {
+    let named = routing.check(check);
+    let note = CertNote {
+        days,
+        fingerprint: cert.fingerprint.clone(),
+        subject: cert.subject.clone(),
+        issuer: cert.issuer.clone(),
+        expires_ms: cert.expires.0,
+    };
+    let left = note.left(at);
+    let title = if cert.expires.0 <= at.0 {
+        format!("The TLS certificate of {} has expired", named.name)
+    } else {
+        format!("The TLS certificate of {} expires in {left}", named.name)
+    };
+    let body = format!(
+        "The certificate for {} issued by {} expires at {} (time left: {left}). \
+         Renew it before then; this is the {days}-day notice.",
+        cert.subject,
+        cert.issuer,
+        cert.expires.rfc3339(),
+    );
+    Message {
+        what: What::CertExpiring,
+        incident: None,
+        window: None,
+        title,
+        impact: Some(if days <= CERT_MAJOR_DAYS {
+            Impact::Major
+        } else {
+            Impact::Minor
+        }),
+        state: None,
+        checks: vec![named],
+        evidence: None,
+        body,
+        author: None,
+        at_ms: at.0,
+        started_ms: None,
+        ends_ms: None,
+        cert: Some(note),
     }
 }
 
@@ -378,6 +454,7 @@ fn window_message(
         at_ms: w.start.0,
         started_ms: Some(w.start.0),
         ends_ms: Some(w.end.0),
+        cert: None,
     };
     (m, w.checks.clone())
 }

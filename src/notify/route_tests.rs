@@ -239,3 +239,49 @@ fn reminders_back_off_to_a_day() {
         "PagerDuty pages again by itself"
     );
 }
+
+#[test]
+fn a_certificate_notice_goes_by_check_and_severity_and_never_to_pagerduty() {
+    let r = routing();
+    let now = Timestamp(1_700_000_000_000);
+    let notice = |check: &str, days: u32| Event::CertExpiring {
+        check: id(check),
+        days,
+        cert: CertInfo {
+            fingerprint: "ab".repeat(32),
+            subject: "web.example.org".into(),
+            issuer: "R11 (Let's Encrypt)".into(),
+            expires: Timestamp(now.0 + i64::from(days) * 86_400_000 - 3_600_000),
+        },
+        at: now,
+    };
+    let rows = route(&r, &notice("web", 14), None, now);
+    let to: Vec<&str> = rows.iter().map(|o| o.destination.as_str()).collect();
+    assert_eq!(
+        to,
+        ["all"],
+        "minor: not core-major; web: not db-only; never pager"
+    );
+    let o = &rows[0];
+    assert_eq!(o.kind, "certificate.expiring");
+    assert_eq!(o.subject, format!("c:web:{}:14", "ab".repeat(8)));
+    let m: Message = serde_json::from_str(&o.payload).unwrap();
+    assert_eq!(m.impact, Some(Impact::Minor));
+    assert_eq!(m.title, "The TLS certificate of Web expires in 14 days");
+    assert!(
+        m.body
+            .contains("web.example.org issued by R11 (Let's Encrypt)"),
+        "{}",
+        m.body
+    );
+    let cert = m.cert.unwrap();
+    assert_eq!((cert.days, cert.left(now)), (14, "14 days".to_string()));
+
+    let last = route(&r, &notice("web", 1), None, now);
+    let to: Vec<&str> = last.iter().map(|o| o.destination.as_str()).collect();
+    assert_eq!(to, ["all", "core-major"], "the last day is major");
+    assert_ne!(last[0].subject, o.subject, "a key per threshold");
+    let db = route(&r, &notice("db", 7), None, now);
+    let to: Vec<&str> = db.iter().map(|o| o.destination.as_str()).collect();
+    assert_eq!(to, ["all", "db-only"]);
+}

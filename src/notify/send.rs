@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::format::{Mail, Outbound, Request};
@@ -198,17 +199,29 @@ fn tls() -> Result<rustls::ClientConfig, Error> {
     Ok(config)
 }
 
+/// TLS with the mail server: the platform's verifier, trusting `ca_file`'s authorities too.
+pub(crate) fn smtp_tls(smtp: &Smtp) -> Result<TlsParameters, lettre::transport::smtp::Error> {
+    let mut builder = TlsParameters::builder(smtp.host.clone());
+    for root in &smtp.extra_roots {
+        builder = builder.add_root_certificate(Certificate::from_der(root.to_vec())?);
+    }
+    builder.build_rustls()
+}
+
 fn mailer(smtp: &Smtp) -> Result<Mailer, Error> {
     type Transport = AsyncSmtpTransport<Tokio1Executor>;
     let setup = |e: lettre::transport::smtp::Error| {
         Error::Setup(format!("cannot set up the mail transport: {e}"))
     };
-    let builder = match smtp.security {
-        SmtpSecurity::Tls => Transport::relay(&smtp.host).map_err(setup)?,
-        SmtpSecurity::StartTls => Transport::starttls_relay(&smtp.host).map_err(setup)?,
-        SmtpSecurity::Plain => Transport::builder_dangerous(&smtp.host),
+    let tls = match smtp.security {
+        SmtpSecurity::Tls => Tls::Wrapper(smtp_tls(smtp).map_err(setup)?),
+        SmtpSecurity::StartTls => Tls::Required(smtp_tls(smtp).map_err(setup)?),
+        SmtpSecurity::Plain => Tls::None,
     };
-    let mut builder = builder.port(smtp.port).timeout(Some(HTTP_TIMEOUT));
+    let mut builder = Transport::builder_dangerous(&smtp.host)
+        .tls(tls)
+        .port(smtp.port)
+        .timeout(Some(HTTP_TIMEOUT));
     if let Some((user, password)) = &smtp.credentials {
         builder = builder.credentials(Credentials::new(
             user.clone(),

@@ -183,6 +183,8 @@ pub(super) async fn probe(
     let id = query.metadata.id;
     let timeout = fmt_duration(limits.timeout);
 
+    trace.facts.ip = Some(server.ip());
+    trace.facts.lookup = Some(std::time::Duration::ZERO);
     let started = Instant::now();
     let exchange = async {
         let reply = match spec.transport {

@@ -17,7 +17,8 @@ use tokio::time::Instant as Deadline;
 
 use super::body::BodyConditions;
 use super::tls::{self, Mode};
-use super::{Failure, IpFamily, Limits, Reason, Trace, excerpt, fmt_duration};
+use super::{Failure, HttpFacts, IpFamily, Limits, Reason, Trace, excerpt, fmt_duration};
+use crate::clock::Timestamp;
 
 /// Redirects followed at most before the probe fails.
 pub const MAX_REDIRECTS: usize = 10;
@@ -158,6 +159,13 @@ pub(super) async fn probe(
         if hop.tls.is_some() {
             trace.tls = hop.tls;
         }
+        // blackbox_exporter reports the first hop's address and lookup, and the last response.
+        trace.facts.ip = trace.facts.ip.or(hop.facts.ip);
+        trace.facts.lookup = trace.facts.lookup.or(hop.facts.lookup);
+        if let Some(mut http) = hop.facts.http {
+            http.redirects = u8::try_from(visited.len() - 1).unwrap_or(u8::MAX);
+            trace.facts.http = Some(http);
+        }
         let response = result?;
         let location = response
             .headers
@@ -232,7 +240,11 @@ pub(super) async fn probe(
             format!("status {status}, expected {}{via}", expected.join(", ")),
         ));
     }
-    spec.conditions.judge(&response.body)
+    let judged = spec.conditions.judge(&response.body);
+    if let (Err(f), Some(http)) = (&judged, trace.facts.http.as_mut()) {
+        http.body_failed = f.reason == Reason::Body;
+    }
+    judged
 }
 
 /// Sends one request to `url` on a fresh connection and reads the response within the limits.
@@ -280,6 +292,15 @@ async fn exchange(
     let status = response.status().as_u16();
     trace.code = Some(status);
     let headers = response.headers().clone();
+    trace.facts.http = Some(HttpFacts {
+        version: response.version(),
+        redirects: 0,
+        tls: url.scheme() == "https",
+        content_length: header(&headers, http::header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+        body_bytes: 0,
+        last_modified: header(&headers, http::header::LAST_MODIFIED).and_then(http_date),
+        body_failed: false,
+    });
     // A redirect to follow, or a status that fails the check anyway, is judged without its body:
     // a 503 with a huge or slow error page is a status failure, not a body one.
     let follow = spec.follow_redirects
@@ -459,7 +480,20 @@ async fn read_body(
         }
     };
     trace.phases.transfer = Some(started.elapsed());
+    if let Some(http) = trace.facts.http.as_mut() {
+        http.body_bytes = seen as u64;
+    }
     result.map(|()| kept)
+}
+
+fn header(headers: &HeaderMap, name: http::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// An HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`, RFC 9110's preferred form) as a timestamp.
+fn http_date(text: &str) -> Option<Timestamp> {
+    let at = jiff::fmt::rfc2822::parse(text).ok()?;
+    Some(Timestamp(at.timestamp().as_millisecond()))
 }
 
 /// Classifies a hyper error by walking its source chain to the underlying I/O error.
@@ -512,6 +546,15 @@ mod tests {
         ] {
             assert_eq!(shown_location(location), expected, "{location}");
         }
+    }
+
+    #[test]
+    fn http_dates_are_read_as_sent() {
+        assert_eq!(
+            http_date("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Timestamp(1_445_412_480_000))
+        );
+        assert_eq!(http_date("yesterday"), None);
     }
 
     #[test]

@@ -91,6 +91,38 @@ pub struct Outcome {
     pub tls: Option<TlsInfo>,
     /// The number of answer records of a DNS reply.
     pub answers: Option<u32>,
+    /// The address probed and, for HTTP, what the response said of itself.
+    pub facts: Facts,
+}
+
+/// What a probe learned about its target beside the verdict: the facts blackbox_exporter
+/// reports as `probe_ip_*`, `probe_dns_lookup_time_seconds` and `probe_http_*`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// The address connected to (the first resolved when none accepted; the server for DNS).
+    pub ip: Option<std::net::IpAddr>,
+    /// How long the first name lookup took; zero for an address written as such.
+    pub lookup: Option<Duration>,
+    /// The final HTTP response, when there was one.
+    pub http: Option<HttpFacts>,
+}
+
+/// The final response of an HTTP probe, as far as blackbox_exporter's series need it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpFacts {
+    pub version: ::http::Version,
+    /// Redirects followed before the final response.
+    pub redirects: u8,
+    /// Whether the final request went over TLS.
+    pub tls: bool,
+    /// The `Content-Length` the final response declared.
+    pub content_length: Option<u64>,
+    /// Body bytes read (the body is read only when the status is an expected one).
+    pub body_bytes: u64,
+    /// The final response's `Last-Modified`.
+    pub last_modified: Option<Timestamp>,
+    /// A body condition (`contains`, `not_contains`, `regex`) failed.
+    pub body_failed: bool,
 }
 
 impl Outcome {
@@ -313,6 +345,7 @@ pub async fn run(spec: &ProbeSpec, limits: &Limits) -> Outcome {
         phases: trace.phases,
         tls: trace.tls,
         answers: trace.answers,
+        facts: trace.facts,
     }
 }
 
@@ -374,6 +407,7 @@ pub(crate) struct Trace {
     pub phases: Phases,
     pub tls: Option<TlsInfo>,
     pub answers: Option<u32>,
+    pub facts: Facts,
 }
 
 /// Which address family a probe may use.

@@ -24,6 +24,8 @@ pub(crate) async fn resolve(
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
         return if family.allows(ip) {
+            trace.facts.lookup = Some(std::time::Duration::ZERO);
+            trace.facts.ip = Some(ip);
             Ok(vec![SocketAddr::new(ip, port)])
         } else {
             Err(Failure::new(
@@ -35,6 +37,7 @@ pub(crate) async fn resolve(
     let started = Instant::now();
     let lookup = tokio::time::timeout_at(deadline, tokio::net::lookup_host((host, port))).await;
     trace.phases.resolve = Some(started.elapsed());
+    trace.facts.lookup = trace.phases.resolve;
     match lookup {
         Err(_) => Err(Failure::new(
             Reason::Dns,
@@ -51,6 +54,7 @@ pub(crate) async fn resolve(
                 };
                 Err(Failure::new(Reason::Dns, format!("{host} has {which}")))
             } else {
+                trace.facts.ip = addrs.first().map(SocketAddr::ip);
                 Ok(addrs)
             }
         }
@@ -114,13 +118,14 @@ pub(crate) async fn connect(
             }
             Ok(Ok(stream)) => {
                 trace.phases.connect = Some(started.elapsed());
+                trace.facts.ip = Some(addr.ip());
                 // Probes are small request/response exchanges; Nagle would only add latency.
                 let _ = stream.set_nodelay(true);
                 return Ok(stream);
             }
         }
     }
-    trace.phases.connect = Some(started.elapsed());
+    // A connection that failed is not a connect phase: the time is the probe's, not a phase's.
     Err(failure)
 }
 

@@ -29,7 +29,10 @@ fn cert_expiry_warning_degrades_before_slowness_and_max_latency_is_down() {
     let tls = |days: i64| TlsInfo {
         version: "TLS 1.3",
         earliest_expiry: Some(Timestamp(now.0 + days * 86_400_000)),
+        verified_expiry: None,
         issuer: None,
+        subject: None,
+        fingerprint: None,
     };
     let fast = Duration::from_millis(10);
     let (status, f) = judge_success(fast, Some(&tls(5)), &limits, now);

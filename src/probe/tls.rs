@@ -23,9 +23,18 @@ pub struct TlsInfo {
     pub version: &'static str,
     /// The earliest `notAfter` of the certificates the peer presented.
     pub earliest_expiry: Option<Timestamp>,
+    /// The earliest `notAfter` of the chain when it was verified against the trust store
+    /// (`None` with `tls_insecure`): what `probe_ssl_last_chain_expiry_timestamp_seconds` says.
+    pub verified_expiry: Option<Timestamp>,
     /// Who issued the peer's certificate, as its issuer names itself ("R11 (Let's Encrypt)"),
     /// cut to a short excerpt: text the target sent.
     pub issuer: Option<String>,
+    /// Whom the peer's certificate names (its common name, else its first DNS name), cut the
+    /// same way.
+    pub subject: Option<String>,
+    /// The SHA-256 of the peer's certificate in hex: which certificate it is, so a renewed one
+    /// is told from the old one.
+    pub fingerprint: Option<String>,
 }
 
 /// How a probe trusts the peer, and which application protocols it offers.
@@ -111,14 +120,21 @@ pub(crate) async fn handshake(
         Ok(Ok(stream)) => stream,
     };
     let conn = stream.get_ref().1;
+    let earliest = conn.peer_certificates().and_then(earliest_expiry);
     trace.tls = Some(TlsInfo {
         version: match conn.protocol_version() {
             Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3",
             Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2",
             _ => "TLS",
         },
-        earliest_expiry: conn.peer_certificates().and_then(earliest_expiry),
+        earliest_expiry: earliest,
+        verified_expiry: earliest.filter(|_| !mode.insecure),
         issuer: conn.peer_certificates().and_then(issuer),
+        subject: conn.peer_certificates().and_then(subject),
+        fingerprint: conn
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(|der| fingerprint(der)),
     });
     Ok(stream)
 }
@@ -145,6 +161,30 @@ fn issuer(chain: &[CertificateDer<'_>]) -> Option<String> {
         (None, o) => o?.to_string(),
     };
     Some(super::excerpt(text.as_bytes(), 80))
+}
+
+/// Whom the first certificate of `chain` names: its common name, else its first DNS name.
+fn subject(chain: &[CertificateDer<'_>]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(chain.first()?).ok()?;
+    let cn = cert
+        .subject()
+        .iter_common_name()
+        .find_map(|a| a.as_str().ok())
+        .map(str::to_string);
+    let text = cn.or_else(|| {
+        let san = cert.subject_alternative_name().ok().flatten()?;
+        san.value.general_names.iter().find_map(|n| match n {
+            x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_string()),
+            _ => None,
+        })
+    })?;
+    Some(super::excerpt(text.as_bytes(), 80))
+}
+
+/// The SHA-256 of a certificate, in lower-case hex.
+pub fn fingerprint(der: &CertificateDer<'_>) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der.as_ref());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Turns a handshake error into a message that says what to do about it.

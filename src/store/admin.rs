@@ -89,6 +89,12 @@ pub enum AdminWrite {
     CancelMaintenance {
         id: i64,
     },
+    /// Puts a dead letter back in the outbox with a fresh deadline, if its destination is one
+    /// of `destinations` (those configured, which have a lane to deliver it).
+    RetryDelivery {
+        id: i64,
+        destinations: Vec<String>,
+    },
 }
 
 pub(super) fn apply(
@@ -219,6 +225,23 @@ pub(super) fn apply(
             )?;
             *id
         }
+        AdminWrite::RetryDelivery { id, destinations } => {
+            exists(tx, Record::Outbox, *id)?;
+            let names = serde_json::to_string(destinations).unwrap_or_else(|_| "[]".into());
+            let n = tx.execute(
+                "UPDATE outbox SET state = 'pending', created_at = ?2, due_at = ?2,
+                     lease_until = NULL, batch = NULL
+                 WHERE id = ?1 AND state = 'dead'
+                   AND destination IN (SELECT value FROM json_each(?3))",
+                params![id, now.0, names],
+            )?;
+            if n == 0 {
+                return Err(Error::Refused(
+                    "Only a dead letter to a configured destination can be retried.".into(),
+                ));
+            }
+            *id
+        }
     };
     if let Some(a) = audit {
         tx.execute(
@@ -234,12 +257,14 @@ pub(super) fn apply(
 enum Record {
     Incident,
     Maintenance,
+    Outbox,
 }
 
 fn exists(tx: &Transaction, record: Record, id: i64) -> Result<(), Error> {
     let sql = match record {
         Record::Incident => "SELECT id FROM incidents WHERE id = ?1",
         Record::Maintenance => "SELECT id FROM maintenance WHERE id = ?1",
+        Record::Outbox => "SELECT id FROM outbox WHERE id = ?1",
     };
     let found: Option<i64> = tx.query_row(sql, [id], |r| r.get(0)).optional()?;
     found.map(|_| ()).ok_or(Error::NotFound)

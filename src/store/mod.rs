@@ -5,12 +5,17 @@
 //! without touching probes, the state machine or the web layer.
 
 mod admin;
+mod certs;
 mod deliveries;
+mod health;
+mod inserts;
 mod outbox;
 mod read;
+mod retention;
 mod rows;
 mod schema;
 mod subscribers;
+mod watch;
 mod writer;
 
 use std::path::Path;
@@ -19,11 +24,18 @@ use crate::clock::Timestamp;
 use crate::probe::{Reason, Status};
 
 pub use admin::{AdminWrite, Audit, IncidentEdit, MaintenanceEdit};
+pub use certs::CertNotice;
+pub use health::{Fault, HELD_MAX, Health};
+pub use inserts::IncidentOpen;
 pub use outbox::{Claim, Finish, Lane, OutboxRow, OutboxWrite, Routed};
-pub use read::{Backlog, Backup, Reader, Recipient, SubscriberCounts, SubscriberRow};
+pub use read::{
+    Backlog, Backup, DeliveryRow, LaneSummary, Reader, Recipient, ScopeCount, SubscriberCounts,
+    SubscriberRow,
+};
+pub use retention::Pruned;
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use subscribers::{Subscribed, SubscriberWrite, Subscription};
-pub use writer::{Announce, IncidentOpen, Write, Writer};
+pub use writer::{Announce, Write, Writer};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +62,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "the database {path} is damaged ({detail}). Stop watchpost, move the file aside, and copy \
+         your latest backup (made with `watchpost backup PATH`) in its place; or move it aside \
+         alone to start with an empty database"
+    )]
+    Corrupt { path: String, detail: String },
     #[error("creating {path}: {source}")]
     CreateDir {
         path: String,
@@ -75,6 +93,7 @@ impl Store {
             })?;
         }
         let mut conn = rusqlite::Connection::open(path)?;
+        schema::check_whole(&conn, path)?;
         schema::configure(&conn)?;
         schema::migrate(&mut conn)?;
         let (writer, thread) = writer::spawn(conn);

@@ -380,24 +380,24 @@ fn finish(
             Finish::Delivered => tx
                 .prepare_cached(
                     "UPDATE outbox SET state = 'delivered', delivered_at = ?2, attempts = attempts + 1,
-                         lease_until = NULL, last_error = NULL
+                         lease_until = NULL, last_error = NULL, attempted_at = ?2
                      WHERE id = ?1 AND state = 'pending'",
                 )?
                 .execute(params![id, now.0])?,
             Finish::Retry { error, at } => tx
                 .prepare_cached(
                     "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, due_at = ?3,
-                         lease_until = NULL
+                         lease_until = NULL, attempted_at = ?4
                      WHERE id = ?1 AND state = 'pending'",
                 )?
-                .execute(params![id, error, at.0])?,
+                .execute(params![id, error, at.0, now.0])?,
             Finish::Dead { error } => tx
                 .prepare_cached(
                     "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?2,
-                         lease_until = NULL
+                         lease_until = NULL, attempted_at = ?3
                      WHERE id = ?1 AND state = 'pending'",
                 )?
-                .execute(params![id, error])?,
+                .execute(params![id, error, now.0])?,
         };
         if changed == 1
             && *outcome == Finish::Delivered

@@ -305,7 +305,26 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     ALTER TABLE outbox ADD COLUMN fanout_after INTEGER NOT NULL DEFAULT 0;
     ",
+    // 7: certificate expiry notices: each threshold announced once per certificate and check;
+    // when each outbox row was last tried, for the admin area.
+    "
+    ALTER TABLE outbox ADD COLUMN attempted_at INTEGER;
+    CREATE TABLE cert_notices (
+        check_slug TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        days INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        noticed_at INTEGER NOT NULL,
+        PRIMARY KEY (check_slug, fingerprint, days)
+    ) WITHOUT ROWID;
+    ",
+    // 8: incremental vacuum, so the file shrinks after pruning. Done by
+    // `incremental_vacuum_on` before this (empty) step: it needs a VACUUM, outside a transaction.
+    "",
 ];
+
+/// The migration that turns incremental vacuum on.
+const INCREMENTAL_VACUUM: usize = 8;
 
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -316,9 +335,52 @@ pub(super) fn configure(conn: &Connection) -> Result<(), Error> {
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
-         PRAGMA foreign_keys = ON;",
+         PRAGMA foreign_keys = ON;
+         PRAGMA journal_size_limit = 67108864;",
     )?;
     Ok(())
+}
+
+/// Turns on incremental vacuum in a file made without it: one full rewrite (`VACUUM`), which
+/// needs as much free disk as the file. Without the room, the file works as before and never
+/// shrinks; watchpost says so and goes on.
+fn incremental_vacuum_on(conn: &Connection) -> Result<(), Error> {
+    let mode: i64 = conn.query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
+    if mode == 2 {
+        return Ok(());
+    }
+    conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL")?;
+    tracing::info!("rewriting the database once so that it can shrink after pruning (VACUUM)");
+    if let Err(e) = conn.execute_batch("VACUUM") {
+        tracing::warn!(error = %crate::logline::escaped(&e), "the database could not be rewritten (is the disk short of room?); it works as before but will not shrink");
+    }
+    Ok(())
+}
+
+/// Refuses a damaged database file (`PRAGMA quick_check`, which reads every page once), naming
+/// the file and the way back.
+pub(super) fn check_whole(conn: &Connection, path: &std::path::Path) -> Result<(), Error> {
+    let corrupt = |detail: String| Error::Corrupt {
+        path: path.display().to_string(),
+        detail,
+    };
+    let found = conn.prepare("PRAGMA quick_check(5)").and_then(|mut stmt| {
+        stmt.query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()
+    });
+    match found {
+        Ok(rows) if rows.len() == 1 && rows[0] == "ok" => Ok(()),
+        Ok(rows) => Err(corrupt(rows.join("; "))),
+        Err(rusqlite::Error::SqliteFailure(f, msg))
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+            ) =>
+        {
+            Err(corrupt(msg.unwrap_or_else(|| f.to_string())))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Brings the schema up to [`VERSION`], refusing a database written by a newer watchpost.
@@ -330,7 +392,14 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), Error> {
             supported: VERSION,
         });
     }
+    if current == 0 {
+        // Before the first table: a new file needs no rewrite.
+        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL")?;
+    }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        if i + 1 == INCREMENTAL_VACUUM {
+            incremental_vacuum_on(conn)?;
+        }
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;

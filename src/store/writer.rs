@@ -5,28 +5,37 @@
 //! registration reply after their transaction commits. It never reads for the web.
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::admin::{self, AdminWrite, Audit, add_update};
+use super::certs::{self, CertNotice};
+use super::health::{self, FINAL_TRIES, Health, Held, RETRY, hold_for};
+use super::inserts::{
+    IncidentOpen, insert_evidence, insert_result, open_incident, sync_checks, upsert_rollup,
+};
 use super::outbox::{self, Outbox, OutboxWrite};
-use super::rows::{self, RollupTable, rollup_columns, rollup_values, status_code};
+use super::retention::{self, Pruned};
+use super::rows::RollupTable;
 use super::subscribers::{self, SubscriberWrite};
-use super::{CheckMeta, CheckRow, Error, Evidence, Severity};
+use super::watch::OnCommit;
+use super::{CheckMeta, CheckRow, Error, Evidence};
 use crate::clock::Timestamp;
 use crate::event::{self, Event};
-use crate::model::{CheckId, IncidentKind, IncidentStatus};
+use crate::model::{IncidentKind, IncidentStatus};
 use crate::monitor::Span;
 use crate::probe::Outcome;
-use crate::uptime::{Deltas, Rollup, add_span};
+use crate::uptime::{Deltas, add_span};
 
 /// Writes queued beyond this make senders wait (back-pressure on the recorder).
 const QUEUE: usize = 8192;
 /// Raw results deleted in one go when pruning, and the pause between two goes.
 const PRUNE_BATCH: usize = 5_000;
 const PRUNE_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
+/// Free pages given back to the file system in one go after a prune (4 MiB at 4 KiB pages).
+const VACUUM_STEP: i64 = 1024;
 /// Most writes committed in one transaction.
 const BATCH: usize = 4096;
 
@@ -64,15 +73,26 @@ pub enum Write {
     },
     /// An event with nothing to store, published in order with the writes around it.
     Announce(Event),
+    /// A certificate near its expiry: recorded and announced unless already announced;
+    /// answers whether it was.
+    CertNotice {
+        notice: CertNotice,
+        reply: oneshot::Sender<Result<bool, Error>>,
+    },
     /// More evidence for an open incident.
     AddEvidence { incident: i64, evidence: Evidence },
-    /// Deletes raw results older than `before` (rollups stay) and requests to subscribe that
-    /// were never confirmed in time.
+    /// Deletes raw results older than `before` (rollups stay), outbox rows finished long ago
+    /// and requests to subscribe that were never confirmed in time.
     Prune {
         before: Timestamp,
-        /// At most this many rows in one go.
+        /// At most this many rows of each in one go.
         limit: usize,
-        reply: oneshot::Sender<Result<usize, Error>>,
+        reply: oneshot::Sender<Result<Pruned, Error>>,
+    },
+    /// Gives at most `pages` free pages back to the file system; answers how many are left.
+    Vacuum {
+        pages: i64,
+        reply: oneshot::Sender<Result<i64, Error>>,
     },
     /// Answers once everything queued before it is committed.
     Flush { reply: oneshot::Sender<()> },
@@ -91,30 +111,58 @@ pub enum Write {
     },
 }
 
+impl Write {
+    /// A copy of a write nobody waits for (the probes' results, spans, evidence and notes), to
+    /// hold and try again when the storage fails; `None` for writes that answer.
+    fn copy(&self) -> Option<Write> {
+        Some(match self {
+            Write::Result { check, outcome } => Write::Result {
+                check: *check,
+                outcome: outcome.clone(),
+            },
+            Write::Spans { check, spans } => Write::Spans {
+                check: *check,
+                spans: spans.clone(),
+            },
+            Write::AddEvidence { incident, evidence } => Write::AddEvidence {
+                incident: *incident,
+                evidence: evidence.clone(),
+            },
+            Write::Note {
+                incident,
+                at,
+                status,
+                body,
+            } => Write::Note {
+                incident: *incident,
+                at: *at,
+                status: *status,
+                body: body.clone(),
+            },
+            Write::Announce(e) => Write::Announce(e.clone()),
+            _ => return None,
+        })
+    }
+}
+
 /// Makes the event of an admin change from the id of the row it created or changed.
 pub type Announce = Box<dyn FnOnce(i64) -> Option<Event> + Send>;
-
-/// An automatic incident to open.
-#[derive(Clone, Debug)]
-pub struct IncidentOpen {
-    pub check: i64,
-    pub slug: CheckId,
-    pub severity: Severity,
-    pub title: String,
-    pub started_at: Timestamp,
-    /// The first entry of its timeline.
-    pub note: String,
-    pub evidence: Vec<Evidence>,
-}
 
 /// The sending side of the writer's queue; cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<Write>,
+    pub(super) tx: mpsc::Sender<Write>,
     events: broadcast::Sender<Event>,
+    pub(super) committed: Arc<OnCommit>,
+    health: Health,
 }
 
 impl Writer {
+    /// Whether the database can be written, and the writes held in memory meanwhile.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
     /// Events from every write committed from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
@@ -164,8 +212,9 @@ impl Writer {
         .await?
     }
 
-    /// Deletes raw results older than `before`, in batches of [`PRUNE_BATCH`] with the writes queued
-    /// meanwhile between them; answers how many went.
+    /// Deletes raw results older than `before` and old outbox rows, in batches of
+    /// [`PRUNE_BATCH`] with the writes queued meanwhile between them, then gives the freed
+    /// pages back in steps of [`VACUUM_STEP`]; answers how many results went.
     pub async fn prune(&self, before: Timestamp) -> Result<usize, Error> {
         let mut total = 0;
         loop {
@@ -176,14 +225,32 @@ impl Writer {
                     reply,
                 })
                 .await??;
-            total += n;
-            if n < PRUNE_BATCH {
-                return Ok(total);
+            total += n.results;
+            if n.results < PRUNE_BATCH && n.outbox < PRUNE_BATCH {
+                break;
             }
             // Let the probe results queued meanwhile go first: a prune of millions of rows is
             // many small deletes between result batches, never one long stall.
             tokio::time::sleep(PRUNE_PAUSE).await;
         }
+        while self
+            .ask(|reply| Write::Vacuum {
+                pages: VACUUM_STEP,
+                reply,
+            })
+            .await??
+            > 0
+        {
+            tokio::time::sleep(PRUNE_PAUSE).await;
+        }
+        Ok(total)
+    }
+
+    /// Records a certificate expiry notice and announces it, unless it was already; answers
+    /// whether it was new, after the commit.
+    pub async fn cert_notice(&self, notice: CertNotice) -> Result<bool, Error> {
+        self.ask(|reply| Write::CertNotice { notice, reply })
+            .await?
     }
 
     /// Waits until everything queued so far is committed.
@@ -215,41 +282,101 @@ pub(super) fn spawn(conn: Connection) -> (Writer, std::thread::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let (events, _) = broadcast::channel(event::BACKLOG);
     let publish = events.clone();
+    let committed = Arc::new(OnCommit::new());
+    let told = committed.clone();
+    let health = Health::default();
+    let shared = health.clone();
     let thread = std::thread::Builder::new()
         .name("watchpost-writer".into())
-        .spawn(move || run(conn, rx, publish))
+        .spawn(move || run(conn, rx, publish, &told, shared))
         .expect("spawning the writer thread");
-    (Writer { tx, events }, thread)
+    (
+        Writer {
+            tx,
+            events,
+            committed,
+            health,
+        },
+        thread,
+    )
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Write>, events: broadcast::Sender<Event>) {
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Write>,
+    events: broadcast::Sender<Event>,
+    committed: &OnCommit,
+    health: Health,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut outbox = Outbox::default();
-    while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(w) => batch.push(w),
-                Err(_) => break,
+    let mut held = Held::<Write>::default();
+    let mut open = true;
+    let mut final_tries = 0;
+    loop {
+        if held.is_empty() {
+            let Some(first) = rx.blocking_recv() else {
+                break;
+            };
+            batch.push(first);
+            while batch.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(w) => batch.push(w),
+                    Err(_) => break,
+                }
             }
+        } else {
+            // The last commit failed for the storage: keep taking writes (so probing goes on),
+            // held in memory, and try again in a while.
+            if open {
+                open = hold_for(&mut rx, &mut held, &health, RETRY);
+            } else {
+                std::thread::sleep(RETRY);
+            }
+            batch = held.take(&health);
         }
+        // What is worth holding if the storage fails: the probes' writes, which nobody waits for.
+        let copies: Vec<Write> = batch.iter().filter_map(Write::copy).collect();
         let mut replies = Vec::new();
         let mut happened = Vec::new();
+        let (writes, started) = (batch.len(), std::time::Instant::now());
         let result = conn.transaction().map_err(Error::from).and_then(|tx| {
             apply(&tx, &mut batch, &mut replies, &mut happened, &mut outbox)
                 .and_then(|()| Ok(tx.commit()?))
         });
+        if let Some(hook) = committed.get() {
+            hook(writes, started.elapsed());
+        }
+        // Once every sender is gone (shutdown), held writes get a few more tries, then are lost.
+        let hold = result.as_ref().err().is_some_and(health::is_storage_fault) && {
+            final_tries += u32::from(!open);
+            final_tries <= FINAL_TRIES
+        };
         match &result {
-            // Nobody listening is fine: the events were committed all the same.
-            Ok(()) => happened.into_iter().for_each(|e| drop(events.send(e))),
+            Ok(()) => {
+                if let Some(fault) = health.committed() {
+                    tracing::info!(since = %fault.since.rfc3339(), writes, "the database can be written again; the writes held meanwhile are committed");
+                }
+                // Nobody listening is fine: the events were committed all the same.
+                happened.into_iter().for_each(|e| drop(events.send(e)));
+            }
+            Err(e) if hold => {
+                if health.failed(e) {
+                    tracing::error!(error = %crate::logline::escaped(e), held = copies.len(), max = health::HELD_MAX, "the database cannot be written; probe results are held in memory and written when it can be again");
+                }
+                copies.into_iter().for_each(|w| held.push(w, &health));
+            }
             Err(e) => {
-                tracing::error!(error = %crate::logline::escaped(&e), writes = batch.len(), "storage batch failed; its writes are lost")
+                tracing::error!(error = %crate::logline::escaped(e), writes, "storage batch failed; its writes are lost")
             }
         }
         for reply in replies {
             reply.send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
         }
         batch.clear();
+        if !open && held.is_empty() {
+            break;
+        }
     }
     if let Err(e) = conn.execute_batch("PRAGMA optimize;") {
         tracing::warn!(error = %crate::logline::escaped(&e), "PRAGMA optimize failed");
@@ -261,7 +388,9 @@ enum Reply {
     Checks(oneshot::Sender<Result<Vec<CheckRow>, Error>>, Vec<CheckRow>),
     Opened(oneshot::Sender<Result<i64, Error>>, i64),
     Resolved(oneshot::Sender<Result<(), Error>>),
-    Pruned(oneshot::Sender<Result<usize, Error>>, usize),
+    Pruned(oneshot::Sender<Result<Pruned, Error>>, Pruned),
+    Vacuumed(oneshot::Sender<Result<i64, Error>>, i64),
+    Noticed(oneshot::Sender<Result<bool, Error>>, bool),
     Flushed(oneshot::Sender<()>),
     Outbox(outbox::Answer),
     Subscribers(subscribers::Answer),
@@ -278,6 +407,8 @@ impl Reply {
             Reply::Opened(tx, id) => drop(tx.send(committed.as_ref().map(|_| id).map_err(fail))),
             Reply::Resolved(tx) => drop(tx.send(committed.as_ref().map(|_| ()).map_err(fail))),
             Reply::Pruned(tx, n) => drop(tx.send(committed.as_ref().map(|_| n).map_err(fail))),
+            Reply::Noticed(tx, new) => drop(tx.send(committed.as_ref().map(|_| new).map_err(fail))),
+            Reply::Vacuumed(tx, n) => drop(tx.send(committed.as_ref().map(|_| n).map_err(fail))),
             Reply::Flushed(tx) => drop(tx.send(())),
             Reply::Outbox(answer) => answer.send(committed.as_ref().map(|_| ())),
             Reply::Subscribers(answer) => answer.send(committed.as_ref().map(|_| ())),
@@ -358,6 +489,8 @@ fn apply(
                         at,
                     });
                 } else {
+                    // A wall clock stepped back must not end an incident before it began.
+                    let at = at.max(Timestamp(started));
                     tx.execute(
                         "UPDATE incidents SET resolved_at = ?2 WHERE id = ?1 AND resolved_at IS NULL",
                         params![id, at.0],
@@ -378,13 +511,13 @@ fn apply(
                 limit,
                 reply,
             } => {
-                let n = tx.execute(
-                    "DELETE FROM results WHERE (check_id, at) IN
-                         (SELECT check_id, at FROM results WHERE at < ?1 ORDER BY at LIMIT ?2)",
-                    params![before.0, i64::try_from(limit).unwrap_or(i64::MAX)],
-                )?;
-                subscribers::prune(tx, Timestamp::now())?;
+                let now = Timestamp::now();
+                let n = retention::prune(tx, before, now, limit)?;
+                subscribers::prune(tx, now)?;
                 replies.push(Reply::Pruned(reply, n));
+            }
+            Write::Vacuum { pages, reply } => {
+                replies.push(Reply::Vacuumed(reply, retention::vacuum(tx, pages)?));
             }
             Write::Flush { reply } => replies.push(Reply::Flushed(reply)),
             Write::Note {
@@ -405,6 +538,13 @@ fn apply(
             Write::Outbox(w) => replies.push(Reply::Outbox(outbox.apply(tx, w)?)),
             Write::Subscribers(w) => replies.push(Reply::Subscribers(subscribers::apply(tx, w)?)),
             Write::Announce(e) => happened.push(e),
+            Write::CertNotice { notice, reply } => {
+                let new = certs::record(tx, &notice)?;
+                if new {
+                    happened.push(notice.into_event());
+                }
+                replies.push(Reply::Noticed(reply, new));
+            }
             Write::Admin {
                 write,
                 audit,
@@ -438,132 +578,4 @@ fn apply(
     }
     // A notification exists exactly when its event is committed: same transaction.
     outbox.enqueue(tx, happened, Timestamp::now())
-}
-
-fn micros(d: Option<std::time::Duration>) -> Option<i64> {
-    d.map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-}
-
-fn insert_result(tx: &Transaction, check: i64, o: &Outcome) -> Result<(), Error> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT OR REPLACE INTO results (check_id, at, status, latency_us, code, reason, message,
-             resolve_us, connect_us, tls_us, processing_us, transfer_us)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?;
-    stmt.execute(params![
-        check,
-        o.at.0,
-        status_code(o.status),
-        micros(Some(o.latency)),
-        o.code,
-        o.failure.as_ref().map(|f| f.reason.as_str()),
-        o.failure.as_ref().map(|f| f.message.as_str()),
-        micros(o.phases.resolve),
-        micros(o.phases.connect),
-        micros(o.phases.tls),
-        micros(o.phases.processing),
-        micros(o.phases.transfer),
-    ])?;
-    Ok(())
-}
-
-fn upsert_rollup(
-    tx: &Transaction,
-    table: RollupTable,
-    check: i64,
-    start: Timestamp,
-    r: &Rollup,
-) -> Result<(), Error> {
-    static HOUR: LazyLock<String> = LazyLock::new(|| upsert_sql(RollupTable::Hour));
-    static DAY: LazyLock<String> = LazyLock::new(|| upsert_sql(RollupTable::Day));
-    let sql = match table {
-        RollupTable::Hour => &*HOUR,
-        RollupTable::Day => &*DAY,
-    };
-    let values = [check, start.0].into_iter().chain(rollup_values(r));
-    tx.prepare_cached(sql)?
-        .execute(rusqlite::params_from_iter(values))?;
-    Ok(())
-}
-
-/// The upsert of a rollup row into `table`: every column added to what is there, except the
-/// largest latency, which is the maximum of both.
-fn upsert_sql(table: RollupTable) -> String {
-    let columns = rollup_columns();
-    let placeholders: Vec<String> = (1..=columns.len() + 2).map(|i| format!("?{i}")).collect();
-    let updates: Vec<String> = columns
-        .iter()
-        .map(|c| match c.as_str() {
-            "latency_max_us" => format!("{c} = max({c}, excluded.{c})"),
-            _ => format!("{c} = {c} + excluded.{c}"),
-        })
-        .collect();
-    format!(
-        "INSERT INTO {} (check_id, start, {}) VALUES ({})
-         ON CONFLICT (check_id, start) DO UPDATE SET {}",
-        table.as_str(),
-        columns.join(", "),
-        placeholders.join(", "),
-        updates.join(", ")
-    )
-}
-
-fn sync_checks(
-    tx: &Transaction,
-    checks: &[CheckMeta],
-    now: Timestamp,
-) -> Result<Vec<CheckRow>, Error> {
-    tx.execute("UPDATE checks SET active = 0", [])?;
-    let mut upsert = tx.prepare_cached(
-        "INSERT INTO checks (slug, name, grp, kind, active, first_seen) VALUES (?1, ?2, ?3, ?4, 1, ?5)
-         ON CONFLICT (slug) DO UPDATE SET name = excluded.name, grp = excluded.grp,
-             kind = excluded.kind, active = 1",
-    )?;
-    for c in checks {
-        upsert.execute(params![c.slug, c.name, c.group, c.kind, now.0])?;
-    }
-    rows::checks(tx)
-}
-
-fn open_incident(tx: &Transaction, open: &IncidentOpen) -> Result<i64, Error> {
-    tx.execute(
-        "INSERT INTO incidents (check_id, kind, severity, title, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            open.check,
-            IncidentKind::Auto.as_str(),
-            open.severity.as_str(),
-            open.title,
-            open.started_at.0
-        ],
-    )?;
-    let id = tx.last_insert_rowid();
-    for e in &open.evidence {
-        insert_evidence(tx, id, e)?;
-    }
-    add_update(
-        tx,
-        id,
-        open.started_at,
-        IncidentStatus::Investigating,
-        &open.note,
-        None,
-    )?;
-    Ok(id)
-}
-
-fn insert_evidence(tx: &Transaction, incident: i64, e: &Evidence) -> Result<(), Error> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO incident_evidence (incident_id, at, status, latency_us, code, reason, message)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    stmt.execute(params![
-        incident,
-        e.at.0,
-        status_code(e.status),
-        e.latency_us,
-        e.code,
-        e.reason.map(|r| r.as_str()),
-        e.message,
-    ])?;
-    Ok(())
 }

@@ -237,7 +237,7 @@ fn maintenance_entry(base: &str, p: &Planned, now: Timestamp) -> Entry {
         Some(id) => format!("maintenance/{id}"),
         None => format!("maintenance/recurring-{}", w.start.0 / 1000),
     };
-    let when = crate::words::range(w.start, w.end, now);
+    let when = crate::words::range(crate::i18n::ENGLISH, w.start, w.end, now);
     let mut stages = stages(w, p.created, p.cancelled.then_some(p.updated), now);
     if let Some(first) = stages.first_mut() {
         first.body = format!("{when}. {}", first.body);

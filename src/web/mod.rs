@@ -10,9 +10,12 @@ pub mod admin;
 mod api;
 mod badges;
 mod cache;
+mod chart;
+mod checked;
 mod feeds;
 pub mod front;
 mod json;
+mod language;
 mod layout;
 pub mod markdown;
 mod overall;
@@ -56,6 +59,8 @@ pub struct WebState {
     pub front: Arc<front::FrontCache>,
     /// The address the server is bound to: links use it when `public_url` is not set.
     pub local_addr: SocketAddr,
+    /// Whether the database can be written: `/healthz`, the admin banner and the metrics say so.
+    pub store_health: crate::store::Health,
 }
 
 impl WebState {
@@ -148,6 +153,7 @@ pub fn router(state: WebState) -> Router {
         .route("/healthz", get(healthz))
         .fallback(|| async { WebError::NotFound })
         .layer(axum::middleware::from_fn(cache::pages))
+        .layer(axum::middleware::from_fn(language::negotiate))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
@@ -191,15 +197,18 @@ impl From<crate::store::Error> for WebError {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
+        // The pages' own words follow the visitor's language; a message given in English
+        // (`why`) stays in a frame in English.
+        let txt = language::current().strings();
         let page = |code: StatusCode, title: &str, text: &str| {
-            (code, layout::message(title, text)).into_response()
+            (code, layout::message(crate::i18n::ENGLISH, title, text)).into_response()
         };
         match self {
-            WebError::NotFound => page(
+            WebError::NotFound => (
                 StatusCode::NOT_FOUND,
-                "Not found",
-                "There is nothing at this address.",
-            ),
+                layout::message(txt, txt.not_found_title, txt.not_found_text),
+            )
+                .into_response(),
             WebError::BadRequest(why) => page(StatusCode::BAD_REQUEST, "That did not work", &why),
             WebError::Forbidden(why) => page(StatusCode::FORBIDDEN, "Refused", &why),
             WebError::Conflict(why) => page(StatusCode::CONFLICT, "That cannot be done", &why),
@@ -229,11 +238,11 @@ impl IntoResponse for WebError {
             }
             WebError::Internal(e) => {
                 tracing::error!(error = %crate::logline::escaped(&e), "request failed");
-                page(
+                (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "The error was logged. Please try again in a moment.",
+                    layout::message(txt, txt.error_title, txt.error_text),
                 )
+                    .into_response()
             }
         }
     }
@@ -312,6 +321,10 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
 }
 
 async fn metrics(State(state): State<WebState>) -> Result<Response, WebError> {
+    let health = &state.store_health;
+    state
+        .metrics
+        .set_store(health.fault().is_none(), health.held(), health.dropped());
     let text = state
         .metrics
         .render()
@@ -326,6 +339,20 @@ async fn metrics(State(state): State<WebState>) -> Result<Response, WebError> {
         .into_response())
 }
 
-async fn healthz() -> &'static str {
-    "ok\n"
+/// `ok`, or `degraded: ...` while the database cannot be written. Always 200: the daemon still
+/// probes and holds the results, and a liveness check that restarted it would lose them; alert
+/// on the body or on `watchpost_store_writable`.
+async fn healthz(State(state): State<WebState>) -> String {
+    let health = &state.store_health;
+    match health.fault() {
+        None => "ok\n".into(),
+        Some(f) => format!(
+            "degraded: the database cannot be written since {} ({}); {} writes held in memory (at most {}), {} dropped\n",
+            f.since.rfc3339(),
+            f.error.replace(['\n', '\r'], " "),
+            health.held(),
+            crate::store::HELD_MAX,
+            health.dropped()
+        ),
+    }
 }

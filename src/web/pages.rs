@@ -9,146 +9,38 @@ use super::layout::{
     ago, at, certificate, evidence_table, incident_item, incident_times, last_failure, public,
     range, state_tag, status_label,
 };
-use super::{WebError, WebState, markdown};
+use super::{WebError, WebState, chart, checked, markdown};
 use crate::clock::Timestamp;
+use crate::i18n::{Lang, Strings};
 use crate::redact::{Subject, public_stored};
 use crate::store::{IncidentRow, Severity};
-use crate::uptime::{PHASES, WINDOWS, percent};
+use crate::uptime::WINDOWS;
+use crate::words::percent;
 
 /// The page frame, where the admin pages have always found it.
 pub(crate) use super::layout::page;
 
 /// How an incident's impact reads on the page.
-pub(crate) fn impact_label(s: Severity) -> &'static str {
+pub(crate) fn impact_label(txt: &Strings, s: Severity) -> &'static str {
     match s {
-        Severity::None => "No impact",
-        Severity::Minor => "Degraded performance",
-        Severity::Major => "Major outage",
-        Severity::Critical => "Critical outage",
+        Severity::None => txt.no_impact,
+        Severity::Minor => txt.minor_impact,
+        Severity::Major => txt.major_impact,
+        Severity::Critical => txt.critical_impact,
     }
 }
 
-/// One hour of the chart: its slot, median, 95th percentile and mean phases, in ms.
-struct HourPoint {
-    slot: i64,
-    at: Timestamp,
-    p50: f64,
-    p95: f64,
-    phases: Option<[f64; crate::model::Phase::COUNT]>,
-}
+/// The uptime windows of a check's page: the front page's four, and a year from daily rows.
+const YEAR_MS: i64 = 365 * crate::clock::DAY_MS;
 
-/// An SVG chart of the response time per hour over `[from, to)`: the mean time of each phase
-/// stacked as a bar (where probes time their phases), the median and 95th percentile as lines,
-/// and the same figures as a table for those who cannot see the chart.
-fn latency_chart(hours: &crate::uptime::Deltas, from: Timestamp, to: Timestamp) -> Markup {
-    let (width, height) = (720.0, 160.0);
-    let slots = ((to.0 - from.0) / crate::clock::HOUR_MS).max(1);
-    let points: Vec<HourPoint> = (0..slots)
-        .filter_map(|slot| {
-            let at = Timestamp(from.0 + slot * crate::clock::HOUR_MS);
-            let r = hours.get(&at)?;
-            let ms = |p| r.percentile(p).map(|d| d.as_secs_f64() * 1000.0);
-            Some(HourPoint {
-                slot,
-                at,
-                p50: ms(0.5)?,
-                p95: ms(0.95)?,
-                phases: r.phase_means().map(|m| m.map(|d| d.as_secs_f64() * 1000.0)),
-            })
-        })
-        .collect();
-    if points.is_empty() {
-        return html! { p.small { "No probes in the last 24 hours." } };
-    }
-    let stacked = |p: &HourPoint| p.phases.map_or(0.0, |m| m.iter().sum());
-    let top = points
-        .iter()
-        .map(|p| p.p95.max(stacked(p)))
-        .fold(1.0f64, f64::max)
-        * 1.1;
-    let slot_width = width / slots as f64;
-    let x = |slot: i64| (slot as f64 + 0.5) * slot_width;
-    let y = |ms: f64| height - ms / top * (height - 10.0);
-    let line = |pick: fn(&HourPoint) -> f64| {
-        points
-            .iter()
-            .map(|p| format!("{:.1},{:.1}", x(p.slot), y(pick(p))))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let used: Vec<usize> = (0..PHASES.len())
-        .filter(|&k| points.iter().any(|p| p.phases.is_some_and(|m| m[k] > 0.0)))
-        .collect();
-    let label = format!(
-        "Response time per hour: median and 95th percentile as lines{}; the slowest hour's 95th percentile was {:.0} ms",
-        if used.is_empty() {
-            ""
-        } else {
-            ", the mean time of each phase stacked as bars"
-        },
-        points.iter().map(|p| p.p95).fold(0.0, f64::max)
-    );
-    // Each hour's phases as (slot, phase, bottom, top), stacked in PHASES order.
-    let stacks: Vec<(i64, usize, f64, f64)> = points
-        .iter()
-        .filter_map(|p| Some((p.slot, p.phases?)))
-        .flat_map(|(slot, means)| {
-            let mut below = 0.0;
-            used.iter()
-                .map(move |&k| {
-                    let low = below;
-                    below += means[k];
-                    (slot, k, low, below)
-                })
-                .filter(|(_, _, low, high)| high > low)
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let fixed = |v: f64| format!("{v:.1}");
-    html! {
-        figure.chart {
-            svg viewBox={ "0 0 " (width) " " (height) } role="img" aria-label=(label) {
-                @for (slot, k, low, high) in &stacks {
-                    rect class={ "ph" (k) } x=(fixed(x(*slot) - slot_width * 0.35)) y=(fixed(y(*high))) width=(fixed(slot_width * 0.7)) height=(fixed(y(*low) - y(*high))) {}
-                }
-                polyline.p95 points=(line(|p| p.p95)) {}
-                polyline.p50 points=(line(|p| p.p50)) {}
-                @for p in &points {
-                    circle.p95 cx=(fixed(x(p.slot))) cy=(fixed(y(p.p95))) r="2.5" {}
-                    circle.p50 cx=(fixed(x(p.slot))) cy=(fixed(y(p.p50))) r="2.5" {}
-                }
-                text x="4" y="12" { (format!("{:.0} ms", top)) }
-            }
-            figcaption.small {
-                span.p50 { "— median" } " " span.p95 { "— 95th percentile" }
-                @for k in &used { " " i class={ "ph" (k) } {} " " (PHASES[*k]) }
-                " · hourly, oldest left"
-            }
-            details.small {
-                summary { "Figures per hour" }
-                table.list {
-                    thead { tr { th { "Hour (UTC)" } th { "Median" } th { "95th" } @for k in &used { th { (PHASES[*k]) } } } }
-                    tbody {
-                        @for p in points.iter().rev() {
-                            tr {
-                                td { (p.at.rfc3339().get(11..16).unwrap_or_default()) }
-                                td { (format!("{:.0} ms", p.p50)) }
-                                td { (format!("{:.0} ms", p.p95)) }
-                                @for k in &used { td { @if let Some(m) = p.phases { (format!("{:.1} ms", m[*k])) } } }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// `/checks/{id}`: uptime per window, the bar, the latest error and the check's incidents.
+/// `/checks/{id}`: what the check checks, its uptime per window, the 90-day bar with a table of
+/// the days that were not all up, the response time, the latest error and the check's incidents.
 pub async fn check(
     State(state): State<WebState>,
+    lang: Lang,
     Path(id): Path<String>,
 ) -> Result<Markup, WebError> {
+    let txt = lang.strings();
     let snapshot = state.snapshot();
     let bars = state.bars.borrow().clone();
     let (check, current) = snapshot.get(&id).ok_or(WebError::NotFound)?;
@@ -157,61 +49,169 @@ pub async fn check(
     let now = Timestamp::now();
     let day = crate::uptime::cover(Timestamp(now.0 - crate::clock::DAY_MS), now);
     let (hours, _) = state.reader.rollups_in(id.clone(), day.clone()).await?;
-    let chart = latency_chart(&hours, day.from, day.to);
+    let chart = chart::latency_chart(txt, &hours, day.from, day.to);
+    let (_, year) = state.reader.rollups_in(id.clone(), year_cover(now)).await?;
     let shown = current.shown_state(check, now);
     let h = bars.history.checks.get(check.id.as_str());
+    let uptime = uptimes(txt, h.map(|h| h.uptime), &year, now);
+    let what = checked::describe(txt, check);
     Ok(public(
+        txt,
         &check.name,
-        &snapshot.config.server.title,
+        &snapshot.config,
         Some("/assets/bars.js"),
         html! {
-            h1 { (check.name) " " (state_tag(shown)) }
+            h1 { (check.name) " " (state_tag(txt, shown)) }
+            p.what {
+                strong { (txt.what_we_check) } (what.expectation) ", " (what.cadence) "."
+                @if let Some(target) = &what.target { br; (txt.target) code { (target) } }
+            }
             @if let Some(last) = &current.last {
                 p {
-                    "Last checked " (ago(now, last.at)) " in " (crate::words::latency(last.latency))
-                    @if let Some(code) = last.code { " · code " (code) }
+                    (txt.last_checked) (ago(txt, now, last.at)) (txt.took) (crate::words::latency(txt, last.latency))
+                    @if let Some(code) = last.code { (txt.code_of) (code) }
                 }
                 @if let (Some(f), Some(failure)) = (&last.failure, last_failure(check, last)) {
                     p.error { (f.reason) ": " (failure) }
                 }
-                @if let Some(tls) = &last.tls { (certificate(tls, check.public_details, now)) }
+                @if let Some(tls) = &last.tls { (certificate(txt, tls, check.public_details, now)) }
             }
-            h2 { "Response time, last 24 hours" }
-            (chart)
-            @if let Some(h) = h {
-                dl.uptime {
-                    @for ((label, _), ratio) in WINDOWS.iter().zip(h.uptime) {
-                        div { dt { (label) } dd { (percent(ratio)) } }
+            h2 { (txt.uptime) }
+            dl.uptime {
+                @for (label, ratio, since) in &uptime {
+                    div {
+                        dt { (label) }
+                        dd { (percent(txt, *ratio)) @if let Some(since) = since { span.small.since { (txt.since_day) (since) } } }
                     }
                 }
-                @if let Some(bar) = bars.bar(check.id.as_str()) { (PreEscaped(bar)) }
             }
-            h2 { "Incidents" }
-            @if incidents.is_empty() { p { "No incidents recorded." } }
-            ul.incidents { @for i in &incidents { (incident_item(i, now, None)) } }
+            p.small { (txt.uptime_note) }
+            @if let Some(h) = h {
+                h2 { (txt.last_90_days) }
+                @if let Some(bar) = bars.bar(lang, check.id.as_str()) { (PreEscaped(bar)) }
+                (days_table(txt, &h.bar))
+            }
+            h2 { (txt.response_time_24h) }
+            (chart)
+            h2 { (txt.incidents) }
+            @if incidents.is_empty() { p { (txt.no_incidents_recorded) } }
+            ul.incidents { @for i in &incidents { (incident_item(txt, i, now, None)) } }
             @if !false_alarms.is_empty() {
-                p.small {
-                    (false_alarms.len())
-                    @if false_alarms.len() == 1 { " detected incident was" } @else { " detected incidents were" }
-                    " marked a false alarm by an admin: the probes were wrong, so that time counts as up in the figures above."
-                }
+                p.small { ((txt.false_alarms)(false_alarms.len())) }
             }
         },
     ))
 }
 
+/// The daily rows of the last year, today's included.
+fn year_cover(now: Timestamp) -> crate::uptime::Cover {
+    let tomorrow = Timestamp(now.day_start().0 + crate::clock::DAY_MS);
+    let first = Timestamp(tomorrow.0 - YEAR_MS);
+    crate::uptime::Cover {
+        from: first,
+        to: tomorrow,
+        days: first..tomorrow,
+        hours: [tomorrow..tomorrow, tomorrow..tomorrow],
+    }
+}
+
+/// Each window's label and uptime, and the first day with data when the window reaches back
+/// before it (so a young check's 90 days are not read as 90 days of data).
+fn uptimes(
+    txt: &Strings,
+    windows: Option<[Option<f64>; 4]>,
+    year: &crate::uptime::Deltas,
+    now: Timestamp,
+) -> Vec<(&'static str, Option<f64>, Option<String>)> {
+    let first = year
+        .iter()
+        .filter(|(_, r)| r.observed_ms() > 0)
+        .map(|(day, _)| *day)
+        .min();
+    let since = |span: i64, ratio: Option<f64>| {
+        let start = Timestamp(now.0 - span);
+        match (ratio, first) {
+            (Some(_), Some(day)) if day > start.day_start() => Some(crate::words::day(txt, day)),
+            _ => None,
+        }
+    };
+    let yearly = crate::uptime::Rollup::total(year.values()).uptime();
+    let spans = WINDOWS.iter().map(|(_, span)| *span).chain([YEAR_MS]);
+    let ratios = windows.unwrap_or([None; 4]).into_iter().chain([yearly]);
+    txt.windows
+        .iter()
+        .zip(spans.zip(ratios))
+        .map(|(label, (span, ratio))| (*label, ratio, since(span, ratio)))
+        .collect()
+}
+
+/// The days of the bar that were not all up, newest first, in words: the uptime, the downtime
+/// and the incidents of each, with links. It reads without hovering, scripts or colour.
+fn days_table(txt: &Strings, bar: &crate::snapshot::DayBar) -> Markup {
+    use crate::uptime::DayLevel;
+    let notable: Vec<_> = bar
+        .days
+        .iter()
+        .rev()
+        .map(|cell| {
+            let incidents: Vec<_> = bar
+                .incidents
+                .iter()
+                .filter(|i| i.touches(cell.day))
+                .collect();
+            (cell, incidents)
+        })
+        .filter(|(cell, incidents)| {
+            !incidents.is_empty() || !matches!(cell.level, DayLevel::Up | DayLevel::NoData)
+        })
+        .collect();
+    let empty = bar
+        .days
+        .iter()
+        .filter(|c| c.level == DayLevel::NoData)
+        .count();
+    html! {
+        @if notable.is_empty() {
+            p.small { (txt.no_notable_days) }
+        } @else {
+            table.list.days {
+                caption.small { (txt.notable_days) }
+                thead { tr { th scope="col" { (txt.col_day) } th scope="col" { (txt.uptime) } th scope="col" { (txt.col_down) } th scope="col" { (txt.incidents) } } }
+                tbody {
+                    @for (cell, incidents) in &notable {
+                        tr {
+                            th scope="row" { time datetime=(cell.day.rfc3339().get(..10).unwrap_or_default()) { (crate::words::day(txt, cell.day)) } }
+                            td { (percent(txt, cell.uptime())) @if cell.level == DayLevel::Maintenance { (txt.maintenance_aside) } }
+                            td { @if cell.down_ms > 0 { (crate::words::duration(txt, std::time::Duration::from_millis(u64::from(cell.down_ms)))) } }
+                            td {
+                                @for (n, i) in incidents.iter().enumerate() {
+                                    @if n > 0 { br; }
+                                    a href={ "/incidents/" (i.id) } { (i.title) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if empty > 0 { p.small { ((txt.days_without_data)(empty)) } }
+    }
+}
+
 /// `/incidents/{id}`: one incident with its timeline and the failing probes as evidence.
 pub async fn incident(
     State(state): State<WebState>,
+    lang: Lang,
     Path(id): Path<String>,
 ) -> Result<axum::response::Response, WebError> {
     use axum::response::IntoResponse;
+    let txt = lang.strings();
     let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
     let detail = state.reader.incident(id).await?.ok_or(WebError::NotFound)?;
     let snapshot = state.snapshot();
     let i = &detail.incident;
     let now = Timestamp::now();
-    let impact = impact_label(i.severity);
+    let impact = impact_label(txt, i.severity);
     let configured = i.check.as_deref().and_then(|slug| snapshot.get(slug));
     let check_name = configured
         .map(|(c, _)| c.name.clone())
@@ -222,21 +222,22 @@ pub async fn incident(
         None => Subject::unconfigured(i.check.as_deref().unwrap_or("The check")),
     };
     let mut response = public(
+        txt,
         &i.title,
-        &snapshot.config.server.title,
+        &snapshot.config,
         None,
         html! {
             h1 { (i.title) }
             p {
                 span class={ "state " (if i.resolved_at.is_some() { "up" } else if matches!(i.severity, Severity::Major | Severity::Critical) { "down" } else { "degraded" }) } {
-                    @if i.resolved_at.is_some() { "Resolved" } @else { "Ongoing" }
+                    @if i.resolved_at.is_some() { (txt.resolved) } @else { (txt.ongoing) }
                 }
                 " " (impact)
                 @if let (Some(slug), Some(name)) = (&i.check, &check_name) { " · " a href={ "/checks/" (slug) } { (name) } }
             }
-            p.small { (incident_times(i, now)) }
+            p.small { (incident_times(txt, i, now)) }
             @if !i.auto && !i.checks.is_empty() {
-                p { "Affects: "
+                p { (txt.affects)
                     @for (n, slug) in i.checks.iter().enumerate() {
                         @if n > 0 { ", " }
                         a href={ "/checks/" (slug) } { (snapshot.get(slug).map_or(slug.as_str(), |(c, _)| c.name.as_str())) }
@@ -244,26 +245,26 @@ pub async fn incident(
                 }
             }
             @if let Some(cause) = i.cause.as_deref().filter(|c| !c.is_empty()) {
-                h2 { "Cause" }
+                h2 { (txt.cause) }
                 div.md { (PreEscaped(markdown::render(cause))) }
             }
             @if let Some(pm) = i.postmortem.as_deref().filter(|c| !c.is_empty()) {
-                h2 { "Postmortem" }
+                h2 { (txt.postmortem) }
                 div.md { (PreEscaped(markdown::render(pm))) }
             }
-            h2 { "Timeline" }
+            h2 { (txt.timeline) }
             ol.timeline {
                 @for u in &detail.updates {
                     li {
-                        strong { (status_label(u.status)) } " · " (at(u.at, now))
+                        strong { (status_label(txt, u.status)) } " · " (at(txt, u.at, now))
                         " · " (u.author.as_deref().unwrap_or("watchpost"))
                         div.md { (PreEscaped(markdown::render(&u.body))) }
                     }
                 }
             }
             @if !detail.evidence.is_empty() {
-                h2 { "Evidence" }
-                (evidence_table(&detail.evidence, now, |e| {
+                h2 { (txt.evidence) }
+                (evidence_table(txt, &detail.evidence, now, |e| {
                     public_stored(subject, e.reason, e.message.as_deref(), e.code)
                 }))
             }
@@ -318,6 +319,7 @@ fn month_end(now: Timestamp, back: u32) -> Timestamp {
 /// `/history?page=N`: incidents and planned maintenance by month, newest first.
 pub async fn history(
     State(state): State<WebState>,
+    lang: Lang,
     axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
 ) -> Result<Markup, WebError> {
     let number = q.page.unwrap_or(0).min(1000);
@@ -331,34 +333,35 @@ pub async fn history(
     let months: Vec<(Timestamp, Timestamp)> = (newest..newest + MONTHS_PER_PAGE)
         .map(|back| (month_start(now, back), month_end(now, back)))
         .collect();
-    let title = &snapshot.config.server.title;
+    let txt = lang.strings();
     Ok(public(
-        "Incident history",
-        title,
+        txt,
+        txt.incident_history,
+        &snapshot.config,
         None,
         html! {
-            h1 { "Incident history" }
+            h1 { (txt.incident_history) }
             @for (start, end) in &months {
-                @let name = chrono::DateTime::from_timestamp_millis(start.0).map(|t| t.format("%B %Y").to_string()).unwrap_or_default();
+                @let name = crate::words::month(txt, *start);
                 @let month: Vec<&IncidentRow> = incidents.iter().filter(|i| i.started_at >= *start && i.started_at < *end).collect();
                 @let planned: Vec<_> = windows.iter().filter(|(w, cancelled)| !cancelled && w.start >= *start && w.start < *end).map(|(w, _)| w).collect();
                 section {
                     h2 { (name) }
-                    @if month.is_empty() && planned.is_empty() { p.small { "No incidents reported." } }
+                    @if month.is_empty() && planned.is_empty() { p.small { (txt.no_incidents_reported) } }
                     ul.incidents {
-                        @for i in &month { (incident_item(i, now, None)) }
+                        @for i in &month { (incident_item(txt, i, now, None)) }
                         @for w in &planned {
                             li.incident.maintenance id=[w.id.map(|id| format!("maintenance-{id}"))] {
-                                strong { "Maintenance: " } (w.title)
-                                p.small { (range(w.start, w.end, now)) }
+                                strong { @if w.start <= now && now < w.end { (txt.maintenance_in_progress_item) } @else { (txt.maintenance_item) } } (w.title)
+                                p.small { (range(txt, w.start, w.end, now)) }
                             }
                         }
                     }
                 }
             }
             nav.pager {
-                @if number > 0 { a href={ "/history?page=" (number - 1) } { "← Newer" } " " }
-                a href={ "/history?page=" (number + 1) } { "Older →" }
+                @if number > 0 { a href={ "/history?page=" (number - 1) } { (txt.newer) } " " }
+                a href={ "/history?page=" (number + 1) } { (txt.older) }
             }
         },
     ))
@@ -367,6 +370,52 @@ pub async fn history(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::ENGLISH;
+
+    #[test]
+    fn a_window_without_data_says_so_and_maintenance_is_left_out() {
+        use crate::clock::DAY_MS;
+        use crate::uptime::{Deltas, Rollup};
+        // 2026-01-15T12:00:00Z
+        let now = Timestamp(1_768_478_400_000);
+        let none = uptimes(ENGLISH, None, &Deltas::new(), now);
+        let labels: Vec<&str> = none.iter().map(|(l, _, _)| *l).collect();
+        assert_eq!(labels, ["24h", "7d", "30d", "90d", "1y"]);
+        assert!(
+            none.iter()
+                .all(|(_, r, since)| r.is_none() && since.is_none())
+        );
+        assert_eq!(percent(ENGLISH, none[4].1), "no data");
+
+        let mut year = Deltas::new();
+        let day = |back: i64| Timestamp(now.day_start().0 - back * DAY_MS);
+        // Maintenance alone is no data; a day down by a tenth counts.
+        let maintenance = Rollup {
+            maintenance_ms: DAY_MS,
+            ..Rollup::default()
+        };
+        year.insert(day(200), maintenance);
+        year.insert(
+            day(100),
+            Rollup {
+                up_ms: DAY_MS * 9 / 10,
+                down_ms: DAY_MS / 10,
+                maintenance_ms: DAY_MS,
+                ..Rollup::default()
+            },
+        );
+        let found = uptimes(ENGLISH, Some([None, None, None, None]), &year, now);
+        let (label, ratio, since) = &found[4];
+        assert_eq!(*label, "1y");
+        assert_eq!(*ratio, Some(0.9));
+        assert_eq!(since.as_deref(), Some("Oct 7"), "the first day with data");
+        let french = uptimes(crate::i18n::Lang::Fr.strings(), None, &year, now);
+        let labels: Vec<&str> = french.iter().map(|(l, _, _)| *l).collect();
+        assert_eq!(labels, ["24 h", "7 j", "30 j", "90 j", "1 an"]);
+        assert_eq!(french[4].2.as_deref(), Some("7 oct."));
+        let only_maintenance = Deltas::from([(day(3), maintenance)]);
+        assert_eq!(uptimes(ENGLISH, None, &only_maintenance, now)[4].1, None);
+    }
 
     #[test]
     fn months_step_back_across_years() {

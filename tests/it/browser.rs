@@ -181,22 +181,39 @@ async fn browser_shows_the_outage_and_the_embed_banner() {
 }
 
 /// Serves `app`, and every other path from the daemon at `daemon` (status and body, with its
-/// content type but not its CSP or frame headers), so a page of `app` can look inside frames of
-/// the daemon's pages; returns the base URL and the server's task.
+/// content type but not its CSP or frame headers; the browser's `Accept-Language` passed on), so
+/// a page of `app` can look inside frames of the daemon's pages; returns the base URL and the
+/// server's task.
 async fn proxy(
     daemon: std::net::SocketAddr,
     app: axum::Router,
+    admin_cookie: Option<String>,
 ) -> (String, tokio::task::JoinHandle<()>) {
-    let app = app.fallback(move |uri: axum::http::Uri| async move {
-        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-        let r = daemon::get(daemon, &path).await;
-        let kind = r.header("content-type").unwrap_or("text/plain").to_string();
-        (
-            axum::http::StatusCode::from_u16(r.status).unwrap(),
-            [("content-type", kind)],
-            r.body,
-        )
-    });
+    let app = app.fallback(
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap| {
+            let cookie = admin_cookie.clone();
+            async move {
+                let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+                // The signed-in admin's pages are fetched with the admin's session.
+                let signed_in = path.starts_with("/admin/") && !path.starts_with("/admin/login");
+                let mut sent: Vec<(&str, &str)> = match &cookie {
+                    Some(c) if signed_in => vec![("Cookie", c.as_str())],
+                    _ => Vec::new(),
+                };
+                // The browser's language is passed on, for the pages in French.
+                if let Some(v) = headers.get("accept-language").and_then(|v| v.to_str().ok()) {
+                    sent.push(("Accept-Language", v));
+                }
+                let r = daemon::get_with(daemon, &path, &sent).await;
+                let kind = r.header("content-type").unwrap_or("text/plain").to_string();
+                (
+                    axum::http::StatusCode::from_u16(r.status).unwrap(),
+                    [("content-type", kind)],
+                    r.body,
+                )
+            }
+        },
+    );
     let site = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", site.local_addr().unwrap());
     let server = tokio::spawn(async move {
@@ -276,7 +293,7 @@ async fn browser_page_is_readable_narrow_dark_and_by_keyboard() {
                 )
             }),
         );
-    let (base, server) = proxy(d.addr, app).await;
+    let (base, server) = proxy(d.addr, app, None).await;
     let url = format!("{base}/harness.html");
 
     let profile = dir.path().join("chromium");

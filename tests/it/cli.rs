@@ -56,6 +56,39 @@ fn check_accepts_the_example_and_locates_every_error() {
     assert!(err.contains("duplicate check id"), "{err}");
 }
 
+#[test]
+fn check_reports_every_unknown_key_and_wrong_type_in_order_with_a_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("typos.toml");
+    std::fs::write(
+        &bad,
+        "[server]\ntitel = \"Status\"\n\n[[check]]\nid = \"db\"\ntype = \"tcp\"\nhost = \"db\"\n\
+         port = \"5432\"\nintervall = \"30s\"\n\n[[check]]\nid = \"db\"\ntype = \"tcp\"\nhost = \"db\"\nport = 1\n",
+    )
+    .unwrap();
+    let (code, out, err) = watchpost(&["check", "--config", bad.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(out, "");
+    let shown = bad.display().to_string();
+    let lines: Vec<&str> = err.lines().collect();
+    let want = [
+        format!("{shown}:2:1: unknown field `titel`"),
+        format!("{shown}:8:8: invalid type: string \"5432\", expected i64"),
+        format!("{shown}:9:1: unknown field `intervall`"),
+        format!("{shown}:12:6: duplicate check id \"db\", first defined on line 5"),
+        format!("{shown}: 4 errors"),
+    ];
+    assert_eq!(lines.len(), want.len(), "{err}");
+    for (line, want) in lines.iter().zip(&want) {
+        assert!(
+            line.starts_with(want.as_str()),
+            "{line:?} is not {want:?} in\n{err}"
+        );
+    }
+    assert!(lines[0].ends_with("; did you mean `title`?"), "{err}");
+    assert!(lines[2].ends_with("; did you mean `interval`?"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probe_reports_phases_and_exits_by_the_result() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,7 +1,8 @@
 //! A front page with more checks than fit open: groups with a check down are open, the others
 //! folded with a link to their own page (`/groups/{slug}`, for visitors without JavaScript) and
 //! the address of their list (`/fragments/group/{slug}`, fetched when the group is opened), both
-//! revalidated by ETag; an unknown group is a 404. Checks can be searched by name or group.
+//! revalidated by ETag; an unknown group is a 404. Checks can be searched by name or group. All
+//! of it in the visitor's language, like every public page.
 
 use std::time::Duration;
 
@@ -175,5 +176,97 @@ async fn a_big_front_page_folds_quiet_groups_and_serves_them_apart() {
         assert_eq!(d.get(missing).await.status, 404, "{missing}");
     }
     drop(up);
+    d.stop().await;
+}
+
+/// The answer is a page or a fragment in French, and says it varies by language.
+fn assert_french(r: &daemon::Response, path: &str) {
+    assert_eq!(r.status, 200, "{path}");
+    assert_eq!(r.header("content-language"), Some("fr"), "{path}");
+    let vary: Vec<String> = r
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("vary"))
+        .map(|(_, v)| v.to_ascii_lowercase())
+        .collect();
+    assert!(
+        vary.iter().any(|v| v.contains("accept-language")),
+        "{path}: {vary:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folded_groups_their_pages_and_the_search_speak_french_to_a_french_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, _up) = big_site(dir.path(), 150, 5).await;
+    // Every fiftieth check is down, all three in group 0: it is open, groups 1 to 4 folded.
+    d.wait_page("/", Duration::from_secs(60), |body| {
+        body.contains("3 of 30 down") && body.matches("All 30 operational").count() == 4
+    })
+    .await;
+    let french = [("Accept-Language", "fr-FR,fr;q=0.9,en;q=0.8")];
+
+    let front = daemon::get_with(d.addr, "/", &french).await;
+    assert_french(&front, "/");
+    let body = &front.body;
+    assert!(body.contains("<html lang=\"fr\">"), "{body}");
+    assert!(
+        body.contains(concat!(
+            "<details class=\"group\" data-fragment=\"/fragments/group/group-1\">",
+            "<summary><h2>Group 1</h2><span class=\"state up\">Opérationnel\u{a0}: 30 sur 30</span></summary>",
+            "<p class=\"fold\"><a href=\"/groups/group-1\">Afficher les 30 vérifications du groupe Group 1</a></p></details>"
+        )),
+        "{body}"
+    );
+    assert!(
+        body.contains("<h2>Group 0</h2><span class=\"state down\">En panne\u{a0}: 3 sur 30</span>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<label for=\"q\">Trouver une vérification</label>"),
+        "{body}"
+    );
+    assert!(body.contains("<button>Rechercher</button>"), "{body}");
+    assert!(!body.contains("Show the"), "{body}");
+
+    let page = daemon::get_with(d.addr, "/groups/group-1", &french).await;
+    assert_french(&page, "/groups/group-1");
+    let body = &page.body;
+    assert!(body.contains("<html lang=\"fr\">"), "{body}");
+    assert!(
+        body.contains("<a href=\"/\">Toutes les vérifications</a>"),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            "<h1>Group 1 <span class=\"state up\">Opérationnel\u{a0}: 30 sur 30</span></h1>"
+        ),
+        "{body}"
+    );
+    assert_eq!(body.matches("Dernière vérification").count(), 30, "{body}");
+    assert!(!body.contains("Last checked"), "{body}");
+
+    let fragment = daemon::get_with(d.addr, "/fragments/group/group-2", &french).await;
+    assert_french(&fragment, "/fragments/group/group-2");
+    assert_eq!(fragment.body.matches("Dernière vérification").count(), 30);
+    let english = d.get("/fragments/group/group-2").await;
+    assert_eq!(english.header("content-language"), Some("en"));
+    assert_eq!(english.body.matches("Last checked").count(), 30);
+
+    let found = daemon::get_with(d.addr, "/search?q=number%2012", &french).await;
+    assert_french(&found, "/search");
+    let body = &found.body;
+    assert!(body.contains("<h1>Trouver une vérification</h1>"), "{body}");
+    assert!(
+        body.contains("<label for=\"q\">Nom ou groupe</label>"),
+        "{body}"
+    );
+    // "Service number 12" and 120 to 129.
+    assert!(
+        body.contains("<p role=\"status\">11 vérifications correspondent.</p>"),
+        "{body}"
+    );
+    let other = daemon::get_with(d.addr, "/groups/other", &french).await;
+    assert_eq!(other.status, 404);
     d.stop().await;
 }

@@ -74,6 +74,7 @@ fn outcome(at: Timestamp, reason: Reason, message: &str) -> Outcome {
         phases: Phases::default(),
         tls: None,
         answers: None,
+        facts: Default::default(),
     }
 }
 
@@ -147,9 +148,8 @@ async fn the_recorder_skips_local_failures_as_no_data() {
     );
     let now = snapshot_rx
         .borrow()
-        .checks
-        .get(&id)
-        .cloned()
+        .get(id.as_str())
+        .map(|(_, now)| now.clone())
         .unwrap_or_default();
     assert!(now.last.is_none(), "no probe result is shown");
     assert_eq!(now.incident, None);
@@ -163,7 +163,15 @@ async fn the_recorder_skips_local_failures_as_no_data() {
     .unwrap();
     drop(tx);
     running.await.unwrap();
-    assert!(snapshot_rx.borrow().checks[&id].incident.is_some());
+    assert!(
+        snapshot_rx
+            .borrow()
+            .get(id.as_str())
+            .unwrap()
+            .1
+            .incident
+            .is_some()
+    );
     store.close();
     let db = rusqlite::Connection::open(dir.path().join("watchpost.db")).unwrap();
     let stored: Vec<String> = db

@@ -28,16 +28,16 @@ fn now_ms() -> i64 {
 
 /// One request a receiver got, and what it answered.
 #[derive(Clone, Debug)]
-struct Hit {
+pub(crate) struct Hit {
     path: String,
     headers: HeaderMap,
     body: Vec<u8>,
     at_ms: i64,
-    accepted: bool,
+    pub(crate) accepted: bool,
 }
 
 impl Hit {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 
@@ -67,15 +67,15 @@ impl Hit {
 }
 
 /// An HTTP receiver recording every request; it answers 503 while `fail` is above zero.
-struct Receiver {
+pub(crate) struct Receiver {
     addr: SocketAddr,
     hits: Arc<Mutex<Vec<Hit>>>,
-    fail: Arc<AtomicUsize>,
+    pub(crate) fail: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         Receiver::start_on("127.0.0.1:0".parse().unwrap()).await
     }
 
@@ -116,17 +116,17 @@ impl Receiver {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    fn hits(&self, path: &str) -> Vec<Hit> {
+    pub(crate) fn hits(&self, path: &str) -> Vec<Hit> {
         let hits = self.hits.lock().unwrap();
         hits.iter().filter(|h| h.path == path).cloned().collect()
     }
 
     /// The accepted requests to `path`, once `done` holds for them.
-    async fn wait(&self, path: &str, done: impl Fn(&[Hit]) -> bool) -> Vec<Hit> {
+    pub(crate) async fn wait(&self, path: &str, done: impl Fn(&[Hit]) -> bool) -> Vec<Hit> {
         let deadline = Instant::now() + LIMIT;
         loop {
             let accepted: Vec<Hit> = self.hits(path).into_iter().filter(|h| h.accepted).collect();
@@ -150,7 +150,7 @@ impl Drop for Receiver {
 }
 
 /// Every (event, key) the accepted webhook requests carried, in arrival order.
-fn events(hits: &[Hit]) -> Vec<(String, String)> {
+pub(crate) fn events(hits: &[Hit]) -> Vec<(String, String)> {
     hits.iter().flat_map(Hit::events).collect()
 }
 
@@ -165,7 +165,7 @@ fn free_port() -> u16 {
 }
 
 /// A config with fast probes, no grouping and fast retries, plus `rest`.
-fn config(rest: &str) -> String {
+pub(crate) fn config(rest: &str) -> String {
     format!(
         r#"
 [server]
@@ -199,7 +199,7 @@ fn http_check(id: &str, url: &str) -> String {
     )
 }
 
-fn destination(name: &str, kind: &str, url: &str, extra: &str) -> String {
+pub(crate) fn destination(name: &str, kind: &str, url: &str, extra: &str) -> String {
     format!("[[notify]]\nname = \"{name}\"\ntype = \"{kind}\"\nurl = \"{url}\"\n{extra}\n")
 }
 

@@ -116,6 +116,7 @@ fn outcome(at: Timestamp, status: Status, failure: Option<(Reason, &str)>) -> Ar
         phases: Phases::default(),
         tls: None,
         answers: None,
+        facts: Default::default(),
     })
 }
 

@@ -23,9 +23,9 @@ fn limits() -> Limits {
 
 /// A TLS server on loopback with a fresh self-signed certificate for `localhost` valid for
 /// `days`; it answers every connection with one HTTP 200 (or a banner for raw TCP clients).
-struct TlsServer {
-    port: u16,
-    not_after_secs: i64,
+pub(crate) struct TlsServer {
+    pub(crate) port: u16,
+    pub(crate) not_after_secs: i64,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -35,7 +35,7 @@ impl Drop for TlsServer {
     }
 }
 
-async fn tls_server(days: i64) -> TlsServer {
+pub(crate) async fn tls_server(days: i64) -> TlsServer {
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -126,7 +126,10 @@ async fn insecure_tls_reports_version_and_chain_expiry() {
         tls.earliest_expiry.map(|t| t.0 / 1000),
         Some(server.not_after_secs)
     );
+    // Nothing was verified, so there is no verified chain to report.
+    assert_eq!(tls.verified_expiry, None);
     assert!(o.phases.tls.is_some() && o.phases.resolve.is_some());
+    assert!(o.facts.http.is_some_and(|h| h.tls && h.redirects == 0));
 }
 
 #[tokio::test]
@@ -167,6 +170,32 @@ async fn tcp_over_tls_reads_the_banner() {
     let f = o.failure.unwrap();
     assert_eq!(f.reason, Reason::Answer);
     assert!(f.message.contains("does not match /^250/"), "{}", f.message);
+}
+
+#[tokio::test]
+async fn a_phase_that_did_not_happen_is_not_timed() {
+    // A refused connection times no connect phase, and a failed lookup no phase after it.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let o = probe::run(
+        &ProbeSpec::Tcp(TcpSpec::connect("127.0.0.1", port)),
+        &limits(),
+    )
+    .await;
+    assert_eq!(o.failure.map(|f| f.reason), Some(Reason::Refused));
+    assert_eq!(o.phases.connect, None, "{:?}", o.phases);
+    // An address of the wrong family fails at the lookup, without asking any resolver.
+    let mut v4_only = TcpSpec::connect("::1", port);
+    v4_only.ip = IpFamily::V4;
+    let o = probe::run(&ProbeSpec::Tcp(v4_only), &limits()).await;
+    assert_eq!(o.failure.map(|f| f.reason), Some(Reason::Dns));
+    assert_eq!(
+        (o.phases.connect, o.phases.tls, o.phases.processing),
+        (None, None, None),
+        "{:?}",
+        o.phases
+    );
 }
 
 /// An HTTP server for redirects, JSON, echo and auth.
@@ -378,5 +407,9 @@ async fn http2_is_negotiated_by_alpn() {
     let o = probe::run(&ProbeSpec::Http(Box::new(spec)), &limits()).await;
     assert_eq!(o.status, Status::Up, "{:?}", o.failure);
     assert_eq!(o.code, Some(200));
+    let facts = o.facts.http.expect("the final response's facts");
+    assert_eq!(facts.version, http::Version::HTTP_2);
+    assert!(facts.tls);
+    assert_eq!(facts.body_bytes, "HTTP/2.0".len() as u64);
     server.abort();
 }

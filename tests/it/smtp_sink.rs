@@ -1,15 +1,16 @@
 //! A small SMTP server on loopback that accepts every mail (but for recipients whose address
-//! starts with `reject`, refused with 550) and records it whole, headers included; no TLS, no
-//! AUTH. Tests read the mails back decoded: headers unfolded, multipart parts split, quoted-
-//! printable and base64 bodies decoded.
+//! starts with `reject`, refused with 550) and records it whole, headers included; no AUTH. In
+//! plain text, or with TLS from the first byte or after STARTTLS, with a certificate for
+//! `localhost` from a test authority ([`TestCa`]). Tests read the mails back decoded: headers
+//! unfolded, multipart parts split, quoted-printable and base64 bodies decoded.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
 
 /// A running sink; it stops when the test's runtime does.
 #[derive(Clone)]
@@ -19,6 +20,64 @@ pub struct Sink {
     connections: Arc<Mutex<usize>>,
     /// How long each mail takes to be accepted, as a busy server's would.
     delay: Duration,
+    security: Security,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// How a sink's sessions are protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Security {
+    Plain,
+    /// TLS from the first byte (`smtps://`).
+    Implicit,
+    /// Plain until the client's STARTTLS, which the sink offers and requires before MAIL.
+    StartTls,
+}
+
+/// A test certificate authority and a server certificate for `localhost` it signed.
+pub struct TestCa {
+    /// The authority's certificate as PEM, for `[smtp] ca_file`.
+    pub pem: String,
+    config: Arc<rustls::ServerConfig>,
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "watchpost test CA");
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        let key_der = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf.der().clone()], key_der)
+            .unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(ca_cert.der());
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
+        );
+        TestCa {
+            pem,
+            config: Arc::new(config),
+        }
+    }
 }
 
 /// One mail as received.
@@ -28,6 +87,8 @@ pub struct Mail {
     pub to: Vec<String>,
     /// The message: headers, a blank line, the body, dot-unstuffed.
     pub data: String,
+    /// Whether it came over TLS.
+    pub secure: bool,
 }
 
 impl Sink {
@@ -37,21 +98,56 @@ impl Sink {
 
     /// A sink that takes `delay` to accept each mail.
     pub async fn slow(delay: Duration) -> Sink {
+        Sink::listen(delay, Security::Plain, None).await
+    }
+
+    /// A sink speaking TLS as `security` says, with `ca`'s certificate for `localhost`.
+    pub async fn tls(security: Security, ca: &TestCa) -> Sink {
+        let acceptor = tokio_rustls::TlsAcceptor::from(ca.config.clone());
+        Sink::listen(Duration::ZERO, security, Some(acceptor)).await
+    }
+
+    async fn listen(
+        delay: Duration,
+        security: Security,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> Sink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sink = Sink {
             addr: listener.local_addr().unwrap(),
             mails: Arc::default(),
             connections: Arc::default(),
             delay,
+            security,
+            tls,
         };
         let serving = sink.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 *serving.connections.lock().unwrap() += 1;
-                tokio::spawn(serving.clone().session(stream));
+                tokio::spawn(serving.clone().serve(stream));
             }
         });
         sink
+    }
+
+    /// One connection: in plain text, in TLS, or upgraded by STARTTLS.
+    async fn serve(self, stream: tokio::net::TcpStream) {
+        match (self.security, self.tls.clone()) {
+            (Security::Implicit, Some(tls)) => {
+                if let Ok(s) = tls.accept(stream).await {
+                    self.session(s, true, true).await;
+                }
+            }
+            (Security::StartTls, Some(tls)) => {
+                if let Some(plain) = self.clone().session(stream, true, false).await
+                    && let Ok(s) = tls.accept(plain).await
+                {
+                    self.session(s, false, true).await;
+                }
+            }
+            _ => drop(self.session(stream, true, false).await),
+        }
     }
 
     /// Every mail received so far.
@@ -93,23 +189,39 @@ impl Sink {
         }
     }
 
-    async fn session(self, stream: TcpStream) {
-        let (read, mut write) = stream.into_split();
+    /// Speaks SMTP on `stream` until QUIT or EOF; answers the stream back when the client asked
+    /// for STARTTLS, to go on in TLS.
+    async fn session<S: AsyncRead + AsyncWrite + Unpin>(
+        self,
+        stream: S,
+        greet: bool,
+        secure: bool,
+    ) -> Option<S> {
+        let (read, mut write) = tokio::io::split(stream);
         let mut lines = BufReader::new(read);
-        if !say(&mut write, "220 sink ESMTP\r\n").await {
-            return;
+        if greet && !say(&mut write, "220 sink ESMTP\r\n").await {
+            return None;
         }
+        let offer = self.security == Security::StartTls && !secure;
         let (mut from, mut to) = (String::new(), Vec::new());
         let mut line = String::new();
         loop {
             line.clear();
             if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
-                return;
+                return None;
             }
             let command = line.trim_end().to_string();
             let upper = command.to_ascii_uppercase();
             let reply = if upper.starts_with("EHLO") {
-                "250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n".to_string()
+                let starttls = if offer { "250-STARTTLS\r\n" } else { "" };
+                format!("250-sink\r\n{starttls}250-8BITMIME\r\n250 SMTPUTF8\r\n")
+            } else if upper == "STARTTLS" && offer {
+                if !say(&mut write, "220 ready to start TLS\r\n").await {
+                    return None;
+                }
+                return Some(lines.into_inner().unsplit(write));
+            } else if upper.starts_with("MAIL FROM:") && offer {
+                "530 5.7.0 must issue a STARTTLS command first\r\n".into()
             } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
                 "250 OK\r\n".into()
             } else if upper.starts_with("MAIL FROM:") {
@@ -129,13 +241,13 @@ impl Sink {
                 "250 OK\r\n".into()
             } else if upper == "DATA" {
                 if !say(&mut write, "354 go ahead\r\n").await {
-                    return;
+                    return None;
                 }
                 let mut data = String::new();
                 loop {
                     line.clear();
                     if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
+                        return None;
                     }
                     if line == ".\r\n" {
                         break;
@@ -150,22 +262,23 @@ impl Sink {
                     from: from.clone(),
                     to: std::mem::take(&mut to),
                     data,
+                    secure,
                 });
                 "250 queued\r\n".into()
             } else if upper == "QUIT" {
                 let _ = say(&mut write, "221 bye\r\n").await;
-                return;
+                return None;
             } else {
                 "500 what?\r\n".into()
             };
             if !say(&mut write, &reply).await {
-                return;
+                return None;
             }
         }
     }
 }
 
-async fn say(w: &mut tokio::net::tcp::OwnedWriteHalf, s: &str) -> bool {
+async fn say(w: &mut (impl AsyncWrite + Unpin), s: &str) -> bool {
     w.write_all(s.as_bytes()).await.is_ok()
 }
 

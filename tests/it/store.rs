@@ -19,6 +19,7 @@ fn outcome(at: Timestamp) -> Arc<Outcome> {
         phases: Phases::default(),
         tls: None,
         answers: None,
+        facts: Default::default(),
     })
 }
 

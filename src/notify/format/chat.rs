@@ -197,6 +197,7 @@ fn priority(m: &Message) -> u8 {
     match (m.what, m.impact) {
         (What::Opened | What::Reminder | What::Updated, Some(Impact::Critical)) => 5,
         (What::Opened | What::Reminder | What::Updated, Some(Impact::Major)) => 4,
+        (What::CertExpiring, Some(Impact::Major | Impact::Critical)) => 4,
         (
             What::MaintenancePlanned
             | What::MaintenanceCancelled
@@ -211,6 +212,7 @@ fn priority(m: &Message) -> u8 {
 /// The emoji tag ntfy shows for `m`.
 fn tag(m: &Message) -> &'static str {
     match (m.state, m.impact) {
+        _ if m.what == What::CertExpiring => "lock",
         (Some(State::Up), _) => "white_check_mark",
         (Some(State::Maintenance), _) => "wrench",
         _ if !m.what.is_incident() => "information_source",

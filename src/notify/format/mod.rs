@@ -110,7 +110,7 @@ pub(crate) fn headline(m: &Message) -> String {
         What::MaintenanceCancelled => "Maintenance cancelled",
         What::MaintenanceStarted => "Maintenance started",
         What::MaintenanceEnded => "Maintenance ended",
-        What::Test => return one_line(&m.title),
+        What::Test | What::CertExpiring => return one_line(&m.title),
     };
     format!("{what}: {}", one_line(&m.title))
 }
@@ -129,14 +129,16 @@ pub(crate) fn summary(items: &[Item]) -> String {
     }
 }
 
-/// The page people open for `m`: its incident, or the status page.
+/// The page people open for `m`: its incident, the check a certificate notice is about, or the
+/// status page.
 pub(crate) fn link(m: &Message, base: &Url) -> String {
-    match m.incident {
-        Some(id) => base
-            .join(&format!("incidents/{id}"))
-            .map_or_else(|_| base.to_string(), String::from),
-        None => base.to_string(),
-    }
+    let path = match (m.incident, &m.cert, m.checks.first()) {
+        (Some(id), _, _) => format!("incidents/{id}"),
+        (None, Some(_), Some(check)) => format!("checks/{}", check.id),
+        _ => return base.to_string(),
+    };
+    base.join(&path)
+        .map_or_else(|_| base.to_string(), String::from)
 }
 
 /// The facts shown under the headline, as (label, value).
@@ -161,6 +163,12 @@ pub(crate) fn facts(m: &Message, now: Timestamp) -> Vec<(&'static str, String)> 
     }
     if let Some(e) = &m.evidence {
         out.push(("Evidence", one_line(e)));
+    }
+    if let Some(c) = &m.cert {
+        out.push(("Certificate", one_line(&c.subject)));
+        out.push(("Issuer", one_line(&c.issuer)));
+        out.push(("Expires", Timestamp(c.expires_ms).rfc3339()));
+        out.push(("Time left", c.left(m.at())));
     }
     match (m.what, m.started(), m.ends()) {
         (What::Resolved, Some(start), _) => out.push(("Lasted", lasted(m.at().since(start)))),

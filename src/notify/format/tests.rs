@@ -27,6 +27,7 @@ fn opened() -> Message {
         at_ms: 1_700_000_000_000,
         started_ms: Some(1_700_000_000_000),
         ends_ms: None,
+        cert: None,
     }
 }
 

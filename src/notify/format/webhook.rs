@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::{Batch, Item, Request, cut, facts, headline, link};
+use crate::clock::Timestamp;
 use crate::model::Impact;
 use crate::notify::message::What;
 
@@ -72,6 +73,14 @@ fn item(i: &Item, b: &Batch<'_>) -> Value {
         "started_at": m.started().map(|t| t.rfc3339_millis()),
         "ends_at": m.ends().map(|t| t.rfc3339_millis()),
         "duration_seconds": duration,
+        "certificate": m.cert.as_ref().map(|c| json!({
+            "threshold_days": c.days,
+            "fingerprint_sha256": c.fingerprint,
+            "subject": c.subject,
+            "issuer": c.issuer,
+            "expires_at": Timestamp(c.expires_ms).rfc3339(),
+            "time_left": c.left(m.at()),
+        })),
         "url": link(m, b.base),
     })
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream};
 use lettre::transport::smtp::extension::ClientId;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -107,14 +107,14 @@ async fn open(smtp: &Smtp) -> Result<AsyncSmtpConnection, String> {
     tcp.set_nodelay(true).map_err(|e| e.to_string())?;
     let hello = ClientId::default();
     let stream: Box<dyn AsyncTokioStream> = match smtp.security {
-        SmtpSecurity::Tls => Box::new(Tls(tls(&smtp.host, tcp).await?)),
+        SmtpSecurity::Tls => Box::new(Tls(tls(smtp, tcp).await?)),
         SmtpSecurity::StartTls | SmtpSecurity::Plain => Box::new(tcp),
     };
     let mut session = AsyncSmtpConnection::connect_with_transport(stream, &hello)
         .await
         .map_err(|e| e.to_string())?;
     if smtp.security == SmtpSecurity::StartTls {
-        let parameters = TlsParameters::new(smtp.host.clone()).map_err(|e| e.to_string())?;
+        let parameters = crate::notify::send::smtp_tls(smtp).map_err(|e| e.to_string())?;
         session
             .starttls(parameters, &hello)
             .await
@@ -130,14 +130,19 @@ async fn open(smtp: &Smtp) -> Result<AsyncSmtpConnection, String> {
     Ok(session)
 }
 
-/// TLS from the first byte (`smtps://`), on rustls with ring and the platform's verifier.
+/// TLS from the first byte (`smtps://`), on rustls with ring and the platform's verifier,
+/// trusting `ca_file`'s authorities too.
 async fn tls(
-    host: &str,
+    smtp: &Smtp,
     tcp: TcpStream,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
+    let host = smtp.host.as_str();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-        .map_err(|e| format!("cannot set up TLS: {e}"))?;
+    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(
+        smtp.extra_roots.iter().cloned(),
+        provider.clone(),
+    )
+    .map_err(|e| format!("cannot set up TLS: {e}"))?;
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("cannot set up TLS: {e}"))?

@@ -21,8 +21,8 @@ use rusqlite::{Connection, OpenFlags, Params, Row};
 use super::{CheckRow, Error, rows};
 
 pub use offline::Backup;
-pub use outbox::Backlog;
-pub use subscribers::{Recipient, SubscriberCounts, SubscriberRow};
+pub use outbox::{Backlog, DeliveryRow, LaneSummary};
+pub use subscribers::{Recipient, ScopeCount, SubscriberCounts, SubscriberRow};
 
 /// Idle read connections kept for reuse.
 const POOL: usize = 4;

@@ -36,7 +36,39 @@ pub struct SubscriberCounts {
     pub pending: u64,
 }
 
+/// Subscribers with one stored scope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScopeCount {
+    /// `None` when the stored scope cannot be read.
+    pub scope: Option<Scope>,
+    pub confirmed: u64,
+    /// Asked, not (yet) confirmed, and not expired.
+    pub pending: u64,
+}
+
 impl Reader {
+    /// Subscribers counted by the scope they chose (awaiting confirmation: the scope they asked
+    /// for), most first.
+    pub async fn subscriber_scopes(&self, now: Timestamp) -> Result<Vec<ScopeCount>, Error> {
+        self.with(move |c| {
+            all(
+                c,
+                "SELECT CASE WHEN confirmed_at IS NULL THEN coalesce(pending_scope, scope) ELSE scope END AS s, count(confirmed_at),
+                     count(CASE WHEN confirmed_at IS NULL AND confirm_expires >= ?1 THEN 1 END)
+                 FROM subscribers GROUP BY s ORDER BY count(*) DESC, s",
+                [now.0],
+                |r| {
+                    Ok(ScopeCount {
+                        scope: Scope::from_stored(&r.get::<_, String>(0)?),
+                        confirmed: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                        pending: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                    })
+                },
+            )
+        })
+        .await
+    }
+
     /// At most `limit` subscribers after id `after`, in id order, confirmed by `confirmed_by`.
     pub async fn recipients(
         &self,

@@ -302,6 +302,9 @@ pub struct MaintenanceDto {
     starts_at: String,
     ends_at: String,
     cancelled: bool,
+    /// Under way now; a window planned with a start that had passed begins when planned, so its
+    /// `starts_at` is then later than the one sent.
+    in_progress: bool,
 }
 
 fn rfc3339(s: &str) -> Result<Timestamp, WebError> {
@@ -326,6 +329,7 @@ async fn maintenance_answer(state: &WebState, id: i64) -> Answer<Json<Maintenanc
         checks: w.checks.iter().map(|c| c.to_string()).collect(),
         starts_at: w.start.rfc3339(),
         ends_at: w.end.rfc3339(),
+        in_progress: !cancelled && w.start <= Timestamp::now() && Timestamp::now() < w.end,
         cancelled,
     }))
 }

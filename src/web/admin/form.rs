@@ -85,10 +85,19 @@ pub(super) fn frame(
                 nav.admin {
                     a href="/admin" { "Incidents" } " "
                     a href="/admin/maintenance" { "Maintenance" } " "
+                    a href="/admin/notifications" { "Notifications" } " "
                     a href="/admin/audit" { "Audit log" } " "
                     form.inline method="post" action="/admin/logout" {
                         input type="hidden" name="csrf" value=(s.csrf);
                         button { "Sign out " (s.user) }
+                    }
+                }
+                @if let Some(fault) = state.store_health.fault() {
+                    p.error.banner role="alert" {
+                        strong { "The database cannot be written" }
+                        " since " (time(fault.since)) " (" (fault.error) "). Probing goes on; "
+                        (state.store_health.held()) " results wait in memory and are written when it can be again. "
+                        "Changes made here fail until then. Free disk space or fix the file's permissions."
                     }
                 }
             }
@@ -125,7 +134,7 @@ pub(super) fn impact_select(current: Impact) -> Markup {
         label { "Impact "
             select name="impact" {
                 @for s in Impact::ALL {
-                    option value=(s.as_str()) selected[s == current] { (s.as_str()) " — " (impact_label(s)) }
+                    option value=(s.as_str()) selected[s == current] { (s.as_str()) " — " (impact_label(crate::i18n::ENGLISH, s)) }
                 }
             }
         }

@@ -179,7 +179,7 @@ pub async fn page(
                 section {
                     h2 { "Evidence" }
                     p.small { "The probes' full messages, for admins only: the public page shows each check's public_details." }
-                    (evidence_table(&detail.evidence, crate::clock::Timestamp::now(), |e| e.message.clone()))
+                    (evidence_table(crate::i18n::ENGLISH, &detail.evidence, crate::clock::Timestamp::now(), |e| e.message.clone()))
                 }
             }
         },

@@ -1,7 +1,7 @@
 //! Maintenance in the admin area: planning, editing and cancelling one-off windows, in the
 //! admin's own time zone, and the list of windows (recurring ones come from the config).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
@@ -12,21 +12,41 @@ use crate::actions;
 use crate::clock::Timestamp;
 use crate::web::{WebError, WebState};
 
-pub async fn page(State(state): State<WebState>, session: Session) -> Result<Markup, WebError> {
+/// `?started={id}`: the window just planned is already in progress (its start had passed).
+#[derive(serde::Deserialize)]
+pub struct Answered {
+    started: Option<i64>,
+}
+
+pub async fn page(
+    State(state): State<WebState>,
+    session: Session,
+    Query(answered): Query<Answered>,
+) -> Result<Markup, WebError> {
     let admin = admin(&state)?;
     let recurring = admin.actions.schedule.borrow().recurring.clone();
     let windows = state.reader.all_maintenance(200).await?;
     let now = Timestamp::now();
+    let started = answered
+        .started
+        .and_then(|id| windows.iter().find(|(w, _)| w.id == Some(id)))
+        .map(|(w, _)| w);
     Ok(frame(
         &state,
         "Maintenance",
         Some(&session),
         html! {
             h1 { "Maintenance" }
+            @if let Some(w) = started {
+                p.notice role="status" {
+                    strong { "In progress: " } "“" (w.title) "” had a start that had already passed, so it began when you saved it, at "
+                    (time(w.start)) ", and runs until " (time(w.end)) ". Time before that stays as it was recorded."
+                }
+            }
             p { "During a window its checks are probed and recorded, but open no incident, send no notification, and the time is left out of uptime." }
             section {
                 h2 { "Plan a window" }
-                (maintenance_form(&state, &session, "/admin/maintenance", None))
+                (maintenance_form(&state, &session, "/admin/maintenance", &Fields::of(None)))
             }
             section {
                 h2 { "Planned windows" }
@@ -71,29 +91,131 @@ pub async fn page(State(state): State<WebState>, session: Session) -> Result<Mar
     ))
 }
 
-fn maintenance_form(
-    state: &WebState,
-    session: &Session,
-    action: &str,
-    w: Option<&crate::maintenance::Window>,
-) -> Markup {
-    let now = Timestamp::now();
-    let start = w.map_or(now, |w| w.start);
-    let end = w.map_or(now.plus(std::time::Duration::from_secs(3600)), |w| w.end);
-    let chosen: Vec<String> = w
-        .map(|w| w.checks.iter().map(|c| c.to_string()).collect())
-        .unwrap_or_default();
+/// What the form shows: a window's values, a new window's defaults, or what was posted when it
+/// was refused (times as typed, in the zone they were typed in).
+struct Fields {
+    title: String,
+    body: String,
+    checks: Vec<String>,
+    /// Each time as the input's value, with its UTC instant for admin.js when known.
+    starts: (String, Option<String>),
+    ends: (String, Option<String>),
+    editing: bool,
+}
+
+impl Fields {
+    fn of(w: Option<&crate::maintenance::Window>) -> Fields {
+        let now = Timestamp::now();
+        let start = w.map_or(now, |w| w.start);
+        let end = w.map_or(now.plus(std::time::Duration::from_secs(3600)), |w| w.end);
+        let both = |t: Timestamp| (input_time(t), Some(t.rfc3339()));
+        Fields {
+            title: w.map(|w| w.title.clone()).unwrap_or_default(),
+            body: w.map(|w| w.body.clone()).unwrap_or_default(),
+            checks: w
+                .map(|w| w.checks.iter().map(|c| c.to_string()).collect())
+                .unwrap_or_default(),
+            starts: both(start),
+            ends: both(end),
+            editing: w.is_some(),
+        }
+    }
+
+    fn posted(form: &FormData, editing: bool) -> Fields {
+        Fields {
+            title: form.text("title").to_string(),
+            body: form.text("body").to_string(),
+            checks: form.all("checks"),
+            starts: (form.text("starts").to_string(), None),
+            ends: (form.text("ends").to_string(), None),
+            editing,
+        }
+    }
+}
+
+fn maintenance_form(state: &WebState, session: &Session, action: &str, f: &Fields) -> Markup {
     html! {
         form.stack method="post" action=(action) {
             (csrf(session))
             input type="hidden" name="tz" value="UTC";
-            label { "Title " input name="title" required maxlength="200" value=[w.map(|w| w.title.as_str())]; }
-            label { "Starts (" span.tzlabel { "UTC" } ") " input type="datetime-local" name="starts" required value=(input_time(start)) data-utc=(start.rfc3339()); }
-            label { "Ends (" span.tzlabel { "UTC" } ") " input type="datetime-local" name="ends" required value=(input_time(end)) data-utc=(end.rfc3339()); }
-            (check_boxes(state, &chosen))
-            label { "Details (Markdown) " textarea name="body" rows="4" { (w.map(|w| w.body.as_str()).unwrap_or("")) } }
-            button { @if w.is_some() { "Save window" } @else { "Plan window" } }
+            label { "Title " input name="title" required maxlength="200" value=(f.title); }
+            label { "Starts (" span.tzlabel { "UTC" } ") " input type="datetime-local" name="starts" required value=(f.starts.0) data-utc=[f.starts.1.as_deref()]; }
+            label { "Ends (" span.tzlabel { "UTC" } ") " input type="datetime-local" name="ends" required value=(f.ends.0) data-utc=[f.ends.1.as_deref()]; }
+            p.small { "A start that has already passed begins the window now, in progress." }
+            (check_boxes(state, &f.checks))
+            label { "Details (Markdown) " textarea name="body" rows="4" { (f.body) } }
+            button { @if f.editing { "Save window" } @else { "Plan window" } }
         }
+    }
+}
+
+/// The form again with what was posted and why it was refused, as a 400.
+fn refused(
+    state: &WebState,
+    session: &Session,
+    action: &str,
+    fields: &Fields,
+    why: &str,
+) -> Response {
+    let heading = if fields.editing {
+        "Edit window"
+    } else {
+        "Plan a window"
+    };
+    let page = frame(
+        state,
+        heading,
+        Some(session),
+        html! {
+            h1 { (heading) }
+            p.error role="alert" { (why) }
+            (maintenance_form(state, session, action, fields))
+        },
+    );
+    (axum::http::StatusCode::BAD_REQUEST, page).into_response()
+}
+
+/// Plans or edits through `act`; a refusal of the input answers the form again, kept.
+async fn answer<F, Fut>(
+    state: &WebState,
+    session: &Session,
+    form: &FormData,
+    action: &str,
+    editing: bool,
+    act: F,
+) -> Result<Response, WebError>
+where
+    F: FnOnce(actions::Plan) -> Fut,
+    Fut: std::future::Future<Output = Result<i64, actions::Error>>,
+{
+    let done = match plan(form) {
+        Ok(p) => {
+            let asked = p.starts_at;
+            act(p).await.map(|id| (id, asked)).map_err(WebError::from)
+        }
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok((id, asked)) => {
+            // A start that had passed was moved to the moment of planning: say so.
+            let windows = state.reader.all_maintenance(10_000).await?;
+            let moved = windows
+                .iter()
+                .any(|(w, _)| w.id == Some(id) && w.start != asked);
+            let to = match moved {
+                true => format!("/admin/maintenance?started={id}"),
+                false => "/admin/maintenance".to_string(),
+            };
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(WebError::BadRequest(why)) => Ok(refused(
+            state,
+            session,
+            action,
+            &Fields::posted(form, editing),
+            &why,
+        )),
+        Err(e) => Err(e),
     }
 }
 
@@ -111,8 +233,12 @@ pub async fn create(
     State(state): State<WebState>,
     Posted { session, form }: Posted,
 ) -> Result<Response, WebError> {
-    actions::plan(&admin(&state)?.actions, &session.user, plan(&form)?).await?;
-    Ok(Redirect::to("/admin/maintenance").into_response())
+    let handles = &admin(&state)?.actions;
+    let user = session.user.clone();
+    answer(&state, &session, &form, "/admin/maintenance", false, |p| {
+        actions::plan(handles, &user, p)
+    })
+    .await
 }
 
 pub async fn edit_page(
@@ -131,7 +257,7 @@ pub async fn edit_page(
         Some(&session),
         html! {
             h1 { "Edit " (w.title) }
-            (maintenance_form(&state, &session, &format!("/admin/maintenance/{id}"), Some(w)))
+            (maintenance_form(&state, &session, &format!("/admin/maintenance/{id}"), &Fields::of(Some(w))))
         },
     ))
 }
@@ -141,8 +267,15 @@ pub async fn edit(
     Path(id): Path<i64>,
     Posted { session, form }: Posted,
 ) -> Result<Response, WebError> {
-    actions::edit_window(&admin(&state)?.actions, &session.user, id, plan(&form)?).await?;
-    Ok(Redirect::to("/admin/maintenance").into_response())
+    let handles = &admin(&state)?.actions;
+    let user = session.user.clone();
+    let action = format!("/admin/maintenance/{id}");
+    answer(&state, &session, &form, &action, true, |p| async move {
+        actions::edit_window(handles, &user, id, p)
+            .await
+            .map(|()| id)
+    })
+    .await
 }
 
 pub async fn cancel(

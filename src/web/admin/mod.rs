@@ -9,6 +9,7 @@ mod auth;
 mod form;
 mod incidents;
 mod maintenance;
+mod notifications;
 mod session;
 
 use axum::Router;
@@ -75,6 +76,11 @@ pub fn router() -> Router<WebState> {
         )
         .route("/admin/maintenance/{id}/cancel", post(maintenance::cancel))
         .route("/admin/audit", get(audit::page))
+        .route("/admin/notifications", get(notifications::page))
+        .route(
+            "/admin/notifications/{id}/retry",
+            post(notifications::retry),
+        )
         .route("/api/v1/admin/incidents", post(api::create_incident))
         .route("/api/v1/admin/incidents/{id}", patch(api::edit_incident))
         .route(

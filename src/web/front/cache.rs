@@ -1,6 +1,7 @@
 //! The front page as last rendered, kept with its gzip and validators and shared by every
-//! request ([`FrontCache`]): it decides when to render again and reads what a render needs. It
-//! never answers a request itself (`front::index` does) and never renders a bar itself.
+//! request ([`FrontCache`]), one per language, each rendered only once asked for: it decides when
+//! to render again and reads what a render needs. It never answers a request itself
+//! (`front::index` does) and never renders a bar itself.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -12,6 +13,7 @@ use bytes::Bytes;
 use super::bars::Bars;
 use super::render::{Front, render_index};
 use crate::clock::Timestamp;
+use crate::i18n::Lang;
 use crate::maintenance::Schedule;
 use crate::snapshot::Snapshot;
 use crate::store::{IncidentFilter, IncidentRow};
@@ -56,12 +58,34 @@ pub(super) struct Rendered {
     pub(super) etag: HeaderValue,
 }
 
-/// The rendered front page, shared by all requests. A page is reused while nothing it shows has
-/// changed and it is under a second old (it says "checked N s ago"); while one request renders,
-/// the others get the previous page instead of rendering too; and renders are spaced by ten
-/// times their cost, so a busy daemon with many checks spends at most a tenth of a core here.
+/// The rendered front page in each language, shared by all requests.
 #[derive(Default)]
 pub struct FrontCache {
+    /// By `Lang::index`.
+    langs: [Slot; Lang::COUNT],
+}
+
+impl FrontCache {
+    /// The longest a page is reused.
+    pub const FRESH: Duration = Duration::from_secs(1);
+
+    /// The page to serve now in `lang`, rendering it first when the stored one may not be
+    /// served.
+    pub(super) async fn get(
+        &self,
+        state: &WebState,
+        lang: Lang,
+    ) -> Result<Arc<Rendered>, WebError> {
+        self.langs[lang.index()].get(state, lang).await
+    }
+}
+
+/// The front page in one language. A page is reused while nothing it shows has changed and it
+/// is under a second old (it says "checked N s ago"); while one request renders, the others get
+/// the previous page instead of rendering too; and renders are spaced by ten times their cost,
+/// so a busy daemon with many checks spends at most a tenth of a core here per language read.
+#[derive(Default)]
+struct Slot {
     /// Held only to copy the `Arc` in or out.
     page: Mutex<Option<Arc<Rendered>>>,
     building: tokio::sync::Mutex<()>,
@@ -69,10 +93,7 @@ pub struct FrontCache {
     cost: Mutex<Duration>,
 }
 
-impl FrontCache {
-    /// The longest a page is reused.
-    pub const FRESH: Duration = Duration::from_secs(1);
-
+impl Slot {
     fn latest(&self) -> Option<Arc<Rendered>> {
         self.page.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -87,7 +108,7 @@ impl FrontCache {
     }
 
     /// The page to serve now, rendering it first when the stored one may not be served.
-    pub(super) async fn get(&self, state: &WebState) -> Result<Arc<Rendered>, WebError> {
+    async fn get(&self, state: &WebState, lang: Lang) -> Result<Arc<Rendered>, WebError> {
         if let Some(page) = self.usable(&Versions::current(state)) {
             return Ok(page);
         }
@@ -102,7 +123,7 @@ impl FrontCache {
             return Ok(page);
         }
         let started = Instant::now();
-        let page = match render(state, versions).await {
+        let page = match render(state, versions, lang).await {
             Ok(page) => Arc::new(page),
             // A failed read (say, the database busy past its timeout) shows the last page
             // rather than an error; the next request tries again.
@@ -121,7 +142,7 @@ impl FrontCache {
 }
 
 /// Reads what the page needs, renders and compresses it on the blocking pool.
-async fn render(state: &WebState, versions: Versions) -> Result<Rendered, WebError> {
+async fn render(state: &WebState, versions: Versions, lang: Lang) -> Result<Rendered, WebError> {
     let now = Timestamp::now();
     let open = state.reader.timelines(IncidentFilter::Open, 100).await?;
     let recent: Vec<IncidentRow> = state
@@ -142,6 +163,7 @@ async fn render(state: &WebState, versions: Versions) -> Result<Rendered, WebErr
             open: &open,
             recent: &recent,
             now,
+            lang,
         });
         let gzip = gzip(html.as_bytes())?;
         // Weak: the plain and the gzipped bytes are one page.
@@ -192,7 +214,7 @@ mod tests {
             schedule: schedule.clone(),
         };
         let (a, b) = (versions(), versions());
-        let cache = FrontCache::default();
+        let cache = Slot::default();
         let store = |age: Duration| {
             *cache.page.lock().unwrap() = Some(Arc::new(Rendered {
                 versions: a.clone(),

@@ -2,7 +2,8 @@
 //! bars for visitors without JavaScript (and for links); `/fragments/group/{slug}`, the same
 //! list alone, which `/assets/bars.js` fetches into a folded group when it is opened; and
 //! `/search?q=`, the checks whose name or group contains the words. All are rendered per request
-//! from the rendered bars; the pages middleware gives them an ETag and `304`. They never render
+//! from the rendered bars, in the visitor's language like every public page; the pages
+//! middleware gives them an ETag and `304`, the language middleware `Vary`. They never render
 //! the front page or read the store.
 
 use axum::extract::{Path, State};
@@ -12,6 +13,7 @@ use maud::{Markup, PreEscaped, html};
 
 use super::render::{FOUND_AT_MOST, render_group, render_search};
 use crate::clock::Timestamp;
+use crate::i18n::Lang;
 use crate::web::layout::public;
 use crate::web::{WebError, WebState};
 
@@ -22,13 +24,14 @@ struct Rendered {
     list: String,
 }
 
-/// Renders the list of the group `slug` on the blocking pool: a big group is many bars.
-async fn render(state: &WebState, slug: String) -> Result<Rendered, WebError> {
+/// Renders the list of the group `slug` in `lang` on the blocking pool: a big group is many
+/// bars.
+async fn render(state: &WebState, slug: String, lang: Lang) -> Result<Rendered, WebError> {
     let snapshot = state.snapshot();
     let bars = state.bars.borrow().clone();
     let work = move || {
-        let (title, tag, list) =
-            render_group(&snapshot, &bars, &slug, Timestamp::now()).ok_or(WebError::NotFound)?;
+        let (title, tag, list) = render_group(&snapshot, &bars, &slug, Timestamp::now(), lang)
+            .ok_or(WebError::NotFound)?;
         Ok(Rendered { title, tag, list })
     };
     tokio::task::spawn_blocking(work)
@@ -48,18 +51,20 @@ fn fresh(mut response: Response) -> Response {
 /// `/groups/{slug}`: the group's checks with their bars, as a page of its own.
 pub async fn page(
     State(state): State<WebState>,
+    lang: Lang,
     Path(slug): Path<String>,
 ) -> Result<Response, WebError> {
-    let site = state.snapshot().config.server.title.clone();
-    let g = render(&state, slug).await?;
+    let txt = lang.strings();
+    let config = state.snapshot().config.clone();
+    let g = render(&state, slug, lang).await?;
     let body = html! {
-        p.small { a href="/" { "All checks" } }
+        p.small { a href="/" { (txt.all_checks) } }
         section.group {
             h1 { (g.title) " " (g.tag) }
             (PreEscaped(g.list))
         }
     };
-    let page = public(&g.title, &site, Some("/assets/bars.js"), body);
+    let page = public(txt, &g.title, &config, Some("/assets/bars.js"), body);
     Ok(fresh(page.into_response()))
 }
 
@@ -67,9 +72,10 @@ pub async fn page(
 /// the front page.
 pub async fn fragment(
     State(state): State<WebState>,
+    lang: Lang,
     Path(slug): Path<String>,
 ) -> Result<Response, WebError> {
-    let g = render(&state, slug).await?;
+    let g = render(&state, slug, lang).await?;
     let html = HeaderValue::from_static("text/html; charset=utf-8");
     Ok(fresh(
         ([(header::CONTENT_TYPE, html)], g.list).into_response(),
@@ -88,8 +94,10 @@ const QUERY_AT_MOST: usize = 100;
 /// `/search?q=`: the checks whose name or group contains `q`, with their bars.
 pub async fn search(
     State(state): State<WebState>,
+    lang: Lang,
     axum::extract::Query(query): axum::extract::Query<SearchQuery>,
 ) -> Result<Response, WebError> {
+    let txt = lang.strings();
     let q: String = query
         .q
         .unwrap_or_default()
@@ -98,36 +106,29 @@ pub async fn search(
         .collect();
     let snapshot = state.snapshot();
     let bars = state.bars.borrow().clone();
-    let site = snapshot.config.server.title.clone();
+    let config = snapshot.config.clone();
     let work = {
         let q = q.clone();
-        move || render_search(&snapshot, &bars, &q, Timestamp::now())
+        move || render_search(&snapshot, &bars, &q, Timestamp::now(), lang)
     };
     let (count, list) = tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
     let body = html! {
-        p.small { a href="/" { "All checks" } }
-        h1 { "Find a check" }
+        p.small { a href="/" { (txt.all_checks) } }
+        h1 { (txt.find_check) }
         form.search action="/search" method="get" role="search" {
-            label for="q" { "Name or group" }
+            label for="q" { (txt.name_or_group) }
             " "
             input #q type="search" name="q" value=(q) maxlength="100";
             " "
-            button { "Search" }
+            button { (txt.search) }
         }
         @if !q.trim().is_empty() {
-            p role="status" {
-                @match count {
-                    0 => { "No check matches." }
-                    1 => { "1 check matches." }
-                    n if n > FOUND_AT_MOST => { (n) " checks match; the first " (FOUND_AT_MOST) " are shown." }
-                    n => { (n) " checks match." }
-                }
-            }
+            p role="status" { ((txt.search_found)(count, FOUND_AT_MOST)) }
             section.group { (PreEscaped(list)) }
         }
     };
-    let page = public("Find a check", &site, Some("/assets/bars.js"), body);
+    let page = public(txt, txt.find_check, &config, Some("/assets/bars.js"), body);
     Ok(fresh(page.into_response()))
 }

@@ -28,9 +28,10 @@ use super::{WebError, WebState};
 /// `/`: the stored page, gzipped when the client takes it, `304` when it has it already.
 pub async fn index(
     State(state): State<WebState>,
+    lang: crate::i18n::Lang,
     request: HeaderMap,
 ) -> Result<Response, WebError> {
-    let page = state.front.get(&state).await?;
+    let page = state.front.get(&state, lang).await?;
     let modified = http_date(page.modified.into());
     let html = HeaderValue::from_static("text/html; charset=utf-8");
     let validators = Validators::of(&request);

@@ -9,41 +9,51 @@ use maud::{Markup, PreEscaped, Render, html};
 use super::bars::Bars;
 use crate::clock::Timestamp;
 use crate::config::Check;
+use crate::i18n::{Lang, Strings};
 use crate::maintenance::Schedule;
 use crate::monitor::State as CheckState;
 use crate::snapshot::{CheckNow, Snapshot};
 use crate::store::{IncidentRow, IncidentTimeline};
-use crate::uptime::percent;
 use crate::web::layout::{ago, group_tag, incident_item, last_failure, public, range, state_tag};
 use crate::web::markdown;
 use crate::web::overall::{Overall, Tally, groups, slug};
 use crate::web::planned::UPCOMING;
+use crate::words::percent;
+
+/// What a check's row is written from besides the check: the bars, the time and the language.
+#[derive(Clone, Copy)]
+struct Rows<'a> {
+    bars: &'a Bars,
+    now: Timestamp,
+    lang: Lang,
+}
 
 /// Appends one check's row to `out`: the parts that change by the second around the bar,
 /// which is copied in as rendered.
-fn check_row(out: &mut String, check: &Check, now_state: &CheckNow, bars: &Bars, now: Timestamp) {
+fn check_row(out: &mut String, rows: Rows<'_>, check: &Check, now_state: &CheckNow) {
+    let (bars, now, txt) = (rows.bars, rows.now, rows.lang.strings());
     let state = now_state.shown_state(check, now);
     let history = bars.history.checks.get(check.id.as_str());
     out.push_str("<li class=\"check\">");
     html! {
         div.line {
             a.name href={ "/checks/" (check.id) } { (check.name) }
-            (state_tag(state))
+            (state_tag(txt, state))
         }
     }
     .render_to(out);
-    if let (Some(h), Some(bar)) = (history, bars.bar(check.id.as_str())) {
+    if let (Some(h), Some(bar)) = (history, bars.bar(rows.lang, check.id.as_str())) {
         out.push_str(&bar);
         html! {
             div.meta {
-                span { "90 days ago" }
+                span { (txt.days_ago_90) }
                 span {
                     @match h.uptime[3] {
-                        Some(_) => { (percent(h.uptime[3])) " uptime" }
-                        None => "no data yet",
+                        Some(_) => { ((txt.uptime_of)(&percent(txt, h.uptime[3]))) }
+                        None => (txt.no_data_yet),
                     }
                 }
-                span { "today" }
+                span { (txt.today) }
             }
         }
         .render_to(out);
@@ -51,7 +61,7 @@ fn check_row(out: &mut String, check: &Check, now_state: &CheckNow, bars: &Bars,
     if let Some(last) = &now_state.last {
         html! {
             p.small {
-                "Last checked " (ago(now, last.at))
+                (txt.last_checked) (ago(txt, now, last.at))
                 @if let Some(failure) = last_failure(check, last) { " · " (failure) }
             }
         }
@@ -61,39 +71,46 @@ fn check_row(out: &mut String, check: &Check, now_state: &CheckNow, bars: &Bars,
 }
 
 /// Appends a group's checks, as the list the page, the group page and the fragment share.
-fn group_list(out: &mut String, group: &Group<'_>, bars: &Bars, now: Timestamp) {
+fn group_list(out: &mut String, group: &Group<'_>, rows: Rows<'_>) {
     out.push_str("<ul class=\"checks\">");
     for (check, current) in &group.members {
-        check_row(out, check, current, bars, now);
+        check_row(out, rows, check, current);
     }
     out.push_str("</ul>");
 }
 
-/// The group `slug` as its routes show it: its title, state and list of checks as HTML; `None`
-/// when no group has that slug.
+/// The group `slug` as its routes show it in `lang`: its title, state and list of checks as
+/// HTML; `None` when no group has that slug.
 pub fn render_group(
     snapshot: &Snapshot,
     bars: &Bars,
     slug: &str,
     now: Timestamp,
+    lang: Lang,
 ) -> Option<(String, Markup, String)> {
+    let txt = lang.strings();
     let groups = layout(snapshot, now);
     let group = groups.iter().find(|g| g.slug == slug)?;
     let mut list = String::new();
-    group_list(&mut list, group, bars, now);
-    Some((group.title().to_string(), group_tag(group.tally), list))
+    group_list(&mut list, group, Rows { bars, now, lang });
+    Some((
+        group.title(txt).to_string(),
+        group_tag(txt, group.tally),
+        list,
+    ))
 }
 
 /// The most checks a search lists, with their bars.
 pub const FOUND_AT_MOST: usize = 100;
 
-/// The checks whose name or group contains `query` (ignoring case), as a list with their bars:
-/// how many match, and the list of the first [`FOUND_AT_MOST`].
+/// The checks whose name or group contains `query` (ignoring case), as a list with their bars
+/// in `lang`: how many match, and the list of the first [`FOUND_AT_MOST`].
 pub fn render_search(
     snapshot: &Snapshot,
     bars: &Bars,
     query: &str,
     now: Timestamp,
+    lang: Lang,
 ) -> (usize, String) {
     let query = query.trim().to_lowercase();
     let found: Vec<(&Check, &CheckNow)> = snapshot
@@ -113,7 +130,7 @@ pub fn render_search(
         tally: Tally::of(&[]),
     };
     let mut list = String::new();
-    group_list(&mut list, &group, bars, now);
+    group_list(&mut list, &group, Rows { bars, now, lang });
     (count, list)
 }
 
@@ -138,9 +155,9 @@ pub(super) struct Group<'a> {
 
 impl Group<'_> {
     /// The heading of a group: its name, or what the ungrouped checks are called when folded.
-    pub(super) fn title(&self) -> &str {
+    pub(super) fn title<'t>(&'t self, txt: &'t Strings) -> &'t str {
         if self.name.is_empty() {
-            "Other checks"
+            txt.other_checks
         } else {
             self.name
         }
@@ -194,14 +211,20 @@ pub(super) fn layout(snapshot: &Snapshot, now: Timestamp) -> Vec<Group<'_>> {
 /// Appends the checks, by group, to `out`: open groups with their bars, folded ones with a link
 /// to their page that `/assets/bars.js` turns into the bars when the group is opened.
 fn check_rows(out: &mut String, f: &Front<'_>) {
+    let txt = f.lang.strings();
+    let rows = Rows {
+        bars: f.bars,
+        now: f.now,
+        lang: f.lang,
+    };
     if f.snapshot.config.checks.len() > FOLD_ABOVE {
         html! {
             form.search action="/search" method="get" role="search" {
-                label for="q" { "Find a check" }
+                label for="q" { (txt.find_check) }
                 " "
                 input #q type="search" name="q" maxlength="100";
                 " "
-                button { "Search" }
+                button { (txt.search) }
             }
         }
         .render_to(out);
@@ -209,27 +232,25 @@ fn check_rows(out: &mut String, f: &Front<'_>) {
     for group in layout(f.snapshot, f.now) {
         if group.name.is_empty() && group.open {
             out.push_str("<section class=\"group\">");
-            group_list(out, &group, f.bars, f.now);
+            group_list(out, &group, rows);
             out.push_str("</section>");
             continue;
         }
+        let title = group.title(txt);
         let summary = html! {
-            summary { h2 { (group.title()) } (group_tag(group.tally)) }
+            summary { h2 { (title) } (group_tag(txt, group.tally)) }
         };
         if group.open {
             out.push_str("<details class=\"group\" open>");
             summary.render_to(out);
-            group_list(out, &group, f.bars, f.now);
+            group_list(out, &group, rows);
         } else {
             html! {
                 details.group data-fragment={ "/fragments/group/" (group.slug) } {
                     (summary)
                     p.fold {
                         a href={ "/groups/" (group.slug) } {
-                            @match group.members.len() {
-                                1 => { "Show the check of " (group.title()) }
-                                n => { "Show the " (n) " checks of " (group.title()) }
-                            }
+                            ((txt.show_group)(group.members.len(), title))
                         }
                     }
                 }
@@ -247,16 +268,16 @@ const ROWS: &str = "<!--rows-->";
 
 /// The overall banner's class and text, in Statuspage's words: maintenance is named before
 /// checks without a known state.
-fn banner(overall: Overall) -> (&'static str, &'static str) {
+fn banner(txt: &Strings, overall: Overall) -> (&'static str, &'static str) {
     match overall {
-        Overall::NoChecks => ("unknown", "No checks are configured"),
-        Overall::Waiting => ("unknown", "Status unknown: waiting for the first probes"),
-        Overall::MajorOutage => ("down", "Major outage"),
-        Overall::PartialOutage => ("partial", "Partial outage"),
-        Overall::Degraded => ("degraded", "Degraded performance"),
-        Overall::Maintenance { .. } => ("maintenance", "Under maintenance"),
-        Overall::Operational { unknown: true } => ("up", "All known systems operational"),
-        Overall::Operational { unknown: false } => ("up", "All systems operational"),
+        Overall::NoChecks => ("unknown", txt.no_checks),
+        Overall::Waiting => ("unknown", txt.waiting),
+        Overall::MajorOutage => ("down", txt.major_outage),
+        Overall::PartialOutage => ("partial", txt.partial_outage),
+        Overall::Degraded => ("degraded", txt.degraded_performance),
+        Overall::Maintenance { .. } => ("maintenance", txt.under_maintenance),
+        Overall::Operational { unknown: true } => ("up", txt.all_known_operational),
+        Overall::Operational { unknown: false } => ("up", txt.all_operational),
     }
 }
 
@@ -269,6 +290,8 @@ pub struct Front<'a> {
     pub open: &'a [IncidentTimeline],
     pub recent: &'a [IncidentRow],
     pub now: Timestamp,
+    /// The language the page is written in.
+    pub lang: Lang,
 }
 
 /// Renders the front page; pure, so it can be measured on its own. The frame is rendered
@@ -276,7 +299,8 @@ pub struct Front<'a> {
 pub fn render_index(f: &Front<'_>) -> String {
     let (snapshot, now) = (f.snapshot, f.now);
     let (open, recent) = (f.open, f.recent);
-    let (class, text) = banner(Overall::at(snapshot, now));
+    let txt = f.lang.strings();
+    let (class, text) = banner(txt, Overall::at(snapshot, now));
     let title = &snapshot.config.server.title;
     let active = f.schedule.active(now);
     let upcoming = f.schedule.upcoming(now, UPCOMING);
@@ -292,26 +316,27 @@ pub fn render_index(f: &Front<'_>) -> String {
             .join(", ")
     };
     let frame = public(
+        txt,
         title,
-        title,
+        &snapshot.config,
         Some("/assets/bars.js"),
         html! {
             h1.sr { (title) }
             div class={ "banner " (class) } role="status" { (text) }
             @if !open.is_empty() {
                 section {
-                    h2 { "Active incidents" }
-                    ul.incidents { @for t in open { (incident_item(&t.incident, now, t.updates.first())) } }
+                    h2 { (txt.active_incidents) }
+                    ul.incidents { @for t in open { (incident_item(txt, &t.incident, now, t.updates.first())) } }
                 }
             }
             @if !active.is_empty() || !upcoming.is_empty() {
                 section {
-                    h2 { "Maintenance" }
+                    h2 { (txt.maintenance_heading) }
                     ul.incidents {
-                        @for (w, label) in active.iter().map(|w| (w, "In progress")).chain(upcoming.iter().map(|w| (w, "Planned"))) {
+                        @for (w, label) in active.iter().map(|w| (w, txt.in_progress)).chain(upcoming.iter().map(|w| (w, txt.planned))) {
                             li.incident.maintenance {
-                                strong { (label) ": " } (w.title)
-                                p.small { (range(w.start, w.end, now)) " · " (names(&w.checks)) }
+                                strong { (label) (txt.colon) } (w.title)
+                                p.small { (range(txt, w.start, w.end, now)) " · " (names(&w.checks)) }
                                 @if !w.body.is_empty() { div.md { (PreEscaped(markdown::render(&w.body))) } }
                             }
                         }
@@ -320,22 +345,22 @@ pub fn render_index(f: &Front<'_>) -> String {
             }
             (PreEscaped(ROWS))
             p.legend {
-                @for (level, text) in [("up", "operational"), ("degraded", "degraded"), ("partial", "outage under 1 h"), ("down", "outage of 1 h or more"), ("maintenance", "maintenance"), ("nodata", "no data")] {
+                @for (level, text) in [("up", txt.legend_up), ("degraded", txt.legend_degraded), ("partial", txt.legend_partial), ("down", txt.legend_down), ("maintenance", txt.legend_maintenance), ("nodata", txt.legend_nodata)] {
                     span { i class=(level) {} " " (text) } " "
                 }
             }
             @if !recent.is_empty() {
                 section {
-                    h2 { "Past incidents" }
-                    ul.incidents { @for i in recent { (incident_item(i, now, None)) } }
-                    p.small { a href="/history" { "Incident history" } }
+                    h2 { (txt.past_incidents) }
+                    ul.incidents { @for i in recent { (incident_item(txt, i, now, None)) } }
+                    p.small { a href="/history" { (txt.incident_history) } }
                 }
             }
         },
     )
     .into_string();
     let (head, tail) = frame.split_once(ROWS).unwrap_or((&frame, ""));
-    let (kept, bytes) = f.bars.kept();
+    let (kept, bytes) = f.bars.kept(f.lang);
     let per_row = bytes / kept.max(1) + 512;
     let shown = if f.snapshot.config.checks.len() > FOLD_ABOVE {
         OPEN_AT_MOST

@@ -19,9 +19,8 @@ fn snapshot(groups: &[(&str, usize, &[CheckState])], now: Timestamp) -> Snapshot
     let states = groups.iter().flat_map(|(_, n, states)| {
         (0..*n).map(|i| states.get(i).copied().unwrap_or(CheckState::Up))
     });
-    let ids: Vec<_> = config.checks.iter().map(|c| c.id.clone()).collect();
     let mut snapshot = Snapshot::empty(Arc::new(config));
-    for (id, state) in ids.into_iter().zip(states) {
+    for (index, state) in states.enumerate() {
         let last = (state != CheckState::Unknown).then_some(LastProbe {
             at: now,
             status: Status::Up,
@@ -35,7 +34,7 @@ fn snapshot(groups: &[(&str, usize, &[CheckState])], now: Timestamp) -> Snapshot
             last,
             incident: None,
         };
-        snapshot.checks.insert(id, current);
+        snapshot.checks.set(index, current);
     }
     snapshot
 }
@@ -102,6 +101,7 @@ fn big_pages_open_groups_in_trouble_up_to_a_budget_and_fold_the_rest() {
         open: &[],
         recent: &[],
         now,
+        lang: Lang::En,
     });
     assert_eq!(page.matches("<li class=\"check\">").count(), 60 + 60 + 5);
     assert!(

@@ -27,6 +27,7 @@ use super::admin::{ClientIp, same_origin};
 use super::{WebError, WebState};
 use crate::clock::Timestamp;
 use crate::config::Config;
+use crate::i18n::{Lang, Strings};
 use crate::model::CheckId;
 use crate::notify::public::{Audience, Scope};
 use crate::notify::subscribers::{self, Keys, Notice, Notices, token};
@@ -91,27 +92,30 @@ impl Fields {
     }
 }
 
-async fn form(State(state): State<WebState>) -> Result<Response, WebError> {
+async fn form(State(state): State<WebState>, lang: Lang) -> Result<Response, WebError> {
+    let txt = lang.strings();
     desk(&state)?;
     let config = state.snapshot().config.clone();
-    Ok(pages::form(&config, None, &pages::Sent::default()).into_response())
+    Ok(pages::form(txt, &config, None, &pages::Sent::default()).into_response())
 }
 
 async fn subscribe(
     State(state): State<WebState>,
     ClientIp(ip): ClientIp,
+    lang: Lang,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
+    let txt = lang.strings();
     let desk = desk(&state)?;
     same_origin(&headers)?;
     let config = state.snapshot().config.clone();
     if let Err(wait) = desk.limit.client(ip) {
-        return Ok(too_many(&config, wait));
+        return Ok(too_many(txt, &config, wait));
     }
     let fields = Fields::parse(&body);
     if !fields.text(pages::HONEYPOT).is_empty() {
-        return Ok(pages::inbox(&config).into_response());
+        return Ok(pages::inbox(txt, &config).into_response());
     }
     let sent = pages::Sent {
         email: fields.text("email"),
@@ -121,7 +125,7 @@ async fn subscribe(
     let refuse = |why: &str| {
         (
             StatusCode::BAD_REQUEST,
-            pages::form(&config, Some(why), &sent),
+            pages::form(txt, &config, Some(why), &sent),
         )
             .into_response()
     };
@@ -130,12 +134,10 @@ async fn subscribe(
         Err(why) => return Ok(refuse(why)),
     };
     let Some(scope) = scope(&config, &sent) else {
-        return Ok(refuse(
-            "One of the choices is no longer on the status page. Reload the page and choose again.",
-        ));
+        return Ok(refuse(txt.choice_gone));
     };
     if let Err(wait) = desk.limit.address(address.as_ref()) {
-        return Ok(too_many(&config, wait));
+        return Ok(too_many(txt, &config, wait));
     }
     let confirm = token::random()
         .ok_or_else(|| WebError::Internal("the system random source failed".into()))?;
@@ -173,7 +175,7 @@ async fn subscribe(
         },
     };
     desk.notices.send(notice);
-    Ok(pages::inbox(&config).into_response())
+    Ok(pages::inbox(txt, &config).into_response())
 }
 
 /// The scope chosen: everything when nothing is ticked; `None` when a choice is not configured.
@@ -203,15 +205,29 @@ fn scope(config: &Config, sent: &pages::Sent<'_>) -> Option<Scope> {
     Some(Scope::Some { checks, groups })
 }
 
-fn too_many(config: &Config, wait: Duration) -> Response {
+/// A scope in the visitor's words, for the page (mails say it in English: `Scope::describe`).
+fn scope_words(txt: &Strings, config: &Config, scope: &Scope) -> String {
+    let Scope::Some { checks, groups } = scope else {
+        return txt.scope_everything.to_string();
+    };
+    let mut parts: Vec<String> = groups.iter().map(|g| (txt.scope_group)(g)).collect();
+    parts.extend(checks.iter().map(|id| {
+        let check = config.checks.iter().find(|c| c.id == *id);
+        check.map_or(id.to_string(), |c| c.name.clone())
+    }));
+    match parts.as_slice() {
+        [] => txt.scope_nothing.to_string(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{}{}{last}", rest.join(", "), txt.and),
+    }
+}
+
+fn too_many(txt: &Strings, config: &Config, wait: Duration) -> Response {
     let secs = wait.as_secs().max(1);
-    let text = format!(
-        "Too many requests to subscribe from here or for this address. Try again in {} minutes.",
-        secs.div_ceil(60)
-    );
+    let text = (txt.too_many_text)(secs.div_ceil(60));
     let mut r = (
         StatusCode::TOO_MANY_REQUESTS,
-        pages::message(config, "Too many requests", &text),
+        pages::message(txt, config, txt.too_many_title, &text),
     )
         .into_response();
     if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
@@ -228,32 +244,36 @@ fn token_in(text: Option<&str>) -> Option<String> {
         .filter(|t| token::well_formed(t))
 }
 
-fn stale(config: &Config) -> Response {
-    (StatusCode::NOT_FOUND, pages::stale(config)).into_response()
+fn stale(txt: &Strings, config: &Config) -> Response {
+    (StatusCode::NOT_FOUND, pages::stale(txt, config)).into_response()
 }
 
 async fn confirm_page(
     State(state): State<WebState>,
+    lang: Lang,
     RawQuery(query): RawQuery,
 ) -> Result<Response, WebError> {
+    let txt = lang.strings();
     desk(&state)?;
     let config = state.snapshot().config.clone();
     Ok(match token_in(query.as_deref()) {
-        Some(t) => pages::confirm(&config, &t).into_response(),
-        None => stale(&config),
+        Some(t) => pages::confirm(txt, &config, &t).into_response(),
+        None => stale(txt, &config),
     })
 }
 
 async fn confirm(
     State(state): State<WebState>,
+    lang: Lang,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
+    let txt = lang.strings();
     let desk = desk(&state)?;
     same_origin(&headers)?;
     let config = state.snapshot().config.clone();
     let Some(t) = token_in(std::str::from_utf8(&body).ok()) else {
-        return Ok(stale(&config));
+        return Ok(stale(txt, &config));
     };
     Ok(
         match desk
@@ -262,23 +282,24 @@ async fn confirm(
             .await?
         {
             Some(scope) => {
-                let words = scope.describe(&Audience::new(&config));
-                pages::confirmed(&config, &words).into_response()
+                pages::confirmed(txt, &config, &scope_words(txt, &config, &scope)).into_response()
             }
-            None => stale(&config),
+            None => stale(txt, &config),
         },
     )
 }
 
 async fn unsubscribe_page(
     State(state): State<WebState>,
+    lang: Lang,
     RawQuery(query): RawQuery,
 ) -> Result<Response, WebError> {
+    let txt = lang.strings();
     desk(&state)?;
     let config = state.snapshot().config.clone();
     Ok(match token_in(query.as_deref()) {
-        Some(t) => pages::unsubscribe(&config, &t).into_response(),
-        None => stale(&config),
+        Some(t) => pages::unsubscribe(txt, &config, &t).into_response(),
+        None => stale(txt, &config),
     })
 }
 
@@ -286,15 +307,17 @@ async fn unsubscribe_page(
 /// the same answer whether it still had a subscription or not.
 async fn unsubscribe(
     State(state): State<WebState>,
+    lang: Lang,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
+    let txt = lang.strings();
     let desk = desk(&state)?;
     same_origin(&headers)?;
     let config = state.snapshot().config.clone();
     let Some(t) = token_in(query.as_deref()) else {
-        return Ok(stale(&config));
+        return Ok(stale(txt, &config));
     };
     desk.writer.unsubscribe(token::hash(&t)).await?;
-    Ok(pages::unsubscribed(&config).into_response())
+    Ok(pages::unsubscribed(txt, &config).into_response())
 }

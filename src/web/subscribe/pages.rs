@@ -1,11 +1,13 @@
 //! The subscription pages, in the public pages' frame: the form (with its honeypot), "check
 //! your inbox", the confirm and unsubscribe buttons and what they did. Plain HTML forms that
-//! work without JavaScript; every text escaped by maud. Renders only: it never reads the store.
+//! work without JavaScript; every text escaped by maud, in the visitor's language. Renders only:
+//! it never reads the store.
 
 use maud::{Markup, html};
 
 use crate::config::Config;
-use crate::web::layout::page;
+use crate::i18n::Strings;
+use crate::web::layout::public;
 
 /// The name of the honeypot field: hidden from people, filled in by form-filling robots.
 pub(super) const HONEYPOT: &str = "website";
@@ -18,8 +20,8 @@ pub(super) struct Sent<'a> {
     pub(super) checks: Vec<String>,
 }
 
-fn frame(config: &Config, title: &str, body: Markup) -> Markup {
-    page(title, &config.server.title, None, body)
+fn frame(txt: &Strings, config: &Config, title: &str, body: Markup) -> Markup {
+    public(txt, title, config, None, body)
 }
 
 /// The groups of the configured checks in the config's order, each with its checks.
@@ -35,35 +37,32 @@ fn grouped(config: &Config) -> Vec<(&str, Vec<&crate::config::Check>)> {
 }
 
 /// The form, with `error` above it when the last attempt was refused.
-pub(super) fn form(config: &Config, error: Option<&str>, sent: &Sent<'_>) -> Markup {
-    let title = format!("Get email from {}", config.server.title);
+pub(super) fn form(txt: &Strings, config: &Config, error: Option<&str>, sent: &Sent<'_>) -> Markup {
+    let title = (txt.get_email_from)(&config.server.title);
     frame(
+        txt,
         config,
         &title,
         html! {
             h1 { (title) }
-            p {
-                "We write when an incident opens, when it is updated and when it is resolved, and "
-                "when maintenance is planned, begins and ends. Nothing else; every mail has a "
-                "link to stop with one click."
-            }
+            p { (txt.subscribe_intro) }
             @if let Some(e) = error { p.error role="alert" { (e) } }
             form.stack method="post" action="/subscribe" {
                 label {
-                    "Email address "
+                    (txt.email_address)
                     input type="email" name="email" required maxlength="254"
                         autocomplete="email" value=(sent.email);
                 }
                 @if !config.checks.is_empty() {
                     fieldset {
-                        legend { "About" }
-                        p.small { "Leave every box empty to hear about everything." }
+                        legend { (txt.about) }
+                        p.small { (txt.leave_empty_for_all) }
                         @for (group, checks) in grouped(config) {
                             @if !group.is_empty() {
                                 label.check {
                                     input type="checkbox" name="groups" value=(group)
                                         checked[sent.groups.iter().any(|g| g == group)];
-                                    " Everything in " strong { (group) }
+                                    (txt.everything_in) strong { (group) }
                                 }
                             }
                             @for c in checks {
@@ -78,92 +77,86 @@ pub(super) fn form(config: &Config, error: Option<&str>, sent: &Sent<'_>) -> Mar
                 }
                 div.hp aria-hidden="true" {
                     label {
-                        "Leave this field empty "
+                        (txt.honeypot)
                         input type="text" name=(HONEYPOT) tabindex="-1" autocomplete="off";
                     }
                 }
-                p.small {
-                    "We send a link to confirm first. Your address is used for these mails only."
-                }
-                button { "Subscribe" }
+                p.small { (txt.confirm_first) }
+                button { (txt.subscribe) }
             }
         },
     )
 }
 
 /// The one answer to every accepted request, whatever the address.
-pub(super) fn inbox(config: &Config) -> Markup {
-    message(
-        config,
-        "Check your inbox",
-        "If the address can get mail, a message is on its way with what to do next. \
-         The link in it works for 48 hours.",
-    )
+pub(super) fn inbox(txt: &Strings, config: &Config) -> Markup {
+    message(txt, config, txt.inbox_title, txt.inbox_text)
 }
 
-pub(super) fn confirm(config: &Config, token: &str) -> Markup {
+pub(super) fn confirm(txt: &Strings, config: &Config, token: &str) -> Markup {
     frame(
+        txt,
         config,
-        "Confirm your subscription",
+        txt.confirm_title,
         html! {
-            h1 { "Confirm your subscription" }
+            h1 { (txt.confirm_title) }
             form method="post" action="/subscribe/confirm" {
                 input type="hidden" name="token" value=(token);
-                button { "Confirm" }
+                button { (txt.confirm) }
             }
         },
     )
 }
 
-pub(super) fn confirmed(config: &Config, scope: &str) -> Markup {
+pub(super) fn confirmed(txt: &Strings, config: &Config, scope: &str) -> Markup {
     message(
+        txt,
         config,
-        "You are subscribed",
-        &format!("You will get email about {scope}. Every mail has a link to stop."),
+        txt.subscribed_title,
+        &(txt.subscribed_text)(scope),
     )
 }
 
-pub(super) fn unsubscribe(config: &Config, token: &str) -> Markup {
+pub(super) fn unsubscribe(txt: &Strings, config: &Config, token: &str) -> Markup {
     frame(
+        txt,
         config,
-        "Unsubscribe",
+        txt.unsubscribe,
         html! {
-            h1 { "Unsubscribe" }
-            p { "Stop getting email from " (config.server.title) "?" }
+            h1 { (txt.unsubscribe) }
+            p { ((txt.unsubscribe_question)(&config.server.title)) }
             form method="post" action={ "/unsubscribe?token=" (token) } {
-                button { "Unsubscribe" }
+                button { (txt.unsubscribe) }
             }
         },
     )
 }
 
-pub(super) fn unsubscribed(config: &Config) -> Markup {
+pub(super) fn unsubscribed(txt: &Strings, config: &Config) -> Markup {
     message(
+        txt,
         config,
-        "You are unsubscribed",
-        &format!(
-            "This address gets no more email from {}. Its subscription was deleted.",
-            config.server.title
-        ),
+        txt.unsubscribed_title,
+        &(txt.unsubscribed_text)(&config.server.title),
     )
 }
 
 /// A token that is malformed, unknown, used or expired.
-pub(super) fn stale(config: &Config) -> Markup {
+pub(super) fn stale(txt: &Strings, config: &Config) -> Markup {
     frame(
+        txt,
         config,
-        "This link does not work (any more)",
+        txt.stale_title,
         html! {
-            h1 { "This link does not work (any more)" }
+            h1 { (txt.stale_title) }
             p {
-                "It may have expired (links work for 48 hours), been used already, or been cut "
-                "short when it was copied. "
-                a href="/subscribe" { "Subscribe again" } " to get a new one."
+                (txt.stale_text)
+                a href="/subscribe" { (txt.subscribe_again) } (txt.to_get_a_new_one)
             }
         },
     )
 }
 
-pub(super) fn message(config: &Config, title: &str, text: &str) -> Markup {
-    frame(config, title, html! { h1 { (title) } p { (text) } })
+pub(super) fn message(txt: &Strings, config: &Config, title: &str, text: &str) -> Markup {
+    frame(txt, config, title, html! { h1 { (title) } p { (text) } })
 }

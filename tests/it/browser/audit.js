@@ -1,8 +1,8 @@
 // Runs axe-core in Chromium inside every frame of the page (each a page of the daemon at a given
 // width, same origin through the test's proxy), one frame after another, and writes the
 // violations into <pre id="audit"> as JSON: { frame id: { violations: [{ id, impact, help,
-// nodes }], passes, width, overflow, dark } }. A folded group is opened first, so that the
-// checks it fetches are audited too.
+// nodes }], passes, width, overflow, dark, lang } }. A folded group is opened first, so that
+// the checks it fetches are audited too.
 function loaded(frame) {
   return new Promise((done) => {
     const doc = frame.contentDocument;
@@ -41,6 +41,7 @@ function inject(frame) {
       const root = frame.contentDocument.documentElement;
       result[frame.id] = {
         dark: frame.contentWindow.matchMedia("(prefers-color-scheme: dark)").matches,
+        lang: root.lang,
         width: root.clientWidth,
         // How far the page scrolls sideways: nothing may stick out.
         overflow: root.scrollWidth - root.clientWidth,

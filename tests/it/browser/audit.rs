@@ -1,8 +1,10 @@
 //! axe-core in headless Chromium on the pages visitors read — the front page, a check, an
-//! incident, the history — and the admin sign-in, light and dark, at 360 and 1280 px: no
-//! violation of any rule; likewise a big front page with its groups folded (one opened, its
-//! checks fetched), a group's own page and a search. Also: the times shown in the viewer's zone
-//! by `/assets/time.js`, and screenshots of the pages at a phone's width in `target/browser/`.
+//! incident, the history — and the admin sign-in and notifications, light and dark, at 360 and
+//! 1280 px, and the front page, a check and an incident in French for a browser that asks for
+//! French: no violation of any rule; likewise a big front page with its groups folded (one
+//! opened, its checks fetched), a group's own page and a search, in English and French. Also:
+//! the times shown in the viewer's zone by `/assets/time.js`, and screenshots of the pages at a
+//! phone's width in `target/browser/`.
 //! axe-core comes from npm into `target/axe` (`.ci/run` installs it).
 
 use std::path::{Path, PathBuf};
@@ -59,18 +61,28 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
     let pages = [
         ("front", "/".to_string()),
         ("check", "/checks/mail".to_string()),
+        ("check-up", "/checks/web".to_string()),
         ("incident", format!("/incidents/{}", site.outage)),
         ("history", "/history".to_string()),
         ("login", "/admin/login".to_string()),
+        ("notifications", "/admin/notifications".to_string()),
     ];
+    let french = [
+        ("front-fr", "/".to_string()),
+        ("check-up-fr", "/checks/web".to_string()),
+        ("incident-fr", format!("/incidents/{}", site.outage)),
+    ];
+    let cookie = crate::admin::session(&site.d).await;
+    let (problems, base, server) =
+        audit(site.d.addr, &pages, &french, dir.path(), Some(cookie)).await;
     let profile = dir.path().join("chromium");
-    let (problems, base, server) = audit(site.d.addr, &pages, &profile).await;
     assert!(problems.is_empty(), "axe found:\n{}", problems.join("\n"));
 
     // Screenshots at a phone's width, and the front page in a zone far from UTC.
     let out = artifacts();
     let base_for_shots = base.clone();
     let outage = site.outage;
+    let french_profile = dir.path().join("chromium-fr");
     let local = tokio::task::spawn_blocking(move || {
         for (name, path, flag) in [
             ("visitors-front-390", "/".to_string(), "--no-first-run"),
@@ -90,6 +102,16 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
                 "--no-first-run",
             ),
             (
+                "visitors-check-up-390",
+                "/checks/web".to_string(),
+                "--no-first-run",
+            ),
+            (
+                "visitors-check-up-390-dark",
+                "/checks/web".to_string(),
+                "--force-dark-mode",
+            ),
+            (
                 "visitors-history-390",
                 "/history".to_string(),
                 "--no-first-run",
@@ -102,6 +124,46 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
                 &[
                     flag,
                     "--window-size=390,1600",
+                    "--hide-scrollbars",
+                    &format!("--screenshot={}", shot.display()),
+                ],
+                &profile,
+            );
+        }
+        // The front page and a check's in French, in the French profile.
+        for (name, path, size) in [
+            ("visitors-front-390-fr", "/", "--window-size=390,1600"),
+            (
+                "visitors-check-up-1280-fr",
+                "/checks/web",
+                "--window-size=1280,1800",
+            ),
+        ] {
+            let shot = out.join(format!("{name}.png"));
+            chromium_in(
+                "Asia/Kolkata",
+                &format!("{base_for_shots}{path}"),
+                &[
+                    "--accept-lang=fr-FR,fr",
+                    size,
+                    "--hide-scrollbars",
+                    &format!("--screenshot={}", shot.display()),
+                ],
+                &french_profile,
+            );
+        }
+        // The check page wide, for the chart's axes and the table of days.
+        for (name, flag) in [
+            ("visitors-check-up-1280", "--no-first-run"),
+            ("visitors-check-up-1280-dark", "--force-dark-mode"),
+        ] {
+            let shot = out.join(format!("{name}.png"));
+            chromium_in(
+                "Asia/Kolkata",
+                &format!("{base_for_shots}/checks/web"),
+                &[
+                    flag,
+                    "--window-size=1280,1800",
                     "--hide-scrollbars",
                     &format!("--screenshot={}", shot.display()),
                 ],
@@ -138,20 +200,29 @@ async fn browser_axe_finds_nothing_on_any_page_light_or_dark_narrow_or_wide() {
     site.d.stop().await;
 }
 
-/// Runs axe-core on `pages` of the daemon at `daemon`, light and dark, at 360 and 1280 px (a
-/// folded group on a page is opened first), checks each frame was audited, and returns what axe
-/// found, the base URL of the proxy the pages came through, and its task.
+/// Runs axe-core on `pages` of the daemon at `daemon`, light and dark, and on `french` for a
+/// browser asking for French (in a profile of its own), at 360 and 1280 px (a folded group on a
+/// page is opened first; `cookie` signs the admin pages in), checks each frame was audited in
+/// its language, and returns what axe found, the base URL of the proxy the pages came through,
+/// and its task. The profiles are made in `dir`: `chromium` for English.
 async fn audit(
     daemon: std::net::SocketAddr,
     pages: &[(&str, String)],
-    profile: &Path,
+    french: &[(&str, String)],
+    dir: &Path,
+    cookie: Option<String>,
 ) -> (Vec<String>, String, tokio::task::JoinHandle<()>) {
     let axe = std::fs::read_to_string(axe_script()).unwrap();
     let html = audit_page(pages);
+    let french_html = audit_page(french);
     let app = axum::Router::new()
         .route(
             "/audit.html",
             axum::routing::get(move || async move { axum::response::Html(html) }),
+        )
+        .route(
+            "/audit-fr.html",
+            axum::routing::get(move || async move { axum::response::Html(french_html) }),
         )
         .route(
             "/audit.js",
@@ -166,32 +237,50 @@ async fn audit(
             "/axe.js",
             axum::routing::get(move || async move { ([("content-type", "text/javascript")], axe) }),
         );
-    let (base, server) = proxy(daemon, app).await;
-    let url = format!("{base}/audit.html");
+    let (base, server) = proxy(daemon, app, cookie).await;
     let runs = {
-        let (url, profile) = (url.clone(), profile.to_path_buf());
+        let url = format!("{base}/audit.html");
+        let profile = dir.join("chromium");
+        // French in a profile of its own, asked for by the browser's Accept-Language.
+        let (french_url, french_profile) =
+            (format!("{base}/audit-fr.html"), dir.join("chromium-fr"));
+        let schemes: Vec<_> = [("light", "en"), ("dark", "en"), ("light", "fr")]
+            .into_iter()
+            .filter(|(_, lang)| *lang == "en" || !french.is_empty())
+            .collect();
         tokio::task::spawn_blocking(move || {
-            ["light", "dark"].map(|scheme| {
-                let flag = if scheme == "dark" {
-                    "--force-dark-mode"
-                } else {
-                    "--no-first-run"
-                };
-                let args = [
-                    "--dump-dom",
-                    flag,
-                    "--window-size=1300,1000",
-                    "--virtual-time-budget=30000",
-                ];
-                let (dom, log) = chromium(&url, &args, &profile);
-                (scheme, written(&dom, "audit", &log), log)
-            })
+            schemes
+                .into_iter()
+                .map(|(scheme, lang)| {
+                    let flag = if scheme == "dark" {
+                        "--force-dark-mode"
+                    } else {
+                        "--no-first-run"
+                    };
+                    let mut args = vec![
+                        "--dump-dom",
+                        flag,
+                        "--window-size=1300,1000",
+                        "--virtual-time-budget=30000",
+                    ];
+                    let (url, profile) = match lang {
+                        "fr" => {
+                            args.push("--accept-lang=fr-FR,fr");
+                            (&french_url, &french_profile)
+                        }
+                        _ => (&url, &profile),
+                    };
+                    let (dom, log) = chromium(url, &args, profile);
+                    (scheme, lang, written(&dom, "audit", &log), log)
+                })
+                .collect::<Vec<_>>()
         })
         .await
         .unwrap()
     };
     let mut problems = Vec::new();
-    for (scheme, found, log) in &runs {
+    for (scheme, lang, found, log) in &runs {
+        let pages = if *lang == "fr" { french } else { pages };
         assert!(
             console_errors(log).is_empty(),
             "{scheme}: {:?}",
@@ -201,6 +290,9 @@ async fn audit(
             for width in [360, 1280] {
                 let frame = &found[format!("{name}-{width}")];
                 assert_eq!(frame["error"], serde_json::Value::Null, "{frame}");
+                if *name != "login" {
+                    assert_eq!(frame["lang"], *lang, "{name}-{width}: {frame}");
+                }
                 assert_eq!(frame["dark"], *scheme == "dark", "{name}-{width}: {frame}");
                 assert!(frame["width"].as_u64().unwrap() <= width, "{frame}");
                 assert!(frame["passes"].as_u64().unwrap() > 20, "axe ran: {frame}");
@@ -209,7 +301,7 @@ async fn audit(
                     "{scheme} {name} {width} px scrolls sideways"
                 );
                 for v in frame["violations"].as_array().unwrap() {
-                    problems.push(format!("{scheme} {name} {width} px: {v:#}"));
+                    problems.push(format!("{scheme} {lang} {name} {width} px: {v:#}"));
                 }
             }
         }
@@ -238,8 +330,12 @@ async fn browser_axe_finds_nothing_on_a_folded_front_page_a_group_page_or_a_sear
         ("group", "/groups/group-3".to_string()),
         ("search", "/search?q=number%2012".to_string()),
     ];
-    let profile = dir.path().join("chromium");
-    let (problems, _, server) = audit(d.addr, &pages, &profile).await;
+    let french = [
+        ("folded-fr", "/".to_string()),
+        ("group-fr", "/groups/group-3".to_string()),
+        ("search-fr", "/search?q=number%2012".to_string()),
+    ];
+    let (problems, _, server) = audit(d.addr, &pages, &french, dir.path(), None).await;
     assert!(problems.is_empty(), "axe found:\n{}", problems.join("\n"));
     server.abort();
     d.stop().await;

@@ -66,7 +66,7 @@ async fn browser_measures_the_first_contentful_paint_of_a_big_front_page() {
                 ([("content-type", "image/gif")], GIF)
             }),
         );
-    let (base, server) = proxy(d.addr, app).await;
+    let (base, server) = proxy(d.addr, app, None).await;
     let profile = dir.path().join("chromium");
     let url = format!("{base}/paint");
     let runs = tokio::task::spawn_blocking(move || {

@@ -1,0 +1,544 @@
+//! The per-check series: one small row of values per check, its labels rendered once, and the
+//! text exposition written from the rows at scrape time.
+//!
+//! A row holds what the last probe said plus counters, so 10,000 checks cost a few megabytes,
+//! not a label set per series. Series follow blackbox_exporter's names, types and help. Nothing
+//! here decides anything, and nothing here reads the clock or the network.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::config::Check;
+use crate::model::{CheckId, Phase, ProbeKind, State, Status};
+use crate::probe::{Outcome, Reason};
+use crate::uptime::WINDOWS;
+
+/// Every check's row, by id.
+#[derive(Default)]
+pub(super) struct Table {
+    rows: HashMap<CheckId, Row>,
+}
+
+/// One check's values.
+struct Row {
+    /// `check="…",group="…"`, escaped once.
+    labels: Box<str>,
+    kind: ProbeKind,
+    state: Option<State>,
+    /// Uptime per window of [`WINDOWS`]; NaN when the window has no data.
+    uptime: [f64; WINDOWS.len()],
+    last: Option<Box<Last>>,
+    probes: [u64; Status::ALL.len()],
+    /// Failures and skipped probes by reason, allocated at the first one.
+    reasons: Option<Box<[[u64; Reason::ALL.len()]; 2]>>,
+}
+
+/// What the last probes said; the TLS and DNS answer values stay from the last probe that had them.
+struct Last {
+    success: bool,
+    duration: f64,
+    code: Option<u16>,
+    phases: [f64; Phase::COUNT],
+    lookup: f64,
+    ip_protocol: u8,
+    ip_hash: u32,
+    http: Option<crate::probe::HttpFacts>,
+    ssl_expiry: Option<i64>,
+    chain_expiry: Option<i64>,
+    tls_version: Option<&'static str>,
+    answers: Option<u32>,
+}
+
+/// The label pair of a check, escaped for the exposition.
+fn check_labels(check: &Check) -> Box<str> {
+    let mut s = String::with_capacity(check.id.as_str().len() + check.group.len() + 20);
+    s.push_str("check=\"");
+    escape(&mut s, check.id.as_str());
+    s.push_str("\",group=\"");
+    escape(&mut s, &check.group);
+    s.push('"');
+    s.into_boxed_str()
+}
+
+/// Appends `value` escaped as a label value: backslash, double quote and newline.
+pub(super) fn escape(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// blackbox_exporter's `probe_ip_addr_hash`: FNV-1a (32 bits) of the address's bytes.
+fn ip_hash(ip: std::net::IpAddr) -> u32 {
+    let fnv = |bytes: &[u8]| {
+        bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        })
+    };
+    match ip {
+        std::net::IpAddr::V4(v4) => fnv(&v4.octets()),
+        std::net::IpAddr::V6(v6) => fnv(&v6.octets()),
+    }
+}
+
+fn secs(d: Option<Duration>) -> f64 {
+    d.map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Row {
+    fn new(check: &Check) -> Row {
+        Row {
+            labels: check_labels(check),
+            kind: check.kind(),
+            state: None,
+            uptime: [f64::NAN; WINDOWS.len()],
+            last: None,
+            probes: [0; Status::ALL.len()],
+            reasons: None,
+        }
+    }
+
+    fn count(&mut self, which: usize, reason: Reason) {
+        let reasons = self
+            .reasons
+            .get_or_insert_with(|| Box::new([[0; Reason::ALL.len()]; 2]));
+        reasons[which][reason as usize] += 1;
+    }
+}
+
+impl Table {
+    /// The row of `check`, made on first use; a changed group or kind gets fresh labels.
+    fn row(&mut self, check: &Check) -> &mut Row {
+        self.rows
+            .entry(check.id.clone())
+            .or_insert_with(|| Row::new(check))
+    }
+
+    pub(super) fn observe(&mut self, check: &Check, o: &Outcome) {
+        let row = self.row(check);
+        row.probes[o.status as usize] += 1;
+        if let Some(f) = &o.failure {
+            row.count(0, f.reason);
+        }
+        let last = row.last.get_or_insert_with(|| {
+            Box::new(Last {
+                success: false,
+                duration: 0.0,
+                code: None,
+                phases: [0.0; Phase::COUNT],
+                lookup: 0.0,
+                ip_protocol: 0,
+                ip_hash: 0,
+                http: None,
+                ssl_expiry: None,
+                chain_expiry: None,
+                tls_version: None,
+                answers: None,
+            })
+        });
+        last.success = o.status != Status::Down;
+        last.duration = o.latency.as_secs_f64();
+        last.code = o.code;
+        last.phases = o.phases.all().map(|(_, d)| secs(d));
+        last.lookup = secs(o.facts.lookup);
+        last.ip_protocol = match o.facts.ip {
+            Some(std::net::IpAddr::V4(_)) => 4,
+            Some(std::net::IpAddr::V6(_)) => 6,
+            None => 0,
+        };
+        last.ip_hash = o.facts.ip.map_or(0, ip_hash);
+        last.http = o.facts.http;
+        if let Some(tls) = &o.tls {
+            last.tls_version = Some(tls.version);
+            if let Some(e) = tls.earliest_expiry {
+                last.ssl_expiry = Some(e.0 / 1000);
+            }
+            if let Some(e) = tls.verified_expiry {
+                last.chain_expiry = Some(e.0 / 1000);
+            }
+        }
+        if let Some(n) = o.answers {
+            last.answers = Some(n);
+        }
+    }
+
+    pub(super) fn skipped(&mut self, check: &Check, reason: Reason) {
+        self.row(check).count(1, reason);
+    }
+
+    pub(super) fn set_state(&mut self, check: &Check, state: State) {
+        let labels = check_labels(check);
+        let row = self.row(check);
+        if row.labels != labels {
+            row.labels = labels;
+        }
+        row.kind = check.kind();
+        row.state = Some(state);
+    }
+
+    pub(super) fn set_uptime(&mut self, check: &Check, window: &str, ratio: Option<f64>) {
+        if let Some(i) = WINDOWS.iter().position(|(w, _)| *w == window) {
+            self.row(check).uptime[i] = ratio.unwrap_or(f64::NAN);
+        }
+    }
+
+    pub(super) fn forget(&mut self, check: &Check) {
+        self.rows.remove(&check.id);
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+/// How one family is written: its header, then a line per value each row has.
+pub(super) struct Family {
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub help: &'static str,
+    write: fn(&Row, &mut Lines<'_>),
+}
+
+/// Writes the lines of one family for one row.
+pub(super) struct Lines<'a> {
+    out: &'a mut String,
+    name: &'static str,
+    row_labels: &'a str,
+    kind: &'static str,
+}
+
+impl Lines<'_> {
+    /// A sample with the check's labels, `extra` (a label name and value) sorted among them.
+    fn put(&mut self, extra: Option<(&str, &str)>, value: impl std::fmt::Display) {
+        let out = &mut *self.out;
+        out.push_str(self.name);
+        out.push('{');
+        out.push_str(self.row_labels);
+        let after_type = extra.filter(|(name, _)| *name > "type");
+        if let Some((name, v)) = extra.filter(|(name, _)| *name < "type") {
+            let _ = write!(out, ",{name}=\"");
+            escape(out, v);
+            out.push('"');
+        }
+        let _ = write!(out, ",type=\"{}\"", self.kind);
+        if let Some((name, v)) = after_type {
+            let _ = write!(out, ",{name}=\"");
+            escape(out, v);
+            out.push('"');
+        }
+        let _ = writeln!(out, "}} {value}");
+    }
+}
+
+fn with_last(row: &Row, lines: &mut Lines<'_>, f: impl Fn(&Last, &mut Lines<'_>)) {
+    if let Some(last) = &row.last {
+        f(last, lines);
+    }
+}
+
+fn with_http(row: &Row, lines: &mut Lines<'_>, f: impl Fn(&Last, &mut Lines<'_>)) {
+    if row.kind == ProbeKind::Http {
+        with_last(row, lines, f);
+    }
+}
+
+fn flag(b: bool) -> u8 {
+    u8::from(b)
+}
+
+/// Every per-check family, in exposition order.
+pub(super) const FAMILIES: &[Family] = &[
+    Family {
+        name: "probe_success",
+        kind: "gauge",
+        help: "Displays whether or not the probe was a success",
+        write: |r, l| with_last(r, l, |x, l| l.put(None, flag(x.success))),
+    },
+    Family {
+        name: "probe_duration_seconds",
+        kind: "gauge",
+        help: "Returns how long the probe took to complete in seconds",
+        write: |r, l| with_last(r, l, |x, l| l.put(None, x.duration)),
+    },
+    Family {
+        name: "probe_dns_lookup_time_seconds",
+        kind: "gauge",
+        help: "Returns the time taken for probe dns lookup in seconds",
+        write: |r, l| with_last(r, l, |x, l| l.put(None, x.lookup)),
+    },
+    Family {
+        name: "probe_ip_protocol",
+        kind: "gauge",
+        help: "Specifies whether probe ip protocol is IP4 or IP6",
+        write: |r, l| with_last(r, l, |x, l| l.put(None, x.ip_protocol)),
+    },
+    Family {
+        name: "probe_ip_addr_hash",
+        kind: "gauge",
+        help: "Specifies the hash of IP address. It's useful to detect if the IP address changes.",
+        write: |r, l| with_last(r, l, |x, l| l.put(None, x.ip_hash)),
+    },
+    Family {
+        name: "probe_http_status_code",
+        kind: "gauge",
+        help: "Response HTTP status code",
+        write: |r, l| with_http(r, l, |x, l| l.put(None, x.code.unwrap_or(0))),
+    },
+    Family {
+        name: "probe_http_duration_seconds",
+        kind: "gauge",
+        help: "Duration of http request by phase, summed over all redirects",
+        write: |r, l| {
+            with_http(r, l, |x, l| {
+                for (p, v) in Phase::ALL.iter().zip(x.phases) {
+                    l.put(Some(("phase", p.as_str())), v);
+                }
+            })
+        },
+    },
+    Family {
+        name: "probe_http_ssl",
+        kind: "gauge",
+        help: "Indicates if SSL was used for the final redirect",
+        write: |r, l| {
+            with_http(r, l, |x, l| {
+                l.put(None, flag(x.http.is_some_and(|h| h.tls)))
+            })
+        },
+    },
+    Family {
+        name: "probe_http_version",
+        kind: "gauge",
+        help: "Returns the version of HTTP of the probe response",
+        write: |r, l| {
+            with_http(r, l, |x, l| {
+                let v = match x.http.map(|h| h.version) {
+                    Some(http::Version::HTTP_09) => "0.9",
+                    Some(http::Version::HTTP_10) => "1",
+                    Some(http::Version::HTTP_11) => "1.1",
+                    Some(http::Version::HTTP_2) => "2",
+                    Some(http::Version::HTTP_3) => "3",
+                    _ => "0",
+                };
+                l.put(None, v)
+            })
+        },
+    },
+    Family {
+        name: "probe_http_redirects",
+        kind: "gauge",
+        help: "The number of redirects",
+        write: |r, l| with_http(r, l, |x, l| l.put(None, x.http.map_or(0, |h| h.redirects))),
+    },
+    Family {
+        name: "probe_http_content_length",
+        kind: "gauge",
+        help: "Length of http content response",
+        write: |r, l| {
+            with_http(r, l, |x, l| {
+                // Go's http.Response.ContentLength: -1 when the response declared none.
+                let v = x.http.map_or(0, |h| {
+                    h.content_length
+                        .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))
+                });
+                l.put(None, v)
+            })
+        },
+    },
+    Family {
+        name: "probe_http_uncompressed_body_length",
+        kind: "gauge",
+        help: "Length of uncompressed response body",
+        write: |r, l| with_http(r, l, |x, l| l.put(None, x.http.map_or(0, |h| h.body_bytes))),
+    },
+    Family {
+        name: "probe_http_last_modified_timestamp_seconds",
+        kind: "gauge",
+        help: "Returns the Last-Modified HTTP response header in unixtime",
+        write: |r, l| {
+            with_http(r, l, |x, l| {
+                if let Some(t) = x.http.and_then(|h| h.last_modified) {
+                    l.put(None, t.0 / 1000);
+                }
+            })
+        },
+    },
+    Family {
+        name: "probe_failed_due_to_regex",
+        kind: "gauge",
+        help: "Indicates if probe failed due to regex",
+        write: |r, l| {
+            with_http(r, l, |x, l| {
+                l.put(None, flag(x.http.is_some_and(|h| h.body_failed)))
+            })
+        },
+    },
+    Family {
+        name: "probe_ssl_earliest_cert_expiry",
+        kind: "gauge",
+        help: "Returns earliest SSL cert expiry in unixtime",
+        write: |r, l| {
+            with_last(r, l, |x, l| {
+                if let Some(t) = x.ssl_expiry {
+                    l.put(None, t);
+                }
+            })
+        },
+    },
+    Family {
+        name: "probe_ssl_last_chain_expiry_timestamp_seconds",
+        kind: "gauge",
+        help: "Returns last SSL chain expiry in timestamp seconds",
+        write: |r, l| {
+            with_last(r, l, |x, l| {
+                if let Some(t) = x.chain_expiry {
+                    l.put(None, t);
+                }
+            })
+        },
+    },
+    Family {
+        name: "probe_tls_version_info",
+        kind: "gauge",
+        help: "Contains the TLS version used",
+        write: |r, l| {
+            with_last(r, l, |x, l| {
+                if let Some(v) = x.tls_version {
+                    l.put(Some(("version", v)), 1);
+                }
+            })
+        },
+    },
+    Family {
+        name: "probe_dns_answer_rrs",
+        kind: "gauge",
+        help: "Returns number of entries in the answer resource record list",
+        write: |r, l| {
+            with_last(r, l, |x, l| {
+                if let Some(n) = x.answers {
+                    l.put(None, n);
+                }
+            })
+        },
+    },
+    Family {
+        name: "watchpost_check_state",
+        kind: "gauge",
+        help: "1 for the check's current state, 0 for the others",
+        write: |r, l| {
+            if let Some(state) = r.state {
+                for s in State::ALL {
+                    l.put(Some(("state", s.as_str())), flag(s == state));
+                }
+            }
+        },
+    },
+    Family {
+        name: "watchpost_uptime_ratio",
+        kind: "gauge",
+        help: "Uptime over the window: 1 - outage / (observed - maintenance)",
+        write: |r, l| {
+            for ((window, _), ratio) in WINDOWS.iter().zip(r.uptime) {
+                if !ratio.is_nan() {
+                    l.put(Some(("window", *window)), ratio);
+                }
+            }
+        },
+    },
+    Family {
+        name: "watchpost_probes_total",
+        kind: "counter",
+        help: "Probes run, by result",
+        write: |r, l| {
+            for (s, n) in Status::ALL.iter().zip(r.probes) {
+                if n > 0 {
+                    l.put(Some(("result", s.as_str())), n);
+                }
+            }
+        },
+    },
+    Family {
+        name: "watchpost_probe_failures_total",
+        kind: "counter",
+        help: "Failed or degraded probes, by reason",
+        write: |r, l| write_reasons(r, l, 0),
+    },
+    Family {
+        name: "watchpost_probes_skipped_total",
+        kind: "counter",
+        help: "Probes not counted because they failed for a fault of this machine (reason local)",
+        write: |r, l| write_reasons(r, l, 1),
+    },
+];
+
+fn write_reasons(row: &Row, lines: &mut Lines<'_>, which: usize) {
+    if let Some(reasons) = &row.reasons {
+        for (reason, n) in Reason::ALL.iter().zip(reasons[which]) {
+            if n > 0 {
+                lines.put(Some(("reason", reason.as_str())), n);
+            }
+        }
+    }
+}
+
+impl Table {
+    /// Appends `family`'s header and every row's samples of it.
+    pub(super) fn write(&self, family: &Family, out: &mut String) {
+        let _ = writeln!(out, "# HELP {} {}", family.name, family.help);
+        let _ = writeln!(out, "# TYPE {} {}", family.name, family.kind);
+        for row in self.rows.values() {
+            let mut lines = Lines {
+                out: &mut *out,
+                name: family.name,
+                row_labels: &row.labels,
+                kind: row.kind.as_str(),
+            };
+            (family.write)(row, &mut lines);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_and_statuses_index_their_all_lists() {
+        assert!(
+            Reason::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, r)| *r as usize == i)
+        );
+        assert!(
+            Status::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, s)| *s as usize == i)
+        );
+    }
+
+    #[test]
+    fn the_ip_hash_is_fnv1a_of_the_address_bytes() {
+        // FNV-1a 32 of the bytes 127, 0, 0, 1.
+        let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        let mut h: u32 = 0x811c_9dc5;
+        for b in [127u8, 0, 0, 1] {
+            h ^= u32::from(b);
+            h = h.wrapping_mul(16_777_619);
+        }
+        assert_eq!(ip_hash(ip), h);
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let mut s = String::new();
+        escape(&mut s, "a\"b\\c\nd");
+        assert_eq!(s, r#"a\"b\\c\nd"#);
+    }
+}

@@ -1,0 +1,156 @@
+//! The writer thread's row statements: raw results, rollup upserts, check registration,
+//! automatic incidents and their evidence. Called only inside the writer's transaction; nothing
+//! here commits, reads for the web, or decides what to write.
+
+use std::sync::LazyLock;
+
+use rusqlite::{Transaction, params};
+
+use super::admin::add_update;
+use super::rows::{self, RollupTable, rollup_columns, rollup_values, status_code};
+use super::{CheckMeta, CheckRow, Error, Evidence, Severity};
+use crate::clock::Timestamp;
+use crate::model::{CheckId, IncidentKind, IncidentStatus};
+use crate::probe::Outcome;
+use crate::uptime::Rollup;
+
+/// An automatic incident to open.
+#[derive(Clone, Debug)]
+pub struct IncidentOpen {
+    pub check: i64,
+    pub slug: CheckId,
+    pub severity: Severity,
+    pub title: String,
+    pub started_at: Timestamp,
+    /// The first entry of its timeline.
+    pub note: String,
+    pub evidence: Vec<Evidence>,
+}
+
+fn micros(d: Option<std::time::Duration>) -> Option<i64> {
+    d.map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+pub(super) fn insert_result(tx: &Transaction, check: i64, o: &Outcome) -> Result<(), Error> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR REPLACE INTO results (check_id, at, status, latency_us, code, reason, message,
+             resolve_us, connect_us, tls_us, processing_us, transfer_us)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    stmt.execute(params![
+        check,
+        o.at.0,
+        status_code(o.status),
+        micros(Some(o.latency)),
+        o.code,
+        o.failure.as_ref().map(|f| f.reason.as_str()),
+        o.failure.as_ref().map(|f| f.message.as_str()),
+        micros(o.phases.resolve),
+        micros(o.phases.connect),
+        micros(o.phases.tls),
+        micros(o.phases.processing),
+        micros(o.phases.transfer),
+    ])?;
+    Ok(())
+}
+
+pub(super) fn upsert_rollup(
+    tx: &Transaction,
+    table: RollupTable,
+    check: i64,
+    start: Timestamp,
+    r: &Rollup,
+) -> Result<(), Error> {
+    static HOUR: LazyLock<String> = LazyLock::new(|| upsert_sql(RollupTable::Hour));
+    static DAY: LazyLock<String> = LazyLock::new(|| upsert_sql(RollupTable::Day));
+    let sql = match table {
+        RollupTable::Hour => &*HOUR,
+        RollupTable::Day => &*DAY,
+    };
+    let values = [check, start.0].into_iter().chain(rollup_values(r));
+    tx.prepare_cached(sql)?
+        .execute(rusqlite::params_from_iter(values))?;
+    Ok(())
+}
+
+/// The upsert of a rollup row into `table`: every column added to what is there, except the
+/// largest latency, which is the maximum of both.
+fn upsert_sql(table: RollupTable) -> String {
+    let columns = rollup_columns();
+    let placeholders: Vec<String> = (1..=columns.len() + 2).map(|i| format!("?{i}")).collect();
+    let updates: Vec<String> = columns
+        .iter()
+        .map(|c| match c.as_str() {
+            "latency_max_us" => format!("{c} = max({c}, excluded.{c})"),
+            _ => format!("{c} = {c} + excluded.{c}"),
+        })
+        .collect();
+    format!(
+        "INSERT INTO {} (check_id, start, {}) VALUES ({})
+         ON CONFLICT (check_id, start) DO UPDATE SET {}",
+        table.as_str(),
+        columns.join(", "),
+        placeholders.join(", "),
+        updates.join(", ")
+    )
+}
+
+pub(super) fn sync_checks(
+    tx: &Transaction,
+    checks: &[CheckMeta],
+    now: Timestamp,
+) -> Result<Vec<CheckRow>, Error> {
+    tx.execute("UPDATE checks SET active = 0", [])?;
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO checks (slug, name, grp, kind, active, first_seen) VALUES (?1, ?2, ?3, ?4, 1, ?5)
+         ON CONFLICT (slug) DO UPDATE SET name = excluded.name, grp = excluded.grp,
+             kind = excluded.kind, active = 1",
+    )?;
+    for c in checks {
+        upsert.execute(params![c.slug, c.name, c.group, c.kind, now.0])?;
+    }
+    rows::checks(tx)
+}
+
+pub(super) fn open_incident(tx: &Transaction, open: &IncidentOpen) -> Result<i64, Error> {
+    tx.execute(
+        "INSERT INTO incidents (check_id, kind, severity, title, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            open.check,
+            IncidentKind::Auto.as_str(),
+            open.severity.as_str(),
+            open.title,
+            open.started_at.0
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    for e in &open.evidence {
+        insert_evidence(tx, id, e)?;
+    }
+    add_update(
+        tx,
+        id,
+        open.started_at,
+        IncidentStatus::Investigating,
+        &open.note,
+        None,
+    )?;
+    Ok(id)
+}
+
+pub(super) fn insert_evidence(tx: &Transaction, incident: i64, e: &Evidence) -> Result<(), Error> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO incident_evidence (incident_id, at, status, latency_us, code, reason, message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    stmt.execute(params![
+        incident,
+        e.at.0,
+        status_code(e.status),
+        e.latency_us,
+        e.code,
+        e.reason.map(|r| r.as_str()),
+        e.message,
+    ])?;
+    Ok(())
+}
