@@ -1,7 +1,8 @@
-//! Front-page rendering with 1,000 checks (or `CHECKS`) and 90 days of history each. Criterion
-//! measures one render from the pre-rendered bars, the bars' own rebuild and the compression;
-//! then 1,000 timed renders give the p50 and p99 the budget is stated in, and the page's sizes.
-//! Run: `cargo bench --bench render`.
+//! Front-page rendering with 1,000 checks (or `CHECKS`) in 20 groups, one check in fifty down,
+//! and 90 days of history each. Criterion measures one render from the rendered bars (the page
+//! folds the groups without a check down), a folded group's list as its fragment route renders
+//! it, the bars' own rebuild and the compression; then 1,000 timed renders give the p50 and p99
+//! the budget is stated in, and the page's sizes. Run: `cargo bench --bench render`.
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use watchpost::snapshot::{
     BarIncident, CheckHistory, CheckNow, DayBar, History, LastProbe, Snapshot,
 };
 use watchpost::uptime::{DayCell, Rollup};
-use watchpost::web::front::{Bars, Front, gzip, render_index};
+use watchpost::web::front::{Bars, Front, gzip, render_group, render_index};
 
 fn main() {
     // CHECKS=50 cargo bench --bench render, for the size of a smaller page.
@@ -105,6 +106,9 @@ fn main() {
     c.bench_function(&format!("render / with {checks} checks"), |b| {
         b.iter(|| render_index(&front))
     });
+    c.bench_function(&format!("a folded group's list, {checks} checks"), |b| {
+        b.iter(|| render_group(&snapshot, &bars, "group-1", now, Lang::En))
+    });
     c.bench_function(&format!("bars, rebuilt, {checks} checks"), |b| {
         b.iter(|| Bars::build(history.clone(), None))
     });
@@ -132,6 +136,16 @@ fn main() {
         times[times.len() - 1]
     );
     println!("bars, once per history refresh (every 10 s), first build: {build:?}");
+    let (kept, kept_bytes) = bars.kept(Lang::En);
+    println!("bars kept rendered after the runs: {kept}, {kept_bytes} bytes");
+    let group = render_group(&snapshot, &bars, "group-1", now, Lang::En)
+        .map_or(0, |(_, _, list)| list.len());
+    println!("a folded group's list (/fragments/group/group-1): {group} bytes");
+    println!(
+        "open groups on the page: {}, checks with a row: {}",
+        page.matches("<details class=\"group\" open>").count(),
+        page.matches("<li class=\"check\">").count()
+    );
     println!("gzip, once per render: {compress:?}");
     println!(
         "size {} bytes raw, {compressed} bytes gzipped (daemon), {} bytes gzip -6",

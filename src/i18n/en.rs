@@ -127,6 +127,22 @@ pub(super) static EN: Strings = Strings {
     legend_maintenance: "maintenance",
     legend_nodata: "no data",
 
+    other_checks: "Other checks",
+    show_group: |n, group| match n {
+        1 => format!("Show the check of {group}"),
+        n => format!("Show the {n} checks of {group}"),
+    },
+    all_checks: "All checks",
+    find_check: "Find a check",
+    name_or_group: "Name or group",
+    search: "Search",
+    search_found: |n, shown| match n {
+        0 => "No check matches.".to_string(),
+        1 => "1 check matches.".to_string(),
+        n if n > shown => format!("{n} checks match; the first {shown} are shown."),
+        n => format!("{n} checks match."),
+    },
+
     bar_label: "Daily status for the last 90 days, oldest first",
     day_down: |date, uptime, down| format!("{date}: {uptime} uptime, down {down}"),
     day_uptime: |date, uptime| format!("{date}: {uptime} uptime"),

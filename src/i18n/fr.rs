@@ -135,6 +135,24 @@ pub(super) static FR: Strings = Strings {
     legend_maintenance: "maintenance",
     legend_nodata: "aucune donnée",
 
+    other_checks: "Autres vérifications",
+    show_group: |n, group| match n {
+        1 => format!("Afficher la vérification du groupe {group}"),
+        n => format!("Afficher les {n} vérifications du groupe {group}"),
+    },
+    all_checks: "Toutes les vérifications",
+    find_check: "Trouver une vérification",
+    name_or_group: "Nom ou groupe",
+    search: "Rechercher",
+    search_found: |n, shown| match n {
+        0 => "Aucune vérification ne correspond.".to_string(),
+        1 => "1 vérification correspond.".to_string(),
+        n if n > shown => {
+            format!("{n} vérifications correspondent\u{a0}; les {shown} premières sont affichées.")
+        }
+        n => format!("{n} vérifications correspondent."),
+    },
+
     bar_label: "État quotidien des 90 derniers jours, du plus ancien au plus récent",
     day_down: |date, uptime, down| {
         format!("{date}\u{a0}: {uptime} de disponibilité, en panne {down}")

@@ -206,6 +206,22 @@ pub(crate) struct Strings {
     pub(crate) legend_maintenance: &'static str,
     pub(crate) legend_nodata: &'static str,
 
+    // A big front page's folded groups, a group's own page and the search.
+    /// The heading of the checks outside any group, when they are folded.
+    pub(crate) other_checks: &'static str,
+    /// A folded group's link to its page: "Show the 60 checks of Edge" from the number of
+    /// checks and the group's heading.
+    pub(crate) show_group: fn(usize, &str) -> String,
+    /// The link from a group's page and the search back to the front page.
+    pub(crate) all_checks: &'static str,
+    /// The search's title and the label of its box on the front page.
+    pub(crate) find_check: &'static str,
+    /// The label of the search's box on its own page.
+    pub(crate) name_or_group: &'static str,
+    pub(crate) search: &'static str,
+    /// "103 checks match; the first 100 are shown." from the number found and the most listed.
+    pub(crate) search_found: fn(usize, usize) -> String,
+
     // The 90-day bar.
     pub(crate) bar_label: &'static str,
     /// "Dec 3: 98.33% uptime, down 1 min" from the date, the uptime and the time down.

@@ -1,6 +1,6 @@
-//! How the checks add up for the pages and the Statuspage API: checks by group, the worst state
-//! of a group, and the overall state of the whole page ([`Overall`]), decided once here so the
-//! front page's banner and Statuspage's `status.indicator` cannot drift apart. It decides from
+//! How the checks add up for the pages and the Statuspage API: checks by group, a group's slug,
+//! the worst state of a group, and the overall state of the whole page ([`Overall`]), decided
+//! once here so the front page's banner and Statuspage's `status.indicator` cannot drift apart. It decides from
 //! shown states only; it never words or renders anything.
 
 use crate::clock::Timestamp;
@@ -113,6 +113,27 @@ pub(super) fn groups(snapshot: &Snapshot) -> Vec<(String, Vec<(&Check, &CheckNow
             Some((_, members)) => members.push((check, current)),
             None => out.push((check.group.clone(), vec![(check, current)])),
         }
+    }
+    out
+}
+
+/// A name in an address: lowercase ASCII letters and digits, every other run of characters one
+/// `-`; "unnamed" when nothing is left. Statuspage's group ids and the front page's group
+/// routes are made of it.
+pub(super) fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    if out.is_empty() {
+        out.push_str("unnamed");
     }
     out
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::daemon;
 
 mod audit;
+mod paint;
 
 /// Runs headless Chromium on `url` with `extra` flags; returns (stdout, stderr).
 fn chromium(url: &str, extra: &[&str], profile: &Path) -> (String, String) {
@@ -18,6 +19,14 @@ fn chromium(url: &str, extra: &[&str], profile: &Path) -> (String, String) {
 
 /// [`chromium`] in the time zone `tz` (an IANA name, as `TZ` takes it).
 fn chromium_in(tz: &str, url: &str, extra: &[&str], profile: &Path) -> (String, String) {
+    let mut flags = vec!["--virtual-time-budget=5000", "--window-size=1000,1400"];
+    flags.extend_from_slice(extra);
+    chromium_with(tz, url, &flags, profile)
+}
+
+/// Headless Chromium on `url` with only `extra` added to the common flags: in real time, for
+/// timings, unless `extra` asks for a virtual time budget.
+fn chromium_with(tz: &str, url: &str, extra: &[&str], profile: &Path) -> (String, String) {
     let out = Command::new("chromium")
         .env("TZ", tz)
         .args([
@@ -31,8 +40,6 @@ fn chromium_in(tz: &str, url: &str, extra: &[&str], profile: &Path) -> (String, 
             "--disable-sync",
             "--enable-logging=stderr",
             "--v=0",
-            "--virtual-time-budget=5000",
-            "--window-size=1000,1400",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)

@@ -13,6 +13,7 @@ mod daemon;
 mod dns_server;
 mod faults;
 mod flood;
+mod front_groups;
 mod hostile;
 mod i18n;
 mod lifecycle;

@@ -1,11 +1,13 @@
-//! The 90-day bars of every check, rendered once per history refresh on the blocking pool and
-//! reused while a check's data is unchanged, so that no request renders a bar. A bar's words are
-//! in a language: English always, another from the first page asked in it (then kept up to date
-//! with English), so a language nobody reads costs nothing. It only renders what the history
-//! says; it never reads the store.
+//! The 90-day bars of every check, rendered from the history and kept in a bounded cache per
+//! language: a bar is rendered once while its data is unchanged. English bars are rendered on
+//! the blocking pool after each history refresh for configs small enough to keep every bar,
+//! another language's from the first page asked in it (then kept up to date with English), so
+//! a language nobody reads costs nothing; in larger configs a bar is rendered when first asked
+//! for (the front page folds their groups and renders a group's bars when it is opened). It
+//! only renders what the history says; it never reads the store.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use maud::{Markup, html};
@@ -16,62 +18,107 @@ use crate::snapshot::{DayBar, History};
 use crate::uptime::{DayCell, DayLevel};
 use crate::words::percent;
 
-/// Every check's bar as HTML, by check id.
-type Rendered = HashMap<String, Arc<str>>;
+/// The most bars kept rendered in a language: 4.5 KB of HTML each, so at most about 9 MB per
+/// language read. Configs up to this size keep every bar and render none on a request.
+pub const KEPT: usize = 2_000;
 
-/// Every check's bar, rendered from one history snapshot, in each language asked for.
+/// A rendered bar and the data it was rendered from.
+type Entry = (Arc<DayBar>, Arc<str>);
+
+/// The bars kept in one language.
+#[derive(Clone, Default)]
+struct Kept {
+    /// Whether a page was asked for in this language (English always is): its bars are then
+    /// rendered ahead where they all fit.
+    used: bool,
+    bars: HashMap<String, Entry>,
+}
+
+/// Every check's bar, from one history snapshot, in each language asked for: rendered ones
+/// kept, others rendered on demand.
 pub struct Bars {
     pub history: Arc<History>,
-    /// By `Lang::index`: English at once, the others on first use.
-    html: [OnceLock<Rendered>; Lang::COUNT],
+    /// By `Lang::index`.
+    html: [Mutex<Kept>; Lang::COUNT],
 }
 
 impl Bars {
-    /// Renders every check's bar in English and in each language `previous` had, reusing
-    /// `previous` ones whose data is unchanged (the same `DayBar`); done off the request path,
-    /// once per history refresh.
+    /// Keeps the bars of `previous` whose data is unchanged (the same `DayBar`) and, when every
+    /// bar fits in the cache, renders the others in English and in each language `previous`
+    /// was read in; done off the request path, once per history refresh.
     pub fn build(history: Arc<History>, previous: Option<&Bars>) -> Bars {
-        let html: [OnceLock<Rendered>; Lang::COUNT] = Default::default();
-        for lang in Lang::ALL {
-            let before = previous.and_then(|p| Some((&*p.history, p.html[lang.index()].get()?)));
-            if lang == Lang::En || before.is_some() {
-                let _ = html[lang.index()].set(render(&history, lang.strings(), before));
+        let html = Lang::ALL.map(|lang| {
+            let mut kept = previous.map(|p| p.lock(lang).clone()).unwrap_or_default();
+            kept.bars.retain(|id, (bar, _)| {
+                history
+                    .checks
+                    .get(id)
+                    .is_some_and(|h| Arc::ptr_eq(&h.bar, bar))
+            });
+            kept.used |= lang == Lang::En;
+            if kept.used {
+                fill(&history, lang.strings(), &mut kept.bars);
             }
-        }
+            Mutex::new(kept)
+        });
         Bars { history, html }
     }
 
-    fn rendered(&self, lang: Lang) -> &Rendered {
-        self.html[lang.index()].get_or_init(|| render(&self.history, lang.strings(), None))
+    fn lock(&self, lang: Lang) -> MutexGuard<'_, Kept> {
+        self.html[lang.index()]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The length of each bar's HTML in `lang`, to size the page's buffer.
-    pub(super) fn lengths(&self, lang: Lang) -> impl Iterator<Item = usize> {
-        self.rendered(lang).values().map(|b| b.len())
+    /// How many bars are rendered and kept in `lang`, and their bytes.
+    pub fn kept(&self, lang: Lang) -> (usize, usize) {
+        let kept = self.lock(lang);
+        let bytes = kept.bars.values().map(|(_, h)| h.len()).sum();
+        (kept.bars.len(), bytes)
     }
 
-    /// The bar of the check `id` in `lang`, as HTML; the first call in a language renders
-    /// every bar in it.
-    pub fn bar(&self, lang: Lang, id: &str) -> Option<&str> {
-        self.rendered(lang).get(id).map(|s| &**s)
+    /// The bar of the check `id` in `lang`, as HTML: the kept one, or rendered now and kept
+    /// (making room by dropping another when the cache is full). The first call in a language
+    /// renders every bar in it when they all fit.
+    pub fn bar(&self, lang: Lang, id: &str) -> Option<Arc<str>> {
+        let data = self.history.checks.get(id)?;
+        let txt = lang.strings();
+        {
+            let mut kept = self.lock(lang);
+            if !kept.used {
+                kept.used = true;
+                fill(&self.history, txt, &mut kept.bars);
+            }
+            if let Some((_, html)) = kept.bars.get(id) {
+                return Some(html.clone());
+            }
+        }
+        let html: Arc<str> = day_bar(txt, &data.bar).into_string().into();
+        let mut kept = self.lock(lang);
+        if kept.bars.len() >= KEPT {
+            let evicted = kept.bars.keys().next().cloned();
+            if let Some(evicted) = evicted {
+                kept.bars.remove(&evicted);
+            }
+        }
+        kept.bars
+            .insert(id.to_string(), (data.bar.clone(), html.clone()));
+        Some(html)
     }
 }
 
-/// Every bar of `history`, reusing those of `previous` (a history and its bars in the same
-/// language) whose data is unchanged.
-fn render(history: &History, txt: &Strings, previous: Option<(&History, &Rendered)>) -> Rendered {
-    history
-        .checks
-        .iter()
-        .map(|(id, h)| {
-            let kept = previous.and_then(|(history, html)| {
-                let before = history.checks.get(id)?;
-                Arc::ptr_eq(&before.bar, &h.bar).then(|| html.get(id).cloned())?
-            });
-            let html = kept.unwrap_or_else(|| day_bar(txt, &h.bar).into_string().into());
-            (id.clone(), html)
-        })
-        .collect()
+/// Renders into `bars` every bar of `history` it lacks, in `txt`'s language, when they all fit
+/// in the cache; nothing otherwise.
+fn fill(history: &History, txt: &Strings, bars: &mut HashMap<String, Entry>) {
+    if history.checks.len() > KEPT {
+        return;
+    }
+    for (id, h) in &history.checks {
+        if !bars.contains_key(id) {
+            let html = day_bar(txt, &h.bar).into_string().into();
+            bars.insert(id.clone(), (h.bar.clone(), html));
+        }
+    }
 }
 
 /// Keeps [`Bars`] in step with the history: rebuilt on the blocking pool after each refresh.
@@ -166,12 +213,13 @@ mod tests {
         let same = Arc::new(day(0));
         let first = Bars::build(history(&same, day(0)), None);
         let second = Bars::build(history(&same, day(60_000)), Some(&first));
-        let english = |b: &Bars| b.html[Lang::En.index()].get().unwrap().clone();
+        let html = |bars: &Bars, lang: Lang, id: &str| bars.bar(lang, id).unwrap();
+        let english = |bars: &Bars, id: &str| html(bars, Lang::En, id);
         assert!(
-            Arc::ptr_eq(&english(&first)["a"], &english(&second)["a"]),
+            Arc::ptr_eq(&english(&first, "a"), &english(&second, "a")),
             "kept"
         );
-        assert!(!Arc::ptr_eq(&english(&first)["b"], &english(&second)["b"]));
+        assert!(!Arc::ptr_eq(&english(&first, "b"), &english(&second, "b")));
         assert!(
             second
                 .bar(Lang::En, "b")
@@ -181,11 +229,7 @@ mod tests {
             second.bar(Lang::En, "b")
         );
         // French is rendered when first asked for, then kept in step with each refresh.
-        let fr = Lang::Fr.index();
-        assert!(
-            first.html[fr].get().is_none(),
-            "nobody asked for French yet"
-        );
+        assert_eq!(first.kept(Lang::Fr).0, 0, "nobody asked for French yet");
         assert!(
             first
                 .bar(Lang::Fr, "b")
@@ -193,9 +237,10 @@ mod tests {
                 .contains("1er janv.\u{a0}: 100\u{a0}% de disponibilité")
         );
         let third = Bars::build(history(&same, day(60_000)), Some(&first));
-        let french = |b: &Bars| b.html[fr].get().unwrap().clone();
+        assert_eq!(third.kept(Lang::Fr).0, 2, "rendered ahead once read");
+        let french = |bars: &Bars, id: &str| html(bars, Lang::Fr, id);
         assert!(
-            Arc::ptr_eq(&french(&first)["a"], &french(&third)["a"]),
+            Arc::ptr_eq(&french(&first, "a"), &french(&third, "a")),
             "kept"
         );
         assert!(
@@ -203,5 +248,36 @@ mod tests {
             "{:?}",
             third.bar(Lang::Fr, "b")
         );
+    }
+
+    #[test]
+    fn a_large_config_renders_bars_when_asked_and_keeps_at_most_kept() {
+        use crate::snapshot::CheckHistory;
+        let bar = Arc::new(DayBar::default());
+        let mut h = History::default();
+        for i in 0..=KEPT {
+            let history = CheckHistory {
+                uptime: [None; 4],
+                bar: bar.clone(),
+            };
+            h.checks.insert(format!("c{i}"), history);
+        }
+        let bars = Bars::build(Arc::new(h), None);
+        assert_eq!(bars.kept(Lang::En).0, 0, "nothing rendered ahead");
+        let first = bars.bar(Lang::En, "c0").unwrap();
+        assert!(first.starts_with("<ol class=\"bar\""), "{first}");
+        assert!(
+            Arc::ptr_eq(&first, &bars.bar(Lang::En, "c0").unwrap()),
+            "kept"
+        );
+        for i in 0..=KEPT {
+            bars.bar(Lang::En, &format!("c{i}")).unwrap();
+        }
+        assert_eq!(bars.kept(Lang::En).0, KEPT);
+        assert!(bars.bar(Lang::En, "nope").is_none());
+        // Each language keeps its own bars, in its own words, within the same bound.
+        let french = bars.bar(Lang::Fr, "c0").unwrap();
+        assert!(french.contains("État quotidien"), "{french}");
+        assert_eq!(bars.kept(Lang::Fr).0, 1, "rendered when asked, not ahead");
     }
 }

@@ -1,7 +1,7 @@
 //! The front page as last rendered, kept with its gzip and validators and shared by every
 //! request ([`FrontCache`]), one per language, each rendered only once asked for: it decides when
 //! to render again and reads what a render needs. It never answers a request itself
-//! (`front::index` does) and never renders a bar.
+//! (`front::index` does) and never renders a bar itself.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

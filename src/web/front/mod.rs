@@ -1,19 +1,26 @@
-//! The front page, built to be cheap at any size: the 90-day bars are rendered once per history
-//! refresh ([`Bars`]), the page from them at most a few times a second ([`FrontCache`]), and
-//! every request gets the stored bytes, already gzipped, with an ETag and Last-Modified. This
-//! file answers `/` (content negotiation and validators); it never renders on its own.
+//! The front page, built to be cheap at any size: the 90-day bars are rendered once while their
+//! data is unchanged and kept in a bounded cache ([`Bars`]), the page from them at most a few
+//! times a second ([`FrontCache`]), and every request gets the stored bytes, already gzipped,
+//! with an ETag and Last-Modified. Past [`FOLD_ABOVE`] checks the page folds the groups without
+//! trouble; each folded group has its own page and fragment, and checks can be searched by name
+//! (`group`). This file answers `/`
+//! (content negotiation and validators); it never renders on its own.
 
 mod bars;
 mod cache;
+mod group;
 mod render;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-pub use bars::{Bars, spawn_bars};
+pub use bars::{Bars, KEPT, spawn_bars};
 pub use cache::{FrontCache, gzip};
-pub use render::{Front, render_index};
+pub use group::{fragment, page as group_page, search};
+pub use render::{
+    FOLD_ABOVE, FOUND_AT_MOST, Front, OPEN_AT_MOST, render_group, render_index, render_search,
+};
 
 use super::cache::{Validators, http_date};
 use super::{WebError, WebState};

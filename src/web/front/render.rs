@@ -1,26 +1,37 @@
 //! The front page as HTML, from the snapshot, the rendered bars, the maintenance schedule and
 //! the incidents: the frame is rendered with maud, then each check's row is written into one
-//! buffer around its stored bar. Pure: it reads nothing and caches nothing itself.
+//! buffer around its stored bar. It decides which groups a big page folds ([`layout`]) and
+//! renders one group's list for the group routes. Pure: it reads nothing and caches nothing
+//! itself (the bars it asks for are kept by [`Bars`]).
 
-use maud::{PreEscaped, Render, html};
+use maud::{Markup, PreEscaped, Render, html};
 
 use super::bars::Bars;
 use crate::clock::Timestamp;
 use crate::config::Check;
 use crate::i18n::{Lang, Strings};
 use crate::maintenance::Schedule;
+use crate::monitor::State as CheckState;
 use crate::snapshot::{CheckNow, Snapshot};
 use crate::store::{IncidentRow, IncidentTimeline};
 use crate::web::layout::{ago, group_tag, incident_item, last_failure, public, range, state_tag};
 use crate::web::markdown;
-use crate::web::overall::{Overall, Tally, groups};
+use crate::web::overall::{Overall, Tally, groups, slug};
 use crate::web::planned::UPCOMING;
 use crate::words::percent;
 
+/// What a check's row is written from besides the check: the bars, the time and the language.
+#[derive(Clone, Copy)]
+struct Rows<'a> {
+    bars: &'a Bars,
+    now: Timestamp,
+    lang: Lang,
+}
+
 /// Appends one check's row to `out`: the parts that change by the second around the bar,
 /// which is copied in as rendered.
-fn check_row(out: &mut String, f: &Front<'_>, check: &Check, now_state: &CheckNow) {
-    let (bars, now, txt) = (f.bars, f.now, f.lang.strings());
+fn check_row(out: &mut String, rows: Rows<'_>, check: &Check, now_state: &CheckNow) {
+    let (bars, now, txt) = (rows.bars, rows.now, rows.lang.strings());
     let state = now_state.shown_state(check, now);
     let history = bars.history.checks.get(check.id.as_str());
     out.push_str("<li class=\"check\">");
@@ -31,8 +42,8 @@ fn check_row(out: &mut String, f: &Front<'_>, check: &Check, now_state: &CheckNo
         }
     }
     .render_to(out);
-    if let (Some(h), Some(bar)) = (history, bars.bar(f.lang, check.id.as_str())) {
-        out.push_str(bar);
+    if let (Some(h), Some(bar)) = (history, bars.bar(rows.lang, check.id.as_str())) {
+        out.push_str(&bar);
         html! {
             div.meta {
                 span { (txt.days_ago_90) }
@@ -59,32 +70,195 @@ fn check_row(out: &mut String, f: &Front<'_>, check: &Check, now_state: &CheckNo
     out.push_str("</li>");
 }
 
-/// Appends the checks, by group, to `out`.
-fn check_rows(out: &mut String, f: &Front<'_>) {
-    for (group, members) in groups(f.snapshot) {
-        if group.is_empty() {
-            out.push_str("<section class=\"group\">");
+/// Appends a group's checks, as the list the page, the group page and the fragment share.
+fn group_list(out: &mut String, group: &Group<'_>, rows: Rows<'_>) {
+    out.push_str("<ul class=\"checks\">");
+    for (check, current) in &group.members {
+        check_row(out, rows, check, current);
+    }
+    out.push_str("</ul>");
+}
+
+/// The group `slug` as its routes show it in `lang`: its title, state and list of checks as
+/// HTML; `None` when no group has that slug.
+pub fn render_group(
+    snapshot: &Snapshot,
+    bars: &Bars,
+    slug: &str,
+    now: Timestamp,
+    lang: Lang,
+) -> Option<(String, Markup, String)> {
+    let txt = lang.strings();
+    let groups = layout(snapshot, now);
+    let group = groups.iter().find(|g| g.slug == slug)?;
+    let mut list = String::new();
+    group_list(&mut list, group, Rows { bars, now, lang });
+    Some((
+        group.title(txt).to_string(),
+        group_tag(txt, group.tally),
+        list,
+    ))
+}
+
+/// The most checks a search lists, with their bars.
+pub const FOUND_AT_MOST: usize = 100;
+
+/// The checks whose name or group contains `query` (ignoring case), as a list with their bars
+/// in `lang`: how many match, and the list of the first [`FOUND_AT_MOST`].
+pub fn render_search(
+    snapshot: &Snapshot,
+    bars: &Bars,
+    query: &str,
+    now: Timestamp,
+    lang: Lang,
+) -> (usize, String) {
+    let query = query.trim().to_lowercase();
+    let found: Vec<(&Check, &CheckNow)> = snapshot
+        .iter()
+        .filter(|(c, _)| {
+            !query.is_empty()
+                && (c.name.to_lowercase().contains(&query)
+                    || c.group.to_lowercase().contains(&query))
+        })
+        .collect();
+    let count = found.len();
+    let group = Group {
+        name: "",
+        slug: String::new(),
+        members: found.into_iter().take(FOUND_AT_MOST).collect(),
+        open: true,
+        tally: Tally::of(&[]),
+    };
+    let mut list = String::new();
+    group_list(&mut list, &group, Rows { bars, now, lang });
+    (count, list)
+}
+
+/// Up to this many checks, every group is open and the page looks as it always did.
+pub const FOLD_ABOVE: usize = 100;
+
+/// On a page with more checks, groups with a check in trouble are open, in config order, while
+/// their checks add up to at most this many (about 700 KB of HTML); the others are folded and
+/// fetch their bars when opened.
+pub const OPEN_AT_MOST: usize = 150;
+
+/// One group of checks on the front page, with its address and whether it is shown open.
+pub(super) struct Group<'a> {
+    /// As configured; empty for the checks outside any group.
+    pub(super) name: &'a str,
+    /// The group's part of `/groups/{slug}`: unique on the page.
+    pub(super) slug: String,
+    pub(super) members: Vec<(&'a Check, &'a CheckNow)>,
+    pub(super) open: bool,
+    pub(super) tally: Tally,
+}
+
+impl Group<'_> {
+    /// The heading of a group: its name, or what the ungrouped checks are called when folded.
+    pub(super) fn title<'t>(&'t self, txt: &'t Strings) -> &'t str {
+        if self.name.is_empty() {
+            txt.other_checks
         } else {
-            let states: Vec<_> = members
-                .iter()
-                .map(|(c, n)| n.shown_state(c, f.now))
-                .collect();
+            self.name
+        }
+    }
+}
+
+/// The checks by group as the front page shows them: each group's unique slug (a second group
+/// with the same slug gets `-2`, and so on) and whether it is open (see [`FOLD_ABOVE`] and
+/// [`OPEN_AT_MOST`]).
+pub(super) fn layout(snapshot: &Snapshot, now: Timestamp) -> Vec<Group<'_>> {
+    let fold = snapshot.config.checks.len() > FOLD_ABOVE;
+    let mut taken = std::collections::HashSet::new();
+    let mut open_checks = 0;
+    let mut out = Vec::new();
+    for (_, members) in groups(snapshot) {
+        let name = members.first().map_or("", |(c, _)| c.group.as_str());
+        let base = if name.is_empty() {
+            "other".to_string()
+        } else {
+            slug(name)
+        };
+        let mut unique = base.clone();
+        for n in 2.. {
+            if taken.insert(unique.clone()) {
+                break;
+            }
+            unique = format!("{base}-{n}");
+        }
+        let states: Vec<CheckState> = members.iter().map(|(c, n)| n.shown_state(c, now)).collect();
+        let trouble = states.iter().any(|s| {
+            matches!(
+                s,
+                CheckState::Down | CheckState::Degraded | CheckState::Maintenance
+            )
+        });
+        let open = !fold || (trouble && open_checks + members.len() <= OPEN_AT_MOST);
+        if fold && open {
+            open_checks += members.len();
+        }
+        out.push(Group {
+            name,
+            slug: unique,
+            members,
+            open,
+            tally: Tally::of(&states),
+        });
+    }
+    out
+}
+
+/// Appends the checks, by group, to `out`: open groups with their bars, folded ones with a link
+/// to their page that `/assets/bars.js` turns into the bars when the group is opened.
+fn check_rows(out: &mut String, f: &Front<'_>) {
+    let txt = f.lang.strings();
+    let rows = Rows {
+        bars: f.bars,
+        now: f.now,
+        lang: f.lang,
+    };
+    if f.snapshot.config.checks.len() > FOLD_ABOVE {
+        html! {
+            form.search action="/search" method="get" role="search" {
+                label for="q" { (txt.find_check) }
+                " "
+                input #q type="search" name="q" maxlength="100";
+                " "
+                button { (txt.search) }
+            }
+        }
+        .render_to(out);
+    }
+    for group in layout(f.snapshot, f.now) {
+        if group.name.is_empty() && group.open {
+            out.push_str("<section class=\"group\">");
+            group_list(out, &group, rows);
+            out.push_str("</section>");
+            continue;
+        }
+        let title = group.title(txt);
+        let summary = html! {
+            summary { h2 { (title) } (group_tag(txt, group.tally)) }
+        };
+        if group.open {
             out.push_str("<details class=\"group\" open>");
+            summary.render_to(out);
+            group_list(out, &group, rows);
+        } else {
             html! {
-                summary { h2 { (group) } (group_tag(f.lang.strings(), Tally::of(&states))) }
+                details.group data-fragment={ "/fragments/group/" (group.slug) } {
+                    (summary)
+                    p.fold {
+                        a href={ "/groups/" (group.slug) } {
+                            ((txt.show_group)(group.members.len(), title))
+                        }
+                    }
+                }
             }
             .render_to(out);
+            continue;
         }
-        out.push_str("<ul class=\"checks\">");
-        for (check, current) in members {
-            check_row(out, f, check, current);
-        }
-        out.push_str("</ul>");
-        out.push_str(if group.is_empty() {
-            "</section>"
-        } else {
-            "</details>"
-        });
+        out.push_str("</details>");
     }
 }
 
@@ -186,10 +360,21 @@ pub fn render_index(f: &Front<'_>) -> String {
     )
     .into_string();
     let (head, tail) = frame.split_once(ROWS).unwrap_or((&frame, ""));
-    let rows: usize = f.bars.lengths(f.lang).map(|n| n + 512).sum();
+    let (kept, bytes) = f.bars.kept(f.lang);
+    let per_row = bytes / kept.max(1) + 512;
+    let shown = if f.snapshot.config.checks.len() > FOLD_ABOVE {
+        OPEN_AT_MOST
+    } else {
+        f.snapshot.config.checks.len()
+    };
+    let rows = shown * per_row + 4096;
     let mut out = String::with_capacity(head.len() + rows + tail.len());
     out.push_str(head);
     check_rows(&mut out, f);
     out.push_str(tail);
     out
 }
+
+#[cfg(test)]
+#[path = "render_tests.rs"]
+mod tests;

@@ -9,7 +9,7 @@ use crate::config::Check;
 use crate::monitor::State as CheckState;
 use crate::snapshot::{CheckNow, Snapshot};
 use crate::store::CheckTimes;
-use crate::web::overall::groups;
+use crate::web::overall::{groups, slug};
 
 /// A check's component status.
 ///
@@ -141,25 +141,6 @@ fn unique_group_id(name: &str, taken: &mut Vec<String>) -> String {
     }
     taken.push(id.clone());
     id
-}
-
-/// Lowercase ASCII letters and digits, every other run of characters one `-`.
-fn slug(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    if out.is_empty() {
-        out.push_str("unnamed");
-    }
-    out
 }
 
 #[cfg(test)]
