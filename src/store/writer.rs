@@ -4,8 +4,8 @@
 //! Results and rollup deltas are acknowledged by being queued; incident changes and check
 //! registration reply after their transaction commits. It never reads for the web.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -154,7 +154,30 @@ pub struct Writer {
     pub(super) tx: mpsc::Sender<Write>,
     events: broadcast::Sender<Event>,
     pub(super) committed: Arc<OnCommit>,
+    pub(super) stale: Arc<StaleRollups>,
     health: Health,
+}
+
+/// The checks whose rollups of a past hour or day were written since they were last taken: the
+/// history refresher re-reads those whole and only the current hour and day of the others.
+#[derive(Default)]
+pub(super) struct StaleRollups(Mutex<HashSet<i64>>);
+
+impl StaleRollups {
+    /// Notes the checks of `map` with a row before `current`.
+    fn mark(&self, map: &HashMap<i64, Deltas>, current: Timestamp) {
+        let mut stale = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for (check, deltas) in map {
+            if deltas.keys().any(|start| *start < current) {
+                stale.insert(*check);
+            }
+        }
+    }
+
+    /// The checks noted since the last call.
+    pub(super) fn take(&self) -> HashSet<i64> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 impl Writer {
@@ -286,15 +309,18 @@ pub(super) fn spawn(conn: Connection) -> (Writer, std::thread::JoinHandle<()>) {
     let told = committed.clone();
     let health = Health::default();
     let shared = health.clone();
+    let stale = Arc::new(StaleRollups::default());
+    let marks = stale.clone();
     let thread = std::thread::Builder::new()
         .name("watchpost-writer".into())
-        .spawn(move || run(conn, rx, publish, &told, shared))
+        .spawn(move || run(conn, rx, publish, &told, shared, &marks))
         .expect("spawning the writer thread");
     (
         Writer {
             tx,
             events,
             committed,
+            stale,
             health,
         },
         thread,
@@ -307,6 +333,7 @@ fn run(
     events: broadcast::Sender<Event>,
     committed: &OnCommit,
     health: Health,
+    stale: &StaleRollups,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut outbox = Outbox::default();
@@ -341,8 +368,15 @@ fn run(
         let mut happened = Vec::new();
         let (writes, started) = (batch.len(), std::time::Instant::now());
         let result = conn.transaction().map_err(Error::from).and_then(|tx| {
-            apply(&tx, &mut batch, &mut replies, &mut happened, &mut outbox)
-                .and_then(|()| Ok(tx.commit()?))
+            apply(
+                &tx,
+                &mut batch,
+                &mut replies,
+                &mut happened,
+                &mut outbox,
+                stale,
+            )
+            .and_then(|()| Ok(tx.commit()?))
         });
         if let Some(hook) = committed.get() {
             hook(writes, started.elapsed());
@@ -422,6 +456,7 @@ fn apply(
     replies: &mut Vec<Reply>,
     happened: &mut Vec<Event>,
     outbox: &mut Outbox,
+    stale: &StaleRollups,
 ) -> Result<(), Error> {
     let mut hours: HashMap<i64, Deltas> = HashMap::new();
     let mut days: HashMap<i64, Deltas> = HashMap::new();
@@ -569,6 +604,10 @@ fn apply(
             }
         }
     }
+    // Marked before the commit: a refresh that reads in between only re-reads once more.
+    let now = Timestamp::now();
+    stale.mark(&hours, now.hour_start());
+    stale.mark(&days, now.day_start());
     for (table, map) in [(RollupTable::Hour, &hours), (RollupTable::Day, &days)] {
         for (check, deltas) in map {
             for (start, delta) in deltas {

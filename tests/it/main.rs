@@ -13,6 +13,7 @@ mod daemon;
 mod dns_server;
 mod faults;
 mod flood;
+mod history;
 mod hostile;
 mod lifecycle;
 mod local_fault;
