@@ -14,6 +14,7 @@ mod read;
 mod retention;
 mod rows;
 mod schema;
+mod stale;
 mod subscribers;
 mod watch;
 mod writer;

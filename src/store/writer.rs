@@ -4,8 +4,8 @@
 //! Results and rollup deltas are acknowledged by being queued; incident changes and check
 //! registration reply after their transaction commits. It never reads for the web.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -19,6 +19,7 @@ use super::inserts::{
 use super::outbox::{self, Outbox, OutboxWrite};
 use super::retention::{self, Pruned};
 use super::rows::RollupTable;
+use super::stale::StaleRollups;
 use super::subscribers::{self, SubscriberWrite};
 use super::watch::OnCommit;
 use super::{CheckMeta, CheckRow, Error, Evidence};
@@ -156,28 +157,6 @@ pub struct Writer {
     pub(super) committed: Arc<OnCommit>,
     pub(super) stale: Arc<StaleRollups>,
     health: Health,
-}
-
-/// The checks whose rollups of a past hour or day were written since they were last taken: the
-/// history refresher re-reads those whole and only the current hour and day of the others.
-#[derive(Default)]
-pub(super) struct StaleRollups(Mutex<HashSet<i64>>);
-
-impl StaleRollups {
-    /// Notes the checks of `map` with a row before `current`.
-    fn mark(&self, map: &HashMap<i64, Deltas>, current: Timestamp) {
-        let mut stale = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        for (check, deltas) in map {
-            if deltas.keys().any(|start| *start < current) {
-                stale.insert(*check);
-            }
-        }
-    }
-
-    /// The checks noted since the last call.
-    pub(super) fn take(&self) -> HashSet<i64> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
-    }
 }
 
 impl Writer {

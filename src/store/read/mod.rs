@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags, Params, Row};
 
-use super::writer::StaleRollups;
+use super::stale::StaleRollups;
 use super::{CheckRow, Error, rows};
 
 pub use offline::Backup;
