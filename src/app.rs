@@ -143,6 +143,7 @@ impl App {
             history: history_tx,
             metrics: metrics.clone(),
             events,
+            kept: Default::default(),
         };
         let refresher = tokio::spawn(refresher.run(shutdown.clone()));
         let handles = actions::Handles {

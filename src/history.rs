@@ -3,6 +3,11 @@
 //! whenever an incident changes; pages never read rollups themselves. Bars that read the same
 //! are one shared bar (most checks' 90 days are all up), so a refresh of 10,000 checks holds a
 //! few hundred bars, not 10,000.
+//!
+//! What a check's rows said before the current hour and day is kept between refreshes, so a
+//! timed refresh reads only the rows that can have changed; a check is read whole when it is new,
+//! when the writer rewrote one of its past rows, at a change of day, and after an event that
+//! rewrites past rows (a false alarm, an incident edit) or a missed event.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -16,8 +21,8 @@ use crate::clock::{DAY_MS, HOUR_MS, Timestamp};
 use crate::event::Event;
 use crate::metrics::Metrics;
 use crate::snapshot::{BarIncident, CheckHistory, DayBar, History, Snapshot};
-use crate::store::Reader;
-use crate::uptime::{DayCell, Deltas, WINDOWS, windows};
+use crate::store::{Reader, RollupRead};
+use crate::uptime::{DayCell, Deltas, Rollup, WINDOWS, windows};
 
 /// How often history is refreshed without an incident change.
 pub const REFRESH: Duration = Duration::from_secs(10);
@@ -35,15 +40,24 @@ pub struct Refresher {
     pub metrics: Arc<Metrics>,
     /// Committed changes: one that touches history is read at once.
     pub events: broadcast::Receiver<Event>,
+    /// What each check's rows said before the last refresh's hour and day, by row id.
+    pub kept: Kept,
 }
 
-/// Waits for a committed change that touches history; never, once the writer is gone.
-async fn changed(events: &mut broadcast::Receiver<Event>) {
+/// What the last refresh kept of each check's past, for the next one.
+#[derive(Default)]
+pub struct Kept(HashMap<i64, Past>);
+
+/// Waits for a committed change that touches history; never, once the writer is gone. True when
+/// the change may have rewritten past rollups (or is unknown, events having been missed).
+async fn changed(events: &mut broadcast::Receiver<Event>) -> bool {
     loop {
         match events.recv().await {
-            Ok(e) if e.touches_history() => return,
+            Ok(e) if e.touches_history() => {
+                return matches!(e, Event::FalseAlarm { .. } | Event::IncidentEdited { .. });
+            }
             Ok(_) => {}
-            Err(broadcast::error::RecvError::Lagged(_)) => return,
+            Err(broadcast::error::RecvError::Lagged(_)) => return true,
             Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
         }
     }
@@ -52,15 +66,16 @@ async fn changed(events: &mut broadcast::Receiver<Event>) {
 impl Refresher {
     /// Refreshes until `token` is cancelled.
     pub async fn run(mut self, token: CancellationToken) {
+        let mut whole = true;
         loop {
-            if let Err(e) = self.refresh(Timestamp::now()).await {
+            if let Err(e) = self.refresh(Timestamp::now(), whole).await {
                 tracing::warn!(error = %crate::logline::escaped(&e), "refreshing uptime history failed");
             }
-            tokio::select! {
+            whole = tokio::select! {
                 _ = token.cancelled() => return,
-                _ = changed(&mut self.events) => {}
-                _ = tokio::time::sleep(REFRESH) => {}
-            }
+                whole = changed(&mut self.events) => whole,
+                _ = tokio::time::sleep(REFRESH) => false,
+            };
             tokio::select! {
                 _ = token.cancelled() => return,
                 _ = tokio::time::sleep(SPACING) => {}
@@ -68,40 +83,78 @@ impl Refresher {
         }
     }
 
-    /// Reads the rollups once and publishes the history as of `now`.
-    pub async fn refresh(&self, now: Timestamp) -> Result<(), crate::store::Error> {
+    /// Reads the rollups and publishes the history as of `now`: every check's 90 days when
+    /// `whole`, else only what can have changed since the last refresh.
+    pub async fn refresh(
+        &mut self,
+        now: Timestamp,
+        whole: bool,
+    ) -> Result<(), crate::store::Error> {
         let snapshot = self.snapshot.borrow().clone();
         let today = now.day_start();
+        let this_hour = now.hour_start();
         let first_day = Timestamp(today.0 - (DAYS - 1) * DAY_MS);
+        let first_hour = Timestamp(this_hour.0 - 23 * HOUR_MS);
+        // Taken first: a row rewritten from here on is read again by the next refresh. A failed
+        // refresh leaves nothing kept, so the next reads everything.
+        let stale = self.reader.take_stale_rollups();
+        let mut kept = std::mem::take(&mut self.kept.0);
+        if whole {
+            kept.clear();
+        }
         let rows = self.reader.checks().await?;
         let ids: HashMap<&str, i64> = rows.iter().map(|r| (r.slug.as_str(), r.id)).collect();
-        let wanted = snapshot
+        let reads = snapshot
             .config
             .checks
             .iter()
             .filter_map(|c| ids.get(c.id.as_str()).copied())
+            .map(|id| {
+                let past = kept.get(&id).filter(|_| !stale.contains(&id));
+                RollupRead {
+                    id,
+                    hours_since: match past {
+                        Some(p) if p.hour == this_hour => this_hour,
+                        _ => first_hour,
+                    },
+                    days_since: match past {
+                        Some(p) if p.day == today => today,
+                        _ => first_day,
+                    },
+                }
+            })
             .collect();
         // Per check: uptime per window and the day cells, from that check's rows alone, each bar
         // shared with the checks whose bar reads the same as soon as it is read.
         let shared = Arc::new(Mutex::new(Bars::default()));
         let bars = shared.clone();
-        let mut summaries = self
+        let summaries = self
             .reader
-            .summarize_rollups(
-                wanted,
-                Timestamp(now.hour_start().0 - 23 * HOUR_MS),
-                first_day,
-                move |hours, days| {
-                    let (uptime, days) = summarize(hours, days, first_day, now);
-                    let bar = DayBar {
-                        days,
-                        incidents: Vec::new(),
-                    };
-                    let mut bars = bars.lock().unwrap_or_else(|e| e.into_inner());
-                    (uptime, bars.share(bar))
-                },
-            )
+            .summarize_rollups(reads, move |read, hours, days| {
+                let (uptime, hours, days, cells) =
+                    summarize_since(read, kept.get(&read.id), hours, days, now);
+                let bar = DayBar {
+                    days: cells,
+                    incidents: Vec::new(),
+                };
+                let bar = bars.lock().unwrap_or_else(|e| e.into_inner()).share(bar);
+                let past = Past {
+                    hour: this_hour,
+                    day: today,
+                    hours,
+                    days,
+                    bar: bar.clone(),
+                };
+                (uptime, past, bar)
+            })
             .await?;
+        let mut summaries: HashMap<i64, _> = summaries
+            .into_iter()
+            .map(|(id, (uptime, past, bar))| {
+                self.kept.0.insert(id, past);
+                (id, (uptime, bar))
+            })
+            .collect();
         let mut incidents: HashMap<String, Vec<BarIncident>> = HashMap::new();
         let touched = self.reader.incidents_since(first_day).await?;
         // Manual incidents count too: the metric is every incident the public sees as open.
@@ -159,6 +212,100 @@ impl Refresher {
         self.history.send_replace(Arc::new(history));
         Ok(())
     }
+}
+
+/// What a check's rows said before the hour and day of a refresh.
+struct Past {
+    /// The refresh's hour and day.
+    hour: Timestamp,
+    day: Timestamp,
+    /// The hourly rows of the 24 h window before `hour`.
+    hours: Time,
+    /// The daily rows of the 7, 30 and 90 day windows before `day`.
+    days: [Time; 3],
+    /// The bar as of then, without incidents: its cells before `day` stay.
+    bar: Arc<DayBar>,
+}
+
+/// The part of rollups uptime is computed from, added up.
+#[derive(Clone, Copy, Default)]
+struct Time {
+    up_ms: i64,
+    degraded_ms: i64,
+    down_ms: i64,
+}
+
+impl Time {
+    fn of<'a>(rows: impl Iterator<Item = &'a Rollup>) -> Time {
+        rows.fold(Time::default(), |t, r| Time {
+            up_ms: t.up_ms + r.up_ms,
+            degraded_ms: t.degraded_ms + r.degraded_ms,
+            down_ms: t.down_ms + r.down_ms,
+        })
+    }
+
+    /// Uptime over these rows and `more`, as [`Rollup::uptime`] gives it over all of them.
+    fn uptime_with(self, more: Time) -> Option<f64> {
+        Rollup {
+            up_ms: self.up_ms + more.up_ms,
+            degraded_ms: self.degraded_ms + more.degraded_ms,
+            down_ms: self.down_ms + more.down_ms,
+            ..Rollup::default()
+        }
+        .uptime()
+    }
+}
+
+/// One check's uptime per window, its rows before the current hour and before today, and its
+/// day cells as of `now`, from the rows `read` asked for and, where `read` starts at the current
+/// hour or day, from what was kept of its past.
+fn summarize_since(
+    read: &RollupRead,
+    past: Option<&Past>,
+    hours: &Deltas,
+    days: &Deltas,
+    now: Timestamp,
+) -> ([Option<f64>; 4], Time, [Time; 3], Vec<DayCell>) {
+    let (this_hour, today) = (now.hour_start(), now.day_start());
+    let first_hour = Timestamp(this_hour.0 - 23 * HOUR_MS);
+    let first_day = Timestamp(today.0 - (DAYS - 1) * DAY_MS);
+    let rows_in = |rows: &Deltas, from: Timestamp, to: Option<Timestamp>| {
+        Time::of(
+            rows.iter()
+                .filter(|(k, _)| from <= **k && to.is_none_or(|to| **k < to))
+                .map(|(_, r)| r),
+        )
+    };
+    let kept_hours = past.filter(|_| read.hours_since == this_hour);
+    let kept_days = past.filter(|_| read.days_since == today);
+    let before_hour =
+        kept_hours.map_or_else(|| rows_in(hours, first_hour, Some(this_hour)), |p| p.hours);
+    let before_today = kept_days.map_or_else(
+        || {
+            [WINDOWS[1].1, WINDOWS[2].1, WINDOWS[3].1]
+                .map(|span| rows_in(days, Timestamp(today.0 + DAY_MS - span), Some(today)))
+        },
+        |p| p.days,
+    );
+    let (hour_now, day_now) = (rows_in(hours, this_hour, None), rows_in(days, today, None));
+    let uptime = [
+        before_hour.uptime_with(hour_now),
+        before_today[0].uptime_with(day_now),
+        before_today[1].uptime_with(day_now),
+        before_today[2].uptime_with(day_now),
+    ];
+    let cells = match kept_days {
+        Some(p) => p
+            .bar
+            .days
+            .iter()
+            .take(DAYS as usize - 1)
+            .copied()
+            .chain(std::iter::once(DayCell::new(today, days.get(&today))))
+            .collect(),
+        None => summarize(hours, days, first_day, now).1,
+    };
+    (uptime, before_hour, before_today, cells)
 }
 
 /// One check's uptime per window and its day cells from `first_day` on, from its rollups.

@@ -14,6 +14,7 @@ mod read;
 mod retention;
 mod rows;
 mod schema;
+mod stale;
 mod subscribers;
 mod watch;
 mod writer;
@@ -29,8 +30,8 @@ pub use health::{Fault, HELD_MAX, Health};
 pub use inserts::IncidentOpen;
 pub use outbox::{Claim, Finish, Lane, OutboxRow, OutboxWrite, Routed};
 pub use read::{
-    Backlog, Backup, DeliveryRow, LaneSummary, Reader, Recipient, ScopeCount, SubscriberCounts,
-    SubscriberRow,
+    Backlog, Backup, DeliveryRow, LaneSummary, Reader, Recipient, RollupRead, ScopeCount,
+    SubscriberCounts, SubscriberRow,
 };
 pub use retention::Pruned;
 pub use schema::VERSION as SCHEMA_VERSION;
@@ -98,8 +99,8 @@ impl Store {
         schema::migrate(&mut conn)?;
         let (writer, thread) = writer::spawn(conn);
         Ok(Store {
+            reader: Reader::sharing(path, writer.stale.clone()),
             writer,
-            reader: Reader::new(path),
             thread,
         })
     }

@@ -19,6 +19,7 @@ use super::inserts::{
 use super::outbox::{self, Outbox, OutboxWrite};
 use super::retention::{self, Pruned};
 use super::rows::RollupTable;
+use super::stale::StaleRollups;
 use super::subscribers::{self, SubscriberWrite};
 use super::watch::OnCommit;
 use super::{CheckMeta, CheckRow, Error, Evidence};
@@ -154,6 +155,7 @@ pub struct Writer {
     pub(super) tx: mpsc::Sender<Write>,
     events: broadcast::Sender<Event>,
     pub(super) committed: Arc<OnCommit>,
+    pub(super) stale: Arc<StaleRollups>,
     health: Health,
 }
 
@@ -286,15 +288,18 @@ pub(super) fn spawn(conn: Connection) -> (Writer, std::thread::JoinHandle<()>) {
     let told = committed.clone();
     let health = Health::default();
     let shared = health.clone();
+    let stale = Arc::new(StaleRollups::default());
+    let marks = stale.clone();
     let thread = std::thread::Builder::new()
         .name("watchpost-writer".into())
-        .spawn(move || run(conn, rx, publish, &told, shared))
+        .spawn(move || run(conn, rx, publish, &told, shared, &marks))
         .expect("spawning the writer thread");
     (
         Writer {
             tx,
             events,
             committed,
+            stale,
             health,
         },
         thread,
@@ -307,6 +312,7 @@ fn run(
     events: broadcast::Sender<Event>,
     committed: &OnCommit,
     health: Health,
+    stale: &StaleRollups,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut outbox = Outbox::default();
@@ -341,8 +347,15 @@ fn run(
         let mut happened = Vec::new();
         let (writes, started) = (batch.len(), std::time::Instant::now());
         let result = conn.transaction().map_err(Error::from).and_then(|tx| {
-            apply(&tx, &mut batch, &mut replies, &mut happened, &mut outbox)
-                .and_then(|()| Ok(tx.commit()?))
+            apply(
+                &tx,
+                &mut batch,
+                &mut replies,
+                &mut happened,
+                &mut outbox,
+                stale,
+            )
+            .and_then(|()| Ok(tx.commit()?))
         });
         if let Some(hook) = committed.get() {
             hook(writes, started.elapsed());
@@ -422,6 +435,7 @@ fn apply(
     replies: &mut Vec<Reply>,
     happened: &mut Vec<Event>,
     outbox: &mut Outbox,
+    stale: &StaleRollups,
 ) -> Result<(), Error> {
     let mut hours: HashMap<i64, Deltas> = HashMap::new();
     let mut days: HashMap<i64, Deltas> = HashMap::new();
@@ -569,6 +583,10 @@ fn apply(
             }
         }
     }
+    // Marked before the commit: a refresh that reads in between only re-reads once more.
+    let now = Timestamp::now();
+    stale.mark(&hours, now.hour_start());
+    stale.mark(&days, now.day_start());
     for (table, map) in [(RollupTable::Hour, &hours), (RollupTable::Day, &days)] {
         for (check, deltas) in map {
             for (start, delta) in deltas {

@@ -14,6 +14,7 @@ mod dns_server;
 mod faults;
 mod flood;
 mod front_groups;
+mod history;
 mod hostile;
 mod i18n;
 mod lifecycle;

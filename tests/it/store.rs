@@ -7,7 +7,7 @@ use std::time::Duration;
 use watchpost::clock::{DAY_MS, Timestamp};
 use watchpost::monitor::{Bucket, Span};
 use watchpost::probe::{Outcome, Phases, Status};
-use watchpost::store::{CheckMeta, SCHEMA_VERSION, Store, Write};
+use watchpost::store::{CheckMeta, RollupRead, SCHEMA_VERSION, Store, Write};
 
 fn outcome(at: Timestamp) -> Arc<Outcome> {
     Arc::new(Outcome {
@@ -77,9 +77,14 @@ async fn pruning_deletes_old_raw_results_and_keeps_rollups() {
     let day = old.day_start();
     let kept = store
         .reader
-        .summarize_rollups(vec![check], Timestamp(0), Timestamp(0), move |_, days| {
-            days.get(&day).copied()
-        })
+        .summarize_rollups(
+            vec![RollupRead {
+                id: check,
+                hours_since: Timestamp(0),
+                days_since: Timestamp(0),
+            }],
+            move |_, _, days| days.get(&day).copied(),
+        )
         .await
         .unwrap();
     let kept = kept[&check].expect("the day's rollup");

@@ -13,15 +13,18 @@ mod outbox;
 mod rollups;
 mod subscribers;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags, Params, Row};
 
+use super::stale::StaleRollups;
 use super::{CheckRow, Error, rows};
 
 pub use offline::Backup;
 pub use outbox::{Backlog, DeliveryRow, LaneSummary};
+pub use rollups::RollupRead;
 pub use subscribers::{Recipient, ScopeCount, SubscriberCounts, SubscriberRow};
 
 /// Idle read connections kept for reuse.
@@ -37,16 +40,31 @@ struct Inner {
     path: PathBuf,
     /// Idle connections; the lock is held only to take or return one, never across a query.
     idle: Mutex<Vec<Connection>>,
+    /// The writer's note of checks with past rollups rewritten; its own, never filled, when
+    /// opened without this process's writer.
+    stale: Arc<StaleRollups>,
 }
 
 impl Reader {
     pub(in crate::store) fn new(path: &Path) -> Reader {
+        Reader::sharing(path, Arc::default())
+    }
+
+    /// A reader that hears from this process's writer which checks' past rollups it rewrote.
+    pub(in crate::store) fn sharing(path: &Path, stale: Arc<StaleRollups>) -> Reader {
         Reader {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 idle: Mutex::new(Vec::new()),
+                stale,
             }),
         }
+    }
+
+    /// The checks (by row id) whose rollups of an hour or day already past were written since
+    /// the last call: a cached reading of their past is out of date.
+    pub fn take_stale_rollups(&self) -> HashSet<i64> {
+        self.inner.stale.take()
     }
 
     /// Runs `f` on a pooled read-only connection on the blocking thread pool.

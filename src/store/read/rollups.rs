@@ -12,20 +12,28 @@ use crate::store::rows::{RollupTable, evidence_row, rollup_row};
 use crate::store::{Error, Evidence};
 use crate::uptime::{Cover, Deltas};
 
+/// Which rows of one check [`Reader::summarize_rollups`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RollupRead {
+    pub id: i64,
+    /// Hourly rows starting at or after this.
+    pub hours_since: Timestamp,
+    /// Daily rows starting at or after this.
+    pub days_since: Timestamp,
+}
+
 impl Reader {
-    /// Each check's hourly rows from `hours_since` and daily rows from `days_since`, turned into a
-    /// `T` by `summarize` one check at a time on the blocking thread: a refresh of thousands of
-    /// checks never holds more than one check's rows.
+    /// Each check's hourly and daily rows from its `RollupRead`'s starts, turned into a `T` by
+    /// `summarize` one check at a time on the blocking thread: a refresh of thousands of checks
+    /// never holds more than one check's rows.
     pub async fn summarize_rollups<T, F>(
         &self,
-        ids: Vec<i64>,
-        hours_since: Timestamp,
-        days_since: Timestamp,
+        reads: Vec<RollupRead>,
         summarize: F,
     ) -> Result<HashMap<i64, T>, Error>
     where
         T: Send + 'static,
-        F: Fn(&Deltas, &Deltas) -> T + Send + 'static,
+        F: Fn(&RollupRead, &Deltas, &Deltas) -> T + Send + 'static,
     {
         self.with(move |c| {
             let since = |table: RollupTable| {
@@ -36,13 +44,17 @@ impl Reader {
             };
             let mut hourly = since(RollupTable::Hour)?;
             let mut daily = since(RollupTable::Day)?;
-            let mut out = HashMap::with_capacity(ids.len());
-            for id in ids {
+            let mut out = HashMap::with_capacity(reads.len());
+            for read in reads {
                 let mut hours = Deltas::new();
-                read_into(&mut hourly, params![id, hours_since.0], &mut hours)?;
+                read_into(
+                    &mut hourly,
+                    params![read.id, read.hours_since.0],
+                    &mut hours,
+                )?;
                 let mut days = Deltas::new();
-                read_into(&mut daily, params![id, days_since.0], &mut days)?;
-                out.insert(id, summarize(&hours, &days));
+                read_into(&mut daily, params![read.id, read.days_since.0], &mut days)?;
+                out.insert(read.id, summarize(&read, &hours, &days));
             }
             Ok(out)
         })

@@ -1,0 +1,187 @@
+//! The history refresher on a real SQLite file: a timed refresh that reads only the current hour
+//! and day gives exactly what a refresh reading all 90 days gives on the same database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use watchpost::clock::{DAY_MS, HOUR_MS, Timestamp};
+use watchpost::history::{Kept, Refresher};
+use watchpost::metrics::Metrics;
+use watchpost::model::Bucket;
+use watchpost::monitor::Span;
+use watchpost::probe::{Outcome, Phases, Status};
+use watchpost::snapshot::{History, Snapshot};
+use watchpost::store::{CheckMeta, Store, Write};
+
+const MIN: i64 = 60_000;
+
+fn outcome(at: Timestamp, status: Status) -> Arc<Outcome> {
+    Arc::new(Outcome {
+        at,
+        status,
+        failure: None,
+        latency: Duration::from_millis(12),
+        code: Some(200),
+        phases: Phases::default(),
+        tls: None,
+        answers: None,
+        facts: Default::default(),
+    })
+}
+
+fn span(start: Timestamp, minutes: i64, to: Bucket) -> Span {
+    Span {
+        start,
+        end: Timestamp(start.0 + minutes * MIN),
+        from: None,
+        to: Some(to),
+    }
+}
+
+async fn write(store: &Store, check: i64, spans: Vec<Span>, results: &[(Timestamp, Status)]) {
+    store
+        .writer
+        .send(Write::Spans { check, spans })
+        .await
+        .unwrap();
+    for &(at, status) in results {
+        store
+            .writer
+            .send(Write::Result {
+                check,
+                outcome: outcome(at, status),
+            })
+            .await
+            .unwrap();
+    }
+    store.writer.flush().await.unwrap();
+}
+
+/// A refresher of its own over `store`, with nothing kept yet.
+fn refresher(
+    store: &Store,
+    snapshot: &Arc<Snapshot>,
+) -> (Refresher, watch::Receiver<Arc<History>>) {
+    let (history, read) = watch::channel(Arc::new(History::default()));
+    let refresher = Refresher {
+        reader: store.reader.clone(),
+        snapshot: watch::channel(snapshot.clone()).1,
+        history,
+        metrics: Arc::new(Metrics::new().unwrap()),
+        events: store.writer.subscribe(),
+        kept: Kept::default(),
+    };
+    (refresher, read)
+}
+
+/// Every check's uptime and exact day cells, by slug.
+type Shown = Vec<(String, [Option<f64>; 4], Vec<(i64, u32, u32, &'static str)>)>;
+
+fn shown(history: &History) -> Shown {
+    let mut out: Shown = history
+        .checks
+        .iter()
+        .map(|(slug, h)| {
+            let cells = h
+                .bar
+                .days
+                .iter()
+                .map(|c| (c.day.0, c.down_ms, c.observed_ms, c.level.as_str()))
+                .collect();
+            (slug.clone(), h.uptime, cells)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// What a refresher with nothing kept shows as of `now`.
+async fn read_whole(store: &Store, snapshot: &Arc<Snapshot>, now: Timestamp) -> Shown {
+    let (mut whole, read) = refresher(store, snapshot);
+    whole.refresh(now, true).await.unwrap();
+    shown(&read.borrow())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_refresh_reads_the_current_hour_and_day_as_a_whole_read_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("watchpost.db")).unwrap();
+    let toml = "[[check]]\nid = \"a\"\nname = \"A\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = 9\n\
+                [[check]]\nid = \"b\"\nname = \"B\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = 9\n";
+    let config = Arc::new(watchpost::config::parse(std::path::Path::new("t.toml"), toml).unwrap());
+    let snapshot = Arc::new(Snapshot::empty(config));
+    let meta = |slug: &str| CheckMeta {
+        slug: slug.into(),
+        name: slug.to_uppercase(),
+        group: String::new(),
+        kind: "tcp".into(),
+    };
+    let start = Timestamp::now();
+    let rows = store
+        .writer
+        .sync_checks(vec![meta("a"), meta("b")], start)
+        .await
+        .unwrap();
+    let (a, b) = (rows[0].id, rows[1].id);
+    // Weeks of history before today, and a little of today.
+    let ago = |days: i64, hours: i64| Timestamp(start.0 - days * DAY_MS - hours * HOUR_MS);
+    write(
+        &store,
+        a,
+        vec![
+            span(ago(40, 0), 180, Bucket::Up),
+            span(ago(5, 0), 600, Bucket::Up),
+            span(
+                ago(5, 0).plus(Duration::from_secs(36_000)),
+                30,
+                Bucket::Down,
+            ),
+            span(ago(0, 3), 120, Bucket::Up),
+        ],
+        &[(ago(5, 0), Status::Up), (ago(0, 1), Status::Up)],
+    )
+    .await;
+    write(
+        &store,
+        b,
+        vec![span(ago(2, 0), 300, Bucket::Degraded)],
+        &[(ago(2, 0), Status::Degraded)],
+    )
+    .await;
+
+    let (mut timed, read) = refresher(&store, &snapshot);
+    let first = Timestamp::now();
+    timed.refresh(first, true).await.unwrap();
+    let before = shown(&read.borrow());
+    assert_eq!(before, read_whole(&store, &snapshot, first).await);
+
+    // New results in the current hour: only today's cell and the uptime change.
+    let now = Timestamp::now();
+    let from = Timestamp((now.0 - 5 * MIN).max(now.hour_start().0));
+    let down = Span {
+        start: from,
+        end: now,
+        from: None,
+        to: Some(Bucket::Down),
+    };
+    write(&store, a, vec![down], &[(now, Status::Down)]).await;
+    let second = Timestamp::now();
+    timed.refresh(second, false).await.unwrap();
+    let after = shown(&read.borrow());
+    assert_eq!(after, read_whole(&store, &snapshot, second).await);
+    if second.day_start() == first.day_start() && now > from {
+        let today = |s: &Shown| s[0].2.last().copied().unwrap();
+        assert!(today(&after).1 > today(&before).1, "today's downtime grew");
+        assert_ne!(after[0].1[0], before[0].1[0], "the 24 h uptime moved");
+    }
+
+    // A row of a past day rewritten (a late span) is read again, not kept.
+    write(&store, b, vec![span(ago(3, 0), 90, Bucket::Down)], &[]).await;
+    let third = Timestamp::now();
+    timed.refresh(third, false).await.unwrap();
+    let late = shown(&read.borrow());
+    assert_eq!(late, read_whole(&store, &snapshot, third).await);
+    assert_ne!(late[1].1[1], after[1].1[1], "the 7 d uptime of b moved");
+    store.close();
+}
