@@ -29,7 +29,8 @@ use crate::web::{self, WebState};
 
 /// Outcomes queued between the probes and the recorder; a full queue makes probes wait.
 const OUTCOME_QUEUE: usize = 1024;
-/// How often raw results older than `keep_raw` are deleted.
+/// How often raw results older than `keep_raw` and hourly rollups older than `keep_hourly` are
+/// deleted.
 const HOUSEKEEPING: Duration = Duration::from_secs(3600);
 /// The whole shutdown must finish within this, below systemd's default TimeoutStopSec.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(30);
@@ -196,6 +197,7 @@ impl App {
         let housekeeping = tokio::spawn(housekeeping(
             store.writer.clone(),
             config.storage.keep_raw,
+            config.storage.keep_hourly,
             shutdown.clone(),
         ));
 
@@ -283,13 +285,26 @@ impl App {
     }
 }
 
-/// Deletes raw results older than `keep_raw`, hourly, until cancelled.
-async fn housekeeping(writer: Writer, keep_raw: Duration, token: CancellationToken) {
+/// Deletes raw results older than `keep_raw` and hourly rollups older than `keep_hourly`, hourly,
+/// until cancelled.
+async fn housekeeping(
+    writer: Writer,
+    keep_raw: Duration,
+    keep_hourly: Duration,
+    token: CancellationToken,
+) {
     loop {
-        let before = Timestamp::now().minus(keep_raw);
-        match writer.prune(before).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "pruned raw results"),
+        let now = Timestamp::now();
+        match writer
+            .prune(now.minus(keep_raw), now.minus(keep_hourly))
+            .await
+        {
+            Ok(n) if n.results == 0 && n.hours == 0 => {}
+            Ok(n) => tracing::info!(
+                deleted = n.results,
+                hourly_rollups = n.hours,
+                "pruned raw results"
+            ),
             Err(e) => {
                 tracing::warn!(error = %crate::logline::escaped(&e), "pruning raw results failed")
             }

@@ -83,8 +83,10 @@ pub struct Storage {
     /// The SQLite file, created if missing. A relative `path` in the TOML is resolved against the
     /// directory of the config file, so the daemon finds the same file whatever its working directory.
     pub path: PathBuf,
-    /// How long raw results are kept; rollups are kept forever.
+    /// How long raw results are kept.
     pub keep_raw: Duration,
+    /// How long hourly rollups are kept (at least 2 days); daily rollups are kept forever.
+    pub keep_hourly: Duration,
 }
 
 /// One `[[check]]`, with the `[defaults]` applied.

@@ -127,6 +127,7 @@ pub(super) struct Server {
 pub(super) struct Storage {
     pub path: Option<Spanned<String>>,
     pub keep_raw: Option<Spanned<String>>,
+    pub keep_hourly: Option<Spanned<String>>,
 }
 
 /// `[defaults]`: what every check inherits unless it sets the key itself.

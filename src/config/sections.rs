@@ -56,7 +56,12 @@ pub(super) fn server(s: &raw::Server, p: &mut Problems<'_>) -> Option<Server> {
     })
 }
 
-/// `[storage]`: the database file (relative to the config file's directory) and raw retention.
+/// The shortest `keep_hourly`: the 24 h uptime window and the response-time chart read the last
+/// 25 hourly rows; two days leave a day's room.
+pub(super) const MIN_KEEP_HOURLY: Duration = Duration::from_secs(2 * 86_400);
+
+/// `[storage]`: the database file (relative to the config file's directory), raw and hourly
+/// retention.
 pub(super) fn storage(config: &Path, s: &raw::Storage, p: &mut Problems<'_>) -> Option<Storage> {
     let path = match &s.path {
         None => Some(PathBuf::from("watchpost.db")),
@@ -70,10 +75,24 @@ pub(super) fn storage(config: &Path, s: &raw::Storage, p: &mut Problems<'_>) -> 
         None => Some(Duration::from_secs(30 * 86_400)),
         Some(v) => duration(p, "storage: ", "keep_raw", v),
     };
+    let keep_hourly = match &s.keep_hourly {
+        None => Some(Duration::from_secs(90 * 86_400)),
+        Some(v) => duration(p, "storage: ", "keep_hourly", v).and_then(|d| {
+            if d >= MIN_KEEP_HOURLY {
+                return Some(d);
+            }
+            p.at(
+                v.span(),
+                "storage: keep_hourly must be at least 2d: the 24h uptime and the response-time chart read hourly rollups".to_string(),
+            );
+            None
+        }),
+    };
     let dir = config.parent().unwrap_or(Path::new(""));
     Some(Storage {
         path: dir.join(path?),
         keep_raw: keep_raw?,
+        keep_hourly: keep_hourly?,
     })
 }
 
@@ -276,6 +295,39 @@ mod tests {
     use std::time::Duration;
 
     use crate::config::test_support::{check, valid};
+
+    #[test]
+    fn keep_hourly_defaults_to_90_days_and_takes_a_duration() {
+        assert_eq!(
+            valid("").storage.keep_hourly,
+            Duration::from_secs(90 * 86_400)
+        );
+        let c = valid("[storage]\nkeep_hourly = \"400d\"\n");
+        assert_eq!(c.storage.keep_hourly, Duration::from_secs(400 * 86_400));
+        assert_eq!(
+            valid("[storage]\nkeep_hourly = \"2d\"\n")
+                .storage
+                .keep_hourly,
+            Duration::from_secs(2 * 86_400)
+        );
+    }
+
+    #[test]
+    fn keep_hourly_shorter_than_the_readers_need_or_invalid_is_reported_where_it_is() {
+        check(
+            "[storage]\nkeep_hourly = \"36h\"\n",
+            &[
+                r#"etc/watchpost.toml:2:15: storage: keep_hourly must be at least 2d: the 24h uptime and the response-time chart read hourly rollups"#,
+            ],
+        );
+        check(
+            "[storage]\nkeep_raw = \"0s\"\nkeep_hourly = \"a year\"\n",
+            &[
+                r#"etc/watchpost.toml:2:12: storage: keep_raw must be greater than 0"#,
+                r#"etc/watchpost.toml:3:15: storage: invalid duration "a year" for keep_hourly: expected number at 0; write a number and a unit, like 30s, 5m or 14d"#,
+            ],
+        );
+    }
 
     #[test]
     fn recurring_maintenance_windows() {

@@ -313,7 +313,8 @@ fn set_maintenance_checks(tx: &Transaction, id: i64, checks: &[String]) -> Resul
 
 /// Marks a resolved incident as a false alarm (or not) and moves its time between the outage
 /// column and `up` in the rollups, hour by hour, never more than was counted there: the uptime
-/// it subtracted is restored exactly, and unmarking takes it away again.
+/// it subtracted is restored exactly, and unmarking takes it away again. Hours past `keep_hourly`
+/// have no rows left, so an incident that old moves nothing.
 fn set_false_alarm(tx: &Transaction, id: i64, false_alarm: bool) -> Result<(), Error> {
     struct Found {
         check: Option<i64>,

@@ -1,6 +1,7 @@
 //! Retention on the writer thread, one small step per call so probe results commit between
-//! steps: raw results past `keep_raw`, old notification outbox rows, and incremental vacuum so
-//! the file gives freed pages back. Rollups, incidents and the audit log are never deleted here.
+//! steps: raw results past `keep_raw`, hourly rollups past `keep_hourly`, old notification outbox
+//! rows, and incremental vacuum so the file gives freed pages back. Daily rollups, incidents and
+//! the audit log are never deleted here.
 //!
 //! Each function runs inside the writer's transaction and never commits or loops on its own.
 
@@ -17,18 +18,21 @@ pub(super) const DEAD_KEEP_MS: i64 = 180 * DAY_MS;
 /// frees about what the next hour fills again.
 pub(super) const FREE_SLACK: i64 = 1024;
 
-/// What one prune step deleted: raw results and outbox rows.
+/// What one prune step (or a whole prune) deleted: raw results, hourly rollups and outbox rows.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Pruned {
     pub results: usize,
+    pub hours: usize,
     pub outbox: usize,
 }
 
-/// Deletes at most `limit` raw results older than `before`, and at most `limit` outbox rows
-/// finished long enough before `now`.
+/// Deletes at most `limit` raw results older than `before`, at most `limit` hourly rollups whose
+/// hour starts before `hours_before`, and at most `limit` outbox rows finished long enough
+/// before `now`.
 pub(super) fn prune(
     tx: &Transaction,
     before: Timestamp,
+    hours_before: Timestamp,
     now: Timestamp,
     limit: usize,
 ) -> Result<Pruned, Error> {
@@ -39,6 +43,12 @@ pub(super) fn prune(
                  (SELECT check_id, at FROM results WHERE at < ?1 ORDER BY at LIMIT ?2)",
         )?
         .execute(params![before.0, limit])?;
+    let hours = tx
+        .prepare_cached(
+            "DELETE FROM rollup_hour WHERE (check_id, start) IN
+                 (SELECT check_id, start FROM rollup_hour WHERE start < ?1 ORDER BY start LIMIT ?2)",
+        )?
+        .execute(params![hours_before.0, limit])?;
     let outbox = tx
         .prepare_cached(
             "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
@@ -47,7 +57,11 @@ pub(super) fn prune(
                  LIMIT ?3)",
         )?
         .execute(params![now.0 - OUTBOX_KEEP_MS, now.0 - DEAD_KEEP_MS, limit])?;
-    Ok(Pruned { results, outbox })
+    Ok(Pruned {
+        results,
+        hours,
+        outbox,
+    })
 }
 
 /// Gives at most `pages` free pages back to the file system (`PRAGMA incremental_vacuum`),

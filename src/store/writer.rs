@@ -82,10 +82,11 @@ pub enum Write {
     },
     /// More evidence for an open incident.
     AddEvidence { incident: i64, evidence: Evidence },
-    /// Deletes raw results older than `before` (rollups stay), outbox rows finished long ago
-    /// and requests to subscribe that were never confirmed in time.
+    /// Deletes raw results older than `before`, hourly rollups older than `hours_before` (daily
+    /// ones stay), outbox rows finished long ago and requests to subscribe never confirmed in time.
     Prune {
         before: Timestamp,
+        hours_before: Timestamp,
         /// At most this many rows of each in one go.
         limit: usize,
         reply: oneshot::Sender<Result<Pruned, Error>>,
@@ -214,21 +215,24 @@ impl Writer {
         .await?
     }
 
-    /// Deletes raw results older than `before` and old outbox rows, in batches of
-    /// [`PRUNE_BATCH`] with the writes queued meanwhile between them, then gives the freed
-    /// pages back in steps of [`VACUUM_STEP`]; answers how many results went.
-    pub async fn prune(&self, before: Timestamp) -> Result<usize, Error> {
-        let mut total = 0;
+    /// Deletes raw results older than `before`, hourly rollups older than `hours_before` and old
+    /// outbox rows, in batches of [`PRUNE_BATCH`] with the writes queued meanwhile between them,
+    /// then gives the freed pages back in steps of [`VACUUM_STEP`]; answers how many rows went.
+    pub async fn prune(&self, before: Timestamp, hours_before: Timestamp) -> Result<Pruned, Error> {
+        let mut total = Pruned::default();
         loop {
             let n = self
                 .ask(|reply| Write::Prune {
                     before,
+                    hours_before,
                     limit: PRUNE_BATCH,
                     reply,
                 })
                 .await??;
-            total += n.results;
-            if n.results < PRUNE_BATCH && n.outbox < PRUNE_BATCH {
+            total.results += n.results;
+            total.hours += n.hours;
+            total.outbox += n.outbox;
+            if n.results < PRUNE_BATCH && n.hours < PRUNE_BATCH && n.outbox < PRUNE_BATCH {
                 break;
             }
             // Let the probe results queued meanwhile go first: a prune of millions of rows is
@@ -522,11 +526,12 @@ fn apply(
             Write::AddEvidence { incident, evidence } => insert_evidence(tx, incident, &evidence)?,
             Write::Prune {
                 before,
+                hours_before,
                 limit,
                 reply,
             } => {
                 let now = Timestamp::now();
-                let n = retention::prune(tx, before, now, limit)?;
+                let n = retention::prune(tx, before, hours_before, now, limit)?;
                 subscribers::prune(tx, now)?;
                 replies.push(Reply::Pruned(reply, n));
             }

@@ -264,7 +264,8 @@ pub struct RangeQuery {
 }
 
 /// `/api/v1/checks/{id}/uptime?from=&to=`: uptime over `[from, to)` (default: the last 24 whole
-/// hours, the current one included), from daily rollups for whole days and hourly ones for the ends.
+/// hours, the current one included), from daily rollups for whole days and hourly ones for the ends
+/// (an end older than `keep_hourly` finds no hourly rows: only its whole days count).
 pub async fn uptime(
     State(state): State<WebState>,
     Path(id): Path<String>,

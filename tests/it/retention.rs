@@ -1,5 +1,6 @@
 //! Retention on a real SQLite file: a lowered `keep_raw` deletes weeks of raw results in small
-//! batches and the file shrinks (incremental vacuum), rollups and incidents kept; old finished
+//! batches and the file shrinks (incremental vacuum), rollups and incidents kept; hourly rollups
+//! past `keep_hourly` go while daily ones and the recent hours stay; old finished
 //! notifications go, dead letters stay longer; a database made before incremental vacuum is
 //! migrated to it.
 
@@ -89,7 +90,11 @@ async fn a_lowered_keep_raw_shrinks_the_file_and_keeps_rollups_and_incidents() {
     let before = checkpointed_size(&path);
 
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.writer.prune(now).await.unwrap(), 60_000);
+    let keep_hourly = Timestamp(now.0 - 90 * DAY_MS);
+    assert_eq!(
+        store.writer.prune(now, keep_hourly).await.unwrap().results,
+        60_000
+    );
     store.close();
     let after = checkpointed_size(&path);
     assert!(after * 3 < before, "{before} bytes before, {after} after");
@@ -107,6 +112,98 @@ async fn a_lowered_keep_raw_shrinks_the_file_and_keeps_rollups_and_incidents() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hourly_rollups_past_keep_hourly_go_and_daily_rows_and_recent_hours_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let store = Store::open(&path).unwrap();
+    let now = Timestamp::now();
+    let checks = store
+        .writer
+        .sync_checks(vec![meta("a"), meta("b")], now)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = checks.iter().map(|c| c.id).collect();
+    // Two days of results 100 days ago, and the last 30 hours, every 10 minutes.
+    let old = now.0 - 100 * DAY_MS;
+    let recent = now.0 - 30 * 3_600_000;
+    for from in [old, recent] {
+        for i in 0..(30 * 6) {
+            for &check in &ids {
+                let outcome = outcome(Timestamp(from + i * 600_000));
+                store
+                    .writer
+                    .send(Write::Result { check, outcome })
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    store.writer.flush().await.unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let cutoff = now.0 - 90 * DAY_MS;
+    let old_hours = one(
+        &conn,
+        &format!("SELECT count(*) FROM rollup_hour WHERE start < {cutoff}"),
+    );
+    assert!(old_hours >= 2 * 30, "{old_hours} old hourly rows");
+    let days = "SELECT count(*), sum(probes_down), sum(down_ms) FROM rollup_day";
+    let days_of = |conn: &rusqlite::Connection| {
+        conn.query_row(days, [], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .unwrap()
+    };
+    let days_before = days_of(&conn);
+    // What the check page, the uptime API and the 24h window read.
+    let last_day = watchpost::uptime::cover(Timestamp(now.0 - DAY_MS), now);
+    let read_recent = || async {
+        let page = store
+            .reader
+            .rollups_in("a".into(), last_day.clone())
+            .await
+            .unwrap();
+        let windows = store
+            .reader
+            .summarize_rollups(
+                ids.clone(),
+                Timestamp(now.hour_start().0 - 23 * 3_600_000),
+                Timestamp(now.day_start().0 - 89 * DAY_MS),
+                move |hours, days| watchpost::uptime::windows(hours, days, now),
+            )
+            .await
+            .unwrap();
+        let mut windows: Vec<_> = windows.into_iter().collect();
+        windows.sort_by_key(|(id, _)| *id);
+        (page, format!("{windows:?}"))
+    };
+    let before = read_recent().await;
+    assert!(!before.0.0.is_empty(), "the last day has hourly rows");
+
+    let pruned = store
+        .writer
+        .prune(Timestamp(now.0 - 30 * DAY_MS), Timestamp(cutoff))
+        .await
+        .unwrap();
+    assert_eq!(pruned.hours as i64, old_hours);
+    assert_eq!(
+        one(
+            &conn,
+            &format!("SELECT count(*) FROM rollup_hour WHERE start < {cutoff}")
+        ),
+        0
+    );
+    assert!(one(&conn, "SELECT count(*) FROM rollup_hour") > 0);
+    assert_eq!(days_of(&conn), days_before, "daily rows stay");
+    assert_eq!(read_recent().await, before, "recent hours read the same");
+    drop(conn);
+    store.close();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,7 +228,11 @@ async fn finished_notifications_go_after_30_days_and_dead_letters_after_180() {
         )
         .unwrap();
     }
-    store.writer.prune(Timestamp(now)).await.unwrap();
+    store
+        .writer
+        .prune(Timestamp(now), Timestamp(now - 90 * DAY_MS))
+        .await
+        .unwrap();
     let mut kept: Vec<String> = conn
         .prepare("SELECT key FROM outbox ORDER BY key")
         .unwrap()
@@ -196,19 +297,21 @@ fn size_mb(path: &Path) -> (f64, f64) {
 }
 
 /// Measurement, not a test (figures in BENCHMARKS.md): CHECKS checks every INTERVAL seconds
-/// for DAYS simulated days through the real writer, pruned hourly with KEEP_RAW_DAYS as the
-/// daemon does, the size printed each simulated day; then `keep_raw` lowered to nothing while
-/// results keep coming, and the longest a result waited for its commit meanwhile.
-/// `CHECKS=1000 INTERVAL=60 DAYS=4 KEEP_RAW_DAYS=2 cargo test --release --test it -- --ignored
-/// --nocapture database_plateau`
+/// for DAYS simulated days through the real writer, pruned hourly with KEEP_RAW_DAYS and
+/// KEEP_HOURLY_DAYS as the daemon does, the size printed each simulated day (a plateau shows
+/// once DAYS passes both); then `keep_raw` lowered to nothing while results keep coming, and the
+/// longest a result waited for its commit meanwhile.
+/// `CHECKS=1000 INTERVAL=60 DAYS=6 KEEP_RAW_DAYS=1 KEEP_HOURLY_DAYS=2 cargo test --release
+/// --test it -- --ignored --nocapture database_plateau`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement; run it by hand"]
 async fn database_plateau_and_prune_stall() {
-    let (checks, interval, days, keep_days) = (
+    let (checks, interval, days, keep_days, keep_hourly_days) = (
         knob("CHECKS", 1000),
         knob("INTERVAL", 60),
         knob("DAYS", 4),
         knob("KEEP_RAW_DAYS", 2),
+        knob("KEEP_HOURLY_DAYS", 90),
     );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.db");
@@ -242,7 +345,10 @@ async fn database_plateau_and_prune_stall() {
         let now = Timestamp(start + (h + 1) * hour);
         store
             .writer
-            .prune(Timestamp(now.0 - keep_days as i64 * DAY_MS))
+            .prune(
+                Timestamp(now.0 - keep_days as i64 * DAY_MS),
+                Timestamp(now.0 - keep_hourly_days as i64 * DAY_MS),
+            )
             .await
             .unwrap();
         if (h + 1) % 24 == 0 {
@@ -285,11 +391,13 @@ async fn database_plateau_and_prune_stall() {
         worst
     });
     let pruning = std::time::Instant::now();
+    let end = Timestamp(start + days as i64 * DAY_MS);
     let pruned = store
         .writer
-        .prune(Timestamp(start + days as i64 * DAY_MS))
+        .prune(end, Timestamp(end.0 - keep_hourly_days as i64 * DAY_MS))
         .await
-        .unwrap();
+        .unwrap()
+        .results;
     let took = pruning.elapsed();
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let worst = probe.await.unwrap();

@@ -68,9 +68,13 @@ async fn pruning_deletes_old_raw_results_and_keeps_rollups() {
         .unwrap();
     let pruned = store
         .writer
-        .prune(Timestamp(now.0 - 30 * DAY_MS))
+        .prune(
+            Timestamp(now.0 - 30 * DAY_MS),
+            Timestamp(now.0 - 90 * DAY_MS),
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .results;
     assert_eq!(pruned, 2);
     let recent = store.reader.recent_results(check, 10).await.unwrap();
     assert_eq!(recent.len(), 1);
@@ -204,7 +208,12 @@ async fn pruning_goes_in_batches_with_results_committed_between_them() {
     }
     store.writer.flush().await.unwrap();
     let writer = store.writer.clone();
-    let pruning = tokio::spawn(async move { writer.prune(Timestamp(now.0 - DAY_MS)).await });
+    let pruning = tokio::spawn(async move {
+        writer
+            .prune(Timestamp(now.0 - DAY_MS), Timestamp(now.0 - 90 * DAY_MS))
+            .await
+            .map(|n| n.results)
+    });
     // A result sent while the prune runs is written and kept.
     store
         .writer
