@@ -10,6 +10,7 @@ mod deliveries;
 mod health;
 mod inserts;
 mod outbox;
+mod prune;
 mod read;
 mod retention;
 mod rows;

@@ -3,7 +3,8 @@
 //! rows, and incremental vacuum so the file gives freed pages back. Daily rollups, incidents and
 //! the audit log are never deleted here.
 //!
-//! Each function runs inside the writer's transaction and never commits or loops on its own.
+//! Each function runs inside the writer's transaction and never commits or loops on its own;
+//! `prune.rs` asks for the steps one at a time.
 
 use rusqlite::{Transaction, params};
 

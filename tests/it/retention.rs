@@ -172,10 +172,14 @@ async fn hourly_rollups_past_keep_hourly_go_and_daily_rows_and_recent_hours_stay
         let windows = store
             .reader
             .summarize_rollups(
-                ids.clone(),
-                Timestamp(now.hour_start().0 - 23 * 3_600_000),
-                Timestamp(now.day_start().0 - 89 * DAY_MS),
-                move |hours, days| watchpost::uptime::windows(hours, days, now),
+                ids.iter()
+                    .map(|&id| watchpost::store::RollupRead {
+                        id,
+                        hours_since: Timestamp(now.hour_start().0 - 23 * 3_600_000),
+                        days_since: Timestamp(now.day_start().0 - 89 * DAY_MS),
+                    })
+                    .collect(),
+                move |_, hours, days| watchpost::uptime::windows(hours, days, now),
             )
             .await
             .unwrap();
