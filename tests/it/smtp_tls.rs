@@ -13,23 +13,8 @@ const WAIT: Duration = Duration::from_secs(15);
 
 fn toml(url: &str, ca_file: Option<&str>, closed_port: u16) -> String {
     let ca = ca_file.map_or(String::new(), |f| format!("ca_file = \"{f}\"\n"));
-    format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-public_url = "https://status.example.org"
-[storage]
-path = "{{db}}"
-[defaults]
-interval = "100ms"
-timeout = "80ms"
-failure_threshold = 1
-success_threshold = 1
-[notifications]
-group_window = "0s"
-retry_first = "100ms"
-retry_max = "300ms"
-[smtp]
+    crate::notify::config(&format!(
+        r#"[smtp]
 url = "{url}"
 from = "Status <status@example.org>"
 {ca}[subscriptions]
@@ -45,7 +30,7 @@ name = "mail"
 type = "email"
 to = ["ops@example.org"]
 "#
-    )
+    ))
 }
 
 fn closed_port() -> u16 {
