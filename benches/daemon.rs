@@ -14,6 +14,9 @@
 //! under one interval), `BLACKBOX` (1; 0 skips blackbox_exporter), `WATCHPOST` (the daemon's
 //! binary; this build's by default, another to compare builds).
 
+mod common;
+
+use common::{cpu_seconds, free_address, knob, seed_history, status_kib, stop};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -72,13 +75,6 @@ const CASES: [Case; 4] = [
         history: false,
     },
 ];
-
-fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -161,12 +157,6 @@ fn install_missing() {
     assert!(ok, "apt-get install {} failed", missing.join(" "));
 }
 
-/// An address nobody listens on yet.
-fn free_address() -> SocketAddr {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    probe.local_addr().expect("an address")
-}
-
 /// nginx in the foreground with its own prefix: `/` answers 200 "ok" to every request.
 async fn start_nginx(dir: &Path) -> (Nginx, SocketAddr) {
     let addr = free_address();
@@ -225,11 +215,11 @@ async fn run_blackbox(dir: &Path, case: &Case, target: SocketAddr, window: Durat
     let pid = child.id();
     let rate = case.checks as f64 / case.interval as f64;
     drive(addr, case.kind, target, rate, Duration::from_secs(3)).await;
-    let cpu_before = cpu_time(pid);
+    let cpu_before = cpu_seconds(pid);
     let started = Instant::now();
     let done = drive(addr, case.kind, target, rate, window).await;
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = cpu_time(pid) - cpu_before;
+    let cpu = cpu_seconds(pid) - cpu_before;
     let _ = child.kill();
     let _ = child.wait();
     Side {
@@ -362,10 +352,10 @@ async fn run_daemon(dir: &Path, case: &Case, target: SocketAddr, window: Duratio
     let pid = daemon.id();
     let lag_before = lag_histogram(addr).await;
     let (rows_before, bytes_before) = db_figures(&db);
-    let cpu_before = cpu_time(pid);
+    let cpu_before = cpu_seconds(pid);
     let started = Instant::now();
     tokio::time::sleep(window).await;
-    let cpu = cpu_time(pid) - cpu_before;
+    let cpu = cpu_seconds(pid) - cpu_before;
     let elapsed = started.elapsed().as_secs_f64();
     let (rows_after, bytes_after) = db_figures(&db);
     let lag_after = lag_histogram(addr).await;
@@ -381,27 +371,6 @@ async fn run_daemon(dir: &Path, case: &Case, target: SocketAddr, window: Duratio
         lateness: lateness(&lag_before, &lag_after),
         growth_per_day: (bytes_after - bytes_before) as f64 * 86_400.0 / elapsed,
     }
-}
-
-fn start(config: &Path) -> Child {
-    let binary =
-        std::env::var("WATCHPOST").unwrap_or_else(|_| env!("CARGO_BIN_EXE_watchpost").into());
-    Command::new(binary)
-        .args(["run", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "warn")
-        // As the systemd unit sets it.
-        .env("MALLOC_MMAP_THRESHOLD_", "1048576")
-        .spawn()
-        .expect("starting watchpost")
-}
-
-/// SIGTERM, then wait: the daemon shuts down in order and closes the database.
-fn stop(daemon: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &daemon.id().to_string()])
-        .status();
-    let _ = daemon.wait();
 }
 
 /// Waits until `path` on `addr` answers 200 (five minutes at most: a big config loads slowly).
@@ -505,62 +474,10 @@ fn db_figures(db: &PathBuf) -> (u64, i64) {
     (rows as u64, (pages - free) * size)
 }
 
-/// Days -89 to -1 for every check: up, with a 10-minute outage on one day in 37.
-fn seed_history(db: &Path) {
-    let conn = rusqlite::Connection::open(db).expect("the database");
-    let day_ms: i64 = 86_400_000;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("a clock after 1970")
-        .as_millis() as i64;
-    let today = now - now.rem_euclid(day_ms);
-    let ids: Vec<i64> = conn
-        .prepare("SELECT id FROM checks")
-        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .expect("the checks");
-    let tx = conn.unchecked_transaction().expect("a transaction");
-    {
-        let mut insert = tx
-            .prepare("INSERT OR REPLACE INTO rollup_day (check_id, start, up_ms, down_ms, probes_up) VALUES (?1, ?2, ?3, ?4, 1440)")
-            .expect("the insert");
-        for id in ids {
-            for back in 1..90 {
-                let down = if (back + id) % 37 == 0 { 600_000 } else { 0 };
-                insert
-                    .execute(rusqlite::params![
-                        id,
-                        today - back * day_ms,
-                        day_ms - down,
-                        down
-                    ])
-                    .expect("a rollup row");
-            }
-        }
-    }
-    tx.commit().expect("committing the history");
-}
-
-/// The process's user plus system CPU seconds, from `/proc`.
-fn cpu_time(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
-        .sum();
-    ticks as f64 / 100.0
-}
-
-fn status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+/// The daemon on `config`, with the allocator setting the systemd unit uses.
+fn start(config: &Path) -> Child {
+    common::daemon(config)
+        .env("MALLOC_MMAP_THRESHOLD_", "1048576")
+        .spawn()
+        .expect("starting watchpost")
 }

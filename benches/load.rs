@@ -6,20 +6,16 @@
 //! Run: `cargo bench --bench load`. Knobs (environment): `CHECKS` (1000), `CONNECTIONS` (32),
 //! `SECONDS` (10), `TARGET` (`/`), `GZIP` (1: ask for gzip as browsers do), `INTERVAL` (60, in s).
 
+mod common;
+
+use common::{free_address, knob, seed_history, stop};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -117,29 +113,6 @@ async fn main() {
     );
 }
 
-/// An address nobody listens on yet.
-fn free_address() -> SocketAddr {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    probe.local_addr().expect("an address")
-}
-
-fn start(config: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_watchpost"))
-        .args(["run", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("starting watchpost")
-}
-
-/// SIGTERM, then wait: the daemon shuts down in order and closes the database.
-fn stop(daemon: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &daemon.id().to_string()])
-        .status();
-    let _ = daemon.wait();
-}
-
 async fn wait_ready(addr: SocketAddr) {
     for _ in 0..200 {
         if let Ok(mut s) = TcpStream::connect(addr).await {
@@ -155,33 +128,6 @@ async fn wait_ready(addr: SocketAddr) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("watchpost did not start on {addr}");
-}
-
-/// Days -89 to -1 for every check: up, with a 10-minute outage on one day in 37.
-fn seed_history(db: &Path) {
-    let conn = rusqlite::Connection::open(db).expect("the database");
-    let day_ms: i64 = 86_400_000;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("a clock after 1970")
-        .as_millis() as i64;
-    let today = now - now.rem_euclid(day_ms);
-    let ids: Vec<i64> = conn
-        .prepare("SELECT id FROM checks")
-        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .expect("the checks");
-    let tx = conn.unchecked_transaction().expect("a transaction");
-    for id in ids {
-        for back in 1..90 {
-            let down = if (back + id) % 37 == 0 { 600_000 } else { 0 };
-            tx.execute(
-                "INSERT OR REPLACE INTO rollup_day (check_id, start, up_ms, down_ms, probes_up) VALUES (?1, ?2, ?3, ?4, 1440)",
-                rusqlite::params![id, today - back * day_ms, day_ms - down, down],
-            )
-            .expect("a rollup row");
-        }
-    }
-    tx.commit().expect("committing the history");
 }
 
 /// `connections` keep-alive connections sending `request` back to back for `length`; returns
@@ -248,27 +194,14 @@ async fn read_response(stream: &mut TcpStream, buf: &mut [u8]) -> usize {
     }
 }
 
-/// The process's user plus system CPU time, from `/proc`.
+fn start(config: &Path) -> Child {
+    common::daemon(config).spawn().expect("starting watchpost")
+}
+
 fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
-        .sum();
-    Duration::from_millis(ticks * 10)
+    Duration::from_secs_f64(common::cpu_seconds(pid))
 }
 
 fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    common::status_kib(pid, "VmRSS:")
 }
