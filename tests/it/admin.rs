@@ -395,9 +395,7 @@ async fn maintenance_entry(d: &Daemon, path: &str) -> (feed_rs::model::Entry, St
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn maintenance_and_manual_incidents_through_the_api() {
     let alive = TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = crate::daemon::refused_port();
     let dir = tempfile::tempdir().unwrap();
     let d = start(dir.path(), &alive, port).await;
     let now = chrono::Utc::now();

@@ -38,9 +38,7 @@ async fn a_dead_letter_is_shown_and_a_retry_delivers_it_once() {
     let rx = Receiver::start().await;
     rx.fail.store(usize::MAX, Ordering::SeqCst);
     let sink = Sink::start().await;
-    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = down.local_addr().unwrap().port();
-    drop(down);
+    let port = crate::daemon::refused_port();
     let hash = argon2::Argon2::default()
         .hash_password(PASSWORD.as_bytes())
         .unwrap()

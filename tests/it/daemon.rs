@@ -126,6 +126,20 @@ impl Daemon {
     }
 }
 
+/// A loopback port that refuses every connection for as long as the tests run: a socket bound
+/// and never listening, so no other test's listener can take the port (as it could take one that
+/// was bound and dropped) and make a check that must stay down come up.
+pub fn refused_port() -> u16 {
+    static HELD: std::sync::OnceLock<(tokio::net::TcpSocket, u16)> = std::sync::OnceLock::new();
+    HELD.get_or_init(|| {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let port = socket.local_addr().unwrap().port();
+        (socket, port)
+    })
+    .1
+}
+
 /// Text that must come out inert everywhere it is shown.
 pub const EVIL: &str = r#"<script>alert(1)</script> & "quoted""#;
 
@@ -133,9 +147,7 @@ pub const EVIL: &str = r#"<script>alert(1)</script> & "quoted""#;
 /// both with hostile names.
 pub async fn start_alive_and_dead(dir: &Path) -> (Daemon, std::net::TcpListener) {
     let up = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed_port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let closed_port = refused_port();
     let toml = format!(
         r#"
 [server]

@@ -19,9 +19,7 @@ pub(crate) async fn big_site(
     let up = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let accepting = up.try_clone().unwrap();
     std::thread::spawn(move || accepting.incoming().for_each(drop));
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed_port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let closed_port = crate::daemon::refused_port();
     let port = up.local_addr().unwrap().port();
     let mut toml = String::from(
         "[server]\nlisten = \"127.0.0.1:0\"\ntitle = \"Big status\"\n[storage]\npath = \"{db}\"\n[defaults]\ninterval = \"10s\"\ntimeout = \"2s\"\nfailure_threshold = 1\n",

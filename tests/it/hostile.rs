@@ -158,10 +158,8 @@ async fn a_tls_handshake_that_stalls_times_out_as_tls() {
 
 #[tokio::test]
 async fn a_closed_port_is_refused_at_once() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    let (o, took) = probe_url(format!("http://{addr}/"), 1 << 20).await;
+    let port = crate::daemon::refused_port();
+    let (o, took) = probe_url(format!("http://127.0.0.1:{port}/"), 1 << 20).await;
     let f = o.failure.unwrap();
     assert_eq!(f.reason, Reason::Refused);
     assert!(f.message.contains("connection refused"), "{}", f.message);

@@ -16,9 +16,7 @@ const LIMIT: Duration = Duration::from_secs(15);
 /// the front page announces it) and subscriptions on (no mail is sent: nobody subscribes).
 async fn start(dir: &std::path::Path) -> (Daemon, std::net::TcpListener) {
     let up = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed_port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let closed_port = crate::daemon::refused_port();
     let toml = format!(
         r#"
 [server]

@@ -410,7 +410,7 @@ async fn a_daemon_killed_while_a_message_is_undelivered_delivers_it_once_after_r
     let dir = tempfile::tempdir().unwrap();
     let (hook_port, web_port) = (free_port(), free_port());
     let dead: Vec<String> = (0..3)
-        .map(|i| tcp_check(&format!("c{i}"), free_port()))
+        .map(|i| tcp_check(&format!("c{i}"), crate::daemon::refused_port()))
         .collect();
     let toml = config(&format!(
         "{}{}",
@@ -486,7 +486,7 @@ async fn a_daemon_killed_while_a_message_is_undelivered_delivers_it_once_after_r
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_checks_failing_within_the_window_make_one_message_per_destination() {
     let rx = Receiver::start().await;
-    let port = free_port();
+    let port = crate::daemon::refused_port();
     let checks: Vec<String> = (0..20)
         .map(|i| tcp_check(&format!("c{i:02}"), port))
         .collect();
@@ -739,7 +739,7 @@ async fn email_reaches_the_smtp_sink() {
     let (port, mails) = smtp_sink().await;
     let toml = config(&format!(
         "{}[smtp]\nurl = \"smtp://127.0.0.1:{port}\"\nfrom = \"Status <status@example.org>\"\n[[notify]]\nname = \"mail\"\ntype = \"email\"\nto = [\"ops@example.org\"]\n",
-        tcp_check("db", free_port()),
+        tcp_check("db", crate::daemon::refused_port()),
     ));
     let dir = tempfile::tempdir().unwrap();
     let d = daemon::start(dir.path(), &toml).await;

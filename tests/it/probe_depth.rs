@@ -175,9 +175,7 @@ async fn tcp_over_tls_reads_the_banner() {
 #[tokio::test]
 async fn a_phase_that_did_not_happen_is_not_timed() {
     // A refused connection times no connect phase, and a failed lookup no phase after it.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = crate::daemon::refused_port();
     let o = probe::run(
         &ProbeSpec::Tcp(TcpSpec::connect("127.0.0.1", port)),
         &limits(),

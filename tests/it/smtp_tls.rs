@@ -33,11 +33,6 @@ to = ["ops@example.org"]
     ))
 }
 
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 /// Runs a daemon against a sink with `security`; both kinds of mail arrive over TLS.
 async fn both_mails_arrive_over(security: Security) {
     let ca = TestCa::new();
@@ -49,7 +44,11 @@ async fn both_mails_arrive_over(security: Security) {
         Security::Implicit => format!("smtps://localhost:{port}"),
         _ => format!("smtp://localhost:{port}?tls=required"),
     };
-    let d = daemon::start(dir.path(), &toml(&url, Some("ca.pem"), closed_port())).await;
+    let d = daemon::start(
+        dir.path(),
+        &toml(&url, Some("ca.pem"), daemon::refused_port()),
+    )
+    .await;
     let r = d
         .request(
             "POST",
@@ -101,7 +100,7 @@ async fn an_untrusted_relay_gets_nothing_and_nothing_goes_in_clear() {
     let sink = Sink::tls(Security::StartTls, &ca).await;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("smtp://localhost:{}?tls=required", sink.addr.port());
-    let d = daemon::start(dir.path(), &toml(&url, None, closed_port())).await;
+    let d = daemon::start(dir.path(), &toml(&url, None, daemon::refused_port())).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let r = d.get("/metrics").await;
     d.stop().await;

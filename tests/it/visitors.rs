@@ -29,9 +29,7 @@ pub(crate) async fn start(dir: &std::path::Path) -> Site {
     // Five checks probe it ten times a second each: accept, or its backlog fills and they time out.
     let accepting = up.try_clone().unwrap();
     std::thread::spawn(move || accepting.incoming().for_each(drop));
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed_port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let closed_port = crate::daemon::refused_port();
     let port = up.local_addr().unwrap().port();
     let hash = argon2::Argon2::default()
         .hash_password(PASSWORD.as_bytes())
