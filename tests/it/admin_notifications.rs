@@ -129,3 +129,107 @@ async fn a_dead_letter_is_shown_and_a_retry_delivers_it_once() {
     assert!(audit.body.contains("retry notification"), "{}", audit.body);
     d.stop().await;
 }
+
+/// The delivery log and the retry, for scripts: bearer token, JSON answers and errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_read_the_delivery_log_and_retry_a_dead_letter_through_the_api() {
+    const TOKEN: &str = "ops-script-token-0123456789";
+    let rx = Receiver::start().await;
+    rx.fail.store(usize::MAX, Ordering::SeqCst);
+    let port = crate::daemon::refused_port();
+    let toml = config(&format!(
+        "give_up_after = \"1s\"\n\
+         [admin]\napi_tokens = [\"{TOKEN}\"]\n\
+         [[check]]\nid = \"db\"\nname = \"Database\"\ntype = \"tcp\"\n\
+         host = \"127.0.0.1\"\nport = {port}\n{}",
+        destination("hook", "webhook", &rx.url("/hook"), ""),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon::start(dir.path(), &toml).await;
+    let bearer = format!("Bearer {TOKEN}");
+    let auth = [("Authorization", bearer.as_str())];
+    let json = |r: &crate::daemon::Response| -> serde_json::Value {
+        serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
+    };
+
+    let no_token = d
+        .request("GET", "/api/v1/admin/notifications", &[], "")
+        .await;
+    assert_eq!(no_token.status, 401, "{}", no_token.body);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let log = loop {
+        let r = d
+            .request("GET", "/api/v1/admin/notifications", &auth, "")
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = json(&r);
+        if v["destinations"][0]["dead"] == 1 {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "no dead letter in time: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let lane = &log["destinations"][0];
+    assert_eq!(lane["name"], "hook");
+    assert_eq!(lane["last_result"], "dead");
+    assert!(
+        lane["last_error"].as_str().unwrap().contains("HTTP 503"),
+        "{lane}"
+    );
+    let dead = &log["deliveries"][0];
+    assert_eq!(dead["state"], "dead", "{log}");
+    assert_eq!(dead["event"], "incident.opened");
+    assert_eq!(dead["destination"], "hook");
+    assert!(dead["attempts"].as_u64().unwrap() >= 1);
+    assert!(log["next_page"].is_null());
+    let id = dead["id"].as_i64().unwrap();
+
+    let bad = d
+        .request("GET", "/api/v1/admin/notifications?page=0", &auth, "")
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(json(&bad)["error"].as_str().unwrap().contains("page"));
+    let bad = d
+        .request("GET", "/api/v1/admin/notifications?page=x", &auth, "")
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(json(&bad)["error"].is_string());
+
+    let retry = format!("/api/v1/admin/notifications/{id}/retry");
+    assert_eq!(d.request("POST", &retry, &[], "").await.status, 401);
+    assert_eq!(
+        rx.hits("/hook").iter().filter(|h| h.accepted).count(),
+        0,
+        "nothing accepted before the retry"
+    );
+    rx.fail.store(0, Ordering::SeqCst);
+    let r = d.request("POST", &retry, &auth, "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        json(&r),
+        serde_json::json!({ "id": id, "state": "pending" })
+    );
+    let got = rx.wait("/hook", |h| !h.is_empty()).await;
+    assert_eq!(events(&got)[0].0, "incident.opened");
+
+    let again = d.request("POST", &retry, &auth, "").await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(json(&again)["error"].is_string());
+    let missing = d
+        .request(
+            "POST",
+            "/api/v1/admin/notifications/999999/retry",
+            &auth,
+            "",
+        )
+        .await;
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    assert!(json(&missing)["error"].is_string());
+    let after = json(
+        &d.request("GET", "/api/v1/admin/notifications", &auth, "")
+            .await,
+    );
+    assert_eq!(after["deliveries"][0]["state"], "delivered", "{after}");
+    assert_eq!(after["destinations"][0]["dead"], 0, "{after}");
+    d.stop().await;
+}

@@ -1,5 +1,6 @@
 //! The admin JSON API for scripts, authorized by `Authorization: Bearer <token>`: declare
-//! incidents, post updates, edit incidents (false alarms included), plan and cancel maintenance.
+//! incidents, post updates, edit incidents (false alarms included), plan and cancel maintenance,
+//! read the delivery log and retry dead letters.
 //! Each answers the created or changed object, and every error as JSON `{"error": "…"}` with
 //! its status: bodies, paths and methods that do not parse included.
 
@@ -359,4 +360,139 @@ pub async fn cancel_maintenance(
 ) -> Answer<Json<MaintenanceDto>> {
     actions::cancel_window(&admin(&state)?.actions, ACTOR, id).await?;
     maintenance_answer(&state, id).await
+}
+
+/// Rows of the delivery log in one answer of `GET /api/v1/admin/notifications`.
+const DELIVERIES_PER_PAGE: usize = 100;
+
+/// `?page=N` (1 for the newest rows), refused as JSON when it does not parse.
+pub struct PageQuery(usize);
+
+impl<S: Send + Sync> FromRequestParts<S> for PageQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<PageQuery, ApiError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Q {
+            page: Option<usize>,
+        }
+        match axum::extract::Query::<Q>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(Q { page })) => Ok(PageQuery(page.unwrap_or(1))),
+            Err(e) => Err(rejected(e.status(), e.body_text())),
+        }
+    }
+}
+
+/// Each destination's backlog and the delivery log, newest first, as the admin page shows them.
+#[derive(Serialize)]
+pub struct DeliveriesDto {
+    destinations: Vec<LaneDto>,
+    deliveries: Vec<DeliveryDto>,
+    /// The `page` that holds older rows, when there are any.
+    next_page: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct LaneDto {
+    name: String,
+    pending: u64,
+    oldest_pending_at: Option<String>,
+    dead: u64,
+    last_attempt_at: Option<String>,
+    last_result: Option<String>,
+    last_error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DeliveryDto {
+    id: i64,
+    destination: String,
+    event: String,
+    /// `pending`, `delivered`, `dead` or `cancelled`; a `dead` one can be retried.
+    state: String,
+    attempts: u32,
+    last_error: Option<String>,
+    created_at: String,
+    attempted_at: Option<String>,
+    delivered_at: Option<String>,
+}
+
+/// `GET /api/v1/admin/notifications?page=N`: what the notifications page shows, for scripts
+/// that watch for dead letters.
+pub async fn deliveries(
+    State(state): State<WebState>,
+    _: ApiClient,
+    PageQuery(page): PageQuery,
+) -> Answer<Json<DeliveriesDto>> {
+    if !(1..=100_000).contains(&page) {
+        return Err(WebError::BadRequest("page is a number from 1 to 100000.".into()).into());
+    }
+    let destinations = state
+        .reader
+        .lane_summaries()
+        .await?
+        .into_iter()
+        .map(|s| {
+            let (at, result, error) = match s.last_attempt {
+                Some((at, result, error)) => (Some(at.rfc3339()), Some(result), error),
+                None => (None, None, None),
+            };
+            LaneDto {
+                name: s.destination,
+                pending: s.pending,
+                oldest_pending_at: s.oldest_pending.map(|t| t.rfc3339()),
+                dead: s.dead,
+                last_attempt_at: at,
+                last_result: result,
+                last_error: error,
+            }
+        })
+        .collect();
+    let mut log = state
+        .reader
+        .deliveries(DELIVERIES_PER_PAGE + 1, (page - 1) * DELIVERIES_PER_PAGE)
+        .await?;
+    let older = log.len() > DELIVERIES_PER_PAGE;
+    log.truncate(DELIVERIES_PER_PAGE);
+    Ok(Json(DeliveriesDto {
+        destinations,
+        deliveries: log
+            .into_iter()
+            .map(|r| DeliveryDto {
+                id: r.id,
+                destination: r.destination,
+                event: r.kind,
+                state: r.state,
+                attempts: r.attempts,
+                last_error: r.last_error,
+                created_at: r.created_at.rfc3339(),
+                attempted_at: r.attempted_at.map(|t| t.rfc3339()),
+                delivered_at: r.delivered_at.map(|t| t.rfc3339()),
+            })
+            .collect(),
+        next_page: older.then_some(page + 1),
+    }))
+}
+
+/// What a retry changed.
+#[derive(Serialize)]
+pub struct RetriedDto {
+    id: i64,
+    state: &'static str,
+}
+
+/// `POST /api/v1/admin/notifications/{id}/retry`: a dead letter goes back to pending with a
+/// fresh deadline, as the page's Retry does; 409 unless it is dead and its destination still
+/// configured.
+pub async fn retry_delivery(
+    State(state): State<WebState>,
+    _: ApiClient,
+    Id(id): Id,
+) -> Answer<Json<RetriedDto>> {
+    actions::retry_delivery(&admin(&state)?.actions, ACTOR, id).await?;
+    Ok(Json(RetriedDto {
+        id,
+        state: "pending",
+    }))
 }

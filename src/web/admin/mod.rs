@@ -93,6 +93,11 @@ pub fn router() -> Router<WebState> {
             delete(api::cancel_maintenance),
         )
         .route("/api/v1/admin/reload", post(api::reload))
+        .route("/api/v1/admin/notifications", get(api::deliveries))
+        .route(
+            "/api/v1/admin/notifications/{id}/retry",
+            post(api::retry_delivery),
+        )
         .route("/api/v1/admin/{*rest}", any(api::not_found))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
