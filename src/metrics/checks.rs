@@ -5,8 +5,9 @@
 //! not a label set per series. Series follow blackbox_exporter's names, types and help. Nothing
 //! here decides anything, and nothing here reads the clock or the network.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::ops::Bound::{Excluded, Unbounded};
 use std::time::Duration;
 
 use crate::config::Check;
@@ -14,10 +15,11 @@ use crate::model::{CheckId, Phase, ProbeKind, State, Status};
 use crate::probe::{Outcome, Reason};
 use crate::uptime::WINDOWS;
 
-/// Every check's row, by id.
+/// Every check's row, in the order of their ids: a scrape written in pieces resumes after the
+/// last id it wrote, even when checks come and go between pieces.
 #[derive(Default)]
 pub(super) struct Table {
-    rows: HashMap<CheckId, Row>,
+    rows: BTreeMap<CheckId, Row>,
 }
 
 /// One check's values.
@@ -487,11 +489,26 @@ fn write_reasons(row: &Row, lines: &mut Lines<'_>, which: usize) {
 }
 
 impl Table {
-    /// Appends `family`'s header and every row's samples of it.
-    pub(super) fn write(&self, family: &Family, out: &mut String) {
-        let _ = writeln!(out, "# HELP {} {}", family.name, family.help);
-        let _ = writeln!(out, "# TYPE {} {}", family.name, family.kind);
-        for row in self.rows.values() {
+    /// Appends the samples of `family` of at most `rows` rows, those after `after` (the header
+    /// first when `after` is `None`). Returns the last row written when more may follow.
+    pub(super) fn write(
+        &self,
+        family: &Family,
+        after: Option<&CheckId>,
+        rows: usize,
+        out: &mut String,
+    ) -> Option<CheckId> {
+        if after.is_none() {
+            let _ = writeln!(out, "# HELP {} {}", family.name, family.help);
+            let _ = writeln!(out, "# TYPE {} {}", family.name, family.kind);
+        }
+        let range = match after {
+            Some(id) => self.rows.range::<CheckId, _>((Excluded(id), Unbounded)),
+            None => self.rows.range::<CheckId, _>(..),
+        };
+        let mut last = None;
+        let mut written = 0;
+        for (id, row) in range.take(rows) {
             let mut lines = Lines {
                 out: &mut *out,
                 name: family.name,
@@ -499,7 +516,10 @@ impl Table {
                 kind: row.kind.as_str(),
             };
             (family.write)(row, &mut lines);
+            last = Some(id);
+            written += 1;
         }
+        last.filter(|_| written == rows).cloned()
     }
 }
 

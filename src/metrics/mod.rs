@@ -12,7 +12,7 @@ mod process;
 mod store;
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus::{
@@ -21,6 +21,7 @@ use prometheus::{
 };
 
 use crate::config::Check;
+use crate::model::CheckId;
 use crate::monitor::State;
 use crate::probe::{Outcome, Reason};
 
@@ -40,6 +41,64 @@ pub struct Metrics {
     store_commit: Histogram,
     notifications: Notifications,
     store: store::StoreSeries,
+}
+
+/// Checks per piece of a family: about 100 KB of text, and the table's lock held for that long.
+const ROWS_PER_PIECE: usize = 512;
+
+/// The `/metrics` text, one piece at a time (see [`Metrics::exposition`]).
+pub struct Exposition {
+    head: Option<String>,
+    metrics: Arc<Metrics>,
+    cursor: Cursor,
+}
+
+impl Iterator for Exposition {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        if let Some(head) = self.head.take() {
+            return Some(head);
+        }
+        let mut out = String::new();
+        self.cursor
+            .write_next(&self.metrics, &mut out)
+            .then_some(out)
+    }
+}
+
+/// Where the per-check text resumes: a family of [`checks::FAMILIES`] (the sources and the
+/// process after the last), and the check after which its rows go on.
+#[derive(Default)]
+struct Cursor {
+    family: usize,
+    after: Option<CheckId>,
+}
+
+impl Cursor {
+    /// Appends the next piece; false once everything was written. The table's lock is held for
+    /// one piece, so the recorder waits at most that long.
+    fn write_next(&mut self, metrics: &Metrics, out: &mut String) -> bool {
+        match checks::FAMILIES.get(self.family) {
+            Some(family) => {
+                self.after =
+                    metrics
+                        .table()
+                        .write(family, self.after.as_ref(), ROWS_PER_PIECE, out);
+                if self.after.is_none() {
+                    self.family += 1;
+                }
+                true
+            }
+            None if self.family == checks::FAMILIES.len() => {
+                metrics.write_sources(out);
+                process::write(out);
+                self.family += 1;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// What is read at scrape time: queue lengths and the database files.
@@ -242,20 +301,32 @@ impl Metrics {
         n.oldest.set(oldest_seconds);
     }
 
-    /// The Prometheus text exposition (format 0.0.4).
+    /// The Prometheus text exposition (format 0.0.4), whole: for tests and benchmarks; `/metrics`
+    /// sends [`Metrics::exposition`]'s pieces instead.
     pub fn render(&self) -> Result<String, prometheus::Error> {
+        let mut out = self.head()?;
+        let mut cursor = Cursor::default();
+        while cursor.write_next(self, &mut out) {}
+        Ok(out)
+    }
+
+    /// The same text as [`Metrics::render`] in pieces of at most [`ROWS_PER_PIECE`] checks of
+    /// one family, each written when it is taken, so a scrape of 10,000 checks never holds its
+    /// tens of megabytes at once. The registry's series are gathered now: an error is known
+    /// before anything is sent.
+    pub fn exposition(self: &Arc<Self>) -> Result<Exposition, prometheus::Error> {
+        Ok(Exposition {
+            head: Some(self.head()?),
+            metrics: Arc::clone(self),
+            cursor: Cursor::default(),
+        })
+    }
+
+    /// The daemon-wide series of the registry: the first piece.
+    fn head(&self) -> Result<String, prometheus::Error> {
         let mut buf = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buf)?;
-        let mut out = String::from_utf8(buf).map_err(|e| prometheus::Error::Msg(e.to_string()))?;
-        let rows = self.table().len();
-        out.reserve(rows * 3072);
-        // One family at a time, so the recorder waits at most one family's writing.
-        for family in checks::FAMILIES {
-            self.table().write(family, &mut out);
-        }
-        self.write_sources(&mut out);
-        process::write(&mut out);
-        Ok(out)
+        String::from_utf8(buf).map_err(|e| prometheus::Error::Msg(e.to_string()))
     }
 
     fn write_sources(&self, out: &mut String) {

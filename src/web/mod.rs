@@ -325,18 +325,34 @@ async fn metrics(State(state): State<WebState>) -> Result<Response, WebError> {
     state
         .metrics
         .set_store(health.fault().is_none(), health.held(), health.dropped());
-    let text = state
+    let pieces = state
         .metrics
-        .render()
+        .exposition()
         .map_err(|e| WebError::Internal(e.to_string()))?;
     Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        text,
+        axum::body::Body::new(Exposition(pieces)),
     )
         .into_response())
+}
+
+/// The `/metrics` body: each piece is written when the connection takes it, never all at once.
+struct Exposition(crate::metrics::Exposition);
+
+impl hyper::body::Body for Exposition {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, Self::Error>>> {
+        let piece = self.get_mut().0.next();
+        std::task::Poll::Ready(piece.map(|text| Ok(hyper::body::Frame::data(text.into()))))
+    }
 }
 
 /// `ok`, or `degraded: ...` while the database cannot be written. Always 200: the daemon still

@@ -324,3 +324,71 @@ async fn prometheus_sees_each_check_as_its_own_instance() {
     assert_eq!(found["value"][1], "1", "{found}");
     d.stop().await;
 }
+
+/// `/metrics` is sent in pieces of a few hundred checks of one family: together they are the
+/// text `render` writes whole, with every family once and every check once in each.
+#[test]
+fn the_exposition_in_pieces_is_the_whole_text() {
+    use watchpost::clock::Timestamp;
+    use watchpost::model::State;
+    use watchpost::probe::{Failure, Outcome, Phases, Reason, Status};
+
+    let checks = 1_300;
+    let mut toml = String::new();
+    for i in 0..checks {
+        toml.push_str(&format!(
+            "[[check]]\nid = \"c{i}\"\ngroup = \"Group {}\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = 9\n",
+            i % 7
+        ));
+    }
+    let config = watchpost::config::parse(std::path::Path::new("pieces.toml"), &toml).unwrap();
+    let metrics = std::sync::Arc::new(watchpost::metrics::Metrics::new().unwrap());
+    for (i, check) in config.checks.iter().enumerate() {
+        let down = i % 3 == 0;
+        let outcome = Outcome {
+            at: Timestamp::now(),
+            status: if down { Status::Down } else { Status::Up },
+            failure: down.then(|| Failure::new(Reason::Refused, "connection refused")),
+            latency: Duration::from_millis(i as u64 % 50),
+            code: None,
+            phases: Phases::default(),
+            tls: None,
+            answers: None,
+            facts: Default::default(),
+        };
+        metrics.observe(check, &outcome);
+        metrics.set_state(check, if down { State::Down } else { State::Up });
+        for (window, _) in watchpost::uptime::WINDOWS {
+            metrics.set_uptime(check, window, Some(0.99));
+        }
+    }
+    let pieces: Vec<String> = metrics.exposition().unwrap().collect();
+    let whole = metrics.render().unwrap();
+    assert!(pieces.len() > 40, "{} pieces", pieces.len());
+    let largest = pieces.iter().map(String::len).max().unwrap();
+    assert!(
+        largest < 256 * 1024 && whole.len() > 1024 * 1024,
+        "the largest piece is {largest} bytes of {}",
+        whole.len()
+    );
+    // The process's own series (CPU, memory) move between two scrapes.
+    let steady = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with("process_") && !l.contains(" process_"))
+            .map(String::from)
+            .collect()
+    };
+    let streamed = pieces.concat();
+    assert_eq!(steady(&streamed), steady(&whole));
+    let mut seen = std::collections::HashSet::new();
+    for line in streamed.lines() {
+        assert!(seen.insert(line), "twice: {line}");
+    }
+    for family in ["probe_success", "probe_duration_seconds"] {
+        let samples = streamed
+            .lines()
+            .filter(|l| l.starts_with(&format!("{family}{{")))
+            .count();
+        assert_eq!(samples, checks, "{family}");
+    }
+}
