@@ -133,11 +133,17 @@ impl Refresher {
             .summarize_rollups(reads, move |read, hours, days| {
                 let (uptime, hours, days, cells) =
                     summarize_since(read, kept.get(&read.id), hours, days, now);
-                let bar = DayBar {
-                    days: cells,
-                    incidents: Vec::new(),
+                let bar = match cells {
+                    Cells::Same(bar) => bar,
+                    Cells::New(days) => {
+                        bars.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .share(DayBar {
+                                days,
+                                incidents: Vec::new(),
+                            })
+                    }
                 };
-                let bar = bars.lock().unwrap_or_else(|e| e.into_inner()).share(bar);
                 let past = Past {
                     hour: this_hour,
                     day: today,
@@ -202,7 +208,9 @@ impl Refresher {
                 None => bar,
             };
             let bar = match previous.checks.get(check.id.as_str()) {
-                Some(before) if before.bar == bar => before.bar.clone(),
+                Some(before) if Arc::ptr_eq(&before.bar, &bar) || before.bar == bar => {
+                    before.bar.clone()
+                }
                 _ => bar,
             };
             history
@@ -256,6 +264,14 @@ impl Time {
     }
 }
 
+/// A check's day cells as a refresh found them.
+enum Cells {
+    /// They read as the kept bar does (only today's cell can have changed, and it reads the
+    /// same): that bar, neither rebuilt nor hashed again.
+    Same(Arc<DayBar>),
+    New(Vec<DayCell>),
+}
+
 /// One check's uptime per window, its rows before the current hour and before today, and its
 /// day cells as of `now`, from the rows `read` asked for and, where `read` starts at the current
 /// hour or day, from what was kept of its past.
@@ -265,7 +281,7 @@ fn summarize_since(
     hours: &Deltas,
     days: &Deltas,
     now: Timestamp,
-) -> ([Option<f64>; 4], Time, [Time; 3], Vec<DayCell>) {
+) -> ([Option<f64>; 4], Time, [Time; 3], Cells) {
     let (this_hour, today) = (now.hour_start(), now.day_start());
     let first_hour = Timestamp(this_hour.0 - 23 * HOUR_MS);
     let first_day = Timestamp(today.0 - (DAYS - 1) * DAY_MS);
@@ -295,15 +311,22 @@ fn summarize_since(
         before_today[2].uptime_with(day_now),
     ];
     let cells = match kept_days {
-        Some(p) => p
-            .bar
-            .days
-            .iter()
-            .take(DAYS as usize - 1)
-            .copied()
-            .chain(std::iter::once(DayCell::new(today, days.get(&today))))
-            .collect(),
-        None => summarize(hours, days, first_day, now).1,
+        Some(p) => {
+            let cell = DayCell::new(today, days.get(&today));
+            match p.bar.days.last() {
+                Some(last) if last.day == today && *last == cell => Cells::Same(p.bar.clone()),
+                _ => Cells::New(
+                    p.bar
+                        .days
+                        .iter()
+                        .take(DAYS as usize - 1)
+                        .copied()
+                        .chain(std::iter::once(cell))
+                        .collect(),
+                ),
+            }
+        }
+        None => Cells::New(summarize(hours, days, first_day, now).1),
     };
     (uptime, before_hour, before_today, cells)
 }
@@ -358,4 +381,59 @@ fn shown_hash(bar: &DayBar) -> u64 {
         i.id.hash(&mut h);
     }
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A timed refresh whose today's cell reads as the kept bar's does keeps that very bar; one
+    /// whose today's cell changed gets new cells, the past ones as kept.
+    #[test]
+    fn an_unchanged_day_keeps_the_bar_a_changed_one_rebuilds_it() {
+        let now = Timestamp(1_800_000_000_000);
+        let (this_hour, today) = (now.hour_start(), now.day_start());
+        let first_day = Timestamp(today.0 - (DAYS - 1) * DAY_MS);
+        let mut up = Rollup::default();
+        up.count_probe(crate::probe::Status::Up, 1_000);
+        up.up_ms = 60_000;
+        let days = Deltas::from([(today, up)]);
+        let (_, cells) = summarize(&Deltas::new(), &days, first_day, now);
+        let past = Past {
+            hour: this_hour,
+            day: today,
+            hours: Time::default(),
+            days: [Time::default(); 3],
+            bar: Arc::new(DayBar {
+                days: cells,
+                incidents: Vec::new(),
+            }),
+        };
+        let read = RollupRead {
+            id: 1,
+            hours_since: this_hour,
+            days_since: today,
+        };
+        let Cells::Same(bar) = summarize_since(&read, Some(&past), &Deltas::new(), &days, now).3
+        else {
+            panic!("an unchanged day rebuilt the bar");
+        };
+        assert!(Arc::ptr_eq(&bar, &past.bar));
+
+        let mut down = up;
+        down.down_ms = 3_600_000;
+        let changed = Deltas::from([(today, down)]);
+        let Cells::New(cells) =
+            summarize_since(&read, Some(&past), &Deltas::new(), &changed, now).3
+        else {
+            panic!("a changed day kept the old bar");
+        };
+        assert_eq!(cells.len(), DAYS as usize);
+        assert_eq!(
+            cells[..DAYS as usize - 1],
+            past.bar.days[..DAYS as usize - 1]
+        );
+        assert_eq!(cells.last(), Some(&DayCell::new(today, Some(&down))));
+        assert_ne!(cells.last(), past.bar.days.last());
+    }
 }

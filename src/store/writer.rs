@@ -34,6 +34,12 @@ use crate::uptime::{Deltas, add_span};
 const QUEUE: usize = 8192;
 /// Most writes committed in one transaction.
 const BATCH: usize = 4096;
+/// How long probe writes nobody waits for may gather before their commit: one commit (and its
+/// WAL frames) per this, not one per result; a `kill -9` loses at most this much of them.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(200);
+/// How often the queue is looked at while a batch gathers: a write someone waits for waits
+/// at most this much longer.
+const GATHER_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// A write for the writer thread.
 pub enum Write {
@@ -139,6 +145,39 @@ impl Write {
             Write::Announce(e) => Write::Announce(e.clone()),
             _ => return None,
         })
+    }
+
+    /// Whether a batch of only such writes may wait [`LINGER`] for more: the probes' results,
+    /// spans and evidence, which nobody waits for and which announce nothing.
+    fn may_linger(&self) -> bool {
+        matches!(
+            self,
+            Write::Result { .. } | Write::Spans { .. } | Write::AddEvidence { .. }
+        )
+    }
+}
+
+/// Adds what is queued to `batch` and, while all of it may linger, what comes for up to
+/// [`LINGER`]; stops at once for a write someone waits for, a full batch or the senders' going.
+fn gather(rx: &mut mpsc::Receiver<Write>, batch: &mut Vec<Write>) {
+    let until = std::time::Instant::now() + LINGER;
+    let mut lingering = batch.iter().all(Write::may_linger);
+    loop {
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(w) => {
+                    lingering &= w.may_linger();
+                    batch.push(w);
+                }
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => return,
+            }
+        }
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if !lingering || batch.len() >= BATCH || left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(GATHER_POLL));
     }
 }
 
@@ -287,12 +326,7 @@ fn run(
                 break;
             };
             batch.push(first);
-            while batch.len() < BATCH {
-                match rx.try_recv() {
-                    Ok(w) => batch.push(w),
-                    Err(_) => break,
-                }
-            }
+            gather(&mut rx, &mut batch);
         } else {
             // The last commit failed for the storage: keep taking writes (so probing goes on),
             // held in memory, and try again in a while.
@@ -560,3 +594,7 @@ fn apply(
     // A notification exists exactly when its event is committed: same transaction.
     outbox.enqueue(tx, happened, Timestamp::now())
 }
+
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;
