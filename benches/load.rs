@@ -4,7 +4,9 @@
 //! CPU per request.
 //!
 //! Run: `cargo bench --bench load`. Knobs (environment): `CHECKS` (1000), `CONNECTIONS` (32),
-//! `SECONDS` (10), `TARGET` (`/`), `GZIP` (1: ask for gzip as browsers do), `INTERVAL` (60, in s).
+//! `SECONDS` (10), `TARGET` (`/`), `GZIP` (1: ask for gzip as browsers do), `INTERVAL` (60, in s),
+//! `READY_SECONDS` (300: how long the daemon may take to serve `/healthz`). Before the run it
+//! prints the time to ready and `/`'s size raw and gzipped, as a first visitor gets it.
 
 mod common;
 
@@ -52,16 +54,22 @@ async fn main() {
 
     // First run: creates the database and registers the checks; then 89 days of history.
     let mut daemon = start(&config);
-    wait_ready(addr).await;
+    wait_ready(addr, &mut daemon).await;
     stop(&mut daemon);
     seed_history(&dir.path().join("watchpost.db"));
 
     let mut daemon = start(&config);
-    wait_ready(addr).await;
+    let ready = wait_ready(addr, &mut daemon).await;
     // Let the first probes land and the history refresher read the seeded days.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let pid = daemon.id();
     let rss_before = rss_kib(pid);
+    // The front page once, as a first visitor gets it: time to the whole answer, and its size.
+    let (plain_time, plain) = fetch_once(addr, "/", false).await;
+    let (gzip_time, gzipped) = fetch_once(addr, "/", true).await;
+    println!(
+        "ready (/healthz 200) {ready:?} after start; GET / with {checks} checks: {plain} bytes raw in {plain_time:?}, {gzipped} bytes gzipped in {gzip_time:?}; daemon RSS {rss_before} KiB"
+    );
 
     let request = format!(
         "GET {target} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: watchpost-load\r\n{}\r\n",
@@ -113,8 +121,16 @@ async fn main() {
     );
 }
 
-async fn wait_ready(addr: SocketAddr) {
-    for _ in 0..200 {
+/// Waits until `/healthz` answers 200, for at most `READY_SECONDS` (default 300): with 10,000
+/// checks and their history the daemon takes far longer than a small config to start serving.
+/// Panics early if the daemon exits meanwhile. Answers how long it took.
+async fn wait_ready(addr: SocketAddr, daemon: &mut Child) -> Duration {
+    let started = Instant::now();
+    let limit = Duration::from_secs(knob("READY_SECONDS", 300));
+    while started.elapsed() < limit {
+        if let Ok(Some(status)) = daemon.try_wait() {
+            panic!("watchpost exited before serving ({status})");
+        }
         if let Ok(mut s) = TcpStream::connect(addr).await {
             let req = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
             let mut out = Vec::new();
@@ -122,12 +138,12 @@ async fn wait_ready(addr: SocketAddr) {
                 && s.read_to_end(&mut out).await.is_ok()
                 && out.starts_with(b"HTTP/1.1 200")
             {
-                return;
+                return started.elapsed();
             }
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("watchpost did not start on {addr}");
+    panic!("watchpost did not serve /healthz on {addr} within {limit:?}");
 }
 
 /// `connections` keep-alive connections sending `request` back to back for `length`; returns
@@ -163,6 +179,24 @@ async fn run(
         bytes += b;
     }
     (all, bytes)
+}
+
+/// One request on a fresh connection: its time and the body's length.
+async fn fetch_once(addr: SocketAddr, path: &str, gzip: bool) -> (Duration, usize) {
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{}\r\n",
+        if gzip {
+            "Accept-Encoding: gzip\r\n"
+        } else {
+            ""
+        }
+    );
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(addr).await.expect("connecting");
+    stream.write_all(request.as_bytes()).await.expect("sending");
+    let mut buf = vec![0u8; 1 << 20];
+    let length = read_response(&mut stream, &mut buf).await;
+    (started.elapsed(), length)
 }
 
 /// Reads one response with a `Content-Length` body; returns the body's length.

@@ -1,8 +1,9 @@
 //! Whether the database can be written, as the writer thread found it, and the probe results it
-//! holds in memory meanwhile: a bounded queue, oldest dropped (and counted) past its size.
+//! holds in memory meanwhile: a bounded queue, oldest dropped (and counted) past its size; and
+//! whether the full check run after start found the file damaged.
 //!
-//! The writer alone changes this state; `/healthz`, the admin banner and the metrics read it.
-//! It never touches SQLite.
+//! The writer and that check alone change this state; `/healthz`, the admin banner and the
+//! metrics read it. It never touches SQLite.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +33,7 @@ pub struct Health(Arc<Inner>);
 #[derive(Default)]
 struct Inner {
     fault: Mutex<Option<Fault>>,
+    damage: Mutex<Option<Fault>>,
     held: AtomicU64,
     dropped: AtomicU64,
 }
@@ -44,6 +46,23 @@ impl Health {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// The damage the full check after start found in the database file; it stays until restart.
+    pub fn damage(&self) -> Option<Fault> {
+        self.0
+            .damage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Records what the full check after start found wrong with the file.
+    pub(super) fn damaged(&self, error: &Error) {
+        *self.0.damage.lock().unwrap_or_else(PoisonError::into_inner) = Some(Fault {
+            since: Timestamp::now(),
+            error: error.to_string(),
+        });
     }
 
     /// Writes held in memory, waiting for the database.

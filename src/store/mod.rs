@@ -95,10 +95,11 @@ impl Store {
             })?;
         }
         let mut conn = rusqlite::Connection::open(path)?;
-        schema::check_whole(&conn, path)?;
+        schema::check_start(&conn, path)?;
         schema::configure(&conn)?;
         schema::migrate(&mut conn)?;
         let (writer, thread) = writer::spawn(conn);
+        check_in_background(path, writer.health().clone());
         Ok(Store {
             reader: Reader::sharing(path, writer.stale.clone()),
             writer,
@@ -113,6 +114,40 @@ impl Store {
         if self.thread.join().is_err() {
             tracing::error!("the storage writer thread panicked");
         }
+    }
+}
+
+/// Reads every page of the file once (`PRAGMA quick_check`) on a thread of its own, after the
+/// cheap check at start: damage found is logged and reported in `health` (`/healthz`).
+fn check_in_background(path: &Path, health: Health) {
+    let path = path.to_path_buf();
+    let spawned = std::thread::Builder::new()
+        .name("watchpost-check".into())
+        .spawn(move || {
+            let started = std::time::Instant::now();
+            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let checked = rusqlite::Connection::open_with_flags(&path, flags)
+                .map_err(Error::from)
+                .and_then(|conn| {
+                    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+                    schema::check_whole(&conn, &path)
+                });
+            match checked {
+                Ok(()) => {
+                    tracing::debug!(took = ?started.elapsed(), "the database's pages all read back");
+                }
+                Err(e @ Error::Corrupt { .. }) => {
+                    tracing::error!(error = %crate::logline::escaped(&e), "the full check after start found damage");
+                    health.damaged(&e);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %crate::logline::escaped(&e), "the database could not be checked whole");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "the database is not checked whole: no thread for it");
     }
 }
 

@@ -355,13 +355,14 @@ impl hyper::body::Body for Exposition {
     }
 }
 
-/// `ok`, or `degraded: ...` while the database cannot be written. Always 200: the daemon still
-/// probes and holds the results, and a liveness check that restarted it would lose them; alert
-/// on the body or on `watchpost_store_writable`.
+/// `ok`, or `degraded: ...` while the database cannot be written or once the full check after
+/// start found it damaged. Always 200: the daemon still probes and holds the results, and a
+/// liveness check that restarted it would lose them; alert on the body or on
+/// `watchpost_store_writable`.
 async fn healthz(State(state): State<WebState>) -> String {
     let health = &state.store_health;
-    match health.fault() {
-        None => "ok\n".into(),
+    let mut out = match health.fault() {
+        None => String::new(),
         Some(f) => format!(
             "degraded: the database cannot be written since {} ({}); {} writes held in memory (at most {}), {} dropped\n",
             f.since.rfc3339(),
@@ -370,5 +371,15 @@ async fn healthz(State(state): State<WebState>) -> String {
             crate::store::HELD_MAX,
             health.dropped()
         ),
+    };
+    if let Some(d) = health.damage() {
+        out.push_str(&format!(
+            "degraded: the full check after start found the database damaged ({})\n",
+            d.error.replace(['\n', '\r'], " ")
+        ));
     }
+    if out.is_empty() {
+        out.push_str("ok\n");
+    }
+    out
 }

@@ -1,7 +1,8 @@
 //! Storage faults made by the OS, not mocks: a file-size limit (RLIMIT_FSIZE, set on the running
 //! daemon with `prlimit`) that fails every write as a full disk would, an immutable database
 //! (`chattr +i`, which fails writes on descriptors already open, root included), and a database
-//! whose pages were overwritten. Probing goes on, results wait in memory, `/healthz` and the
+//! whose pages were overwritten (refused at start, or found by the full check after start when
+//! the damage is deep in the history). Probing goes on, results wait in memory, `/healthz` and the
 //! admin pages say so, and nothing held is lost when writes succeed again.
 
 use std::io::{Seek, SeekFrom, Write as _};
@@ -301,4 +302,58 @@ fn a_damaged_database_stops_the_start_naming_the_file_and_the_backup() {
     assert!(log.contains(&db.display().to_string()), "{log}");
     assert!(log.contains("is damaged"), "{log}");
     assert!(log.contains("watchpost backup"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damage_deep_in_the_history_is_found_after_start_and_reported_on_healthz() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = write_config(dir.path(), port, accepting_target(), 3, 50);
+    let child = spawn_daemon(&config, port);
+    std::thread::sleep(Duration::from_millis(300));
+    stop(child);
+    let db = dir.path().join("w.db");
+    // Recent history enough for a results b-tree of many leaves (kept by the prune at start),
+    // all in the main file.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+         INSERT OR IGNORE INTO results (check_id, at, status, latency_us)
+         SELECT (SELECT min(id) FROM checks), (unixepoch() - 30000 + i) * 1000, 0, 300 FROM n;
+         PRAGMA wal_checkpoint(TRUNCATE);",
+    )
+    .unwrap();
+    // A leaf in the middle of `results`, which the check at start does not read.
+    let leaves: Vec<i64> = conn
+        .prepare(
+            "SELECT pageno FROM dbstat WHERE name = 'results' AND pagetype = 'leaf' ORDER BY path",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let page_size: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    drop(conn);
+    assert!(leaves.len() > 10, "{} leaves", leaves.len());
+    let middle = leaves[leaves.len() / 2];
+    let mut file = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    file.seek(SeekFrom::Start(((middle - 1) * page_size) as u64))
+        .unwrap();
+    file.write_all(&vec![0xA5; page_size as usize]).unwrap();
+    drop(file);
+
+    let child = spawn_daemon(&config, port);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    assert_eq!(
+        daemon::get(addr, "/").await.status,
+        200,
+        "the page is served"
+    );
+    let body = wait_body(port, "/healthz", |b| b.contains("damaged")).await;
+    assert!(body.starts_with("degraded: "), "{body}");
+    assert!(body.contains(&db.display().to_string()), "{body}");
+    stop(child);
 }
