@@ -87,9 +87,9 @@ async fn main() {
     let (nginx, target) = start_nginx(dir.path()).await;
     println!("target: nginx on {target}");
     println!(
-        "| case | probes/s (blackbox / watchpost) | CPU s per 1,000 probes (blackbox / watchpost) | ratio | watchpost RSS / peak | lateness p50 / p99 / max | DB growth per day |"
+        "| case | probes/s (blackbox / watchpost) | CPU s per 1,000 probes (blackbox / watchpost) | ratio | watchpost RSS / peak | lateness p50 / p99 / max | DB growth per day | start-up (peak RSS then) |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     for case in CASES
         .iter()
         .filter(|c| wanted.as_deref().is_none_or(|w| w == c.name))
@@ -108,7 +108,7 @@ async fn main() {
             format!("{:.1}×", b.cpu_per_1000 / wp.cpu_per_1000)
         });
         println!(
-            "| {} | {bb_rate} / {:.0} | {bb_cpu} / {:.3} ({:.2} cores) | {ratio} | {:.1} / {:.1} MB | {} | {:.0} MB |",
+            "| {} | {bb_rate} / {:.0} | {bb_cpu} / {:.3} ({:.2} cores) | {ratio} | {:.1} / {:.1} MB | {} | {:.0} MB | {:.1} s ({:.1} MB) |",
             case.name,
             wp.rate,
             wp.cpu_per_1000,
@@ -117,6 +117,8 @@ async fn main() {
             wp.hwm_kib as f64 / 1024.0,
             wp.lateness,
             wp.growth_per_day / 1e6,
+            wp.startup,
+            wp.hwm_at_start as f64 / 1024.0,
         );
     }
     drop(nginx);
@@ -304,6 +306,10 @@ struct Daemon {
     hwm_kib: u64,
     lateness: String,
     growth_per_day: f64,
+    /// Seconds from launch to `/healthz` answering 200.
+    startup: f64,
+    /// Peak RSS when `/healthz` first answered: what start-up alone cost.
+    hwm_at_start: u64,
 }
 
 /// The release daemon with the case's checks against `target`.
@@ -345,8 +351,11 @@ async fn run_daemon(dir: &Path, case: &Case, target: SocketAddr, window: Duratio
         stop(&mut daemon);
         seed_history(&db);
     }
+    let launched = Instant::now();
     let mut daemon = start(&config);
     wait_http(addr, "/healthz").await;
+    let startup = launched.elapsed().as_secs_f64();
+    let hwm_at_start = status_kib(daemon.id(), "VmHWM:");
     // Every check has had its first probe, and the recorder its first batches.
     tokio::time::sleep(Duration::from_secs(case.interval + 2)).await;
     let pid = daemon.id();
@@ -370,6 +379,8 @@ async fn run_daemon(dir: &Path, case: &Case, target: SocketAddr, window: Duratio
         hwm_kib,
         lateness: lateness(&lag_before, &lag_after),
         growth_per_day: (bytes_after - bytes_before) as f64 * 86_400.0 / elapsed,
+        startup,
+        hwm_at_start,
     }
 }
 

@@ -109,7 +109,13 @@ impl Reloader {
     }
 
     async fn try_reload(&mut self) -> Result<Changes, String> {
-        let new = config::load(&self.config.path).map_err(|e| e.to_string())?;
+        // Reading and validating 100,000 checks takes a core for half a second: not on a worker
+        // the probes' timers and the web share.
+        let path = self.config.path.clone();
+        let new = tokio::task::spawn_blocking(move || config::load(&path))
+            .await
+            .map_err(|e| format!("reading the config: {e}"))?
+            .map_err(|e| e.to_string())?;
         refuse_restart_only(&self.config, &new)?;
         if !same_admin(&self.config, &new) {
             tracing::warn!("[admin] changed: users and tokens take effect at the next restart");

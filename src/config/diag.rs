@@ -65,6 +65,12 @@ impl<'a> Problems<'a> {
         });
     }
 
+    /// Forgets every problem reported, to report the file's again from the start.
+    pub(super) fn clear(&mut self) {
+        self.list.clear();
+        self.refused.clear();
+    }
+
     /// Notes that `key` of the table at `table` was reported and left out.
     pub(super) fn refused(&mut self, table: Range<usize>, key: String) {
         self.refused.push((table, key));

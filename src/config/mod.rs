@@ -16,6 +16,7 @@ mod raw;
 mod recover;
 mod sections;
 mod smtp;
+mod split;
 mod subscriptions;
 mod tcp;
 #[cfg(test)]

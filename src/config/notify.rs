@@ -96,9 +96,37 @@ pub struct Destination {
     pub group_window: Duration,
 }
 
+/// The ids and groups of every `[[check]]` written, valid or not: what a destination's filters
+/// may name. Gathered while the checks are read one by one, since none is kept.
+#[derive(Default)]
+pub(super) struct Written {
+    pub(super) ids: HashSet<String>,
+    pub(super) groups: HashSet<String>,
+}
+
+impl Written {
+    /// Notes one check as written.
+    pub(super) fn note(&mut self, c: &raw::Check) {
+        if let Some(id) = &c.id {
+            self.ids.insert(id.get_ref().clone());
+        }
+        if let Some(g) = &c.group
+            && !g.get_ref().is_empty()
+        {
+            self.groups.insert(g.get_ref().clone());
+        }
+    }
+}
+
 /// `[[notify]]`, `[smtp]` and `[notifications]`. The filters are checked against every
 /// `[[check]]` written, valid or not, so a bad check is reported once, at the check.
-pub(super) fn notify(raw: &raw::Config, path: &Path, env: Env<'_>, p: &mut Problems<'_>) -> Notify {
+pub(super) fn notify(
+    raw: &raw::Config,
+    written: &Written,
+    path: &Path,
+    env: Env<'_>,
+    p: &mut Problems<'_>,
+) -> Notify {
     let timing = timing(raw.notifications.as_ref(), p);
     let cert_days = cert_days(raw.notifications.as_ref(), p);
     let dir = path.parent().unwrap_or(Path::new(""));
@@ -106,14 +134,9 @@ pub(super) fn notify(raw: &raw::Config, path: &Path, env: Env<'_>, p: &mut Probl
         .smtp
         .as_ref()
         .and_then(|s| super::smtp::smtp(s, dir, env, p));
-    let field = |f: fn(&raw::Check) -> &Option<Spanned<String>>| {
-        raw.checks
-            .iter()
-            .filter_map(move |c| f(c.get_ref()).as_ref().map(|v| v.get_ref().as_str()))
-    };
     let known = Known {
-        checks: field(|c| &c.id).collect(),
-        groups: field(|c| &c.group).filter(|g| !g.is_empty()).collect(),
+        checks: &written.ids,
+        groups: &written.groups,
         smtp: raw.smtp.is_some(),
         group_window: timing.group_window,
     };
@@ -156,8 +179,8 @@ fn cert_days(raw: Option<&Spanned<raw::Notifications>>, p: &mut Problems<'_>) ->
 
 /// What a destination's keys are checked against.
 struct Known<'a> {
-    checks: HashSet<&'a str>,
-    groups: HashSet<&'a str>,
+    checks: &'a HashSet<String>,
+    groups: &'a HashSet<String>,
     smtp: bool,
     group_window: Duration,
 }

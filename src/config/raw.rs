@@ -20,8 +20,10 @@ pub(super) struct Config {
     pub storage: Storage,
     #[serde(default)]
     pub defaults: Defaults,
+    /// `validate` takes `[[check]]` out of the document and reads each element on its own; this
+    /// is left only a `check` that is not an array of tables, to refuse it.
     #[serde(default, rename = "check")]
-    pub checks: Vec<Spanned<Check>>,
+    pub _checks: Vec<de::IgnoredAny>,
     #[serde(default)]
     pub maintenance: Vec<Spanned<Maintenance>>,
     pub admin: Option<Spanned<Admin>>,

@@ -1,34 +1,25 @@
-//! Reading a file that toml's serde mirror refuses, so that every problem in it is reported: each
-//! syntax error, and every unknown key and wrongly-typed value, each at its own location.
+//! Reading the parsed document into toml's serde mirror so that every problem in it is reported:
+//! every unknown key and wrongly-typed value, each at its own location.
 //!
-//! serde stops at the first unknown key or wrong type. Here the parsed document is deserialized,
-//! the item an error points at is dropped, and the rest is tried again until it is accepted; the
-//! elements of `[[check]]`, `[[maintenance]]` and `[[notify]]` are tried one by one first, so a file
-//! with a problem in every check is still read in linear time. Only the error path comes here; it
-//! never accepts a file, since every dropped item was reported.
+//! serde stops at the first unknown key or wrong type. Here a table is deserialized, the item an
+//! error points at is dropped, and the rest is tried again until it is accepted; the elements of
+//! `[[maintenance]]` and `[[notify]]` are tried one by one first (`validate` hands each
+//! `[[check]]` here on its own), so a file with a problem in every element is still read in linear
+//! time. Every dropped item is reported, so a file with one is never accepted.
 
 use std::collections::HashSet;
 use std::ops::Range;
 
 use serde::de::DeserializeOwned;
 use serde_spanned::Spanned;
-use toml::de::{DeArray, DeTable, DeValue, ValueDeserializer};
+use toml::de::{DeArray, DeValue, ValueDeserializer};
 
 use super::diag::Problems;
 use super::raw;
 
-/// The file with every refused item left out, each reported into `p`; `None` after a syntax
-/// error (all of them reported), when what is left of the document cannot be trusted.
-pub(super) fn recover(src: &str, p: &mut Problems<'_>) -> Option<raw::Config> {
-    let (root, errors) = DeTable::parse_recoverable(src);
-    if !errors.is_empty() {
-        for e in errors {
-            p.at(e.span().unwrap_or(0..0), e.message().trim_end().to_string());
-        }
-        return None;
-    }
-    let span = root.span();
-    let mut root = Spanned::new(span, DeValue::Table(root.into_inner()));
+/// The file's tables apart from its checks (which `validate` reads one by one), with every refused
+/// item left out and reported into `p`; `None` when an error points at the document itself.
+pub(super) fn root(mut root: Spanned<DeValue<'_>>, p: &mut Problems<'_>) -> Option<raw::Config> {
     if let DeValue::Table(table) = root.get_mut() {
         for (key, value) in table.iter_mut() {
             match key.get_ref().as_ref() {
@@ -56,7 +47,7 @@ fn each<T: DeserializeOwned>(value: &mut Spanned<DeValue<'_>>, p: &mut Problems<
 
 /// Deserializes `value` as a `T`, reporting each error and dropping the item it points at until
 /// the rest is accepted; `None` when an error points at `value` itself.
-fn accept<T: DeserializeOwned>(
+pub(super) fn accept<T: DeserializeOwned>(
     value: &mut Spanned<DeValue<'_>>,
     p: &mut Problems<'_>,
 ) -> Option<T> {

@@ -9,11 +9,18 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use serde::Deserialize;
+use serde_spanned::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
 use super::check::check;
 use super::diag::Problems;
 use super::env::Env;
+use super::notify::Written;
 use super::raw;
+use super::recover::{accept, root as recover};
 use super::sections::{admin, defaults, recurring, server, storage};
+use super::split;
 use super::{Check, Config, Error};
 use crate::maintenance::Recurring;
 
@@ -32,40 +39,117 @@ pub(super) fn build(path: &Path, src: &str, env: Env<'_>) -> Result<Config, Erro
 }
 
 /// The config, or `None` with every problem reported into `p`.
+///
+/// A file with `[[check]]` headers is cut at them (`split`): the rest is parsed as one document,
+/// each check on its own, read into the serde mirror, validated and dropped before the next. So
+/// loading holds one check's tokens, tree and mirror at a time, never 100,000 of them. A piece
+/// that does not parse, or a `check` outside the headers, sends it back to the whole file.
 fn build_into(path: &Path, src: &str, env: Env<'_>, p: &mut Problems<'_>) -> Option<Config> {
-    // The fast path reads the file in one go; a refused file is read again piece by piece so
-    // that every problem in it is reported, and then validated as far as it goes.
-    let raw: raw::Config = match toml::from_str(src) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let raw = super::recover::recover(src, p);
-            if p.is_empty() {
-                // Read piece by piece the file passed: say what the whole-file read said.
-                p.at(e.span().unwrap_or(0..0), e.message().trim_end().to_string());
-                return None;
-            }
-            raw?
+    if let Some(split) = split::split(src) {
+        match from_pieces(path, src, &split, env, p) {
+            Ok(config) => return config,
+            Err(Reread) => p.clear(),
         }
-    };
+    }
+    whole(path, src, env, p)
+}
 
+/// What says a split file is to be read whole, for its errors to be the whole file's.
+struct Reread;
+
+/// The config of a file cut at its `[[check]]` headers.
+fn from_pieces(
+    path: &Path,
+    src: &str,
+    split: &split::Split<'_>,
+    env: Env<'_>,
+    p: &mut Problems<'_>,
+) -> Result<Option<Config>, Reread> {
+    let root = DeTable::parse(&split.rest).map_err(|_| Reread)?;
+    let span = root.span();
+    let table = root.into_inner();
+    if table.keys().any(|k| k.get_ref() == "check") {
+        return Err(Reread);
+    }
+    let Some(raw) = recover(Spanned::new(span, DeValue::Table(table)), p) else {
+        return Ok(None);
+    };
+    let mut pieces = split.checks.iter();
+    let mut broken = false;
+    let config = assemble(path, raw, env, p, |p| {
+        let range = pieces.next()?;
+        let Some(item) = split::check(src, range.clone()) else {
+            broken = true;
+            return None;
+        };
+        // Read without a copy; only a refused check is parsed again, to be read piece by piece.
+        match Spanned::<raw::Check>::deserialize(ValueDeserializer::from(item)) {
+            Ok(c) => Some(Some(c)),
+            Err(_) => {
+                let mut item = split::check(src, range.clone())?;
+                Some(accept::<Spanned<raw::Check>>(&mut item, p))
+            }
+        }
+    });
+    if broken { Err(Reread) } else { Ok(config) }
+}
+
+/// The config of a file read as one document: every syntax error reported, or every problem.
+fn whole(path: &Path, src: &str, env: Env<'_>, p: &mut Problems<'_>) -> Option<Config> {
+    let (root, errors) = DeTable::parse_recoverable(src);
+    if !errors.is_empty() {
+        // The document's shape is unknown after a syntax error: report them all, nothing else.
+        for e in errors {
+            p.at(e.span().unwrap_or(0..0), e.message().trim_end().to_string());
+        }
+        return None;
+    }
+    let span = root.span();
+    let mut table = root.into_inner();
+    let mut items = take_checks(&mut table).into_iter();
+    let raw = recover(Spanned::new(span, DeValue::Table(table)), p)?;
+    assemble(path, raw, env, p, |p| {
+        let mut item = items.next()?;
+        Some(accept::<Spanned<raw::Check>>(&mut item, p))
+    })
+}
+
+/// Validates the file's sections and each check `next` reads (`None` when there are no more,
+/// `Some(None)` for one refused whole), one at a time.
+fn assemble(
+    path: &Path,
+    raw: raw::Config,
+    env: Env<'_>,
+    p: &mut Problems<'_>,
+    mut next: impl FnMut(&mut Problems<'_>) -> Option<Option<Spanned<raw::Check>>>,
+) -> Option<Config> {
     let server = server(&raw.server, p);
     let storage = storage(path, &raw.storage, p);
     let defaults = defaults(&raw.defaults, p);
     let mut first_line = HashMap::new();
-    let checks: Vec<Check> = raw
-        .checks
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| check(i, c, &defaults, env, &mut first_line, p))
-        .collect();
+    let mut written = Written::default();
+    let mut checks: Vec<Check> = Vec::new();
+    let mut index = 0;
+    while let Some(read) = next(p) {
+        let Some(c) = read else {
+            continue;
+        };
+        if !raw.notify.is_empty() {
+            written.note(c.get_ref());
+        }
+        checks.extend(check(index, &c, &defaults, env, &mut first_line, p));
+        index += 1;
+    }
+    checks.shrink_to_fit();
     let maintenance: Vec<Recurring> = raw
         .maintenance
         .iter()
         .enumerate()
         .filter_map(|(i, m)| recurring(i, m, &first_line, p))
         .collect();
+    drop(first_line);
     let admin = raw.admin.as_ref().and_then(|a| admin(a, env, p));
-    let notify = super::notify::notify(&raw, path, env, p);
+    let notify = super::notify::notify(&raw, &written, path, env, p);
     let subscriptions = super::subscriptions::subscriptions(&raw, p);
 
     match (server, storage) {
@@ -80,6 +164,24 @@ fn build_into(path: &Path, src: &str, env: Env<'_>, p: &mut Problems<'_>) -> Opt
             subscriptions,
         }),
         _ => None,
+    }
+}
+
+/// The elements of `[[check]]`, taken out of the document; a `check` that is not an array stays
+/// for the mirror to refuse.
+fn take_checks<'i>(table: &mut DeTable<'i>) -> Vec<Spanned<DeValue<'i>>> {
+    let Some(key) = table.keys().find(|k| k.get_ref() == "check").cloned() else {
+        return Vec::new();
+    };
+    if !matches!(
+        table.get(&key).map(Spanned::get_ref),
+        Some(DeValue::Array(_))
+    ) {
+        return Vec::new();
+    }
+    match table.remove(&key).map(Spanned::into_inner) {
+        Some(DeValue::Array(items)) => items.into_iter().collect(),
+        _ => Vec::new(),
     }
 }
 
