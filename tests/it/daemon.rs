@@ -140,6 +140,27 @@ pub fn refused_port() -> u16 {
     .1
 }
 
+/// A loopback port that refuses connections until [`HeldPort::listen`], and is held meanwhile
+/// so no other test's listener can take it: for a target that is down and later comes back.
+pub struct HeldPort(tokio::net::TcpSocket);
+
+impl HeldPort {
+    pub fn new() -> HeldPort {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        HeldPort(socket)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.0.local_addr().unwrap().port()
+    }
+
+    /// The target comes up on the same socket: no moment when the port is free.
+    pub fn listen(self) -> std::net::TcpListener {
+        self.0.listen(128).unwrap().into_std().unwrap()
+    }
+}
+
 /// Text that must come out inert everywhere it is shown.
 pub const EVIL: &str = r#"<script>alert(1)</script> & "quoted""#;
 

@@ -122,9 +122,8 @@ fn now_ms() -> i64 {
 /// although it never recovered, and a second incident opened at the window's end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_spanning_a_window_is_one_incident_whose_uptime_leaves_the_window_out() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let held = crate::daemon::HeldPort::new();
+    let port = held.port();
     let (toml, start_ms, end_ms) = window_config(port, 3);
     let dir = tempfile::tempdir().unwrap();
     let d = daemon::start(dir.path(), &toml).await;
@@ -148,7 +147,7 @@ async fn an_outage_spanning_a_window_is_one_incident_whose_uptime_leaves_the_win
     // Still down after the window: the same incident goes on; then the target comes back.
     d.wait_json("/api/v1/status", limit, |v| check_state(v, "db") == "down")
         .await;
-    let back = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let back = held.listen();
     d.wait_json("/api/v1/status", limit, |v| check_state(v, "db") == "up")
         .await;
     let v = d

@@ -580,7 +580,8 @@ async fn a_maintenance_window_sends_no_incident_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_or_reload_that_changes_nothing_sends_nothing() {
     let rx = Receiver::start().await;
-    let port = free_port();
+    let held = crate::daemon::HeldPort::new();
+    let port = held.port();
     let toml = |late: &str| {
         config(&format!(
             "{}{}{late}[admin]\napi_tokens = [\"{}\"]\n",
@@ -619,7 +620,7 @@ async fn a_restart_or_reload_that_changes_nothing_sends_nothing() {
     .unwrap();
     let r = reload().await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let _up = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let _up = held.listen();
     rx.wait("/hook", has("incident.resolved")).await;
     let hits = rx.wait("/late", has("incident.resolved")).await;
     let seen: Vec<String> = events(&hits).into_iter().map(|(e, _)| e).collect();

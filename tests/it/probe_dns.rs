@@ -102,9 +102,11 @@ async fn a_server_that_never_answers_ends_the_probe_at_its_timeout() {
         "{}",
         f.message
     );
+    // The server never answers: ending at all soon after the timeout proves the timeout ended
+    // it; the second of slack is for a loaded machine.
     assert!(
-        took < Duration::from_millis(500),
-        "ended within timeout + 100 ms: {took:?}"
+        took < Duration::from_millis(1400),
+        "ended within timeout + 1 s: {took:?}"
     );
 }
 
