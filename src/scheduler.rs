@@ -1,8 +1,8 @@
 //! The only place that decides *when* a probe runs: one driver task holds every check's next slot
-//! in a heap and starts each probe at its slot (a check costs a heap entry and one shared record,
-//! not a task); first runs spread over the interval by a stable hash of the check id, a global cap
-//! on probes in flight, at most one probe of a check at a time, and missed slots skipped rather
-//! than replayed. Each outcome leaves with the check's `${NAME}` values taken out of its message.
+//! in a heap and starts each probe at its slot, or up to [`COALESCE`] before it with the others
+//! due by then (a check costs a heap entry and one shared record, not a task); first runs spread
+//! over the interval by a stable hash of the check id, a global cap on probes in flight, at most
+//! one probe of a check at a time, and missed slots skipped rather than replayed. Each outcome leaves with the check's `${NAME}` values taken out of its message.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -22,6 +22,11 @@ use crate::probe::{self, Outcome};
 
 /// One probe result for the recorder: the check it belongs to and its outcome.
 pub type Delivery = (CheckId, Outcome);
+
+/// How early a probe may start to go with others: the driver wakes at most once per this span,
+/// and the probes it starts together share the threads' wake-ups, instead of one wake-up per
+/// probe when thousands of checks' slots are spread over every millisecond. Never late.
+pub const COALESCE: Duration = Duration::from_millis(5);
 
 /// Probes in flight at once, across all checks.
 pub const MAX_IN_FLIGHT: usize = 512;
@@ -213,9 +218,11 @@ impl Driver {
         while self.in_flight.join_next().await.is_some() {}
     }
 
-    /// Starts the probes whose slot has come, and schedules each check's next slot.
+    /// Starts the probes whose slot has come or comes within [`COALESCE`], and schedules each
+    /// check's next slot after that.
     fn start_due(&mut self, now: Instant) {
-        while self.due.peek().is_some_and(|Reverse(d)| d.at <= now) {
+        let horizon = now + COALESCE;
+        while self.due.peek().is_some_and(|Reverse(d)| d.at <= horizon) {
             let Some(Reverse(Due { at, slot })) = self.due.pop() else {
                 break;
             };
@@ -223,7 +230,7 @@ impl Driver {
                 continue;
             }
             self.due.push(Reverse(Due {
-                at: next_slot(at, slot.check.interval, now),
+                at: next_slot(at, slot.check.interval, horizon),
                 slot: slot.clone(),
             }));
             if !self.claim(&slot, at) {
@@ -361,5 +368,58 @@ mod tests {
         assert_eq!(next_slot(at, s, at + Duration::from_secs(3)), at + s);
         assert_eq!(next_slot(at, s, at + s), at + s * 2);
         assert_eq!(next_slot(at, s, at + Duration::from_secs(25)), at + s * 3);
+    }
+
+    fn slot(id: &str) -> Arc<Slot> {
+        let toml = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[storage]\npath = \"x.db\"\n[[check]]\nid = \"{id}\"\nname = \"C\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = 9\ninterval = \"10s\"\n"
+        );
+        let config = crate::config::parse(std::path::Path::new("t.toml"), &toml)
+            .unwrap_or_else(|e| panic!("{e}"));
+        Arc::new(Slot {
+            check: config.checks.into_iter().next().unwrap(),
+            stop: CancellationToken::new(),
+            busy: AtomicU8::new(IDLE),
+            missed: AtomicU64::new(0),
+        })
+    }
+
+    #[tokio::test]
+    async fn probes_due_within_the_coalescing_span_start_together_never_late() {
+        let now = Instant::now();
+        let lag =
+            prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("lag", "lag")).unwrap();
+        let mut driver = Driver {
+            out: mpsc::channel(1).0,
+            // No permit: the started probes wait and never touch the network.
+            permits: Arc::new(Semaphore::new(0)),
+            lag,
+            epoch: now,
+            due: BinaryHeap::new(),
+            in_flight: JoinSet::new(),
+        };
+        let ms = Duration::from_millis;
+        for (id, at) in [
+            ("soon", now + ms(1)),
+            ("edge", now + COALESCE),
+            ("later", now + COALESCE + ms(1)),
+        ] {
+            driver.due.push(Reverse(Due { at, slot: slot(id) }));
+        }
+        driver.start_due(now);
+        assert_eq!(driver.in_flight.len(), 2);
+        let mut next: Vec<(String, Instant)> = std::iter::from_fn(|| driver.due.pop())
+            .map(|Reverse(d)| (d.slot.check.id.as_str().to_string(), d.at))
+            .collect();
+        next.sort_by_key(|(_, at)| *at);
+        let interval = Duration::from_secs(10);
+        assert_eq!(
+            next,
+            [
+                ("later".to_string(), now + COALESCE + ms(1)),
+                ("soon".to_string(), now + ms(1) + interval),
+                ("edge".to_string(), now + COALESCE + interval),
+            ]
+        );
     }
 }

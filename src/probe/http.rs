@@ -14,6 +14,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant as Deadline;
+use tokio_util::either::Either;
 
 use super::body::BodyConditions;
 use super::tls::{self, Mode};
@@ -265,18 +266,99 @@ async fn exchange(
         .ok_or_else(|| Failure::new(Reason::Protocol, format!("{} has no port", shown(url))))?;
     let addrs = super::resolve(host, port, spec.ip, deadline, trace).await?;
     let tcp = super::connect(&addrs, deadline, trace).await?;
-    let (mut sender, _conn) = if url.scheme() == "https" {
+    let hop = Hop {
+        spec,
+        url,
+        method,
+        host,
+        port,
+        limits,
+        deadline,
+        timeout,
+    };
+    if url.scheme() == "https" {
         let mode = Mode {
             insecure: spec.tls_insecure,
             http: true,
         };
         let stream = tls::handshake(host, tcp, mode, deadline, timeout, trace).await?;
         let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-        open(TokioIo::new(stream), h2, deadline, timeout).await?
+        over(TokioIo::new(stream), h2, &hop, trace).await
     } else {
-        open(TokioIo::new(tcp), false, deadline, timeout).await?
-    };
+        over(TokioIo::new(tcp), false, &hop, trace).await
+    }
+}
 
+/// What one request of a probe says, besides its connection.
+struct Hop<'a> {
+    spec: &'a HttpSpec,
+    url: &'a url::Url,
+    method: &'a http::Method,
+    host: &'a str,
+    port: u16,
+    limits: &'a Limits,
+    deadline: Deadline,
+    timeout: &'a str,
+}
+
+/// Speaks HTTP over `io`: the connection is driven in the probe's own task, beside the request,
+/// rather than spawned (a task and its cross-task wake-ups per probe), and ends with the probe.
+async fn over<T>(
+    io: TokioIo<T>,
+    h2: bool,
+    hop: &Hop<'_>,
+    trace: &mut Trace,
+) -> Result<Exchange, Failure>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let handshake = async {
+        if h2 {
+            let (s, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await?;
+            Ok::<_, hyper::Error>((Sender::H2(s), Either::Right(conn)))
+        } else {
+            let (s, conn) = hyper::client::conn::http1::handshake(io).await?;
+            Ok((Sender::H1(s), Either::Left(conn)))
+        }
+    };
+    let (sender, conn) = tokio::time::timeout_at(hop.deadline, handshake)
+        .await
+        .map_err(|_| {
+            Failure::new(
+                Reason::Timeout,
+                format!("timed out after {} setting up HTTP", hop.timeout),
+            )
+        })?
+        .map_err(|e| classify_hyper(&e))?;
+    let work = request(sender, hop, trace);
+    tokio::pin!(conn, work);
+    let mut ended = false;
+    loop {
+        tokio::select! {
+            biased;
+            exchanged = &mut work => return exchanged,
+            // A connection that ended fails the request; the work says how.
+            _ = &mut conn, if !ended => ended = true,
+        }
+    }
+}
+
+/// Sends the request and reads the response within the limits.
+async fn request(
+    mut sender: Sender,
+    hop: &Hop<'_>,
+    trace: &mut Trace,
+) -> Result<Exchange, Failure> {
+    let Hop {
+        spec,
+        url,
+        method,
+        host,
+        port,
+        limits,
+        deadline,
+        timeout,
+    } = *hop;
     let request = build_request(spec, url, method, host, port, sender.is_h2())?;
     let sent = Instant::now();
     let response = tokio::time::timeout_at(deadline, sender.send(request))
@@ -340,50 +422,6 @@ impl Sender {
             Sender::H2(s) => s.send_request(req).await,
         }
     }
-}
-
-/// Aborts the connection task when the probe ends, whichever way it ends.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-async fn open<T>(
-    io: TokioIo<T>,
-    h2: bool,
-    deadline: Deadline,
-    timeout: &str,
-) -> Result<(Sender, AbortOnDrop), Failure>
-where
-    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let handshake = async {
-        if h2 {
-            let (s, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await?;
-            let task = tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            Ok::<_, hyper::Error>((Sender::H2(s), AbortOnDrop(task)))
-        } else {
-            let (s, conn) = hyper::client::conn::http1::handshake(io).await?;
-            let task = tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            Ok((Sender::H1(s), AbortOnDrop(task)))
-        }
-    };
-    tokio::time::timeout_at(deadline, handshake)
-        .await
-        .map_err(|_| {
-            Failure::new(
-                Reason::Timeout,
-                format!("timed out after {timeout} setting up HTTP"),
-            )
-        })?
-        .map_err(|e| classify_hyper(&e))
 }
 
 fn build_request(
@@ -521,46 +559,5 @@ fn classify_hyper(e: &hyper::Error) -> Failure {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_in_messages_lose_their_userinfo_query_and_fragment() {
-        let url = |s: &str| url::Url::parse(s).unwrap();
-        assert_eq!(
-            shown(&url(
-                "https://user:secret@10.0.3.7:8443/health?token=s3cret#x"
-            )),
-            "https://10.0.3.7:8443/health?…"
-        );
-        assert_eq!(shown(&url("http://[::1]:8080/")), "http://[::1]:8080/");
-        for (location, expected) in [
-            (
-                "ftp://admin:pw@files.internal/x?key=s3cret",
-                "ftp://files.internal/x?…",
-            ),
-            ("//user@other.internal/login#frag", "//other.internal/login"),
-            ("http://a b@host/?t=1", "http://host/?…"),
-            ("/relative/path?token=s3cret", "/relative/path?…"),
-            ("https://host/p@th", "https://host/p@th"),
-        ] {
-            assert_eq!(shown_location(location), expected, "{location}");
-        }
-    }
-
-    #[test]
-    fn http_dates_are_read_as_sent() {
-        assert_eq!(
-            http_date("Wed, 21 Oct 2015 07:28:00 GMT"),
-            Some(Timestamp(1_445_412_480_000))
-        );
-        assert_eq!(http_date("yesterday"), None);
-    }
-
-    #[test]
-    fn status_ranges_print_as_written() {
-        assert_eq!(StatusRange::DEFAULT.to_string(), "200-399");
-        assert_eq!(StatusRange { lo: 200, hi: 299 }.to_string(), "2xx");
-        assert_eq!(StatusRange { lo: 301, hi: 301 }.to_string(), "301");
-    }
-}
+#[path = "http_tests.rs"]
+mod tests;

@@ -356,9 +356,14 @@ fn judge_success(
     limits: &Limits,
     now: Timestamp,
 ) -> (Status, Option<Failure>) {
-    let took = fmt_duration(latency);
+    // Only a slow probe's message says how long it took: most probes format nothing.
+    let took = || fmt_duration(latency);
     if let Some(max) = limits.max_latency.filter(|&max| latency > max) {
-        let message = format!("took {took}, more than max_latency = {}", fmt_duration(max));
+        let message = format!(
+            "took {}, more than max_latency = {}",
+            took(),
+            fmt_duration(max)
+        );
         return (Status::Down, Some(Failure::new(Reason::Slow, message)));
     }
     let expiry = tls.and_then(|t| t.earliest_expiry);
@@ -382,7 +387,8 @@ fn judge_success(
     }
     if let Some(limit) = limits.degraded_after.filter(|&limit| latency > limit) {
         let message = format!(
-            "took {took}, more than degraded_after = {}",
+            "took {}, more than degraded_after = {}",
+            took(),
             fmt_duration(limit)
         );
         return (Status::Degraded, Some(Failure::new(Reason::Slow, message)));
