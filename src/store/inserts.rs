@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 use rusqlite::{Transaction, params};
 
 use super::admin::add_update;
+use super::current::Times;
 use super::rows::{self, RollupTable, rollup_columns, rollup_values, status_code};
 use super::{CheckMeta, CheckRow, Error, Evidence, Severity};
 use crate::clock::Timestamp;
@@ -54,13 +55,14 @@ pub(super) fn insert_result(tx: &Transaction, check: i64, o: &Outcome) -> Result
     Ok(())
 }
 
+/// Adds `r` to the row of `check` at `start` in `table`, and answers the row's times after it.
 pub(super) fn upsert_rollup(
     tx: &Transaction,
     table: RollupTable,
     check: i64,
     start: Timestamp,
     r: &Rollup,
-) -> Result<(), Error> {
+) -> Result<Times, Error> {
     static HOUR: LazyLock<String> = LazyLock::new(|| upsert_sql(RollupTable::Hour));
     static DAY: LazyLock<String> = LazyLock::new(|| upsert_sql(RollupTable::Day));
     let sql = match table {
@@ -68,9 +70,18 @@ pub(super) fn upsert_rollup(
         RollupTable::Day => &*DAY,
     };
     let values = [check, start.0].into_iter().chain(rollup_values(r));
-    tx.prepare_cached(sql)?
-        .execute(rusqlite::params_from_iter(values))?;
-    Ok(())
+    let times = tx
+        .prepare_cached(sql)?
+        .query_row(rusqlite::params_from_iter(values), |row| {
+            Ok(Times {
+                start,
+                up_ms: row.get(0)?,
+                degraded_ms: row.get(1)?,
+                down_ms: row.get(2)?,
+                maintenance_ms: row.get(3)?,
+            })
+        })?;
+    Ok(times)
 }
 
 /// The upsert of a rollup row into `table`: every column added to what is there, except the
@@ -87,7 +98,8 @@ fn upsert_sql(table: RollupTable) -> String {
         .collect();
     format!(
         "INSERT INTO {} (check_id, start, {}) VALUES ({})
-         ON CONFLICT (check_id, start) DO UPDATE SET {}",
+         ON CONFLICT (check_id, start) DO UPDATE SET {}
+         RETURNING up_ms, degraded_ms, down_ms, maintenance_ms",
         table.as_str(),
         columns.join(", "),
         placeholders.join(", "),

@@ -6,12 +6,14 @@
 
 mod admin;
 mod certs;
+mod current;
 mod deliveries;
 mod health;
 mod inserts;
 mod outbox;
 mod prune;
 mod read;
+mod replies;
 mod retention;
 mod rows;
 mod schema;
@@ -101,7 +103,7 @@ impl Store {
         let (writer, thread) = writer::spawn(conn);
         check_in_background(path, writer.health().clone());
         Ok(Store {
-            reader: Reader::sharing(path, writer.stale.clone()),
+            reader: Reader::sharing(path, writer.stale.clone(), writer.current.clone()),
             writer,
             thread,
         })

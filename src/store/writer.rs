@@ -12,11 +12,13 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::admin::{self, AdminWrite, Audit, add_update};
 use super::certs::{self, CertNotice};
+use super::current::{CurrentRollups, Fresh};
 use super::health::{self, FINAL_TRIES, Health, Held, RETRY, hold_for};
 use super::inserts::{
     IncidentOpen, insert_evidence, insert_result, open_incident, sync_checks, upsert_rollup,
 };
-use super::outbox::{self, Outbox, OutboxWrite};
+use super::outbox::{Outbox, OutboxWrite};
+use super::replies::Reply;
 use super::retention::{self, Pruned};
 use super::rows::RollupTable;
 use super::stale::StaleRollups;
@@ -191,6 +193,8 @@ pub struct Writer {
     events: broadcast::Sender<Event>,
     pub(super) committed: Arc<OnCommit>,
     pub(super) stale: Arc<StaleRollups>,
+    /// Each check's newest committed rollup times, for the history refresh.
+    pub(super) current: Arc<CurrentRollups>,
     health: Health,
 }
 
@@ -291,9 +295,11 @@ pub(super) fn spawn(conn: Connection) -> (Writer, std::thread::JoinHandle<()>) {
     let shared = health.clone();
     let stale = Arc::new(StaleRollups::default());
     let marks = stale.clone();
+    let current = Arc::new(CurrentRollups::default());
+    let notes = current.clone();
     let thread = std::thread::Builder::new()
         .name("watchpost-writer".into())
-        .spawn(move || run(conn, rx, publish, &told, shared, &marks))
+        .spawn(move || run(conn, rx, publish, &told, shared, (&marks, &notes)))
         .expect("spawning the writer thread");
     (
         Writer {
@@ -301,6 +307,7 @@ pub(super) fn spawn(conn: Connection) -> (Writer, std::thread::JoinHandle<()>) {
             events,
             committed,
             stale,
+            current,
             health,
         },
         thread,
@@ -313,7 +320,7 @@ fn run(
     events: broadcast::Sender<Event>,
     committed: &OnCommit,
     health: Health,
-    stale: &StaleRollups,
+    (stale, current): (&StaleRollups, &CurrentRollups),
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut outbox = Outbox::default();
@@ -341,6 +348,7 @@ fn run(
         let copies: Vec<Write> = batch.iter().filter_map(Write::copy).collect();
         let mut replies = Vec::new();
         let mut happened = Vec::new();
+        let mut fresh = Fresh::default();
         let (writes, started) = (batch.len(), std::time::Instant::now());
         let result = conn.transaction().map_err(Error::from).and_then(|tx| {
             apply(
@@ -349,7 +357,7 @@ fn run(
                 &mut replies,
                 &mut happened,
                 &mut outbox,
-                stale,
+                (stale, &mut fresh),
             )
             .and_then(|()| Ok(tx.commit()?))
         });
@@ -363,6 +371,7 @@ fn run(
         };
         match &result {
             Ok(()) => {
+                current.committed(fresh);
                 if let Some(fault) = health.committed() {
                     tracing::info!(since = %fault.since.rfc3339(), writes, "the database can be written again; the writes held meanwhile are committed");
                 }
@@ -392,46 +401,13 @@ fn run(
     }
 }
 
-/// A reply to send once the batch's fate is known.
-enum Reply {
-    Checks(oneshot::Sender<Result<Vec<CheckRow>, Error>>, Vec<CheckRow>),
-    Opened(oneshot::Sender<Result<i64, Error>>, i64),
-    Resolved(oneshot::Sender<Result<(), Error>>),
-    Pruned(oneshot::Sender<Result<Pruned, Error>>, Pruned),
-    Vacuumed(oneshot::Sender<Result<i64, Error>>, i64),
-    Noticed(oneshot::Sender<Result<bool, Error>>, bool),
-    Flushed(oneshot::Sender<()>),
-    Outbox(outbox::Answer),
-    Subscribers(subscribers::Answer),
-}
-
-impl Reply {
-    fn send(self, committed: Result<(), String>) {
-        let fail = |e: &String| Error::Batch(e.clone());
-        // A receiver that went away no longer cares; nothing to do.
-        match self {
-            Reply::Checks(tx, rows) => {
-                drop(tx.send(committed.as_ref().map(|_| rows).map_err(fail)))
-            }
-            Reply::Opened(tx, id) => drop(tx.send(committed.as_ref().map(|_| id).map_err(fail))),
-            Reply::Resolved(tx) => drop(tx.send(committed.as_ref().map(|_| ()).map_err(fail))),
-            Reply::Pruned(tx, n) => drop(tx.send(committed.as_ref().map(|_| n).map_err(fail))),
-            Reply::Noticed(tx, new) => drop(tx.send(committed.as_ref().map(|_| new).map_err(fail))),
-            Reply::Vacuumed(tx, n) => drop(tx.send(committed.as_ref().map(|_| n).map_err(fail))),
-            Reply::Flushed(tx) => drop(tx.send(())),
-            Reply::Outbox(answer) => answer.send(committed.as_ref().map(|_| ())),
-            Reply::Subscribers(answer) => answer.send(committed.as_ref().map(|_| ())),
-        }
-    }
-}
-
 fn apply(
     tx: &Transaction,
     batch: &mut Vec<Write>,
     replies: &mut Vec<Reply>,
     happened: &mut Vec<Event>,
     outbox: &mut Outbox,
-    stale: &StaleRollups,
+    (stale, fresh): (&StaleRollups, &mut Fresh),
 ) -> Result<(), Error> {
     let mut hours: HashMap<i64, Deltas> = HashMap::new();
     let mut days: HashMap<i64, Deltas> = HashMap::new();
@@ -569,6 +545,7 @@ fn apply(
                 match admin::apply(tx, &write, audit.as_ref(), now) {
                     Ok(id) => {
                         tx.execute_batch("RELEASE admin")?;
+                        fresh.forget = true;
                         happened.extend(announce(id));
                         replies.push(Reply::Opened(reply, id));
                     }
@@ -587,7 +564,8 @@ fn apply(
     for (table, map) in [(RollupTable::Hour, &hours), (RollupTable::Day, &days)] {
         for (check, deltas) in map {
             for (start, delta) in deltas {
-                upsert_rollup(tx, table, *check, *start, delta)?;
+                let times = upsert_rollup(tx, table, *check, *start, delta)?;
+                fresh.rows.push((table, *check, times));
             }
         }
     }

@@ -12,7 +12,7 @@ use watchpost::model::Bucket;
 use watchpost::monitor::Span;
 use watchpost::probe::{Outcome, Phases, Status};
 use watchpost::snapshot::{History, Snapshot};
-use watchpost::store::{CheckMeta, Store, Write};
+use watchpost::store::{AdminWrite, CheckMeta, IncidentOpen, Severity, Store, Write};
 
 const MIN: i64 = 60_000;
 
@@ -183,5 +183,92 @@ async fn a_timed_refresh_reads_the_current_hour_and_day_as_a_whole_read_would() 
     let late = shown(&read.borrow());
     assert_eq!(late, read_whole(&store, &snapshot, third).await);
     assert_ne!(late[1].1[1], after[1].1[1], "the 7 d uptime of b moved");
+    store.close();
+}
+
+/// The current hour and day a timed refresh takes from what the writer committed are forgotten
+/// when an admin change rewrites rollups: a false alarm inside the current hour shows at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_false_alarm_in_the_current_hour_shows_in_the_next_timed_refresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("watchpost.db")).unwrap();
+    let toml =
+        "[[check]]\nid = \"a\"\nname = \"A\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = 9\n";
+    let config = Arc::new(watchpost::config::parse(std::path::Path::new("t.toml"), toml).unwrap());
+    let snapshot = Arc::new(Snapshot::empty(config));
+    let now = Timestamp::now();
+    let meta = CheckMeta {
+        slug: "a".into(),
+        name: "A".into(),
+        group: String::new(),
+        kind: "tcp".into(),
+    };
+    let a = store.writer.sync_checks(vec![meta], now).await.unwrap()[0].id;
+    let from = Timestamp((now.0 - 5 * MIN).max(now.hour_start().0));
+    let to = Span {
+        start: from,
+        end: now,
+        from: None,
+        to: Some(Bucket::Down),
+    };
+    write(
+        &store,
+        a,
+        vec![to],
+        &[(from, Status::Down), (now, Status::Down)],
+    )
+    .await;
+    let id = store
+        .writer
+        .open_incident(IncidentOpen {
+            check: a,
+            slug: watchpost::model::CheckId::new("a").unwrap(),
+            severity: Severity::Major,
+            title: "A is down".into(),
+            started_at: from,
+            note: "down".into(),
+            evidence: Vec::new(),
+        })
+        .await
+        .unwrap();
+    store
+        .writer
+        .resolve_incident(id, now, "back".into())
+        .await
+        .unwrap();
+    // One more result, so the writer knows the current hour and day of the check.
+    write(&store, a, vec![], &[(now, Status::Up)]).await;
+
+    let (mut timed, read) = refresher(&store, &snapshot);
+    let first = Timestamp::now();
+    timed.refresh(first, true).await.unwrap();
+    let second = Timestamp::now();
+    timed.refresh(second, false).await.unwrap();
+    let before = shown(&read.borrow());
+    assert_eq!(before, read_whole(&store, &snapshot, second).await);
+
+    store
+        .writer
+        .admin(
+            AdminWrite::SetFalseAlarm {
+                id,
+                false_alarm: true,
+            },
+            None,
+            Timestamp::now(),
+            Box::new(|_| None),
+        )
+        .await
+        .unwrap();
+    let third = Timestamp::now();
+    timed.refresh(third, false).await.unwrap();
+    let after = shown(&read.borrow());
+    assert_eq!(after, read_whole(&store, &snapshot, third).await);
+    if now > from && third.day_start() == first.day_start() {
+        assert_ne!(
+            after[0].1[0], before[0].1[0],
+            "the false alarm moved the 24 h uptime"
+        );
+    }
     store.close();
 }

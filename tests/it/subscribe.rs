@@ -449,8 +449,15 @@ async fn false_alarms_and_removed_checks_never_reach_subscribers() {
         .find(|m| m.header("Subject").unwrap().contains("Flaky is down"))
         .unwrap();
     for part in [down.part("text/plain"), down.part("text/html")] {
+        // Refused, or timed out when a loaded machine starves the 80 ms probe: a public form.
         assert!(
-            part.contains("Flaky: connection refused"),
+            [
+                "connection refused",
+                "connection timed out",
+                "no answer in time"
+            ]
+            .iter()
+            .any(|said| part.contains(&format!("Flaky: {said}"))),
             "the public form: {part}"
         );
         assert!(

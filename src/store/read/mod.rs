@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags, Params, Row};
 
+use super::current::CurrentRollups;
 use super::stale::StaleRollups;
 use super::{CheckRow, Error, rows};
 
@@ -43,20 +44,27 @@ struct Inner {
     /// The writer's note of checks with past rollups rewritten; its own, never filled, when
     /// opened without this process's writer.
     stale: Arc<StaleRollups>,
+    /// The writer's newest committed rollup times per check; empty without this process's writer.
+    current: Arc<CurrentRollups>,
 }
 
 impl Reader {
     pub(in crate::store) fn new(path: &Path) -> Reader {
-        Reader::sharing(path, Arc::default())
+        Reader::sharing(path, Arc::default(), Arc::default())
     }
 
     /// A reader that hears from this process's writer which checks' past rollups it rewrote.
-    pub(in crate::store) fn sharing(path: &Path, stale: Arc<StaleRollups>) -> Reader {
+    pub(in crate::store) fn sharing(
+        path: &Path,
+        stale: Arc<StaleRollups>,
+        current: Arc<CurrentRollups>,
+    ) -> Reader {
         Reader {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 idle: Mutex::new(Vec::new()),
                 stale,
+                current,
             }),
         }
     }
