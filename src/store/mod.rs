@@ -12,6 +12,7 @@ mod inserts;
 mod outbox;
 mod prune;
 mod read;
+mod replies;
 mod retention;
 mod rows;
 mod schema;

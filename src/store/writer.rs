@@ -14,9 +14,11 @@ use super::admin::{self, AdminWrite, Audit, add_update};
 use super::certs::{self, CertNotice};
 use super::health::{self, FINAL_TRIES, Health, Held, RETRY, hold_for};
 use super::inserts::{
-    IncidentOpen, insert_evidence, insert_result, open_incident, sync_checks, upsert_rollup,
+    IncidentOpen, insert_evidence, insert_result, open_incident, results_statement,
+    rollup_statement, sync_checks, upsert_rollup,
 };
-use super::outbox::{self, Outbox, OutboxWrite};
+use super::outbox::{Outbox, OutboxWrite};
+use super::replies::Reply;
 use super::retention::{self, Pruned};
 use super::rows::RollupTable;
 use super::stale::StaleRollups;
@@ -32,8 +34,9 @@ use crate::uptime::{Deltas, add_span};
 
 /// Writes queued beyond this make senders wait (back-pressure on the recorder).
 const QUEUE: usize = 8192;
-/// Most writes committed in one transaction.
-const BATCH: usize = 4096;
+/// Most writes committed in one transaction: the more results of a check one commit takes, the
+/// fewer times its leaf pages are written.
+const BATCH: usize = 16384;
 /// How long probe writes nobody waits for may gather before their commit: one commit (and its
 /// WAL frames) per this, not one per result; a `kill -9` loses at most this much of them.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(200);
@@ -392,39 +395,6 @@ fn run(
     }
 }
 
-/// A reply to send once the batch's fate is known.
-enum Reply {
-    Checks(oneshot::Sender<Result<Vec<CheckRow>, Error>>, Vec<CheckRow>),
-    Opened(oneshot::Sender<Result<i64, Error>>, i64),
-    Resolved(oneshot::Sender<Result<(), Error>>),
-    Pruned(oneshot::Sender<Result<Pruned, Error>>, Pruned),
-    Vacuumed(oneshot::Sender<Result<i64, Error>>, i64),
-    Noticed(oneshot::Sender<Result<bool, Error>>, bool),
-    Flushed(oneshot::Sender<()>),
-    Outbox(outbox::Answer),
-    Subscribers(subscribers::Answer),
-}
-
-impl Reply {
-    fn send(self, committed: Result<(), String>) {
-        let fail = |e: &String| Error::Batch(e.clone());
-        // A receiver that went away no longer cares; nothing to do.
-        match self {
-            Reply::Checks(tx, rows) => {
-                drop(tx.send(committed.as_ref().map(|_| rows).map_err(fail)))
-            }
-            Reply::Opened(tx, id) => drop(tx.send(committed.as_ref().map(|_| id).map_err(fail))),
-            Reply::Resolved(tx) => drop(tx.send(committed.as_ref().map(|_| ()).map_err(fail))),
-            Reply::Pruned(tx, n) => drop(tx.send(committed.as_ref().map(|_| n).map_err(fail))),
-            Reply::Noticed(tx, new) => drop(tx.send(committed.as_ref().map(|_| new).map_err(fail))),
-            Reply::Vacuumed(tx, n) => drop(tx.send(committed.as_ref().map(|_| n).map_err(fail))),
-            Reply::Flushed(tx) => drop(tx.send(())),
-            Reply::Outbox(answer) => answer.send(committed.as_ref().map(|_| ())),
-            Reply::Subscribers(answer) => answer.send(committed.as_ref().map(|_| ())),
-        }
-    }
-}
-
 fn apply(
     tx: &Transaction,
     batch: &mut Vec<Write>,
@@ -435,10 +405,15 @@ fn apply(
 ) -> Result<(), Error> {
     let mut hours: HashMap<i64, Deltas> = HashMap::new();
     let mut days: HashMap<i64, Deltas> = HashMap::new();
+    let mut results = None;
     for w in batch.drain(..) {
         match w {
             Write::Result { check, outcome } => {
-                insert_result(tx, check, &outcome)?;
+                let stmt = match &mut results {
+                    Some(stmt) => stmt,
+                    None => results.insert(results_statement(tx)?),
+                };
+                insert_result(stmt, check, &outcome)?;
                 let latency_us = i64::try_from(outcome.latency.as_micros()).unwrap_or(i64::MAX);
                 for (map, key) in [
                     (&mut hours, outcome.at.hour_start()),
@@ -585,9 +560,10 @@ fn apply(
     stale.mark(&hours, now.hour_start());
     stale.mark(&days, now.day_start());
     for (table, map) in [(RollupTable::Hour, &hours), (RollupTable::Day, &days)] {
+        let mut stmt = rollup_statement(tx, table)?;
         for (check, deltas) in map {
             for (start, delta) in deltas {
-                upsert_rollup(tx, table, *check, *start, delta)?;
+                upsert_rollup(&mut stmt, *check, *start, delta)?;
             }
         }
     }
