@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use rusqlite::{Transaction, params};
+use rusqlite::{CachedStatement, Transaction, params};
 
 use super::admin::add_update;
 use super::current::Times;
@@ -32,12 +32,21 @@ fn micros(d: Option<std::time::Duration>) -> Option<i64> {
     d.map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
-pub(super) fn insert_result(tx: &Transaction, check: i64, o: &Outcome) -> Result<(), Error> {
-    let mut stmt = tx.prepare_cached(
+/// The statement [`insert_result`] runs, prepared once for a batch's results.
+pub(super) fn results_statement<'a>(tx: &'a Transaction) -> Result<CachedStatement<'a>, Error> {
+    Ok(tx.prepare_cached(
         "INSERT OR REPLACE INTO results (check_id, at, status, latency_us, code, reason, message,
              resolve_us, connect_us, tls_us, processing_us, transfer_us)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?;
+    )?)
+}
+
+/// Inserts a raw result with `stmt` from [`results_statement`].
+pub(super) fn insert_result(
+    stmt: &mut CachedStatement<'_>,
+    check: i64,
+    o: &Outcome,
+) -> Result<(), Error> {
     stmt.execute(params![
         check,
         o.at.0,
@@ -55,32 +64,38 @@ pub(super) fn insert_result(tx: &Transaction, check: i64, o: &Outcome) -> Result
     Ok(())
 }
 
-/// Adds `r` to the row of `check` at `start` in `table`, and answers the row's times after it.
-pub(super) fn upsert_rollup(
-    tx: &Transaction,
+/// The statement [`upsert_rollup`] runs on `table`, prepared once for a batch's rollups.
+pub(super) fn rollup_statement<'a>(
+    tx: &'a Transaction,
     table: RollupTable,
-    check: i64,
-    start: Timestamp,
-    r: &Rollup,
-) -> Result<Times, Error> {
+) -> Result<CachedStatement<'a>, Error> {
     static HOUR: LazyLock<String> = LazyLock::new(|| upsert_sql(RollupTable::Hour));
     static DAY: LazyLock<String> = LazyLock::new(|| upsert_sql(RollupTable::Day));
     let sql = match table {
         RollupTable::Hour => &*HOUR,
         RollupTable::Day => &*DAY,
     };
+    Ok(tx.prepare_cached(sql)?)
+}
+
+/// Adds `r` to the rollup row of `check` at `start`, with `stmt` from [`rollup_statement`], and
+/// answers the row's times after it.
+pub(super) fn upsert_rollup(
+    stmt: &mut CachedStatement<'_>,
+    check: i64,
+    start: Timestamp,
+    r: &Rollup,
+) -> Result<Times, Error> {
     let values = [check, start.0].into_iter().chain(rollup_values(r));
-    let times = tx
-        .prepare_cached(sql)?
-        .query_row(rusqlite::params_from_iter(values), |row| {
-            Ok(Times {
-                start,
-                up_ms: row.get(0)?,
-                degraded_ms: row.get(1)?,
-                down_ms: row.get(2)?,
-                maintenance_ms: row.get(3)?,
-            })
-        })?;
+    let times = stmt.query_row(rusqlite::params_from_iter(values), |row| {
+        Ok(Times {
+            start,
+            up_ms: row.get(0)?,
+            degraded_ms: row.get(1)?,
+            down_ms: row.get(2)?,
+            maintenance_ms: row.get(3)?,
+        })
+    })?;
     Ok(times)
 }
 

@@ -80,11 +80,13 @@ pub enum Error {
     },
 }
 
-/// An open database: the writer handle, a reader, and the writer thread to join at shutdown.
+/// An open database: the writer handle, a reader, and the writer and checking threads to end
+/// at shutdown.
 pub struct Store {
     pub writer: Writer,
     pub reader: Reader,
     thread: std::thread::JoinHandle<()>,
+    check: Option<Checking>,
 }
 
 impl Store {
@@ -101,17 +103,22 @@ impl Store {
         schema::configure(&conn)?;
         schema::migrate(&mut conn)?;
         let (writer, thread) = writer::spawn(conn);
-        check_in_background(path, writer.health().clone());
+        let check = check_in_background(path, writer.health().clone());
         Ok(Store {
             reader: Reader::sharing(path, writer.stale.clone(), writer.current.clone()),
             writer,
             thread,
+            check,
         })
     }
 
     /// Waits for the writer to commit everything queued; every `Writer` clone must be dropped
-    /// first, or this waits for them.
+    /// first, or this waits for them. A full check still running is stopped first, so that the
+    /// writer's connection is the last one and its close checkpoints the WAL into the file.
     pub fn close(self) {
+        if let Some(check) = self.check {
+            check.stop();
+        }
         drop(self.writer);
         if self.thread.join().is_err() {
             tracing::error!("the storage writer thread panicked");
@@ -119,10 +126,40 @@ impl Store {
     }
 }
 
+/// The full check's thread, and how to interrupt its connection.
+struct Checking {
+    thread: std::thread::JoinHandle<()>,
+    /// `None` until its connection is open; `stopped` once the store closes.
+    interrupt: std::sync::Arc<std::sync::Mutex<Stop>>,
+}
+
+#[derive(Default)]
+struct Stop {
+    stopped: bool,
+    handle: Option<rusqlite::InterruptHandle>,
+}
+
+impl Checking {
+    /// Interrupts the check and waits for its thread, which then holds no connection.
+    fn stop(self) {
+        if let Ok(mut stop) = self.interrupt.lock() {
+            stop.stopped = true;
+            if let Some(handle) = &stop.handle {
+                handle.interrupt();
+            }
+        }
+        if self.thread.join().is_err() {
+            tracing::error!("the database's checking thread panicked");
+        }
+    }
+}
+
 /// Reads every page of the file once (`PRAGMA quick_check`) on a thread of its own, after the
 /// cheap check at start: damage found is logged and reported in `health` (`/healthz`).
-fn check_in_background(path: &Path, health: Health) {
+fn check_in_background(path: &Path, health: Health) -> Option<Checking> {
     let path = path.to_path_buf();
+    let interrupt = std::sync::Arc::new(std::sync::Mutex::new(Stop::default()));
+    let shared = interrupt.clone();
     let spawned = std::thread::Builder::new()
         .name("watchpost-check".into())
         .spawn(move || {
@@ -132,6 +169,14 @@ fn check_in_background(path: &Path, health: Health) {
             let checked = rusqlite::Connection::open_with_flags(&path, flags)
                 .map_err(Error::from)
                 .and_then(|conn| {
+                    let Ok(mut stop) = shared.lock() else {
+                        return Ok(());
+                    };
+                    if stop.stopped {
+                        return Ok(());
+                    }
+                    stop.handle = Some(conn.get_interrupt_handle());
+                    drop(stop);
                     conn.busy_timeout(std::time::Duration::from_secs(5))?;
                     schema::check_whole(&conn, &path)
                 });
@@ -143,13 +188,22 @@ fn check_in_background(path: &Path, health: Health) {
                     tracing::error!(error = %crate::logline::escaped(&e), "the full check after start found damage");
                     health.damaged(&e);
                 }
+                Err(Error::Sqlite(rusqlite::Error::SqliteFailure(f, _)))
+                    if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+                {
+                    tracing::debug!("the full check was stopped by the shutdown");
+                }
                 Err(e) => {
                     tracing::warn!(error = %crate::logline::escaped(&e), "the database could not be checked whole");
                 }
             }
         });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "the database is not checked whole: no thread for it");
+    match spawned {
+        Ok(thread) => Some(Checking { thread, interrupt }),
+        Err(e) => {
+            tracing::warn!(error = %e, "the database is not checked whole: no thread for it");
+            None
+        }
     }
 }
 

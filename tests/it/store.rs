@@ -228,3 +228,70 @@ async fn pruning_goes_in_batches_with_results_committed_between_them() {
     assert_eq!(recent.len(), 1, "only the new result is left");
     store.close();
 }
+
+/// The writer folds a batch's results per check and hour (and day) before its upserts: over
+/// batches of every size and across an hour and a day boundary, each rollup row still counts
+/// exactly the raw results in its bucket (probes by status, latency sum and maximum).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollups_folded_per_batch_equal_the_raw_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fold.db");
+    let store = Store::open(&path).unwrap();
+    let metas = (0..3)
+        .map(|i| CheckMeta {
+            slug: format!("c{i}"),
+            name: format!("C{i}"),
+            group: String::new(),
+            kind: "tcp".into(),
+        })
+        .collect();
+    let now = Timestamp::now();
+    let rows = store.writer.sync_checks(metas, now).await.unwrap();
+    // From 22:30 UTC two days ago, one result a minute per check for three hours.
+    let start = now.day_start().0 - 2 * DAY_MS + 22 * 3_600_000 + 30 * 60_000;
+    let mut n = 0u64;
+    for chunk in [1usize, 7, 60, 300] {
+        for _ in 0..chunk {
+            let minute = n / 3;
+            let status = match n % 5 {
+                0 => Status::Down,
+                3 => Status::Degraded,
+                _ => Status::Up,
+            };
+            let outcome = Arc::new(Outcome {
+                status,
+                latency: Duration::from_micros(100 + (n * 7919) % 5000),
+                ..(*outcome(Timestamp(start + minute as i64 * 60_000))).clone()
+            });
+            let check = rows[(n % 3) as usize].id;
+            store
+                .writer
+                .send(Write::Result { check, outcome })
+                .await
+                .unwrap();
+            n += 1;
+        }
+        store.writer.flush().await.unwrap();
+    }
+    store.close();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for (table, width) in [("rollup_hour", 3_600_000i64), ("rollup_day", DAY_MS)] {
+        let sql = format!(
+            "SELECT count(*) FROM (
+                 SELECT check_id, at / {width} * {width} AS start, sum(status = 0) AS up,
+                        sum(status = 1) AS degraded, sum(status = 2) AS down,
+                        sum(latency_us) AS total, max(latency_us) AS most
+                 FROM results GROUP BY check_id, start) r
+             FULL JOIN {table} t USING (check_id, start)
+             WHERE r.up IS NOT t.probes_up OR r.degraded IS NOT t.probes_degraded
+                OR r.down IS NOT t.probes_down OR r.total IS NOT t.latency_sum_us
+                OR r.most IS NOT t.latency_max_us"
+        );
+        let differ: i64 = conn.query_row(&sql, [], |r| r.get(0)).unwrap();
+        assert_eq!(differ, 0, "{table} rows that differ from the raw results");
+        let buckets: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap();
+        assert!(buckets >= 6, "{table}: {buckets} rows, across a boundary");
+    }
+}
