@@ -30,27 +30,47 @@ struct Row {
     state: Option<State>,
     /// Uptime per window of [`WINDOWS`]; NaN when the window has no data.
     uptime: [f64; WINDOWS.len()],
-    last: Option<Box<Last>>,
+    last: Option<Last>,
     probes: [u64; Status::ALL.len()],
     /// Failures and skipped probes by reason, allocated at the first one.
     reasons: Option<Box<[[u64; Reason::ALL.len()]; 2]>>,
 }
 
 /// What the last probes said; the TLS and DNS answer values stay from the last probe that had them.
+/// What only HTTP and TLS probes have is boxed apart, so a TCP row carries none of it.
 struct Last {
     success: bool,
-    duration: f64,
-    code: Option<u16>,
-    phases: [f64; Phase::COUNT],
-    lookup: f64,
     ip_protocol: u8,
     ip_hash: u32,
-    http: Option<crate::probe::HttpFacts>,
+    duration: f64,
+    lookup: f64,
+    answers: Option<u32>,
+    http: Option<Box<HttpLast>>,
+    tls: Option<Box<TlsLast>>,
+}
+
+/// The last HTTP probe's status, phases and response facts.
+#[derive(Default)]
+struct HttpLast {
+    code: Option<u16>,
+    phases: [f64; Phase::COUNT],
+    facts: Option<crate::probe::HttpFacts>,
+}
+
+/// What the last probes with a TLS handshake said.
+#[derive(Default)]
+struct TlsLast {
     ssl_expiry: Option<i64>,
     chain_expiry: Option<i64>,
-    tls_version: Option<&'static str>,
-    answers: Option<u32>,
+    version: Option<&'static str>,
 }
+
+/// The HTTP part of a row without one (a row whose kind changed to HTTP before its next probe).
+static NO_HTTP: HttpLast = HttpLast {
+    code: None,
+    phases: [0.0; Phase::COUNT],
+    facts: None,
+};
 
 /// The label pair of a check, escaped for the exposition.
 fn check_labels(check: &Check) -> Box<str> {
@@ -127,26 +147,27 @@ impl Table {
         if let Some(f) = &o.failure {
             row.count(0, f.reason);
         }
-        let last = row.last.get_or_insert_with(|| {
-            Box::new(Last {
-                success: false,
-                duration: 0.0,
-                code: None,
-                phases: [0.0; Phase::COUNT],
-                lookup: 0.0,
-                ip_protocol: 0,
-                ip_hash: 0,
-                http: None,
-                ssl_expiry: None,
-                chain_expiry: None,
-                tls_version: None,
-                answers: None,
-            })
+        let http = check.kind() == ProbeKind::Http || o.facts.http.is_some();
+        let last = row.last.get_or_insert(Last {
+            success: false,
+            ip_protocol: 0,
+            ip_hash: 0,
+            duration: 0.0,
+            lookup: 0.0,
+            answers: None,
+            http: None,
+            tls: None,
         });
         last.success = o.status != Status::Down;
         last.duration = o.latency.as_secs_f64();
-        last.code = o.code;
-        last.phases = o.phases.all().map(|(_, d)| secs(d));
+        if http {
+            let h = last.http.get_or_insert_with(Box::default);
+            h.code = o.code;
+            h.phases = o.phases.all().map(|(_, d)| secs(d));
+            h.facts = o.facts.http;
+        } else {
+            last.http = None;
+        }
         last.lookup = secs(o.facts.lookup);
         last.ip_protocol = match o.facts.ip {
             Some(std::net::IpAddr::V4(_)) => 4,
@@ -154,14 +175,14 @@ impl Table {
             None => 0,
         };
         last.ip_hash = o.facts.ip.map_or(0, ip_hash);
-        last.http = o.facts.http;
         if let Some(tls) = &o.tls {
-            last.tls_version = Some(tls.version);
+            let t = last.tls.get_or_insert_with(Box::default);
+            t.version = Some(tls.version);
             if let Some(e) = tls.earliest_expiry {
-                last.ssl_expiry = Some(e.0 / 1000);
+                t.ssl_expiry = Some(e.0 / 1000);
             }
             if let Some(e) = tls.verified_expiry {
-                last.chain_expiry = Some(e.0 / 1000);
+                t.chain_expiry = Some(e.0 / 1000);
             }
         }
         if let Some(n) = o.answers {
@@ -243,10 +264,20 @@ fn with_last(row: &Row, lines: &mut Lines<'_>, f: impl Fn(&Last, &mut Lines<'_>)
     }
 }
 
-fn with_http(row: &Row, lines: &mut Lines<'_>, f: impl Fn(&Last, &mut Lines<'_>)) {
+fn with_http(row: &Row, lines: &mut Lines<'_>, f: impl Fn(&HttpLast, &mut Lines<'_>)) {
     if row.kind == ProbeKind::Http {
-        with_last(row, lines, f);
+        with_last(row, lines, |x, l| {
+            f(x.http.as_deref().unwrap_or(&NO_HTTP), l)
+        });
     }
+}
+
+fn with_tls(row: &Row, lines: &mut Lines<'_>, f: impl Fn(&TlsLast, &mut Lines<'_>)) {
+    with_last(row, lines, |x, l| {
+        if let Some(t) = &x.tls {
+            f(t, l);
+        }
+    });
 }
 
 fn flag(b: bool) -> u8 {
@@ -309,7 +340,7 @@ pub(super) const FAMILIES: &[Family] = &[
         help: "Indicates if SSL was used for the final redirect",
         write: |r, l| {
             with_http(r, l, |x, l| {
-                l.put(None, flag(x.http.is_some_and(|h| h.tls)))
+                l.put(None, flag(x.facts.is_some_and(|h| h.tls)))
             })
         },
     },
@@ -319,7 +350,7 @@ pub(super) const FAMILIES: &[Family] = &[
         help: "Returns the version of HTTP of the probe response",
         write: |r, l| {
             with_http(r, l, |x, l| {
-                let v = match x.http.map(|h| h.version) {
+                let v = match x.facts.map(|h| h.version) {
                     Some(http::Version::HTTP_09) => "0.9",
                     Some(http::Version::HTTP_10) => "1",
                     Some(http::Version::HTTP_11) => "1.1",
@@ -335,7 +366,7 @@ pub(super) const FAMILIES: &[Family] = &[
         name: "probe_http_redirects",
         kind: "gauge",
         help: "The number of redirects",
-        write: |r, l| with_http(r, l, |x, l| l.put(None, x.http.map_or(0, |h| h.redirects))),
+        write: |r, l| with_http(r, l, |x, l| l.put(None, x.facts.map_or(0, |h| h.redirects))),
     },
     Family {
         name: "probe_http_content_length",
@@ -344,7 +375,7 @@ pub(super) const FAMILIES: &[Family] = &[
         write: |r, l| {
             with_http(r, l, |x, l| {
                 // Go's http.Response.ContentLength: -1 when the response declared none.
-                let v = x.http.map_or(0, |h| {
+                let v = x.facts.map_or(0, |h| {
                     h.content_length
                         .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))
                 });
@@ -356,7 +387,11 @@ pub(super) const FAMILIES: &[Family] = &[
         name: "probe_http_uncompressed_body_length",
         kind: "gauge",
         help: "Length of uncompressed response body",
-        write: |r, l| with_http(r, l, |x, l| l.put(None, x.http.map_or(0, |h| h.body_bytes))),
+        write: |r, l| {
+            with_http(r, l, |x, l| {
+                l.put(None, x.facts.map_or(0, |h| h.body_bytes))
+            })
+        },
     },
     Family {
         name: "probe_http_last_modified_timestamp_seconds",
@@ -364,7 +399,7 @@ pub(super) const FAMILIES: &[Family] = &[
         help: "Returns the Last-Modified HTTP response header in unixtime",
         write: |r, l| {
             with_http(r, l, |x, l| {
-                if let Some(t) = x.http.and_then(|h| h.last_modified) {
+                if let Some(t) = x.facts.and_then(|h| h.last_modified) {
                     l.put(None, t.0 / 1000);
                 }
             })
@@ -376,7 +411,7 @@ pub(super) const FAMILIES: &[Family] = &[
         help: "Indicates if probe failed due to regex",
         write: |r, l| {
             with_http(r, l, |x, l| {
-                l.put(None, flag(x.http.is_some_and(|h| h.body_failed)))
+                l.put(None, flag(x.facts.is_some_and(|h| h.body_failed)))
             })
         },
     },
@@ -385,7 +420,7 @@ pub(super) const FAMILIES: &[Family] = &[
         kind: "gauge",
         help: "Returns earliest SSL cert expiry in unixtime",
         write: |r, l| {
-            with_last(r, l, |x, l| {
+            with_tls(r, l, |x, l| {
                 if let Some(t) = x.ssl_expiry {
                     l.put(None, t);
                 }
@@ -397,7 +432,7 @@ pub(super) const FAMILIES: &[Family] = &[
         kind: "gauge",
         help: "Returns last SSL chain expiry in timestamp seconds",
         write: |r, l| {
-            with_last(r, l, |x, l| {
+            with_tls(r, l, |x, l| {
                 if let Some(t) = x.chain_expiry {
                     l.put(None, t);
                 }
@@ -409,8 +444,8 @@ pub(super) const FAMILIES: &[Family] = &[
         kind: "gauge",
         help: "Contains the TLS version used",
         write: |r, l| {
-            with_last(r, l, |x, l| {
-                if let Some(v) = x.tls_version {
+            with_tls(r, l, |x, l| {
+                if let Some(v) = x.version {
                     l.put(Some(("version", v)), 1);
                 }
             })
