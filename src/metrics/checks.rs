@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::ops::Bound::{Excluded, Unbounded};
 use std::time::Duration;
 
+use super::labels::{Labels, Span};
 use crate::config::Check;
 use crate::model::{CheckId, Phase, ProbeKind, State, Status};
 use crate::probe::{Outcome, Reason};
@@ -20,12 +21,16 @@ use crate::uptime::WINDOWS;
 #[derive(Default)]
 pub(super) struct Table {
     rows: BTreeMap<CheckId, Row>,
+    /// Every row's `check="…",group="…"`, escaped once.
+    labels: Labels,
+    /// Where `set_state` renders a check's labels to compare them with its row's.
+    scratch: String,
 }
 
 /// One check's values.
 struct Row {
-    /// `check="…",group="…"`, escaped once.
-    labels: Box<str>,
+    /// Its labels in [`Table::labels`].
+    labels: Span,
     kind: ProbeKind,
     state: Option<State>,
     /// Uptime per window of [`WINDOWS`]; NaN when the window has no data.
@@ -72,15 +77,14 @@ static NO_HTTP: HttpLast = HttpLast {
     facts: None,
 };
 
-/// The label pair of a check, escaped for the exposition.
-fn check_labels(check: &Check) -> Box<str> {
-    let mut s = String::with_capacity(check.id.as_str().len() + check.group.len() + 20);
+/// Writes the label pair of a check into `s` (cleared first), escaped for the exposition.
+fn check_labels(check: &Check, s: &mut String) {
+    s.clear();
     s.push_str("check=\"");
-    escape(&mut s, check.id.as_str());
+    escape(s, check.id.as_str());
     s.push_str("\",group=\"");
-    escape(&mut s, &check.group);
+    escape(s, &check.group);
     s.push('"');
-    s.into_boxed_str()
 }
 
 /// Appends `value` escaped as a label value: backslash, double quote and newline.
@@ -113,9 +117,9 @@ fn secs(d: Option<Duration>) -> f64 {
 }
 
 impl Row {
-    fn new(check: &Check) -> Row {
+    fn new(check: &Check, labels: Span) -> Row {
         Row {
-            labels: check_labels(check),
+            labels,
             kind: check.kind(),
             state: None,
             uptime: [f64::NAN; WINDOWS.len()],
@@ -136,9 +140,18 @@ impl Row {
 impl Table {
     /// The row of `check`, made on first use; a changed group or kind gets fresh labels.
     fn row(&mut self, check: &Check) -> &mut Row {
-        self.rows
-            .entry(check.id.clone())
-            .or_insert_with(|| Row::new(check))
+        let (labels, scratch) = (&mut self.labels, &mut self.scratch);
+        self.rows.entry(check.id.clone()).or_insert_with(|| {
+            check_labels(check, scratch);
+            Row::new(check, labels.push(scratch))
+        })
+    }
+
+    fn compact(&mut self) {
+        if self.labels.wasteful() {
+            self.labels
+                .compact(self.rows.values_mut().map(|r| &mut r.labels));
+        }
     }
 
     pub(super) fn observe(&mut self, check: &Check, o: &Outcome) {
@@ -195,13 +208,19 @@ impl Table {
     }
 
     pub(super) fn set_state(&mut self, check: &Check, state: State) {
-        let labels = check_labels(check);
-        let row = self.row(check);
-        if row.labels != labels {
-            row.labels = labels;
+        let span = self.row(check).labels;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        check_labels(check, &mut scratch);
+        if self.labels.get(span) != scratch {
+            self.labels.release(span);
+            let span = self.labels.push(&scratch);
+            self.row(check).labels = span;
         }
+        self.scratch = scratch;
+        let row = self.row(check);
         row.kind = check.kind();
         row.state = Some(state);
+        self.compact();
     }
 
     pub(super) fn set_uptime(&mut self, check: &Check, window: &str, ratio: Option<f64>) {
@@ -211,7 +230,10 @@ impl Table {
     }
 
     pub(super) fn forget(&mut self, check: &Check) {
-        self.rows.remove(&check.id);
+        if let Some(row) = self.rows.remove(&check.id) {
+            self.labels.release(row.labels);
+            self.compact();
+        }
     }
 
     pub(super) fn len(&self) -> usize {
@@ -547,7 +569,7 @@ impl Table {
             let mut lines = Lines {
                 out: &mut *out,
                 name: family.name,
-                row_labels: &row.labels,
+                row_labels: self.labels.get(row.labels),
                 kind: row.kind.as_str(),
             };
             (family.write)(row, &mut lines);
@@ -559,41 +581,5 @@ impl Table {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reasons_and_statuses_index_their_all_lists() {
-        assert!(
-            Reason::ALL
-                .iter()
-                .enumerate()
-                .all(|(i, r)| *r as usize == i)
-        );
-        assert!(
-            Status::ALL
-                .iter()
-                .enumerate()
-                .all(|(i, s)| *s as usize == i)
-        );
-    }
-
-    #[test]
-    fn the_ip_hash_is_fnv1a_of_the_address_bytes() {
-        // FNV-1a 32 of the bytes 127, 0, 0, 1.
-        let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
-        let mut h: u32 = 0x811c_9dc5;
-        for b in [127u8, 0, 0, 1] {
-            h ^= u32::from(b);
-            h = h.wrapping_mul(16_777_619);
-        }
-        assert_eq!(ip_hash(ip), h);
-    }
-
-    #[test]
-    fn label_values_are_escaped() {
-        let mut s = String::new();
-        escape(&mut s, "a\"b\\c\nd");
-        assert_eq!(s, r#"a\"b\\c\nd"#);
-    }
-}
+#[path = "checks_tests.rs"]
+mod tests;
