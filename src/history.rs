@@ -104,7 +104,7 @@ impl Refresher {
         }
         let rows = self.reader.checks().await?;
         let ids: HashMap<&str, i64> = rows.iter().map(|r| (r.slug.as_str(), r.id)).collect();
-        let reads = snapshot
+        let reads: Vec<RollupRead> = snapshot
             .config
             .checks
             .iter()
@@ -126,13 +126,19 @@ impl Refresher {
             .collect();
         // Per check: uptime per window and the day cells, from that check's rows alone, each bar
         // shared with the checks whose bar reads the same as soon as it is read.
+        // The kept pasts are updated in place as each check is read: one map of them, never a
+        // second one beside it, and the summaries carry only what the history needs.
+        kept.reserve(reads.len().saturating_sub(kept.len()));
+        let kept = Arc::new(Mutex::new(kept));
+        let pasts = kept.clone();
         let shared = Arc::new(Mutex::new(Bars::default()));
         let bars = shared.clone();
-        let summaries = self
+        let mut summaries = self
             .reader
             .summarize_rollups(reads, move |read, hours, days| {
+                let mut pasts = pasts.lock().unwrap_or_else(|e| e.into_inner());
                 let (uptime, hours, days, cells) =
-                    summarize_since(read, kept.get(&read.id), hours, days, now);
+                    summarize_since(read, pasts.get(&read.id), hours, days, now);
                 let bar = match cells {
                     Cells::Same(bar) => bar,
                     Cells::New(days) => {
@@ -151,16 +157,13 @@ impl Refresher {
                     days,
                     bar: bar.clone(),
                 };
-                (uptime, past, bar)
+                pasts.insert(read.id, past);
+                (uptime, bar)
             })
             .await?;
-        let mut summaries: HashMap<i64, _> = summaries
-            .into_iter()
-            .map(|(id, (uptime, past, bar))| {
-                self.kept.0.insert(id, past);
-                (id, (uptime, bar))
-            })
-            .collect();
+        let mut kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|e| e.into_inner()));
+        kept.retain(|id, _| summaries.contains_key(id));
+        self.kept.0 = kept;
         let mut incidents: HashMap<String, Vec<BarIncident>> = HashMap::new();
         let touched = self.reader.incidents_since(first_day).await?;
         // Manual incidents count too: the metric is every incident the public sees as open.
@@ -182,7 +185,7 @@ impl Refresher {
         let previous = self.history.borrow().clone();
         let mut history = History {
             computed_at: now,
-            checks: HashMap::new(),
+            checks: HashMap::with_capacity(snapshot.config.checks.len()),
         };
         let mut bars = std::mem::take(&mut *shared.lock().unwrap_or_else(|e| e.into_inner()));
         for check in &snapshot.config.checks {

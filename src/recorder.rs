@@ -349,7 +349,7 @@ impl Recorder {
                     latency: outcome.latency,
                     code: outcome.code,
                     failure: outcome.failure.clone(),
-                    tls: outcome.tls.clone(),
+                    tls: outcome.tls.clone().map(Box::new),
                 }),
                 incident,
             },

@@ -136,8 +136,9 @@ pub struct LastProbe {
     pub latency: std::time::Duration,
     pub code: Option<u16>,
     pub failure: Option<Failure>,
-    /// What its TLS handshake said of the certificate, for the check page.
-    pub tls: Option<TlsInfo>,
+    /// What its TLS handshake said of the certificate, for the check page: boxed, so a check
+    /// without TLS carries a pointer, not the certificate's fields.
+    pub tls: Option<Box<TlsInfo>>,
 }
 
 /// Uptime per window and the 90-day bar of every check, by slug.

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::ops::Bound::{Excluded, Unbounded};
 use std::time::Duration;
 
+use super::labels::{Labels, Span};
 use crate::config::Check;
 use crate::model::{CheckId, Phase, ProbeKind, State, Status};
 use crate::probe::{Outcome, Reason};
@@ -20,47 +21,70 @@ use crate::uptime::WINDOWS;
 #[derive(Default)]
 pub(super) struct Table {
     rows: BTreeMap<CheckId, Row>,
+    /// Every row's `check="…",group="…"`, escaped once.
+    labels: Labels,
+    /// Where `set_state` renders a check's labels to compare them with its row's.
+    scratch: String,
 }
 
 /// One check's values.
 struct Row {
-    /// `check="…",group="…"`, escaped once.
-    labels: Box<str>,
+    /// Its labels in [`Table::labels`].
+    labels: Span,
     kind: ProbeKind,
     state: Option<State>,
     /// Uptime per window of [`WINDOWS`]; NaN when the window has no data.
     uptime: [f64; WINDOWS.len()],
-    last: Option<Box<Last>>,
+    last: Option<Last>,
     probes: [u64; Status::ALL.len()],
     /// Failures and skipped probes by reason, allocated at the first one.
     reasons: Option<Box<[[u64; Reason::ALL.len()]; 2]>>,
 }
 
 /// What the last probes said; the TLS and DNS answer values stay from the last probe that had them.
+/// What only HTTP and TLS probes have is boxed apart, so a TCP row carries none of it.
 struct Last {
     success: bool,
-    duration: f64,
-    code: Option<u16>,
-    phases: [f64; Phase::COUNT],
-    lookup: f64,
     ip_protocol: u8,
     ip_hash: u32,
-    http: Option<crate::probe::HttpFacts>,
-    ssl_expiry: Option<i64>,
-    chain_expiry: Option<i64>,
-    tls_version: Option<&'static str>,
+    duration: f64,
+    lookup: f64,
     answers: Option<u32>,
+    http: Option<Box<HttpLast>>,
+    tls: Option<Box<TlsLast>>,
 }
 
-/// The label pair of a check, escaped for the exposition.
-fn check_labels(check: &Check) -> Box<str> {
-    let mut s = String::with_capacity(check.id.as_str().len() + check.group.len() + 20);
+/// The last HTTP probe's status, phases and response facts.
+#[derive(Default)]
+struct HttpLast {
+    code: Option<u16>,
+    phases: [f64; Phase::COUNT],
+    facts: Option<crate::probe::HttpFacts>,
+}
+
+/// What the last probes with a TLS handshake said.
+#[derive(Default)]
+struct TlsLast {
+    ssl_expiry: Option<i64>,
+    chain_expiry: Option<i64>,
+    version: Option<&'static str>,
+}
+
+/// The HTTP part of a row without one (a row whose kind changed to HTTP before its next probe).
+static NO_HTTP: HttpLast = HttpLast {
+    code: None,
+    phases: [0.0; Phase::COUNT],
+    facts: None,
+};
+
+/// Writes the label pair of a check into `s` (cleared first), escaped for the exposition.
+fn check_labels(check: &Check, s: &mut String) {
+    s.clear();
     s.push_str("check=\"");
-    escape(&mut s, check.id.as_str());
+    escape(s, check.id.as_str());
     s.push_str("\",group=\"");
-    escape(&mut s, &check.group);
+    escape(s, &check.group);
     s.push('"');
-    s.into_boxed_str()
 }
 
 /// Appends `value` escaped as a label value: backslash, double quote and newline.
@@ -93,9 +117,9 @@ fn secs(d: Option<Duration>) -> f64 {
 }
 
 impl Row {
-    fn new(check: &Check) -> Row {
+    fn new(check: &Check, labels: Span) -> Row {
         Row {
-            labels: check_labels(check),
+            labels,
             kind: check.kind(),
             state: None,
             uptime: [f64::NAN; WINDOWS.len()],
@@ -116,9 +140,18 @@ impl Row {
 impl Table {
     /// The row of `check`, made on first use; a changed group or kind gets fresh labels.
     fn row(&mut self, check: &Check) -> &mut Row {
-        self.rows
-            .entry(check.id.clone())
-            .or_insert_with(|| Row::new(check))
+        let (labels, scratch) = (&mut self.labels, &mut self.scratch);
+        self.rows.entry(check.id.clone()).or_insert_with(|| {
+            check_labels(check, scratch);
+            Row::new(check, labels.push(scratch))
+        })
+    }
+
+    fn compact(&mut self) {
+        if self.labels.wasteful() {
+            self.labels
+                .compact(self.rows.values_mut().map(|r| &mut r.labels));
+        }
     }
 
     pub(super) fn observe(&mut self, check: &Check, o: &Outcome) {
@@ -127,26 +160,27 @@ impl Table {
         if let Some(f) = &o.failure {
             row.count(0, f.reason);
         }
-        let last = row.last.get_or_insert_with(|| {
-            Box::new(Last {
-                success: false,
-                duration: 0.0,
-                code: None,
-                phases: [0.0; Phase::COUNT],
-                lookup: 0.0,
-                ip_protocol: 0,
-                ip_hash: 0,
-                http: None,
-                ssl_expiry: None,
-                chain_expiry: None,
-                tls_version: None,
-                answers: None,
-            })
+        let http = check.kind() == ProbeKind::Http || o.facts.http.is_some();
+        let last = row.last.get_or_insert(Last {
+            success: false,
+            ip_protocol: 0,
+            ip_hash: 0,
+            duration: 0.0,
+            lookup: 0.0,
+            answers: None,
+            http: None,
+            tls: None,
         });
         last.success = o.status != Status::Down;
         last.duration = o.latency.as_secs_f64();
-        last.code = o.code;
-        last.phases = o.phases.all().map(|(_, d)| secs(d));
+        if http {
+            let h = last.http.get_or_insert_with(Box::default);
+            h.code = o.code;
+            h.phases = o.phases.all().map(|(_, d)| secs(d));
+            h.facts = o.facts.http;
+        } else {
+            last.http = None;
+        }
         last.lookup = secs(o.facts.lookup);
         last.ip_protocol = match o.facts.ip {
             Some(std::net::IpAddr::V4(_)) => 4,
@@ -154,14 +188,14 @@ impl Table {
             None => 0,
         };
         last.ip_hash = o.facts.ip.map_or(0, ip_hash);
-        last.http = o.facts.http;
         if let Some(tls) = &o.tls {
-            last.tls_version = Some(tls.version);
+            let t = last.tls.get_or_insert_with(Box::default);
+            t.version = Some(tls.version);
             if let Some(e) = tls.earliest_expiry {
-                last.ssl_expiry = Some(e.0 / 1000);
+                t.ssl_expiry = Some(e.0 / 1000);
             }
             if let Some(e) = tls.verified_expiry {
-                last.chain_expiry = Some(e.0 / 1000);
+                t.chain_expiry = Some(e.0 / 1000);
             }
         }
         if let Some(n) = o.answers {
@@ -174,13 +208,19 @@ impl Table {
     }
 
     pub(super) fn set_state(&mut self, check: &Check, state: State) {
-        let labels = check_labels(check);
-        let row = self.row(check);
-        if row.labels != labels {
-            row.labels = labels;
+        let span = self.row(check).labels;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        check_labels(check, &mut scratch);
+        if self.labels.get(span) != scratch {
+            self.labels.release(span);
+            let span = self.labels.push(&scratch);
+            self.row(check).labels = span;
         }
+        self.scratch = scratch;
+        let row = self.row(check);
         row.kind = check.kind();
         row.state = Some(state);
+        self.compact();
     }
 
     pub(super) fn set_uptime(&mut self, check: &Check, window: &str, ratio: Option<f64>) {
@@ -190,7 +230,10 @@ impl Table {
     }
 
     pub(super) fn forget(&mut self, check: &Check) {
-        self.rows.remove(&check.id);
+        if let Some(row) = self.rows.remove(&check.id) {
+            self.labels.release(row.labels);
+            self.compact();
+        }
     }
 
     pub(super) fn len(&self) -> usize {
@@ -243,10 +286,20 @@ fn with_last(row: &Row, lines: &mut Lines<'_>, f: impl Fn(&Last, &mut Lines<'_>)
     }
 }
 
-fn with_http(row: &Row, lines: &mut Lines<'_>, f: impl Fn(&Last, &mut Lines<'_>)) {
+fn with_http(row: &Row, lines: &mut Lines<'_>, f: impl Fn(&HttpLast, &mut Lines<'_>)) {
     if row.kind == ProbeKind::Http {
-        with_last(row, lines, f);
+        with_last(row, lines, |x, l| {
+            f(x.http.as_deref().unwrap_or(&NO_HTTP), l)
+        });
     }
+}
+
+fn with_tls(row: &Row, lines: &mut Lines<'_>, f: impl Fn(&TlsLast, &mut Lines<'_>)) {
+    with_last(row, lines, |x, l| {
+        if let Some(t) = &x.tls {
+            f(t, l);
+        }
+    });
 }
 
 fn flag(b: bool) -> u8 {
@@ -309,7 +362,7 @@ pub(super) const FAMILIES: &[Family] = &[
         help: "Indicates if SSL was used for the final redirect",
         write: |r, l| {
             with_http(r, l, |x, l| {
-                l.put(None, flag(x.http.is_some_and(|h| h.tls)))
+                l.put(None, flag(x.facts.is_some_and(|h| h.tls)))
             })
         },
     },
@@ -319,7 +372,7 @@ pub(super) const FAMILIES: &[Family] = &[
         help: "Returns the version of HTTP of the probe response",
         write: |r, l| {
             with_http(r, l, |x, l| {
-                let v = match x.http.map(|h| h.version) {
+                let v = match x.facts.map(|h| h.version) {
                     Some(http::Version::HTTP_09) => "0.9",
                     Some(http::Version::HTTP_10) => "1",
                     Some(http::Version::HTTP_11) => "1.1",
@@ -335,7 +388,7 @@ pub(super) const FAMILIES: &[Family] = &[
         name: "probe_http_redirects",
         kind: "gauge",
         help: "The number of redirects",
-        write: |r, l| with_http(r, l, |x, l| l.put(None, x.http.map_or(0, |h| h.redirects))),
+        write: |r, l| with_http(r, l, |x, l| l.put(None, x.facts.map_or(0, |h| h.redirects))),
     },
     Family {
         name: "probe_http_content_length",
@@ -344,7 +397,7 @@ pub(super) const FAMILIES: &[Family] = &[
         write: |r, l| {
             with_http(r, l, |x, l| {
                 // Go's http.Response.ContentLength: -1 when the response declared none.
-                let v = x.http.map_or(0, |h| {
+                let v = x.facts.map_or(0, |h| {
                     h.content_length
                         .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))
                 });
@@ -356,7 +409,11 @@ pub(super) const FAMILIES: &[Family] = &[
         name: "probe_http_uncompressed_body_length",
         kind: "gauge",
         help: "Length of uncompressed response body",
-        write: |r, l| with_http(r, l, |x, l| l.put(None, x.http.map_or(0, |h| h.body_bytes))),
+        write: |r, l| {
+            with_http(r, l, |x, l| {
+                l.put(None, x.facts.map_or(0, |h| h.body_bytes))
+            })
+        },
     },
     Family {
         name: "probe_http_last_modified_timestamp_seconds",
@@ -364,7 +421,7 @@ pub(super) const FAMILIES: &[Family] = &[
         help: "Returns the Last-Modified HTTP response header in unixtime",
         write: |r, l| {
             with_http(r, l, |x, l| {
-                if let Some(t) = x.http.and_then(|h| h.last_modified) {
+                if let Some(t) = x.facts.and_then(|h| h.last_modified) {
                     l.put(None, t.0 / 1000);
                 }
             })
@@ -376,7 +433,7 @@ pub(super) const FAMILIES: &[Family] = &[
         help: "Indicates if probe failed due to regex",
         write: |r, l| {
             with_http(r, l, |x, l| {
-                l.put(None, flag(x.http.is_some_and(|h| h.body_failed)))
+                l.put(None, flag(x.facts.is_some_and(|h| h.body_failed)))
             })
         },
     },
@@ -385,7 +442,7 @@ pub(super) const FAMILIES: &[Family] = &[
         kind: "gauge",
         help: "Returns earliest SSL cert expiry in unixtime",
         write: |r, l| {
-            with_last(r, l, |x, l| {
+            with_tls(r, l, |x, l| {
                 if let Some(t) = x.ssl_expiry {
                     l.put(None, t);
                 }
@@ -397,7 +454,7 @@ pub(super) const FAMILIES: &[Family] = &[
         kind: "gauge",
         help: "Returns last SSL chain expiry in timestamp seconds",
         write: |r, l| {
-            with_last(r, l, |x, l| {
+            with_tls(r, l, |x, l| {
                 if let Some(t) = x.chain_expiry {
                     l.put(None, t);
                 }
@@ -409,8 +466,8 @@ pub(super) const FAMILIES: &[Family] = &[
         kind: "gauge",
         help: "Contains the TLS version used",
         write: |r, l| {
-            with_last(r, l, |x, l| {
-                if let Some(v) = x.tls_version {
+            with_tls(r, l, |x, l| {
+                if let Some(v) = x.version {
                     l.put(Some(("version", v)), 1);
                 }
             })
@@ -512,7 +569,7 @@ impl Table {
             let mut lines = Lines {
                 out: &mut *out,
                 name: family.name,
-                row_labels: &row.labels,
+                row_labels: self.labels.get(row.labels),
                 kind: row.kind.as_str(),
             };
             (family.write)(row, &mut lines);
@@ -524,41 +581,5 @@ impl Table {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reasons_and_statuses_index_their_all_lists() {
-        assert!(
-            Reason::ALL
-                .iter()
-                .enumerate()
-                .all(|(i, r)| *r as usize == i)
-        );
-        assert!(
-            Status::ALL
-                .iter()
-                .enumerate()
-                .all(|(i, s)| *s as usize == i)
-        );
-    }
-
-    #[test]
-    fn the_ip_hash_is_fnv1a_of_the_address_bytes() {
-        // FNV-1a 32 of the bytes 127, 0, 0, 1.
-        let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
-        let mut h: u32 = 0x811c_9dc5;
-        for b in [127u8, 0, 0, 1] {
-            h ^= u32::from(b);
-            h = h.wrapping_mul(16_777_619);
-        }
-        assert_eq!(ip_hash(ip), h);
-    }
-
-    #[test]
-    fn label_values_are_escaped() {
-        let mut s = String::new();
-        escape(&mut s, "a\"b\\c\nd");
-        assert_eq!(s, r#"a\"b\\c\nd"#);
-    }
-}
+#[path = "checks_tests.rs"]
+mod tests;

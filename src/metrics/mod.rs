@@ -8,6 +8,7 @@
 //! anything.
 
 mod checks;
+mod labels;
 mod process;
 mod store;
 
