@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::knob;
+use common::{knob, stat_cpu_seconds};
 use tokio::sync::{mpsc, watch};
 use watchpost::clock::Timestamp;
 use watchpost::config::Config;
@@ -186,17 +186,7 @@ fn threads_cpu() -> HashMap<String, (String, f64)> {
             let tid = t.file_name().to_string_lossy().into_owned();
             let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
             let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
-            let fields: Vec<&str> = stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .collect();
-            let ticks: u64 = [11, 12]
-                .iter()
-                .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
-                .sum();
-            (tid, (comm.trim().to_string(), ticks as f64 / 100.0))
+            (tid, (comm.trim().to_string(), stat_cpu_seconds(&stat)))
         })
         .collect()
 }

@@ -77,7 +77,12 @@ pub fn seed_history(db: &Path) {
 
 /// The process's user plus system CPU seconds, from `/proc`.
 pub fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat_cpu_seconds(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+}
+
+/// User plus system CPU seconds from the text of a `/proc/…/stat` file (a process's or a
+/// thread's).
+pub fn stat_cpu_seconds(stat: &str) -> f64 {
     let fields: Vec<&str> = stat
         .rsplit(')')
         .next()

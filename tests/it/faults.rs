@@ -271,15 +271,20 @@ async fn a_read_only_database_shows_a_banner_to_admins_and_recovers() {
     d.stop().await;
 }
 
-#[test]
-fn a_damaged_database_stops_the_start_naming_the_file_and_the_backup() {
-    let dir = tempfile::tempdir().unwrap();
+/// A database the daemon made, probed a little and closed: its config, listen port and path.
+fn database_of_a_stopped_daemon(dir: &Path) -> (PathBuf, u16, PathBuf) {
     let port = free_port();
-    let config = write_config(dir.path(), port, accepting_target(), 3, 50);
+    let config = write_config(dir, port, accepting_target(), 3, 50);
     let child = spawn_daemon(&config, port);
     std::thread::sleep(Duration::from_millis(300));
     stop(child);
-    let db = dir.path().join("w.db");
+    (config, port, dir.join("w.db"))
+}
+
+#[test]
+fn a_damaged_database_stops_the_start_naming_the_file_and_the_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, _, db) = database_of_a_stopped_daemon(dir.path());
     // Everything into the main file (the daemon leaves it to the next open), then damage it.
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -307,12 +312,7 @@ fn a_damaged_database_stops_the_start_naming_the_file_and_the_backup() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn damage_deep_in_the_history_is_found_after_start_and_reported_on_healthz() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = write_config(dir.path(), port, accepting_target(), 3, 50);
-    let child = spawn_daemon(&config, port);
-    std::thread::sleep(Duration::from_millis(300));
-    stop(child);
-    let db = dir.path().join("w.db");
+    let (config, port, db) = database_of_a_stopped_daemon(dir.path());
     // Recent history enough for a results b-tree of many leaves (kept by the prune at start),
     // all in the main file.
     let conn = rusqlite::Connection::open(&db).unwrap();
