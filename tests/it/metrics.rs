@@ -85,6 +85,22 @@ fn sample(metrics: &str, name: &str, id: &str) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// A daemon in `dir` probing an HTTP target, a listening TCP port and a DNS server, with the
+/// port and the server, which must live as long as it does.
+async fn start_probing(
+    dir: &std::path::Path,
+) -> (Daemon, std::net::TcpListener, dns_server::DnsServer) {
+    let web = target().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dns = dns_server::start().await;
+    let d = daemon::start(
+        dir,
+        &config(web, port.local_addr().unwrap().port(), dns.addr),
+    )
+    .await;
+    (d, port, dns)
+}
+
 async fn all_probed(d: &Daemon) -> String {
     d.wait_page("/metrics", Duration::from_secs(20), |m| {
         ["web", "wrong-body", "port", "zone"]
@@ -98,14 +114,7 @@ async fn all_probed(d: &Daemon) -> String {
 #[tokio::test]
 async fn blackbox_series_carry_what_the_targets_said() {
     let dir = tempfile::tempdir().unwrap();
-    let web = target().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dns = dns_server::start().await;
-    let d = daemon::start(
-        dir.path(),
-        &config(web, port.local_addr().unwrap().port(), dns.addr),
-    )
-    .await;
+    let (d, _tcp, _dns) = start_probing(dir.path()).await;
     let m = all_probed(&d).await;
     let v = |name: &str, id: &str| {
         sample(&m, name, id).unwrap_or_else(|| panic!("no {name} for {id}:\n{m}"))
@@ -167,14 +176,7 @@ async fn blackbox_series_carry_what_the_targets_said() {
 #[tokio::test]
 async fn build_process_store_and_database_series_are_exported() {
     let dir = tempfile::tempdir().unwrap();
-    let web = target().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dns = dns_server::start().await;
-    let d = daemon::start(
-        dir.path(),
-        &config(web, port.local_addr().unwrap().port(), dns.addr),
-    )
-    .await;
+    let (d, _tcp, _dns) = start_probing(dir.path()).await;
     let m = d
         .wait_page("/metrics", Duration::from_secs(20), |m| {
             m.lines()
@@ -241,14 +243,7 @@ scrape_configs:
 #[ignore = "needs Debian's prometheus package; run by .ci/run"]
 async fn prometheus_sees_each_check_as_its_own_instance() {
     let dir = tempfile::tempdir().unwrap();
-    let web = target().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dns = dns_server::start().await;
-    let d = daemon::start(
-        dir.path(),
-        &config(web, port.local_addr().unwrap().port(), dns.addr),
-    )
-    .await;
+    let (d, _tcp, _dns) = start_probing(dir.path()).await;
     let metrics = all_probed(&d).await;
 
     // promtool's linter has nothing to say about the exposition.
