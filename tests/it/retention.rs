@@ -51,17 +51,23 @@ fn one(conn: &rusqlite::Connection, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lowered_keep_raw_shrinks_the_file_and_keeps_rollups_and_incidents() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("w.db");
-    let store = Store::open(&path).unwrap();
+/// A new store at `path` with checks "a" and "b" registered now: the store, now, their rows.
+async fn two_checks(path: &std::path::Path) -> (Store, Timestamp, Vec<watchpost::store::CheckRow>) {
+    let store = Store::open(path).unwrap();
     let now = Timestamp::now();
     let checks = store
         .writer
         .sync_checks(vec![meta("a"), meta("b")], now)
         .await
         .unwrap();
+    (store, now, checks)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lowered_keep_raw_shrinks_the_file_and_keeps_rollups_and_incidents() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let (store, now, checks) = two_checks(&path).await;
     let old = now.0 - 20 * DAY_MS;
     for i in 0..60_000 {
         let check = checks[i % 2].id;
@@ -118,13 +124,7 @@ async fn a_lowered_keep_raw_shrinks_the_file_and_keeps_rollups_and_incidents() {
 async fn hourly_rollups_past_keep_hourly_go_and_daily_rows_and_recent_hours_stay() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.db");
-    let store = Store::open(&path).unwrap();
-    let now = Timestamp::now();
-    let checks = store
-        .writer
-        .sync_checks(vec![meta("a"), meta("b")], now)
-        .await
-        .unwrap();
+    let (store, now, checks) = two_checks(&path).await;
     let ids: Vec<i64> = checks.iter().map(|c| c.id).collect();
     // Two days of results 100 days ago, and the last 30 hours, every 10 minutes.
     let old = now.0 - 100 * DAY_MS;
