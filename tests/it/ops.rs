@@ -84,7 +84,16 @@ async fn a_backup_taken_while_the_daemon_writes_is_whole() {
             .unwrap();
         assert_eq!(checks, 8);
         seen.push(count(&copy));
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        // Results commit in groups (up to 200 ms apart): wait until the daemon has committed
+        // more than this backup holds, so the next one must hold more too.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while count(&d.db) <= seen[n] {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the daemon stopped writing"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
     assert!(seen[0] > 0, "the daemon wrote before the first backup");
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
