@@ -53,14 +53,34 @@ pub struct Kept(HashMap<i64, Past>);
 async fn changed(events: &mut broadcast::Receiver<Event>) -> bool {
     loop {
         match events.recv().await {
-            Ok(e) if e.touches_history() => {
-                return matches!(e, Event::FalseAlarm { .. } | Event::IncidentEdited { .. });
-            }
+            Ok(e) if e.touches_history() => return rewrites_past(&e),
             Ok(_) => {}
             Err(broadcast::error::RecvError::Lagged(_)) => return true,
             Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
         }
     }
+}
+
+/// Takes every event already waiting, so that a burst (10,000 checks coming up at start, many
+/// failing at once) is one refresh rather than one per event. True when one of them may have
+/// rewritten past rollups, or some were missed.
+fn drain(events: &mut broadcast::Receiver<Event>) -> bool {
+    let mut whole = false;
+    loop {
+        match events.try_recv() {
+            Ok(e) => whole |= e.touches_history() && rewrites_past(&e),
+            Err(broadcast::error::TryRecvError::Lagged(_)) => whole = true,
+            Err(_) => return whole,
+        }
+    }
+}
+
+/// Whether `event` can have changed rollups before the current hour and day.
+fn rewrites_past(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::FalseAlarm { .. } | Event::IncidentEdited { .. }
+    )
 }
 
 impl Refresher {
@@ -80,6 +100,7 @@ impl Refresher {
                 _ = token.cancelled() => return,
                 _ = tokio::time::sleep(SPACING) => {}
             }
+            whole |= drain(&mut self.events);
         }
     }
 
@@ -389,6 +410,46 @@ fn shown_hash(bar: &DayBar) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A burst of changes is taken at once: one refresh for all of them, read whole when any
+    /// of them rewrote the past or some were missed.
+    #[test]
+    fn a_burst_of_events_is_drained_at_once() {
+        let (tx, mut rx) = broadcast::channel(4);
+        let changed = |i: i64| Event::CheckChanged {
+            check: crate::model::CheckId::new(&format!("c{i}")).unwrap(),
+            from: crate::model::State::Unknown,
+            to: crate::model::State::Up,
+            at: Timestamp(i),
+        };
+        for i in 0..3 {
+            tx.send(changed(i)).unwrap();
+        }
+        assert!(
+            !drain(&mut rx),
+            "state changes alone rewrite no past rollup"
+        );
+        assert!(matches!(
+            rx.try_recv(),
+            Err(broadcast::error::TryRecvError::Empty)
+        ));
+
+        tx.send(changed(3)).unwrap();
+        tx.send(Event::FalseAlarm {
+            id: 1,
+            false_alarm: true,
+            at: Timestamp(4),
+        })
+        .unwrap();
+        tx.send(changed(5)).unwrap();
+        assert!(drain(&mut rx), "a false alarm rewrites the past");
+
+        for i in 0..10 {
+            tx.send(changed(i)).unwrap();
+        }
+        assert!(drain(&mut rx), "missed events may have rewritten the past");
+        assert!(!drain(&mut rx), "nothing waits after a drain");
+    }
 
     /// A timed refresh whose today's cell reads as the kept bar's does keeps that very bar; one
     /// whose today's cell changed gets new cells, the past ones as kept.
