@@ -67,6 +67,18 @@ pub fn cover(from: Timestamp, to: Timestamp) -> Cover {
 }
 
 impl Cover {
+    /// Plans to read `[from, to)` widened to whole hours from hourly rows alone, for what draws
+    /// hours (the response-time chart): a whole day inside the range is not merged into one row.
+    pub fn hourly(from: Timestamp, to: Timestamp) -> Cover {
+        let (from, to) = (from.hour_start(), to.hour_ceil());
+        Cover {
+            from,
+            to,
+            days: from..from,
+            hours: [from..to, to..to],
+        }
+    }
+
     /// Adds up the rows of `hours` and `days` that belong to this cover; the others are ignored.
     pub fn sum(&self, hours: &Deltas, days: &Deltas) -> Rollup {
         let days = days.iter().filter(|(start, _)| self.days.contains(start));
@@ -82,6 +94,25 @@ mod tests {
     use super::*;
 
     const MIN: i64 = 60_000;
+
+    /// In the last hour of a UTC day the 24 hours before now hold that whole day: the chart's
+    /// cover still reads each of its hours, where `cover` reads the day from its daily row.
+    #[test]
+    fn an_hourly_cover_reads_every_hour_even_when_a_whole_day_is_inside() {
+        let now = Timestamp(2 * DAY_MS - 50 * MIN);
+        let from = Timestamp(now.0 - DAY_MS);
+        let merged = cover(from, now);
+        assert_eq!(merged.days, Timestamp(DAY_MS)..Timestamp(2 * DAY_MS));
+        let hourly = Cover::hourly(from, now);
+        assert_eq!((hourly.from, hourly.to), (merged.from, merged.to));
+        assert!(hourly.days.is_empty());
+        assert_eq!(
+            hourly.hours[0],
+            Timestamp(DAY_MS - HOUR_MS)..Timestamp(2 * DAY_MS)
+        );
+        assert!(hourly.hours[1].is_empty());
+        assert!(hourly.hours[0].contains(&now.hour_start()));
+    }
 
     #[test]
     fn windows_leave_out_older_rows_and_days_without_data() {

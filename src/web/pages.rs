@@ -47,7 +47,7 @@ pub async fn check(
     let incidents = state.reader.incidents(Some(id.clone()), 50).await?;
     let false_alarms = state.reader.false_alarms(id.clone()).await?;
     let now = Timestamp::now();
-    let day = crate::uptime::cover(Timestamp(now.0 - crate::clock::DAY_MS), now);
+    let day = crate::uptime::Cover::hourly(Timestamp(now.0 - crate::clock::DAY_MS), now);
     let (hours, _) = state.reader.rollups_in(id.clone(), day.clone()).await?;
     let chart = chart::latency_chart(txt, &hours, day.from, day.to);
     let (_, year) = state.reader.rollups_in(id.clone(), year_cover(now)).await?;
