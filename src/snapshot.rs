@@ -32,7 +32,7 @@ impl Snapshot {
             .checks
             .iter()
             .enumerate()
-            .map(|(i, c)| (c, self.checks.get(i)))
+            .map(|(i, c)| (&**c, self.checks.get(i)))
     }
 
     /// One configured check by its id.
