@@ -10,7 +10,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
@@ -21,10 +20,13 @@ use crate::maintenance::Schedule;
 use crate::metrics::Metrics;
 use crate::model::{CheckId, State, Status};
 use crate::monitor::{self, Cadence, Change, Tracker};
-use crate::probe::{Outcome, Reason};
+use crate::probe::Outcome;
 use crate::scheduler::Delivery;
 use crate::snapshot::{Cells, CheckNow, LastProbe, Snapshot};
 use crate::store::{Evidence, IncidentRow, Write, Writer};
+
+mod local_faults;
+use local_faults::LocalFaults;
 
 /// Evidence rows kept for one incident at most; later failures repeat what is known.
 const MAX_EVIDENCE: usize = 50;
@@ -57,13 +59,18 @@ struct Runtime {
     tracker: Tracker,
     /// The open incident, boxed: most checks have none.
     incident: Option<Box<OpenIncident>>,
-    /// Failing probes of the current streak, newest last, for an incident's evidence.
-    failures: VecDeque<Evidence>,
+    /// Failing probes of the current streak, newest last, for an incident's evidence; boxed,
+    /// and only while the check fails.
+    failures: Option<Box<Failures>>,
     /// The first probe of the current run of good ones; `None` after a failing one.
     good_since: Option<Timestamp>,
     /// The certificate expiry notice last announced; made at the first certificate seen.
     cert: Option<Box<actions::CertMemo>>,
 }
+
+/// Failing probes of a streak, newest last.
+#[derive(Default)]
+struct Failures(VecDeque<Evidence>);
 
 /// A check's open incident and the evidence it was given.
 struct OpenIncident {
@@ -99,7 +106,7 @@ impl Runtime {
             row,
             tracker: Tracker::new(state),
             incident: open.map(|i| OpenIncident::new(i.id, i.started_at)),
-            failures: VecDeque::new(),
+            failures: None,
             good_since: None,
             cert: None,
         };
@@ -303,7 +310,7 @@ impl Recorder {
             }
             if !removed[index] {
                 rt.tracker = Tracker::new(State::Unknown);
-                rt.failures.clear();
+                rt.failures = None;
                 rt.good_since = None;
                 self.cells.set(index, CheckNow::default());
             }
@@ -368,14 +375,15 @@ impl Recorder {
             message: outcome.failure.as_ref().map(|f| f.message.clone()),
         };
         if outcome.status == Status::Up {
-            rt.failures.clear();
+            rt.failures = None;
             rt.good_since.get_or_insert(outcome.at);
         } else {
             rt.good_since = None;
-            if rt.failures.len() >= check.policy.failure_threshold.get() as usize {
-                rt.failures.pop_front();
+            let failures = rt.failures.get_or_insert_with(Box::default);
+            if failures.0.len() >= check.policy.failure_threshold.get() as usize {
+                failures.0.pop_front();
             }
-            rt.failures.push_back(evidence.clone());
+            failures.0.push_back(evidence.clone());
         }
 
         let cadence = Cadence {
@@ -414,7 +422,7 @@ impl Recorder {
                     status: outcome.status,
                     latency: outcome.latency,
                     code: outcome.code,
-                    failure: outcome.failure.clone(),
+                    failure: outcome.failure.clone().map(Box::new),
                     tls: outcome.tls.clone().map(Box::new),
                 }),
                 incident,
@@ -452,7 +460,12 @@ impl Recorder {
                 change,
                 window,
                 open: rt.incident.as_ref().map(|i| (i.id, i.started_at)),
-                failures: rt.failures.iter().cloned().collect(),
+                failures: rt
+                    .failures
+                    .iter()
+                    .flat_map(|f| f.0.iter())
+                    .cloned()
+                    .collect(),
                 good_since: rt.good_since,
             },
         )
@@ -547,48 +560,5 @@ impl Recorder {
             checks: self.cells.clone(),
         };
         self.snapshot.send_replace(Arc::new(snapshot));
-    }
-}
-
-/// Skipped outcomes are logged at most this often, with how many were skipped since.
-const LOCAL_FAULT_LOG_EVERY: Duration = Duration::from_secs(10);
-
-/// Outcomes that failed for a fault of this machine (out of descriptors or memory, the local
-/// resolver dead): they say nothing about their target, so they are no data.
-#[derive(Default)]
-struct LocalFaults {
-    /// Skipped since the last log line.
-    unlogged: u64,
-    logged_at: Option<Instant>,
-}
-
-impl LocalFaults {
-    /// Whether `outcome` is a local fault; if so it is counted and logged (rate-limited) here
-    /// and must touch nothing else: no state machine, incident, result row, uptime or probe metric.
-    fn skip(&mut self, check: &Check, outcome: &Outcome, metrics: &Metrics) -> bool {
-        let Some(failure) = outcome
-            .failure
-            .as_ref()
-            .filter(|f| f.reason == Reason::Local)
-        else {
-            return false;
-        };
-        metrics.skipped(check, Reason::Local);
-        self.unlogged += 1;
-        let now = Instant::now();
-        if self
-            .logged_at
-            .is_none_or(|at| now.duration_since(at) >= LOCAL_FAULT_LOG_EVERY)
-        {
-            tracing::warn!(
-                skipped = self.unlogged,
-                check = %check.id,
-                error = %failure.message,
-                "probes are failing because of this machine, not their targets; their results are skipped"
-            );
-            self.unlogged = 0;
-            self.logged_at = Some(now);
-        }
-        true
     }
 }

@@ -78,27 +78,35 @@ impl<T> Rows<T> {
         self.sorted.len() - self.holes + self.added.len()
     }
 
-    /// Brings the added rows into the sorted ones and drops the holes.
+    /// Brings the added rows into the sorted ones and drops the holes, in place: the sorted
+    /// rows grow by the added ones alone, never copied whole beside themselves.
     pub(super) fn merge(&mut self) {
-        if self.added.is_empty() && self.holes == 0 {
+        if self.holes > 0 {
+            self.sorted.retain(|(_, r)| r.is_some());
+            self.holes = 0;
+        }
+        let Some(first) = self.added.keys().next().cloned() else {
             return;
+        };
+        let mut added: Vec<(CheckId, Option<T>)> = std::mem::take(&mut self.added)
+            .into_iter()
+            .map(|(k, r)| (k, Some(r)))
+            .collect();
+        // From the back: the free slots `[i, w)` hold fillers, which end in `added`.
+        let (mut i, mut j) = (self.sorted.len(), added.len());
+        self.sorted.reserve_exact(j);
+        self.sorted.resize_with(i + j, || (first.clone(), None));
+        let mut w = self.sorted.len();
+        while j > 0 {
+            if i > 0 && self.sorted[i - 1].0 > added[j - 1].0 {
+                self.sorted.swap(i - 1, w - 1);
+                i -= 1;
+            } else {
+                std::mem::swap(&mut self.sorted[w - 1], &mut added[j - 1]);
+                j -= 1;
+            }
+            w -= 1;
         }
-        let added = std::mem::take(&mut self.added);
-        let old = std::mem::take(&mut self.sorted);
-        let mut out = Vec::with_capacity(old.len() - self.holes + added.len());
-        let mut a = old.into_iter().filter(|(_, r)| r.is_some()).peekable();
-        let mut b = added.into_iter().map(|(k, r)| (k, Some(r))).peekable();
-        loop {
-            let from_old = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) => x.0 < y.0,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
-            };
-            out.extend(if from_old { a.next() } else { b.next() });
-        }
-        self.sorted = out;
-        self.holes = 0;
     }
 
     /// The rows after `after` (all when `None`), in id order; call [`Rows::merge`] first, or
