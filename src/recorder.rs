@@ -3,10 +3,13 @@
 //! For each outcome it updates metrics, queues the raw result and the rollup time, runs the state
 //! machine, opens and resolves incidents (waiting for their commit), and publishes a new
 //! snapshot. It never probes and never reads the database.
+//!
+//! Check state is kept by the check's position in the config (a `Vec`, the ids found through
+//! one sorted list of positions), and what only an open incident or a certificate needs is
+//! boxed apart, so a check costs about 200 bytes here.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
@@ -17,10 +20,13 @@ use crate::maintenance::Schedule;
 use crate::metrics::Metrics;
 use crate::model::{CheckId, State, Status};
 use crate::monitor::{self, Cadence, Change, Tracker};
-use crate::probe::{Outcome, Reason};
+use crate::probe::Outcome;
 use crate::scheduler::Delivery;
 use crate::snapshot::{Cells, CheckNow, LastProbe, Snapshot};
 use crate::store::{Evidence, IncidentRow, Write, Writer};
+
+mod local_faults;
+use local_faults::LocalFaults;
 
 /// Evidence rows kept for one incident at most; later failures repeat what is known.
 const MAX_EVIDENCE: usize = 50;
@@ -34,7 +40,10 @@ const PUBLISH_SPACING: std::time::Duration = std::time::Duration::from_millis(10
 /// What the recorder needs from the rest of the daemon.
 pub struct Recorder {
     config: Arc<Config>,
-    checks: HashMap<CheckId, Runtime>,
+    /// By position in `config.checks`; `None` for a check without a store row.
+    checks: Vec<Option<Runtime>>,
+    /// Positions in `config.checks`, in the order of their ids.
+    by_id: ById,
     writer: Writer,
     metrics: Arc<Metrics>,
     snapshot: watch::Sender<Arc<Snapshot>>,
@@ -46,27 +55,47 @@ pub struct Recorder {
 
 /// Per-check state owned by the recorder.
 struct Runtime {
-    /// Where the check is in `config.checks`; found by its id, never used as its identity.
-    index: usize,
     row: i64,
     tracker: Tracker,
-    /// The open incident and when it started.
-    incident: Option<(i64, Timestamp)>,
-    /// Failing probes of the current streak, newest last, for an incident's evidence.
-    failures: VecDeque<Evidence>,
-    evidence_kept: usize,
-    last_message: Option<String>,
+    /// The open incident, boxed: most checks have none.
+    incident: Option<Box<OpenIncident>>,
+    /// Failing probes of the current streak, newest last, for an incident's evidence; boxed,
+    /// and only while the check fails.
+    failures: Option<Box<Failures>>,
     /// The first probe of the current run of good ones; `None` after a failing one.
     good_since: Option<Timestamp>,
-    /// The certificate expiry notice last announced.
-    cert: actions::CertMemo,
+    /// The certificate expiry notice last announced; made at the first certificate seen.
+    cert: Option<Box<actions::CertMemo>>,
+}
+
+/// Failing probes of a streak, newest last.
+#[derive(Default)]
+struct Failures(VecDeque<Evidence>);
+
+/// A check's open incident and the evidence it was given.
+struct OpenIncident {
+    id: i64,
+    started_at: Timestamp,
+    evidence_kept: usize,
+    last_message: Option<String>,
+}
+
+impl OpenIncident {
+    fn new(id: i64, started_at: Timestamp) -> Box<OpenIncident> {
+        Box::new(OpenIncident {
+            id,
+            started_at,
+            evidence_kept: 0,
+            last_message: None,
+        })
+    }
 }
 
 impl Runtime {
     /// A check's state at start: down or degraded while `open` (its automatic incident left
     /// open when watchpost last stopped) is, else unknown until its first probes; with what
     /// the page shows of it.
-    fn new(index: usize, row: i64, open: Option<&IncidentRow>) -> (Runtime, CheckNow) {
+    fn new(row: i64, open: Option<&IncidentRow>) -> (Runtime, CheckNow) {
         let state = open.map_or(State::Unknown, |i| i.severity.state());
         let now = CheckNow {
             state: open.map(|_| state),
@@ -74,17 +103,47 @@ impl Runtime {
             incident: open.map(|i| i.id),
         };
         let runtime = Runtime {
-            index,
             row,
             tracker: Tracker::new(state),
-            incident: open.map(|i| (i.id, i.started_at)),
-            failures: VecDeque::new(),
-            evidence_kept: 0,
-            last_message: None,
+            incident: open.map(|i| OpenIncident::new(i.id, i.started_at)),
+            failures: None,
             good_since: None,
-            cert: actions::CertMemo::default(),
+            cert: None,
         };
         (runtime, now)
+    }
+
+    fn incident_id(&self) -> Option<i64> {
+        self.incident.as_ref().map(|i| i.id)
+    }
+}
+
+/// The positions of a config's checks, sorted by id: finds a check by id in O(log n) for four
+/// bytes a check.
+#[derive(Default)]
+struct ById(Vec<u32>);
+
+impl ById {
+    fn new(config: &Config) -> ById {
+        let mut order: Vec<u32> = (0..config.checks.len())
+            .filter_map(|i| u32::try_from(i).ok())
+            .collect();
+        order.sort_unstable_by(|&a, &b| {
+            config.checks[a as usize]
+                .id
+                .as_str()
+                .cmp(config.checks[b as usize].id.as_str())
+        });
+        ById(order)
+    }
+
+    /// The position of the check `id` in `config` (the config this was made from).
+    fn find(&self, config: &Config, id: &str) -> Option<usize> {
+        let at = self
+            .0
+            .binary_search_by(|&i| config.checks[i as usize].id.as_str().cmp(id))
+            .ok()?;
+        Some(self.0[at] as usize)
     }
 }
 
@@ -123,22 +182,23 @@ impl Recorder {
             .checks
             .iter()
             .enumerate()
-            .filter_map(|(index, check)| Some((index, check, *rows.get(&check.id)?)))
-            .map(|(index, check, row)| {
+            .map(|(index, check)| {
+                let row = *rows.get(&check.id)?;
                 let open = open
                     .iter()
                     .filter(|i| i.auto)
                     .filter(|i| i.check.as_deref() == Some(check.id.as_str()))
                     .max_by_key(|i| i.started_at);
-                let (runtime, now) = Runtime::new(index, row, open);
+                let (runtime, now) = Runtime::new(row, open);
                 if open.is_some() {
                     cells.set(index, now);
                 }
                 handles.metrics.set_state(check, runtime.tracker.state);
-                (check.id.clone(), runtime)
+                Some(runtime)
             })
             .collect();
         let recorder = Recorder {
+            by_id: ById::new(&config),
             config,
             checks,
             writer: handles.writer,
@@ -211,7 +271,7 @@ impl Recorder {
         if dirty {
             self.publish();
         }
-        let all: Vec<CheckId> = self.checks.keys().cloned().collect();
+        let all: Vec<usize> = (0..self.checks.len()).collect();
         self.close_spans(&all, Timestamp::now()).await;
     }
 
@@ -219,62 +279,74 @@ impl Recorder {
     /// their automatic incident closed, changed targets start afresh; the rest keep their state.
     async fn reconfigure(&mut self, r: Reconfig) -> Result<(), actions::Error> {
         let now = Timestamp::now();
-        let gone: Vec<CheckId> = self
+        let by_id = ById::new(&r.config);
+        let removed: Vec<bool> = self
+            .config
             .checks
-            .keys()
-            .filter(|id| !r.config.checks.iter().any(|c| &c.id == *id))
-            .cloned()
+            .iter()
+            .map(|c| by_id.find(&r.config, c.id.as_str()).is_none())
             .collect();
-        let reset: Vec<CheckId> = gone.iter().chain(&r.reset).cloned().collect();
+        let reset: Vec<usize> = removed
+            .iter()
+            .enumerate()
+            .filter(|(_, gone)| **gone)
+            .map(|(i, _)| i)
+            .chain(
+                r.reset
+                    .iter()
+                    .filter_map(|id| self.by_id.find(&self.config, id.as_str())),
+            )
+            .collect();
         self.close_spans(&reset, now).await;
-        for id in &reset {
-            let removed = gone.contains(id);
-            let Some(rt) = self.checks.get_mut(id) else {
+        for &index in &reset {
+            let Some(rt) = self.checks.get_mut(index).and_then(Option::as_mut) else {
                 continue;
             };
-            if let Some((incident, _)) = rt.incident.take() {
-                actions::retire(&self.writer, incident, now, removed).await?;
+            if let Some(incident) = rt.incident.take() {
+                actions::retire(&self.writer, incident.id, now, removed[index]).await?;
             }
-            if let Some(check) = self.config.checks.get(rt.index) {
+            if let Some(check) = self.config.checks.get(index) {
                 self.metrics.forget(check);
             }
-            if !removed {
+            if !removed[index] {
                 rt.tracker = Tracker::new(State::Unknown);
-                rt.failures.clear();
+                rt.failures = None;
                 rt.good_since = None;
-                self.cells.set(rt.index, CheckNow::default());
+                self.cells.set(index, CheckNow::default());
             }
-        }
-        for id in &gone {
-            self.checks.remove(id);
         }
         let mut cells = Cells::new(r.config.checks.len());
+        let mut checks = Vec::with_capacity(r.config.checks.len());
         for (index, check) in r.config.checks.iter().enumerate() {
             let Some(&row) = r.rows.get(&check.id) else {
+                checks.push(None);
                 continue;
             };
-            let rt = self
-                .checks
-                .entry(check.id.clone())
-                .or_insert_with(|| Runtime::new(usize::MAX, row, None).0);
-            if let Some(now) = self.cells.cell(rt.index) {
+            let before = self.by_id.find(&self.config, check.id.as_str());
+            let mut rt = before
+                .and_then(|i| self.checks.get_mut(i)?.take())
+                .unwrap_or_else(|| Runtime::new(row, None).0);
+            if let Some(now) = before.and_then(|i| self.cells.cell(i)) {
                 cells.set(index, now);
             }
-            rt.index = index;
             rt.row = row;
             self.metrics.set_state(check, rt.tracker.state);
+            checks.push(Some(rt));
         }
         self.config = r.config;
+        self.by_id = by_id;
+        self.checks = checks;
         self.cells = cells;
         Ok(())
     }
 
     async fn handle(&mut self, id: &CheckId, outcome: Outcome) -> Result<(), actions::Error> {
         let config = self.config.clone();
-        let Some(rt) = self.checks.get_mut(id) else {
+        let Some(index) = self.by_id.find(&config, id.as_str()) else {
             return Ok(());
         };
-        let Some(check) = config.checks.get(rt.index) else {
+        let (Some(Some(rt)), Some(check)) = (self.checks.get_mut(index), config.checks.get(index))
+        else {
             return Ok(());
         };
         if self.local.skip(check, &outcome, &self.metrics) {
@@ -283,7 +355,8 @@ impl Recorder {
         self.metrics.observe(check, &outcome);
         if let Some(tls) = &outcome.tls {
             let days = &config.notify.cert_days;
-            actions::cert_seen(&self.writer, &mut rt.cert, id, tls, outcome.at, days).await?;
+            let memo = rt.cert.get_or_insert_with(Box::default);
+            actions::cert_seen(&self.writer, memo, id, tls, outcome.at, days).await?;
         }
         let outcome = Arc::new(outcome);
         self.writer
@@ -302,14 +375,15 @@ impl Recorder {
             message: outcome.failure.as_ref().map(|f| f.message.clone()),
         };
         if outcome.status == Status::Up {
-            rt.failures.clear();
+            rt.failures = None;
             rt.good_since.get_or_insert(outcome.at);
         } else {
             rt.good_since = None;
-            if rt.failures.len() >= check.policy.failure_threshold.get() as usize {
-                rt.failures.pop_front();
+            let failures = rt.failures.get_or_insert_with(Box::default);
+            if failures.0.len() >= check.policy.failure_threshold.get() as usize {
+                failures.0.pop_front();
             }
-            rt.failures.push_back(evidence.clone());
+            failures.0.push_back(evidence.clone());
         }
 
         let cadence = Cadence {
@@ -338,9 +412,9 @@ impl Recorder {
                 })
                 .await?;
         }
-        let incident = self.cells.get(rt.index).incident;
+        let incident = self.cells.get(index).incident;
         self.cells.set(
-            rt.index,
+            index,
             CheckNow {
                 state: Some(rt.tracker.state),
                 last: Some(LastProbe {
@@ -348,7 +422,7 @@ impl Recorder {
                     status: outcome.status,
                     latency: outcome.latency,
                     code: outcome.code,
-                    failure: outcome.failure.clone(),
+                    failure: outcome.failure.clone().map(Box::new),
                     tls: outcome.tls.clone().map(Box::new),
                 }),
                 incident,
@@ -358,9 +432,9 @@ impl Recorder {
         match step.change {
             Some(change) => {
                 let title = window.map(|(_, title)| title);
-                self.transition(check, change, title).await?
+                self.transition(index, check, change, title).await?
             }
-            None => self.add_evidence(id, evidence).await?,
+            None => self.add_evidence(index, evidence).await?,
         }
         Ok(())
     }
@@ -369,12 +443,13 @@ impl Recorder {
     /// incidents, and keeps the incident now open.
     async fn transition(
         &mut self,
+        index: usize,
         check: &Check,
         change: Change,
         window: Option<String>,
     ) -> Result<(), actions::Error> {
         self.metrics.set_state(check, change.to);
-        let Some(rt) = self.checks.get_mut(&check.id) else {
+        let Some(Some(rt)) = self.checks.get_mut(index) else {
             return Ok(());
         };
         let outage = actions::check_changed(
@@ -384,8 +459,13 @@ impl Recorder {
                 row: rt.row,
                 change,
                 window,
-                open: rt.incident,
-                failures: rt.failures.iter().cloned().collect(),
+                open: rt.incident.as_ref().map(|i| (i.id, i.started_at)),
+                failures: rt
+                    .failures
+                    .iter()
+                    .flat_map(|f| f.0.iter())
+                    .cloned()
+                    .collect(),
                 good_since: rt.good_since,
             },
         )
@@ -394,16 +474,19 @@ impl Recorder {
             Outage::Continues => {}
             Outage::Over => rt.incident = None,
             Outage::Opened(o) => {
-                rt.incident = Some((o.id, o.started_at));
-                rt.evidence_kept = o.evidence;
-                rt.last_message = o.last_message;
+                rt.incident = Some(Box::new(OpenIncident {
+                    id: o.id,
+                    started_at: o.started_at,
+                    evidence_kept: o.evidence,
+                    last_message: o.last_message,
+                }));
             }
         }
-        let incident = rt.incident.map(|(id, _)| id);
-        if self.cells.get(rt.index).incident != incident {
-            let mut now = self.cells.get(rt.index).clone();
+        let incident = rt.incident_id();
+        if self.cells.get(index).incident != incident {
+            let mut now = self.cells.get(index).clone();
             now.incident = incident;
-            self.cells.set(rt.index, now);
+            self.cells.set(index, now);
         }
         Ok(())
     }
@@ -411,23 +494,24 @@ impl Recorder {
     /// Keeps a failing probe as evidence of the open incident when it says something new.
     async fn add_evidence(
         &mut self,
-        id: &CheckId,
+        index: usize,
         evidence: Evidence,
     ) -> Result<(), actions::Error> {
-        let Some(rt) = self.checks.get_mut(id) else {
+        let Some(Some(rt)) = self.checks.get_mut(index) else {
             return Ok(());
         };
-        let Some((incident, _)) = rt.incident else {
+        let Some(open) = rt.incident.as_mut() else {
             return Ok(());
         };
         if evidence.status == Status::Up
-            || rt.evidence_kept >= MAX_EVIDENCE
-            || rt.last_message == evidence.message
+            || open.evidence_kept >= MAX_EVIDENCE
+            || open.last_message == evidence.message
         {
             return Ok(());
         }
-        rt.evidence_kept += 1;
-        rt.last_message = evidence.message.clone();
+        open.evidence_kept += 1;
+        open.last_message = evidence.message.clone();
+        let incident = open.id;
         Ok(self
             .writer
             .send(Write::AddEvidence { incident, evidence })
@@ -435,12 +519,15 @@ impl Recorder {
     }
 
     /// Counts the time from each of these checks' last probe to `now` (at most one interval), at
-    /// shutdown or when a reload stops them.
-    async fn close_spans(&mut self, ids: &[CheckId], now: Timestamp) {
-        for rt in ids.iter().filter_map(|id| self.checks.get(id)) {
-            let (Some(check), Some(last)) =
-                (self.config.checks.get(rt.index), rt.tracker.last_at())
+    /// shutdown or when a reload stops them; `indexes` are positions in the config in force.
+    async fn close_spans(&mut self, indexes: &[usize], now: Timestamp) {
+        for &index in indexes {
+            let (Some(Some(rt)), Some(check)) =
+                (self.checks.get(index), self.config.checks.get(index))
             else {
+                continue;
+            };
+            let Some(last) = rt.tracker.last_at() else {
                 continue;
             };
             let end = last.plus(check.interval).min(now);
@@ -473,48 +560,5 @@ impl Recorder {
             checks: self.cells.clone(),
         };
         self.snapshot.send_replace(Arc::new(snapshot));
-    }
-}
-
-/// Skipped outcomes are logged at most this often, with how many were skipped since.
-const LOCAL_FAULT_LOG_EVERY: Duration = Duration::from_secs(10);
-
-/// Outcomes that failed for a fault of this machine (out of descriptors or memory, the local
-/// resolver dead): they say nothing about their target, so they are no data.
-#[derive(Default)]
-struct LocalFaults {
-    /// Skipped since the last log line.
-    unlogged: u64,
-    logged_at: Option<Instant>,
-}
-
-impl LocalFaults {
-    /// Whether `outcome` is a local fault; if so it is counted and logged (rate-limited) here
-    /// and must touch nothing else: no state machine, incident, result row, uptime or probe metric.
-    fn skip(&mut self, check: &Check, outcome: &Outcome, metrics: &Metrics) -> bool {
-        let Some(failure) = outcome
-            .failure
-            .as_ref()
-            .filter(|f| f.reason == Reason::Local)
-        else {
-            return false;
-        };
-        metrics.skipped(check, Reason::Local);
-        self.unlogged += 1;
-        let now = Instant::now();
-        if self
-            .logged_at
-            .is_none_or(|at| now.duration_since(at) >= LOCAL_FAULT_LOG_EVERY)
-        {
-            tracing::warn!(
-                skipped = self.unlogged,
-                check = %check.id,
-                error = %failure.message,
-                "probes are failing because of this machine, not their targets; their results are skipped"
-            );
-            self.unlogged = 0;
-            self.logged_at = Some(now);
-        }
-        true
     }
 }

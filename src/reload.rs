@@ -130,7 +130,7 @@ impl Reloader {
             .await
             .map_err(|e| format!("registering checks: {e}"))?;
         let before: HashMap<&CheckId, &config::Check> =
-            self.config.checks.iter().map(|o| (&o.id, o)).collect();
+            self.config.checks.iter().map(|o| (&o.id, &**o)).collect();
         let reset = new
             .checks
             .iter()

@@ -3,12 +3,14 @@
 //! due by then (a check costs a heap entry and one shared record, not a task); first runs spread
 //! over the interval by a stable hash of the check id, a global cap on probes in flight, at most
 //! one probe of a check at a time, and missed slots skipped rather than replayed. Each outcome leaves with the check's `${NAME}` values taken out of its message.
+//! A check's record shares the config's `Check` and holds a cancellation token only while a
+//! probe of it is in flight, so 100,000 checks cost a few megabytes here.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc};
@@ -38,18 +40,53 @@ pub struct Probes {
     /// Checks for the driver to start scheduling.
     start: mpsc::UnboundedSender<Arc<Slot>>,
     driver: JoinSet<()>,
-    token: CancellationToken,
 }
 
 /// One check as the driver and its probe in flight share it.
 struct Slot {
     /// The check as it was started, to tell a changed one.
-    check: Check,
-    stop: CancellationToken,
+    check: Arc<Check>,
+    stop: Mutex<Stop>,
     /// [`IDLE`], [`BUSY`] or [`MISSED`].
     busy: AtomicU8,
     /// The slot missed while busy, in nanoseconds after the driver's epoch.
     missed: AtomicU64,
+}
+
+/// Whether a check was stopped, and the token of its probe in flight, if any: a token per
+/// probe rather than per check, since only the probes in flight need one.
+#[derive(Default)]
+struct Stop {
+    stopped: bool,
+    probe: Option<CancellationToken>,
+}
+
+impl Slot {
+    fn new(check: Arc<Check>) -> Slot {
+        Slot {
+            check,
+            stop: Mutex::new(Stop::default()),
+            busy: AtomicU8::new(IDLE),
+            missed: AtomicU64::new(0),
+        }
+    }
+
+    fn stop(&self) -> std::sync::MutexGuard<'_, Stop> {
+        self.stop.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stops the check: no probe of it starts again, and the one in flight is cancelled.
+    fn cancel(&self) {
+        let mut stop = self.stop();
+        stop.stopped = true;
+        if let Some(probe) = stop.probe.take() {
+            probe.cancel();
+        }
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.stop().stopped
+    }
 }
 
 /// No probe of the check in flight.
@@ -91,14 +128,14 @@ impl Probes {
                 epoch: Instant::now(),
                 due: BinaryHeap::new(),
                 in_flight: JoinSet::new(),
+                token,
             }
-            .run(slots, token.clone()),
+            .run(slots),
         );
         let mut probes = Probes {
             running: HashMap::new(),
             start,
             driver,
-            token,
         };
         probes.apply(config);
         probes
@@ -108,11 +145,12 @@ impl Probes {
     /// and restarts changed ones; an unchanged check keeps its schedule.
     pub fn apply(&mut self, config: &Config) -> Changes {
         let mut changes = Changes::default();
-        let wanted: HashMap<&CheckId, &Check> = config.checks.iter().map(|c| (&c.id, c)).collect();
+        let wanted: HashMap<&CheckId, &Check> =
+            config.checks.iter().map(|c| (&c.id, &**c)).collect();
         self.running.retain(|id, r| {
             let keep = wanted.get(id).is_some_and(|c| same(c, &r.check));
             if !keep {
-                r.stop.cancel();
+                r.cancel();
                 if wanted.contains_key(id) {
                     changes.changed.push(id.clone());
                 } else {
@@ -121,6 +159,9 @@ impl Probes {
             }
             keep
         });
+        drop(wanted);
+        self.running
+            .reserve(config.checks.len().saturating_sub(self.running.len()));
         for check in &config.checks {
             if self.running.contains_key(&check.id) {
                 continue;
@@ -128,12 +169,7 @@ impl Probes {
             if !changes.changed.contains(&check.id) {
                 changes.added.push(check.id.clone());
             }
-            let slot = Arc::new(Slot {
-                check: check.clone(),
-                stop: self.token.child_token(),
-                busy: AtomicU8::new(IDLE),
-                missed: AtomicU64::new(0),
-            });
+            let slot = Arc::new(Slot::new(check.clone()));
             // Only fails once the driver is gone, at shutdown.
             let _ = self.start.send(slot.clone());
             self.running.insert(check.id.clone(), slot);
@@ -185,14 +221,13 @@ struct Driver {
     /// Every running check's next slot, soonest first; a stopped check leaves at its next slot.
     due: BinaryHeap<Reverse<Due>>,
     in_flight: JoinSet<()>,
+    /// The daemon's token: each probe's own is a child of it.
+    token: CancellationToken,
 }
 
 impl Driver {
-    async fn run(
-        mut self,
-        mut slots: mpsc::UnboundedReceiver<Arc<Slot>>,
-        token: CancellationToken,
-    ) {
+    async fn run(mut self, mut slots: mpsc::UnboundedReceiver<Arc<Slot>>) {
+        let token = self.token.clone();
         let mut open = true;
         loop {
             let next = self.due.peek().map(|Reverse(d)| d.at);
@@ -214,7 +249,7 @@ impl Driver {
                 }
             }
         }
-        // Every probe in flight stops with its check's token, a child of `token`.
+        // Every probe in flight stops with its own token, a child of `token`.
         while self.in_flight.join_next().await.is_some() {}
     }
 
@@ -226,7 +261,7 @@ impl Driver {
             let Some(Reverse(Due { at, slot })) = self.due.pop() else {
                 break;
             };
-            if slot.stop.is_cancelled() {
+            if slot.is_stopped() {
                 continue;
             }
             self.due.push(Reverse(Due {
@@ -236,6 +271,13 @@ impl Driver {
             if !self.claim(&slot, at) {
                 continue;
             }
+            let until = {
+                let mut stop = slot.stop();
+                if stop.stopped {
+                    continue;
+                }
+                stop.probe.insert(self.token.child_token()).clone()
+            };
             let task = run_probe(
                 slot.clone(),
                 at,
@@ -244,7 +286,6 @@ impl Driver {
                 self.permits.clone(),
                 self.lag.clone(),
             );
-            let until = slot.stop.clone();
             self.in_flight.spawn(async move {
                 until.run_until_cancelled(task).await;
             });
@@ -323,12 +364,18 @@ async fn run_probe(
         if out.send((check.id.clone(), outcome)).await.is_err() {
             return;
         }
-        if slot
-            .busy
-            .compare_exchange(BUSY, IDLE, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
         {
-            return;
+            // Under the lock, so the driver stores the next probe's token only after this one's
+            // is gone.
+            let mut stop = slot.stop();
+            if slot
+                .busy
+                .compare_exchange(BUSY, IDLE, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                stop.probe = None;
+                return;
+            }
         }
         // A slot came while this probe ran: it runs now, late.
         let nanos = slot.missed.load(Ordering::Acquire);
@@ -376,12 +423,7 @@ mod tests {
         );
         let config = crate::config::parse(std::path::Path::new("t.toml"), &toml)
             .unwrap_or_else(|e| panic!("{e}"));
-        Arc::new(Slot {
-            check: config.checks.into_iter().next().unwrap(),
-            stop: CancellationToken::new(),
-            busy: AtomicU8::new(IDLE),
-            missed: AtomicU64::new(0),
-        })
+        Arc::new(Slot::new(config.checks[0].clone()))
     }
 
     #[tokio::test]
@@ -397,6 +439,7 @@ mod tests {
             epoch: now,
             due: BinaryHeap::new(),
             in_flight: JoinSet::new(),
+            token: CancellationToken::new(),
         };
         let ms = Duration::from_millis;
         for (id, at) in [

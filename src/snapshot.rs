@@ -32,7 +32,7 @@ impl Snapshot {
             .checks
             .iter()
             .enumerate()
-            .map(|(i, c)| (c, self.checks.get(i)))
+            .map(|(i, c)| (&**c, self.checks.get(i)))
     }
 
     /// One configured check by its id.
@@ -135,7 +135,8 @@ pub struct LastProbe {
     pub status: Status,
     pub latency: std::time::Duration,
     pub code: Option<u16>,
-    pub failure: Option<Failure>,
+    /// Boxed: most checks' last probe has none, and every check has a cell.
+    pub failure: Option<Box<Failure>>,
     /// What its TLS handshake said of the certificate, for the check page: boxed, so a check
     /// without TLS carries a pointer, not the certificate's fields.
     pub tls: Option<Box<TlsInfo>>,

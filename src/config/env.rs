@@ -83,8 +83,9 @@ impl<'a> Recorder<'a> {
 /// environment) shows `${NAME}` instead, in storage, on every page and in the log.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secrets {
-    /// `(value, name)`, longest value first, so a value containing another goes first.
-    values: Vec<(String, String)>,
+    /// `(value, name)`, longest value first, so a value containing another goes first; a boxed
+    /// slice, since every check carries one and most are empty.
+    values: Box<[(String, String)]>,
 }
 
 impl Secrets {
@@ -101,7 +102,9 @@ impl Secrets {
             .collect();
         values.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.cmp(b)));
         values.dedup_by(|a, b| a.0 == b.0);
-        Secrets { values }
+        Secrets {
+            values: values.into_boxed_slice(),
+        }
     }
 
     /// Replaces every secret value in `text` by `${NAME}`.

@@ -26,6 +26,7 @@ mod validate;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::model::{CheckId, PublicDetails};
@@ -44,7 +45,8 @@ pub struct Config {
     pub path: PathBuf,
     pub server: Server,
     pub storage: Storage,
-    pub checks: Vec<Check>,
+    /// Each shared by `Arc`, so the scheduler and the recorder hold a pointer, not a copy.
+    pub checks: Vec<Arc<Check>>,
     /// Recurring maintenance windows (`[[maintenance]]`).
     pub maintenance: Vec<crate::maintenance::Recurring>,
     /// The admin area; `None` when no user or token is configured, and then there is none.

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_spanned::Spanned;
@@ -128,7 +129,7 @@ fn assemble(
     let defaults = defaults(&raw.defaults, p);
     let mut first_line = HashMap::new();
     let mut written = Written::default();
-    let mut checks: Vec<Check> = Vec::new();
+    let mut checks: Vec<Arc<Check>> = Vec::new();
     let mut index = 0;
     while let Some(read) = next(p) {
         let Some(c) = read else {
@@ -137,7 +138,7 @@ fn assemble(
         if !raw.notify.is_empty() {
             written.note(c.get_ref());
         }
-        checks.extend(check(index, &c, &defaults, env, &mut first_line, p));
+        checks.extend(check(index, &c, &defaults, env, &mut first_line, p).map(Arc::new));
         index += 1;
     }
     checks.shrink_to_fit();

@@ -5,12 +5,11 @@
 //! not a label set per series. Series follow blackbox_exporter's names, types and help. Nothing
 //! here decides anything, and nothing here reads the clock or the network.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::ops::Bound::{Excluded, Unbounded};
 use std::time::Duration;
 
 use super::labels::{Labels, Span};
+use super::rows::Rows;
 use crate::config::Check;
 use crate::model::{CheckId, Phase, ProbeKind, State, Status};
 use crate::probe::{Outcome, Reason};
@@ -20,7 +19,7 @@ use crate::uptime::WINDOWS;
 /// last id it wrote, even when checks come and go between pieces.
 #[derive(Default)]
 pub(super) struct Table {
-    rows: BTreeMap<CheckId, Row>,
+    rows: Rows<Row>,
     /// Every row's `check="…",group="…"`, escaped once.
     labels: Labels,
     /// Where `set_state` renders a check's labels to compare them with its row's.
@@ -141,7 +140,7 @@ impl Table {
     /// The row of `check`, made on first use; a changed group or kind gets fresh labels.
     fn row(&mut self, check: &Check) -> &mut Row {
         let (labels, scratch) = (&mut self.labels, &mut self.scratch);
-        self.rows.entry(check.id.clone()).or_insert_with(|| {
+        self.rows.get_or_insert_with(&check.id, || {
             check_labels(check, scratch);
             Row::new(check, labels.push(scratch))
         })
@@ -549,7 +548,7 @@ impl Table {
     /// Appends the samples of `family` of at most `rows` rows, those after `after` (the header
     /// first when `after` is `None`). Returns the last row written when more may follow.
     pub(super) fn write(
-        &self,
+        &mut self,
         family: &Family,
         after: Option<&CheckId>,
         rows: usize,
@@ -559,13 +558,10 @@ impl Table {
             let _ = writeln!(out, "# HELP {} {}", family.name, family.help);
             let _ = writeln!(out, "# TYPE {} {}", family.name, family.kind);
         }
-        let range = match after {
-            Some(id) => self.rows.range::<CheckId, _>((Excluded(id), Unbounded)),
-            None => self.rows.range::<CheckId, _>(..),
-        };
+        self.rows.merge();
         let mut last = None;
         let mut written = 0;
-        for (id, row) in range.take(rows) {
+        for (id, row) in self.rows.after(after).take(rows) {
             let mut lines = Lines {
                 out: &mut *out,
                 name: family.name,

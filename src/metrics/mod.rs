@@ -10,6 +10,7 @@
 mod checks;
 mod labels;
 mod process;
+mod rows;
 mod store;
 
 use std::path::PathBuf;

@@ -8,7 +8,7 @@ fn check(keys: &str) -> Check {
     );
     let config = crate::config::parse(std::path::Path::new("t.toml"), &toml)
         .unwrap_or_else(|e| panic!("{e}"));
-    config.checks.into_iter().next().unwrap()
+    Check::clone(&config.checks[0])
 }
 
 #[test]
