@@ -4,6 +4,8 @@
 //! A DTO: its JSON is stored, so fields are only ever added (with defaults), never renamed. It
 //! knows nothing of destinations, HTTP or SQL.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
@@ -70,13 +72,13 @@ impl CheckRef {
     /// `id` with its name and group from `checks` (by id: name, group); a check no longer
     /// configured is named by its id.
     pub fn named(
-        checks: &std::collections::HashMap<crate::model::CheckId, (String, String)>,
+        checks: &std::collections::HashMap<crate::model::CheckId, Arc<crate::config::Check>>,
         id: &crate::model::CheckId,
     ) -> CheckRef {
-        let (name, group) = checks
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| (id.to_string(), String::new()));
+        let (name, group) = checks.get(id).map_or_else(
+            || (id.to_string(), String::new()),
+            |c| (c.name.clone(), c.group.clone()),
+        );
         CheckRef {
             id: id.to_string(),
             name,

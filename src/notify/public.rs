@@ -10,12 +10,13 @@
 //! No I/O, no clock, no SQL.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::message::{CheckRef, Message, What};
 use crate::clock::Timestamp;
-use crate::config::Config;
+use crate::config::{Check, Config};
 use crate::event::{Event, Planning, WindowInfo, WindowPhase};
 use crate::model::{CheckId, Impact, IncidentStatus, State};
 
@@ -105,7 +106,7 @@ impl Scope {
 /// The checks the public may hear of: those configured now, with their names and groups.
 #[derive(Clone, Debug, Default)]
 pub struct Audience {
-    checks: HashMap<CheckId, (String, String)>,
+    checks: HashMap<CheckId, Arc<Check>>,
 }
 
 impl Audience {
@@ -114,7 +115,7 @@ impl Audience {
             checks: config
                 .checks
                 .iter()
-                .map(|c| (c.id.clone(), (c.name.clone(), c.group.clone())))
+                .map(|c| (c.id.clone(), c.clone()))
                 .collect(),
         }
     }

@@ -7,12 +7,13 @@
 //! facts and hands them in.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::message::{CertNote, CheckRef, Message, What};
 use super::public::{self, Audience};
 use crate::clock::Timestamp;
-use crate::config::{Config, Target};
+use crate::config::{Check, Config, Target};
 use crate::event::{CertInfo, Event, Planning, WindowInfo, WindowPhase};
 use crate::model::{CheckId, Impact, IncidentStatus, State};
 use crate::probe::fmt_duration;
@@ -27,7 +28,8 @@ pub const MAX_REMINDER_GAP: Duration = Duration::from_secs(24 * 3600);
 #[derive(Clone, Debug, Default)]
 pub struct Routing {
     routes: Vec<Route>,
-    checks: HashMap<CheckId, (String, String)>,
+    /// The configured checks by id, shared with the config (their names and groups name them).
+    checks: HashMap<CheckId, Arc<Check>>,
     /// Public email subscriptions, when `[subscriptions] email` is on.
     public: Option<Audience>,
 }
@@ -63,7 +65,7 @@ impl Routing {
         let checks = config
             .checks
             .iter()
-            .map(|c| (c.id.clone(), (c.name.clone(), c.group.clone())))
+            .map(|c| (c.id.clone(), c.clone()))
             .collect();
         let public = config.subscriptions.email.then(|| Audience::new(config));
         Routing {
@@ -250,7 +252,7 @@ fn wants(routing: &Routing, route: &Route, m: &Message, checks: &[CheckId]) -> b
             || routing
                 .checks
                 .get(c)
-                .is_some_and(|(_, group)| route.groups.contains(group))
+                .is_some_and(|check| route.groups.contains(&check.group))
     })
 }
 
