@@ -125,6 +125,8 @@ impl App {
                 schedule: schedule_rx.clone(),
             },
         );
+        // The store's ids are the recorder's now; the map is not kept for the daemon's life.
+        drop(ids);
         let (outcomes_tx, outcomes_rx) = mpsc::channel(OUTCOME_QUEUE);
         watch_store(&metrics, &outcomes_tx, &store, &config);
         let (reconfig_tx, reconfig_rx) = mpsc::channel(4);
