@@ -11,13 +11,14 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{DAY_MS, HOUR_MS, Timestamp};
+use crate::config::Config;
 use crate::event::Event;
 use crate::metrics::Metrics;
 use crate::snapshot::{BarIncident, CheckHistory, DayBar, History, Snapshot};
@@ -44,9 +45,46 @@ pub struct Refresher {
     pub kept: Kept,
 }
 
-/// What the last refresh kept of each check's past, for the next one.
+/// What the last refresh kept for the next one: each check's past, and the configured checks'
+/// row ids.
 #[derive(Default)]
-pub struct Kept(HashMap<i64, Past>);
+pub struct Kept {
+    pasts: HashMap<i64, Past>,
+    ids: Ids,
+}
+
+/// The row ids of one config's checks, in its order: read from the store once per config, not
+/// once per refresh (a check's row id never changes, and a reload registers its checks before
+/// the snapshot carries its config).
+#[derive(Default)]
+struct Ids {
+    /// The config they were read for; weak, so an old config is not kept alive, and its
+    /// allocation not reused by another one that would seem the same.
+    config: Weak<Config>,
+    rows: Vec<Option<i64>>,
+}
+
+impl Ids {
+    /// Whether these are `config`'s ids, every check's known.
+    fn fit(&self, config: &Arc<Config>) -> bool {
+        std::ptr::eq(self.config.as_ptr(), Arc::as_ptr(config))
+            && self.rows.iter().all(Option::is_some)
+    }
+
+    /// Reads `config`'s checks' row ids.
+    async fn read(reader: &Reader, config: &Arc<Config>) -> Result<Ids, crate::store::Error> {
+        let rows = reader.checks().await?;
+        let ids: HashMap<&str, i64> = rows.iter().map(|r| (r.slug.as_str(), r.id)).collect();
+        Ok(Ids {
+            config: Arc::downgrade(config),
+            rows: config
+                .checks
+                .iter()
+                .map(|c| ids.get(c.id.as_str()).copied())
+                .collect(),
+        })
+    }
+}
 
 /// Waits for a committed change that touches history; never, once the writer is gone. True when
 /// the change may have rewritten past rollups (or is unknown, events having been missed).
@@ -119,18 +157,19 @@ impl Refresher {
         // Taken first: a row rewritten from here on is read again by the next refresh. A failed
         // refresh leaves nothing kept, so the next reads everything.
         let stale = self.reader.take_stale_rollups();
-        let mut kept = std::mem::take(&mut self.kept.0);
+        let mut kept = std::mem::take(&mut self.kept.pasts);
         if whole {
             kept.clear();
         }
-        let rows = self.reader.checks().await?;
-        let ids: HashMap<&str, i64> = rows.iter().map(|r| (r.slug.as_str(), r.id)).collect();
-        let reads: Vec<RollupRead> = snapshot
-            .config
-            .checks
+        let ids = match std::mem::take(&mut self.kept.ids) {
+            ids if ids.fit(&snapshot.config) => ids,
+            _ => Ids::read(&self.reader, &snapshot.config).await?,
+        };
+        let reads: Vec<RollupRead> = ids
+            .rows
             .iter()
-            .filter_map(|c| ids.get(c.id.as_str()).copied())
-            .map(|id| {
+            .flatten()
+            .map(|&id| {
                 let past = kept.get(&id).filter(|_| !stale.contains(&id));
                 RollupRead {
                     id,
@@ -184,7 +223,7 @@ impl Refresher {
             .await?;
         let mut kept = std::mem::take(&mut *kept.lock().unwrap_or_else(|e| e.into_inner()));
         kept.retain(|id, _| summaries.contains_key(id));
-        self.kept.0 = kept;
+        self.kept.pasts = kept;
         let mut incidents: HashMap<String, Vec<BarIncident>> = HashMap::new();
         let touched = self.reader.incidents_since(first_day).await?;
         // Manual incidents count too: the metric is every incident the public sees as open.
@@ -209,18 +248,15 @@ impl Refresher {
             checks: HashMap::with_capacity(snapshot.config.checks.len()),
         };
         let mut bars = std::mem::take(&mut *shared.lock().unwrap_or_else(|e| e.into_inner()));
-        for check in &snapshot.config.checks {
-            let (uptime, bar) = ids
-                .get(check.id.as_str())
-                .and_then(|id| summaries.remove(id))
-                .unwrap_or_else(|| {
-                    let (uptime, days) = summarize(&Deltas::new(), &Deltas::new(), first_day, now);
-                    let bar = DayBar {
-                        days,
-                        incidents: Vec::new(),
-                    };
-                    (uptime, bars.share(bar))
-                });
+        for (check, id) in snapshot.config.checks.iter().zip(&ids.rows) {
+            let (uptime, bar) = id.and_then(|id| summaries.remove(&id)).unwrap_or_else(|| {
+                let (uptime, days) = summarize(&Deltas::new(), &Deltas::new(), first_day, now);
+                let bar = DayBar {
+                    days,
+                    incidents: Vec::new(),
+                };
+                (uptime, bars.share(bar))
+            });
             for ((label, _), ratio) in WINDOWS.iter().zip(uptime) {
                 self.metrics.set_uptime(check, label, ratio);
             }
@@ -242,6 +278,7 @@ impl Refresher {
                 .insert(check.id.to_string(), CheckHistory { uptime, bar });
         }
         self.history.send_replace(Arc::new(history));
+        self.kept.ids = ids;
         Ok(())
     }
 }

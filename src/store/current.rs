@@ -61,19 +61,14 @@ impl CurrentRollups {
         }
     }
 
-    /// For each of `checks` (id, hour start, day start) whose rows of exactly that hour and day
-    /// are known: both rows' times.
-    pub(super) fn known(
-        &self,
-        checks: impl Iterator<Item = (i64, Timestamp, Timestamp)>,
-    ) -> HashMap<i64, (Times, Times)> {
+    /// Check `id`'s rows of exactly the hour and the day starting at `hour` and `day`, when
+    /// both are known: both rows' times.
+    pub(super) fn known(&self, id: i64, hour: Timestamp, day: Timestamp) -> Option<(Times, Times)> {
         let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        checks
-            .filter_map(|(id, hour, day)| match map.get(&id)? {
-                [Some(h), Some(d)] if h.start == hour && d.start == day => Some((id, (*h, *d))),
-                _ => None,
-            })
-            .collect()
+        match map.get(&id)? {
+            [Some(h), Some(d)] if h.start == hour && d.start == day => Some((*h, *d)),
+            _ => None,
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! without touching probes, the state machine or the web layer.
 
 mod admin;
+mod cache;
 mod certs;
 mod current;
 mod deliveries;

@@ -333,9 +333,9 @@ pub const VERSION: i64 = MIGRATIONS.len() as i64;
 ///
 /// `synchronous = NORMAL` in WAL mode syncs at checkpoints, not at each commit: a process crash
 /// (`kill -9`) loses nothing committed, a power cut may lose the last commits, never the file.
-/// The page cache (16 MB rather than SQLite's 2 MB) holds the leaves every check's results and
-/// rollups land on, so a batch does not read back the pages the one before wrote; a checkpoint
-/// every 4,096 WAL pages (not 1,000) copies a page rewritten by several batches once.
+/// The page cache starts small (4 MB, [`super::cache`] makes it large while a backlog is
+/// written); a checkpoint every 4,096 WAL pages (not 1,000) copies a page rewritten by several
+/// batches once.
 pub(super) fn configure(conn: &Connection) -> Result<(), Error> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(
@@ -343,10 +343,13 @@ pub(super) fn configure(conn: &Connection) -> Result<(), Error> {
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA journal_size_limit = 67108864;
-         PRAGMA cache_size = -16384;
          PRAGMA wal_autocheckpoint = 4096;
          PRAGMA temp_store = MEMORY;",
     )?;
+    conn.execute_batch(&format!(
+        "PRAGMA cache_size = -{};",
+        super::cache::SMALL_KIB
+    ))?;
     Ok(())
 }
 

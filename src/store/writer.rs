@@ -11,6 +11,7 @@ use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::admin::{self, AdminWrite, Audit, add_update};
+use super::cache::PageCache;
 use super::certs::{self, CertNotice};
 use super::current::{CurrentRollups, Fresh};
 use super::health::{self, FINAL_TRIES, Health, Held, RETRY, hold_for};
@@ -327,6 +328,7 @@ fn run(
     let mut batch = Vec::with_capacity(BATCH);
     let mut outbox = Outbox::default();
     let mut held = Held::<Write>::default();
+    let mut cache = PageCache::default();
     let mut open = true;
     let mut final_tries = 0;
     loop {
@@ -352,6 +354,7 @@ fn run(
         let mut happened = Vec::new();
         let mut fresh = Fresh::default();
         let (writes, started) = (batch.len(), std::time::Instant::now());
+        cache.fit(&conn, writes, started);
         let result = conn.transaction().map_err(Error::from).and_then(|tx| {
             apply(
                 &tx,

@@ -30,6 +30,10 @@ pub use subscribers::{Recipient, ScopeCount, SubscriberCounts, SubscriberRow};
 
 /// Idle read connections kept for reuse.
 const POOL: usize = 4;
+/// Each read connection's page cache, in KiB (SQLite's default is 2 MB): enough for the
+/// B-trees' interior pages; the leaves a refresh walks are read once and would only stay
+/// resident, up to [`POOL`] times over.
+const CACHE_KIB: i64 = 512;
 
 /// A handle for reads; cheap to clone.
 #[derive(Clone)]
@@ -92,6 +96,7 @@ impl Reader {
                         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                     )?;
                     c.busy_timeout(std::time::Duration::from_secs(5))?;
+                    c.execute_batch(&format!("PRAGMA cache_size = -{CACHE_KIB};"))?;
                     c
                 }
             };

@@ -37,10 +37,7 @@ impl Reader {
     {
         // A check asking only for its current hour and day gets them from what the writer
         // committed, when it knows both: no read.
-        let known = self
-            .inner
-            .current
-            .known(reads.iter().map(|r| (r.id, r.hours_since, r.days_since)));
+        let current = self.inner.current.clone();
         self.with(move |c| {
             let since = |table: RollupTable| {
                 c.prepare_cached(&format!(
@@ -52,7 +49,8 @@ impl Reader {
             let mut daily = since(RollupTable::Day)?;
             let mut out = HashMap::with_capacity(reads.len());
             for read in reads {
-                if let Some((hour, day)) = known.get(&read.id) {
+                if let Some((hour, day)) = current.known(read.id, read.hours_since, read.days_since)
+                {
                     let hours = Deltas::from([(hour.start, hour.rollup())]);
                     let days = Deltas::from([(day.start, day.rollup())]);
                     out.insert(read.id, summarize(&read, &hours, &days));
