@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use crate::clock::Timestamp;
-use crate::uptime::Deltas;
+use crate::uptime::Rollup;
 
 /// The checks whose rollups of a past hour or day were written since they were last taken: the
 /// history refresher re-reads those whole and only the current hour and day of the others.
@@ -14,13 +14,13 @@ pub(super) struct StaleRollups(Mutex<HashSet<i64>>);
 
 impl StaleRollups {
     /// Notes the checks of `map` with a row before `current`.
-    pub(super) fn mark(&self, map: &HashMap<i64, Deltas>, current: Timestamp) {
+    pub(super) fn mark(&self, map: &HashMap<(i64, Timestamp), Rollup>, current: Timestamp) {
         let mut stale = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        for (check, deltas) in map {
-            if deltas.keys().any(|start| *start < current) {
-                stale.insert(*check);
-            }
-        }
+        stale.extend(
+            map.keys()
+                .filter(|(_, start)| *start < current)
+                .map(|(check, _)| *check),
+        );
     }
 
     /// The checks noted since the last call.

@@ -32,7 +32,7 @@ use crate::event::{self, Event};
 use crate::model::{IncidentKind, IncidentStatus};
 use crate::monitor::Span;
 use crate::probe::Outcome;
-use crate::uptime::{Deltas, add_span};
+use crate::uptime::{Deltas, Rollup, add_span};
 
 /// Writes queued beyond this make senders wait (back-pressure on the recorder).
 const QUEUE: usize = 8192;
@@ -414,8 +414,10 @@ fn apply(
     outbox: &mut Outbox,
     (stale, fresh): (&StaleRollups, &mut Fresh),
 ) -> Result<(), Error> {
-    let mut hours: HashMap<i64, Deltas> = HashMap::new();
-    let mut days: HashMap<i64, Deltas> = HashMap::new();
+    // One flat map of rows per table: a batch of every check's closing spans (at shutdown) or a
+    // backlog holds one small row per check and hour, not a map per check.
+    let mut hours: HashMap<(i64, Timestamp), Rollup> = HashMap::new();
+    let mut days: HashMap<(i64, Timestamp), Rollup> = HashMap::new();
     let mut results = None;
     for w in batch.drain(..) {
         match w {
@@ -430,16 +432,20 @@ fn apply(
                     (&mut hours, outcome.at.hour_start()),
                     (&mut days, outcome.at.day_start()),
                 ] {
-                    let row = map.entry(check).or_default().entry(key).or_default();
+                    let row = map.entry((check, key)).or_default();
                     row.count_probe(outcome.status, latency_us);
                     row.count_phases(&outcome.phases);
                 }
             }
             Write::Spans { check, spans } => {
-                let h = hours.entry(check).or_default();
-                let d = days.entry(check).or_default();
+                let (mut h, mut d) = (Deltas::new(), Deltas::new());
                 for span in &spans {
-                    add_span(span, h, d);
+                    add_span(span, &mut h, &mut d);
+                }
+                for (map, rows) in [(&mut hours, h), (&mut days, d)] {
+                    for (start, row) in rows {
+                        map.entry((check, start)).or_default().add(&row);
+                    }
                 }
             }
             Write::SyncChecks { checks, now, reply } => {
@@ -573,11 +579,9 @@ fn apply(
     stale.mark(&days, now.day_start());
     for (table, map) in [(RollupTable::Hour, &hours), (RollupTable::Day, &days)] {
         let mut stmt = rollup_statement(tx, table)?;
-        for (check, deltas) in map {
-            for (start, delta) in deltas {
-                let times = upsert_rollup(&mut stmt, *check, *start, delta)?;
-                fresh.rows.push((table, *check, times));
-            }
+        for ((check, start), delta) in map {
+            let times = upsert_rollup(&mut stmt, *check, *start, delta)?;
+            fresh.rows.push((table, *check, times));
         }
     }
     // A notification exists exactly when its event is committed: same transaction.
