@@ -72,7 +72,7 @@ fn main() {
             })
             .collect();
         history.checks.insert(
-            check.id.to_string(),
+            check.id.clone(),
             CheckHistory {
                 uptime: [Some(0.9995); 4],
                 bar: std::sync::Arc::new(DayBar {

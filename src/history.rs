@@ -275,7 +275,7 @@ impl Refresher {
             };
             history
                 .checks
-                .insert(check.id.to_string(), CheckHistory { uptime, bar });
+                .insert(check.id.clone(), CheckHistory { uptime, bar });
         }
         self.history.send_replace(Arc::new(history));
         self.kept.ids = ids;

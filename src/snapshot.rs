@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::clock::Timestamp;
 use crate::config::{Check, Config};
-use crate::model::{State, Status};
+use crate::model::{CheckId, State, Status};
 use crate::probe::{Failure, TlsInfo};
 use crate::uptime::DayCell;
 
@@ -146,7 +146,8 @@ pub struct LastProbe {
 #[derive(Clone, Debug, Default)]
 pub struct History {
     pub computed_at: Timestamp,
-    pub checks: HashMap<String, CheckHistory>,
+    /// By check id, shared with the config (no string per check and refresh).
+    pub checks: HashMap<CheckId, CheckHistory>,
 }
 
 /// One check's history figures.

@@ -89,7 +89,7 @@ fn shown(history: &History) -> Shown {
                 .iter()
                 .map(|c| (c.day.0, c.down_ms, c.observed_ms, c.level.as_str()))
                 .collect();
-            (slug.clone(), h.uptime, cells)
+            (slug.to_string(), h.uptime, cells)
         })
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));

@@ -161,8 +161,8 @@ async fn hourly_rollups_past_keep_hourly_go_and_daily_rows_and_recent_hours_stay
         .unwrap()
     };
     let days_before = days_of(&conn);
-    // What the check page, the uptime API and the 24h window read.
-    let last_day = watchpost::uptime::cover(Timestamp(now.0 - DAY_MS), now);
+    // What the check page (its chart, from hourly rows) and the 24h window read.
+    let last_day = watchpost::uptime::Cover::hourly(Timestamp(now.0 - DAY_MS), now);
     let read_recent = || async {
         let page = store
             .reader

@@ -52,7 +52,7 @@ impl Bars {
             kept.bars.retain(|id, (bar, _)| {
                 history
                     .checks
-                    .get(id)
+                    .get(id.as_str())
                     .is_some_and(|h| Arc::ptr_eq(&h.bar, bar))
             });
             kept.used |= lang == Lang::En;
@@ -114,9 +114,9 @@ fn fill(history: &History, txt: &Strings, bars: &mut HashMap<String, Entry>) {
         return;
     }
     for (id, h) in &history.checks {
-        if !bars.contains_key(id) {
+        if !bars.contains_key(id.as_str()) {
             let html = day_bar(txt, &h.bar).into_string().into();
-            bars.insert(id.clone(), (h.bar.clone(), html));
+            bars.insert(id.to_string(), (h.bar.clone(), html));
         }
     }
 }
@@ -205,8 +205,10 @@ mod tests {
             let mut h = History::default();
             for (id, bar) in [("a", a.clone()), ("b", Arc::new(b))] {
                 let uptime = [None; 4];
-                h.checks
-                    .insert(id.to_string(), CheckHistory { uptime, bar });
+                h.checks.insert(
+                    crate::model::CheckId::new(id).unwrap(),
+                    CheckHistory { uptime, bar },
+                );
             }
             Arc::new(h)
         };
@@ -260,7 +262,10 @@ mod tests {
                 uptime: [None; 4],
                 bar: bar.clone(),
             };
-            h.checks.insert(format!("c{i}"), history);
+            h.checks.insert(
+                crate::model::CheckId::new(&format!("c{i}")).unwrap(),
+                history,
+            );
         }
         let bars = Bars::build(Arc::new(h), None);
         assert_eq!(bars.kept(Lang::En).0, 0, "nothing rendered ahead");
