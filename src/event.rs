@@ -10,7 +10,10 @@ use crate::clock::Timestamp;
 use crate::model::{CheckId, Impact, IncidentKind, IncidentStatus, State};
 
 /// Events kept for a subscriber that falls behind; past this it is told how many it missed.
-pub const BACKLOG: usize = 4096;
+/// Every subscriber copes with a miss (the history refresh then reads everything, the
+/// subscribers' mailer only wakes to read its queue), and the channel's slots are allocated up
+/// front: 256 holds any burst short of hundreds of checks changing at once, in 40 KB, not 565.
+pub const BACKLOG: usize = 256;
 
 /// One change, as subscribers hear of it.
 #[derive(Clone, Debug, PartialEq)]
