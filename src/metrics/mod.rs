@@ -259,8 +259,9 @@ impl Metrics {
 
     /// Records a batch of `writes` the store's writer committed in `took`.
     pub fn store_committed(&self, writes: usize, took: Duration) {
-        self.store_batch.observe(writes as f64);
+        // The time first: whoever sees a batch counted sees its commit time too.
         self.store_commit.observe(took.as_secs_f64());
+        self.store_batch.observe(writes as f64);
     }
 
     /// Reads the recorder's and the store's queue lengths at each scrape.

@@ -1,14 +1,17 @@
-//! The writer thread's row statements: raw results, rollup upserts, check registration,
+//! The writer thread's row statements: raw results, rollup upserts (a batch's deltas folded by check
+//! and bucket, upserted in steps), check registration,
 //! automatic incidents and their evidence. Called only inside the writer's transaction; nothing
 //! here commits, reads for the web, or decides what to write.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use rusqlite::{CachedStatement, Transaction, params};
 
 use super::admin::add_update;
-use super::current::Times;
+use super::current::{Fresh, Times};
 use super::rows::{self, RollupTable, rollup_columns, rollup_values, status_code};
+use super::stale::StaleRollups;
 use super::{CheckMeta, CheckRow, Error, Evidence, Severity};
 use crate::clock::Timestamp;
 use crate::model::{CheckId, IncidentKind, IncidentStatus};
@@ -181,3 +184,32 @@ pub(super) fn insert_evidence(tx: &Transaction, incident: i64, e: &Evidence) -> 
     ])?;
     Ok(())
 }
+
+/// Rollup rows folded in memory before they are upserted: a batch with more (every check's
+/// closing spans at shutdown, a backlog of many checks) is upserted in steps of about 2 MB.
+pub(super) const FOLDED: usize = 4096;
+
+/// Upserts the folded rows and empties the maps. The checks with a row of an hour or day already
+/// past are noted first, before the commit: a refresh that reads in between only re-reads once
+/// more.
+pub(super) fn upsert_folded(
+    tx: &Transaction,
+    (hours, days): (&mut Folded, &mut Folded),
+    stale: &StaleRollups,
+    fresh: &mut Fresh,
+) -> Result<(), Error> {
+    let now = Timestamp::now();
+    stale.mark(hours, now.hour_start());
+    stale.mark(days, now.day_start());
+    for (table, map) in [(RollupTable::Hour, hours), (RollupTable::Day, days)] {
+        let mut stmt = rollup_statement(tx, table)?;
+        for ((check, start), delta) in map.drain() {
+            let times = upsert_rollup(&mut stmt, check, start, &delta)?;
+            fresh.rows.push((table, check, times));
+        }
+    }
+    Ok(())
+}
+
+/// A batch's rollup deltas by check and bucket start.
+pub(super) type Folded = HashMap<(i64, Timestamp), Rollup>;

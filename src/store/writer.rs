@@ -4,7 +4,6 @@
 //! Results and rollup deltas are acknowledged by being queued; incident changes and check
 //! registration reply after their transaction commits. It never reads for the web.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use rusqlite::{Connection, Transaction, params};
@@ -16,13 +15,12 @@ use super::certs::{self, CertNotice};
 use super::current::{CurrentRollups, Fresh};
 use super::health::{self, FINAL_TRIES, Health, Held, RETRY, hold_for};
 use super::inserts::{
-    IncidentOpen, insert_evidence, insert_result, open_incident, results_statement,
-    rollup_statement, sync_checks, upsert_rollup,
+    FOLDED, Folded, IncidentOpen, insert_evidence, insert_result, open_incident, results_statement,
+    sync_checks, upsert_folded,
 };
 use super::outbox::{Outbox, OutboxWrite};
 use super::replies::Reply;
 use super::retention::{self, Pruned};
-use super::rows::RollupTable;
 use super::stale::StaleRollups;
 use super::subscribers::{self, SubscriberWrite};
 use super::watch::OnCommit;
@@ -32,7 +30,7 @@ use crate::event::{self, Event};
 use crate::model::{IncidentKind, IncidentStatus};
 use crate::monitor::Span;
 use crate::probe::Outcome;
-use crate::uptime::{Deltas, Rollup, add_span};
+use crate::uptime::{Deltas, add_span};
 
 /// Writes queued beyond this make senders wait (back-pressure on the recorder).
 const QUEUE: usize = 8192;
@@ -354,7 +352,13 @@ fn run(
         let mut happened = Vec::new();
         let mut fresh = Fresh::default();
         let (writes, started) = (batch.len(), std::time::Instant::now());
-        cache.fit(&conn, writes, started);
+        // A backlog of results gets the large cache; every check's closing spans at shutdown,
+        // one batch of thousands of writes, does not.
+        let results = batch
+            .iter()
+            .filter(|w| matches!(w, Write::Result { .. }))
+            .count();
+        cache.fit(&conn, results, started);
         let result = conn.transaction().map_err(Error::from).and_then(|tx| {
             apply(
                 &tx,
@@ -416,8 +420,7 @@ fn apply(
 ) -> Result<(), Error> {
     // One flat map of rows per table: a batch of every check's closing spans (at shutdown) or a
     // backlog holds one small row per check and hour, not a map per check.
-    let mut hours: HashMap<(i64, Timestamp), Rollup> = HashMap::new();
-    let mut days: HashMap<(i64, Timestamp), Rollup> = HashMap::new();
+    let (mut hours, mut days) = (Folded::new(), Folded::new());
     let mut results = None;
     for w in batch.drain(..) {
         match w {
@@ -572,18 +575,11 @@ fn apply(
                 }
             }
         }
-    }
-    // Marked before the commit: a refresh that reads in between only re-reads once more.
-    let now = Timestamp::now();
-    stale.mark(&hours, now.hour_start());
-    stale.mark(&days, now.day_start());
-    for (table, map) in [(RollupTable::Hour, &hours), (RollupTable::Day, &days)] {
-        let mut stmt = rollup_statement(tx, table)?;
-        for ((check, start), delta) in map {
-            let times = upsert_rollup(&mut stmt, *check, *start, delta)?;
-            fresh.rows.push((table, *check, times));
+        if hours.len() + days.len() >= FOLDED {
+            upsert_folded(tx, (&mut hours, &mut days), stale, fresh)?;
         }
     }
+    upsert_folded(tx, (&mut hours, &mut days), stale, fresh)?;
     // A notification exists exactly when its event is committed: same transaction.
     outbox.enqueue(tx, happened, Timestamp::now())
 }

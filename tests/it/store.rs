@@ -295,3 +295,58 @@ async fn rollups_folded_per_batch_equal_the_raw_results() {
         assert!(buckets >= 6, "{table}: {buckets} rows, across a boundary");
     }
 }
+
+/// A batch holding more rollup rows than the writer folds at once (every check's closing spans
+/// at shutdown) is upserted in steps, and a row met again after a step adds up, never replaces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_thousands_of_checks_spans_adds_every_one_up() {
+    const CHECKS: usize = 3_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("watchpost.db");
+    let store = Store::open(&path).unwrap();
+    let now = Timestamp::now();
+    let metas = (0..CHECKS)
+        .map(|i| CheckMeta {
+            slug: format!("c{i}"),
+            name: format!("Check {i}"),
+            group: String::new(),
+            kind: "tcp".into(),
+        })
+        .collect();
+    let rows = store.writer.sync_checks(metas, now).await.unwrap();
+    assert_eq!(rows.len(), CHECKS);
+    // Ten minutes up, then five more, in an hour of yesterday: each check's hourly and daily
+    // row are met twice, the second time after a step of the first spans.
+    let hour = Timestamp(now.hour_start().0 - DAY_MS);
+    let span = |from: i64, minutes: i64| Span {
+        start: Timestamp(hour.0 + from * 60_000),
+        end: Timestamp(hour.0 + (from + minutes) * 60_000),
+        from: None,
+        to: Some(Bucket::Up),
+    };
+    for (from, minutes) in [(0, 10), (10, 5)] {
+        for row in &rows {
+            store
+                .writer
+                .send(Write::Spans {
+                    check: row.id,
+                    spans: vec![span(from, minutes)],
+                })
+                .await
+                .unwrap();
+        }
+    }
+    store.close();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for table in ["rollup_hour", "rollup_day"] {
+        let (rows, least, most): (i64, i64, i64) = conn
+            .query_row(
+                &format!("SELECT count(*), min(up_ms), max(up_ms) FROM {table}"),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(rows, CHECKS as i64, "{table}");
+        assert_eq!((least, most), (15 * 60_000, 15 * 60_000), "{table}");
+    }
+}
