@@ -75,6 +75,12 @@ async fn browser_shows_the_outage_and_the_embed_banner() {
         !v["incidents"].as_array().unwrap().is_empty()
     })
     .await;
+    // The history refresh that puts the outage in today's cell comes about 500 ms after the
+    // burst of changes: the browser is shown the page once it has.
+    d.wait_page("/", Duration::from_secs(15), |b| {
+        b.contains("<li class=\"partial\"><span>")
+    })
+    .await;
     let base = format!("http://{}", d.addr);
     let out = artifacts();
     let profile = dir.path().join("chromium");
