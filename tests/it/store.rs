@@ -23,6 +23,16 @@ fn outcome(at: Timestamp) -> Arc<Outcome> {
     })
 }
 
+/// TCP check number `i`, as registering it names it: `c{i}`.
+fn tcp_check(i: usize) -> CheckMeta {
+    CheckMeta {
+        slug: format!("c{i}"),
+        name: format!("Check {i}"),
+        group: String::new(),
+        kind: "tcp".into(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pruning_deletes_old_raw_results_and_keeps_rollups() {
     let dir = tempfile::tempdir().unwrap();
@@ -237,14 +247,7 @@ async fn rollups_folded_per_batch_equal_the_raw_results() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fold.db");
     let store = Store::open(&path).unwrap();
-    let metas = (0..3)
-        .map(|i| CheckMeta {
-            slug: format!("c{i}"),
-            name: format!("C{i}"),
-            group: String::new(),
-            kind: "tcp".into(),
-        })
-        .collect();
+    let metas = (0..3).map(tcp_check).collect();
     let now = Timestamp::now();
     let rows = store.writer.sync_checks(metas, now).await.unwrap();
     // From 22:30 UTC two days ago, one result a minute per check for three hours.
@@ -305,14 +308,7 @@ async fn a_batch_of_thousands_of_checks_spans_adds_every_one_up() {
     let path = dir.path().join("watchpost.db");
     let store = Store::open(&path).unwrap();
     let now = Timestamp::now();
-    let metas = (0..CHECKS)
-        .map(|i| CheckMeta {
-            slug: format!("c{i}"),
-            name: format!("Check {i}"),
-            group: String::new(),
-            kind: "tcp".into(),
-        })
-        .collect();
+    let metas = (0..CHECKS).map(tcp_check).collect();
     let rows = store.writer.sync_checks(metas, now).await.unwrap();
     assert_eq!(rows.len(), CHECKS);
     // Ten minutes up, then five more, in an hour of yesterday: each check's hourly and daily
