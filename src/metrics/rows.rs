@@ -3,7 +3,7 @@
 //! small `BTreeMap`, merged in once they are many or before a scrape, and forgotten rows left as
 //! holes until they are many. It only keeps rows; it never says what a row holds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::model::CheckId;
 
@@ -14,6 +14,9 @@ const MERGE_AT: usize = 1024;
 pub(super) struct Rows<T> {
     /// Sorted by id; `None` is a forgotten row.
     sorted: Vec<(CheckId, Option<T>)>,
+    /// Positions in `sorted` by id, made at each merge: every probe finds its row, and a binary
+    /// search through ids reads a dozen rows and strings scattered over the heap.
+    index: HashMap<CheckId, u32>,
     /// Rows added since the last merge.
     added: BTreeMap<CheckId, T>,
     /// `None`s in `sorted`.
@@ -24,6 +27,7 @@ impl<T> Default for Rows<T> {
     fn default() -> Rows<T> {
         Rows {
             sorted: Vec::new(),
+            index: HashMap::new(),
             added: BTreeMap::new(),
             holes: 0,
         }
@@ -33,15 +37,15 @@ impl<T> Default for Rows<T> {
 impl<T> Rows<T> {
     /// The row of `id`, made by `make` when there is none.
     pub(super) fn get_or_insert_with(&mut self, id: &CheckId, make: impl FnOnce() -> T) -> &mut T {
-        match self.sorted.binary_search_by(|(k, _)| k.cmp(id)) {
-            Ok(i) => {
+        match self.position(id) {
+            Some(i) => {
                 let row = &mut self.sorted[i].1;
                 if row.is_none() {
                     self.holes -= 1;
                 }
                 row.get_or_insert_with(make)
             }
-            Err(_) => {
+            None => {
                 if self.added.len() >= MERGE_AT.max(self.sorted.len() / 8)
                     && !self.added.contains_key(id)
                 {
@@ -55,7 +59,7 @@ impl<T> Rows<T> {
 
     /// Takes the row of `id` out, if there is one.
     pub(super) fn remove(&mut self, id: &CheckId) -> Option<T> {
-        let Ok(i) = self.sorted.binary_search_by(|(k, _)| k.cmp(id)) else {
+        let Some(i) = self.position(id) else {
             return self.added.remove(id);
         };
         let row = self.sorted[i].1.take()?;
@@ -64,6 +68,10 @@ impl<T> Rows<T> {
             self.merge();
         }
         Some(row)
+    }
+
+    fn position(&self, id: &CheckId) -> Option<usize> {
+        self.index.get(id).map(|&i| i as usize)
     }
 
     /// Every row, in no particular order.
@@ -81,10 +89,20 @@ impl<T> Rows<T> {
     /// Brings the added rows into the sorted ones and drops the holes, in place: the sorted
     /// rows grow by the added ones alone, never copied whole beside themselves.
     pub(super) fn merge(&mut self) {
+        if self.holes == 0 && self.added.is_empty() {
+            return;
+        }
         if self.holes > 0 {
             self.sorted.retain(|(_, r)| r.is_some());
             self.holes = 0;
         }
+        self.insert_added();
+        self.index = (self.sorted.iter().enumerate())
+            .filter_map(|(i, (k, _))| Some((k.clone(), u32::try_from(i).ok()?)))
+            .collect();
+    }
+
+    fn insert_added(&mut self) {
         let Some(first) = self.added.keys().next().cloned() else {
             return;
         };
