@@ -379,6 +379,7 @@ fn set_false_alarm(tx: &Transaction, id: i64, false_alarm: bool) -> Result<(), E
             params![check, start, ms],
         )
     };
+    let mark = super::fold::mark(tx)?;
     let mut days: HashMap<i64, i64> = HashMap::new();
     let mut at = start;
     while at < end {
@@ -395,7 +396,10 @@ fn set_false_alarm(tx: &Transaction, id: i64, false_alarm: bool) -> Result<(), E
         let moved = piece.min(have.max(0));
         if moved > 0 {
             shift(RollupTable::Hour, hour, moved)?;
-            *days.entry(Timestamp(at).day_start().0).or_default() += moved;
+            // An hour not folded yet is added to its day by readers, and later by the fold.
+            if hour < mark.0 {
+                *days.entry(Timestamp(at).day_start().0).or_default() += moved;
+            }
         }
         at = hour + HOUR_MS;
     }

@@ -1,15 +1,15 @@
 //! The writer thread's row statements: raw results, rollup upserts (a batch's deltas folded by check
-//! and bucket, upserted in steps), check registration,
+//! and hour, upserted in steps; daily rows only for hours already folded, see `fold.rs`), check registration,
 //! automatic incidents and their evidence. Called only inside the writer's transaction; nothing
 //! here commits, reads for the web, or decides what to write.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use rusqlite::{CachedStatement, Transaction, params};
+use rusqlite::{CachedStatement, OptionalExtension, Transaction, params};
 
 use super::admin::add_update;
-use super::current::{Fresh, Times};
+use super::current::{CurrentRollups, Fresh, Times};
 use super::rows::{self, RollupTable, rollup_columns, rollup_values, status_code};
 use super::stale::StaleRollups;
 use super::{CheckMeta, CheckRow, Error, Evidence, Severity};
@@ -189,26 +189,70 @@ pub(super) fn insert_evidence(tx: &Transaction, incident: i64, e: &Evidence) -> 
 /// closing spans at shutdown, a backlog of many checks) is upserted in steps of about 2 MB.
 pub(super) const FOLDED: usize = 4096;
 
-/// Upserts the folded rows and empties the maps. The checks with a row of an hour or day already
-/// past are noted first, before the commit: a refresh that reads in between only re-reads once
-/// more.
+/// Upserts the folded hourly rows, and the daily rows of those before the fold `mark` (see
+/// `fold.rs`), and empties the map. The checks with a row of an hour or day already past are
+/// noted first, before the commit: a refresh that reads in between only re-reads once more. A
+/// check's daily row not known to `current` is read once, so the refresh can add its current
+/// hour to it from memory.
 pub(super) fn upsert_folded(
     tx: &Transaction,
-    (hours, days): (&mut Folded, &mut Folded),
-    stale: &StaleRollups,
+    hours: &mut Folded,
+    mark: Timestamp,
+    (stale, current): (&StaleRollups, &CurrentRollups),
     fresh: &mut Fresh,
 ) -> Result<(), Error> {
+    let mut days = Folded::new();
+    for ((check, start), delta) in hours.iter().filter(|((_, start), _)| *start < mark) {
+        days.entry((*check, start.day_start()))
+            .or_default()
+            .add(delta);
+    }
     let now = Timestamp::now();
     stale.mark(hours, now.hour_start());
-    stale.mark(days, now.day_start());
-    for (table, map) in [(RollupTable::Hour, hours), (RollupTable::Day, days)] {
-        let mut stmt = rollup_statement(tx, table)?;
-        for ((check, start), delta) in map.drain() {
-            let times = upsert_rollup(&mut stmt, check, start, &delta)?;
-            fresh.rows.push((table, check, times));
+    stale.mark(&days, now.day_start());
+    let mut stmt = rollup_statement(tx, RollupTable::Day)?;
+    for ((check, start), delta) in days.drain() {
+        let times = upsert_rollup(&mut stmt, check, start, &delta)?;
+        fresh.rows.push((RollupTable::Day, check, times));
+    }
+    let mut stmt = rollup_statement(tx, RollupTable::Hour)?;
+    let mut day = None;
+    for ((check, start), delta) in hours.drain() {
+        let times = upsert_rollup(&mut stmt, check, start, &delta)?;
+        fresh.rows.push((RollupTable::Hour, check, times));
+        if start >= mark && !current.knows_day(check, start.day_start()) {
+            let stmt = match &mut day {
+                Some(stmt) => stmt,
+                None => day.insert(day_times_statement(tx)?),
+            };
+            let times = day_times(stmt, check, start.day_start())?;
+            fresh.rows.push((RollupTable::Day, check, times));
         }
     }
     Ok(())
+}
+
+fn day_times_statement<'a>(tx: &'a Transaction) -> Result<CachedStatement<'a>, Error> {
+    Ok(tx.prepare_cached(
+        "SELECT up_ms, degraded_ms, down_ms, maintenance_ms FROM rollup_day
+         WHERE check_id = ?1 AND start = ?2",
+    )?)
+}
+
+/// The times of a check's daily row, zero when it has none.
+fn day_times(stmt: &mut CachedStatement<'_>, check: i64, start: Timestamp) -> Result<Times, Error> {
+    let times = stmt
+        .query_row(params![check, start.0], |row| {
+            Ok(Times {
+                start,
+                up_ms: row.get(0)?,
+                degraded_ms: row.get(1)?,
+                down_ms: row.get(2)?,
+                maintenance_ms: row.get(3)?,
+            })
+        })
+        .optional()?;
+    Ok(times.unwrap_or(Times::zero(start)))
 }
 
 /// A batch's rollup deltas by check and bucket start.

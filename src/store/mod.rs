@@ -9,6 +9,7 @@ mod cache;
 mod certs;
 mod current;
 mod deliveries;
+mod fold;
 mod health;
 mod inserts;
 mod outbox;

@@ -47,7 +47,8 @@ pub(super) fn prune(
     let hours = tx
         .prepare_cached(
             "DELETE FROM rollup_hour WHERE (check_id, start) IN
-                 (SELECT check_id, start FROM rollup_hour WHERE start < ?1 ORDER BY start LIMIT ?2)",
+                 (SELECT check_id, start FROM rollup_hour WHERE start < ?1 ORDER BY start LIMIT ?2)
+             AND start < (SELECT days_through FROM rollup_fold)",
         )?
         .execute(params![hours_before.0, limit])?;
     let outbox = tx

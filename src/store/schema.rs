@@ -321,6 +321,16 @@ const MIGRATIONS: &[&str] = &[
     // 8: incremental vacuum, so the file shrinks after pruning. Done by
     // `incremental_vacuum_on` before this (empty) step: it needs a VACUUM, outside a transaction.
     "",
+    // 9: the fold mark (see `fold.rs`): hourly rows before it are in their daily rows. Until
+    // now every row was written to both, so the mark starts past the newest hour.
+    "
+    CREATE TABLE rollup_fold (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        days_through INTEGER NOT NULL
+    );
+    INSERT INTO rollup_fold (id, days_through)
+        SELECT 1, coalesce(max(start) + 3600000, 0) FROM rollup_hour;
+    ",
 ];
 
 /// The migration that turns incremental vacuum on.

@@ -13,6 +13,7 @@ use super::admin::{self, AdminWrite, Audit, add_update};
 use super::cache::PageCache;
 use super::certs::{self, CertNotice};
 use super::current::{CurrentRollups, Fresh};
+use super::fold;
 use super::health::{self, FINAL_TRIES, Health, Held, RETRY, hold_for};
 use super::inserts::{
     FOLDED, Folded, IncidentOpen, insert_evidence, insert_result, open_incident, results_statement,
@@ -329,6 +330,8 @@ fn run(
     let mut cache = PageCache::default();
     let mut open = true;
     let mut final_tries = 0;
+    // The fold mark as committed; read again after a failed batch.
+    let mut mark = None;
     loop {
         if held.is_empty() {
             let Some(first) = rx.blocking_recv() else {
@@ -366,10 +369,11 @@ fn run(
                 &mut replies,
                 &mut happened,
                 &mut outbox,
-                (stale, &mut fresh),
+                (mark, (stale, current), &mut fresh),
             )
             .and_then(|()| Ok(tx.commit()?))
         });
+        mark = result.as_ref().ok().and(fresh.through);
         if let Some(hook) = committed.get() {
             hook(writes, started.elapsed());
         }
@@ -405,10 +409,16 @@ fn run(
             break;
         }
     }
+    if let Err(e) = fold::at_stop(&mut conn, mark) {
+        tracing::warn!(error = %crate::logline::escaped(&e), "folding the last hours into their days failed; readers add them up instead");
+    }
     if let Err(e) = conn.execute_batch("PRAGMA optimize;") {
         tracing::warn!(error = %crate::logline::escaped(&e), "PRAGMA optimize failed");
     }
 }
+
+/// What the writer tells the history refresh about the rows it wrote.
+type Marks<'a> = (&'a StaleRollups, &'a CurrentRollups);
 
 fn apply(
     tx: &Transaction,
@@ -416,11 +426,13 @@ fn apply(
     replies: &mut Vec<Reply>,
     happened: &mut Vec<Event>,
     outbox: &mut Outbox,
-    (stale, fresh): (&StaleRollups, &mut Fresh),
+    (mark, marks, fresh): (Option<Timestamp>, Marks<'_>, &mut Fresh),
 ) -> Result<(), Error> {
-    // One flat map of rows per table: a batch of every check's closing spans (at shutdown) or a
+    // The hours before this one go into their days before this batch's rows are written.
+    let mark = fold::advance(tx, mark, fresh)?;
+    // One flat map of hourly rows: a batch of every check's closing spans (at shutdown) or a
     // backlog holds one small row per check and hour, not a map per check.
-    let (mut hours, mut days) = (Folded::new(), Folded::new());
+    let mut hours = Folded::new();
     let mut results = None;
     for w in batch.drain(..) {
         match w {
@@ -431,24 +443,17 @@ fn apply(
                 };
                 insert_result(stmt, check, &outcome)?;
                 let latency_us = i64::try_from(outcome.latency.as_micros()).unwrap_or(i64::MAX);
-                for (map, key) in [
-                    (&mut hours, outcome.at.hour_start()),
-                    (&mut days, outcome.at.day_start()),
-                ] {
-                    let row = map.entry((check, key)).or_default();
-                    row.count_probe(outcome.status, latency_us);
-                    row.count_phases(&outcome.phases);
-                }
+                let row = hours.entry((check, outcome.at.hour_start())).or_default();
+                row.count_probe(outcome.status, latency_us);
+                row.count_phases(&outcome.phases);
             }
             Write::Spans { check, spans } => {
                 let (mut h, mut d) = (Deltas::new(), Deltas::new());
                 for span in &spans {
                     add_span(span, &mut h, &mut d);
                 }
-                for (map, rows) in [(&mut hours, h), (&mut days, d)] {
-                    for (start, row) in rows {
-                        map.entry((check, start)).or_default().add(&row);
-                    }
+                for (start, row) in h {
+                    hours.entry((check, start)).or_default().add(&row);
                 }
             }
             Write::SyncChecks { checks, now, reply } => {
@@ -575,11 +580,11 @@ fn apply(
                 }
             }
         }
-        if hours.len() + days.len() >= FOLDED {
-            upsert_folded(tx, (&mut hours, &mut days), stale, fresh)?;
+        if hours.len() >= FOLDED {
+            upsert_folded(tx, &mut hours, mark, marks, fresh)?;
         }
     }
-    upsert_folded(tx, (&mut hours, &mut days), stale, fresh)?;
+    upsert_folded(tx, &mut hours, mark, marks, fresh)?;
     // A notification exists exactly when its event is committed: same transaction.
     outbox.enqueue(tx, happened, Timestamp::now())
 }

@@ -69,9 +69,18 @@ fn kill_9_under_heavy_writes_loses_at_most_the_writes_in_flight() {
         let results = one(&db, "SELECT count(*) FROM results");
         let counted = one(
             &db,
-            "SELECT sum(probes_up + probes_degraded + probes_down) FROM rollup_day",
+            "SELECT sum(probes_up + probes_degraded + probes_down) FROM rollup_hour",
         );
         assert_eq!(results, counted, "no batch is half written");
+        // A day is its daily row and its hours not folded into it yet, each hour counted once.
+        let days = one(
+            &db,
+            "SELECT (SELECT coalesce(sum(probes_up + probes_degraded + probes_down), 0)
+                     FROM rollup_day)
+                  + (SELECT coalesce(sum(probes_up + probes_degraded + probes_down), 0)
+                     FROM rollup_hour WHERE start >= (SELECT days_through FROM rollup_fold))",
+        );
+        assert_eq!(days, counted, "the days and the hours agree");
         let stored: i64 = db
             .query_row(
                 "SELECT count(*) FROM results WHERE at <= ?1",

@@ -13,6 +13,7 @@ mod daemon;
 mod dns_server;
 mod faults;
 mod flood;
+mod fold;
 mod front_groups;
 mod history;
 mod hostile;

@@ -257,8 +257,10 @@ fn a_database_made_before_incremental_vacuum_is_migrated_to_it() {
     Store::open(&path).unwrap().close();
     // As a watchpost before migration 8 left it.
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("PRAGMA auto_vacuum = NONE; VACUUM; PRAGMA user_version = 7;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP TABLE rollup_fold; PRAGMA auto_vacuum = NONE; VACUUM; PRAGMA user_version = 7;",
+    )
+    .unwrap();
     assert_eq!(one(&conn, "PRAGMA auto_vacuum"), 0);
     drop(conn);
 

@@ -8,6 +8,7 @@ use rusqlite::{CachedStatement, params};
 
 use super::{Reader, all};
 use crate::clock::Timestamp;
+use crate::store::fold;
 use crate::store::rows::{RollupTable, evidence_row, rollup_row};
 use crate::store::{Error, Evidence};
 use crate::uptime::{Cover, Deltas};
@@ -56,6 +57,9 @@ impl Reader {
                     out.insert(read.id, summarize(&read, &hours, &days));
                     continue;
                 }
+                // One snapshot for the fold mark and the rows it says how to add up.
+                let tx = c.unchecked_transaction()?;
+                let mark = fold::mark(&tx)?;
                 let mut hours = Deltas::new();
                 read_into(
                     &mut hourly,
@@ -64,6 +68,15 @@ impl Reader {
                 )?;
                 let mut days = Deltas::new();
                 read_into(&mut daily, params![read.id, read.days_since.0], &mut days)?;
+                let unfolded = mark.max(read.days_since);
+                if unfolded >= read.hours_since {
+                    fold::add_unfolded(&hours, unfolded, &mut days);
+                } else {
+                    let mut more = Deltas::new();
+                    read_into(&mut hourly, params![read.id, unfolded.0], &mut more)?;
+                    fold::add_unfolded(&more, unfolded, &mut days);
+                }
+                tx.commit()?;
                 out.insert(read.id, summarize(&read, &hours, &days));
             }
             Ok(out)
@@ -71,9 +84,12 @@ impl Reader {
         .await
     }
 
-    /// One check's hourly and daily rows within `cover`, by bucket start.
+    /// One check's hourly and daily rows within `cover`, by bucket start; a day's row holds the
+    /// hours not yet folded into it.
     pub async fn rollups_in(&self, slug: String, cover: Cover) -> Result<(Deltas, Deltas), Error> {
         self.with(move |c| {
+            let tx = c.unchecked_transaction()?;
+            let mark = fold::mark(&tx)?;
             let read = |table: RollupTable, ranges: &[&Range<Timestamp>]| {
                 let mut stmt = c.prepare_cached(&format!(
                     "{} WHERE check_id = (SELECT id FROM checks WHERE slug = ?1)
@@ -91,7 +107,14 @@ impl Reader {
                 Ok::<_, Error>(out)
             };
             let hours = read(RollupTable::Hour, &[&cover.hours[0], &cover.hours[1]])?;
-            let days = read(RollupTable::Day, &[&cover.days])?;
+            let mut days = read(RollupTable::Day, &[&cover.days])?;
+            let unfolded = mark.max(cover.days.start)..cover.days.end;
+            fold::add_unfolded(
+                &read(RollupTable::Hour, &[&unfolded])?,
+                unfolded.start,
+                &mut days,
+            );
+            tx.commit()?;
             Ok((hours, days))
         })
         .await
@@ -133,7 +156,7 @@ impl Reader {
 }
 
 /// Adds the rollup rows `stmt` answers for `params` to `out`, by bucket start.
-fn read_into(
+pub(super) fn read_into(
     stmt: &mut CachedStatement,
     params: impl rusqlite::Params,
     out: &mut Deltas,
