@@ -64,11 +64,13 @@ fn set_mark(c: &Connection, at: Timestamp) -> Result<(), Error> {
     Ok(())
 }
 
-/// Folds the hours before the current one that are not folded yet (`mark` is the writer's note
-/// of the mark, `None` to read it); answers the mark, also left in `fresh`.
+/// Folds the hours before the current one that are not folded yet, when `probed` (`mark` is the
+/// writer's note of the mark, `None` to read it); answers the mark, also left in `fresh`. Any
+/// mark keeps the invariant; one at the current hour is the one that saves writes.
 pub(super) fn advance(
     c: &Connection,
     mark: Option<Timestamp>,
+    probed: bool,
     fresh: &mut Fresh,
 ) -> Result<Timestamp, Error> {
     let mark = match mark {
@@ -76,6 +78,10 @@ pub(super) fn advance(
         None => self::mark(c)?,
     };
     let hour = Timestamp::now().hour_start();
+    if !probed {
+        fresh.through = Some(mark);
+        return Ok(mark);
+    }
     match hour.cmp(&mark) {
         std::cmp::Ordering::Greater => fold(c, mark, hour, fresh)?,
         // Folded ahead (by a clean stop within this hour, or a clock since set back): taken out

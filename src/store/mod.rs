@@ -10,6 +10,7 @@ mod certs;
 mod current;
 mod deliveries;
 mod fold;
+mod gather;
 mod health;
 mod inserts;
 mod outbox;

@@ -14,6 +14,7 @@ use super::cache::PageCache;
 use super::certs::{self, CertNotice};
 use super::current::{CurrentRollups, Fresh};
 use super::fold;
+use super::gather::{BATCH, gather};
 use super::health::{self, FINAL_TRIES, Health, Held, RETRY, hold_for};
 use super::inserts::{
     FOLDED, Folded, IncidentOpen, insert_evidence, insert_result, open_incident, results_statement,
@@ -35,15 +36,6 @@ use crate::uptime::{Deltas, add_span};
 
 /// Writes queued beyond this make senders wait (back-pressure on the recorder).
 const QUEUE: usize = 8192;
-/// Most writes committed in one transaction: the more results of a check one commit takes, the
-/// fewer times its leaf pages are written.
-const BATCH: usize = 16384;
-/// How long probe writes nobody waits for may gather before their commit: one commit (and its
-/// WAL frames) per this, not one per result; a `kill -9` loses at most this much of them.
-const LINGER: std::time::Duration = std::time::Duration::from_millis(200);
-/// How often the queue is looked at while a batch gathers: a write someone waits for waits
-/// at most this much longer.
-const GATHER_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// A write for the writer thread.
 pub enum Write {
@@ -151,37 +143,13 @@ impl Write {
         })
     }
 
-    /// Whether a batch of only such writes may wait [`LINGER`] for more: the probes' results,
+    /// Whether a batch of only such writes may wait a while for more (see `gather.rs`): the probes' results,
     /// spans and evidence, which nobody waits for and which announce nothing.
-    fn may_linger(&self) -> bool {
+    pub(super) fn may_linger(&self) -> bool {
         matches!(
             self,
             Write::Result { .. } | Write::Spans { .. } | Write::AddEvidence { .. }
         )
-    }
-}
-
-/// Adds what is queued to `batch` and, while all of it may linger, what comes for up to
-/// [`LINGER`]; stops at once for a write someone waits for, a full batch or the senders' going.
-fn gather(rx: &mut mpsc::Receiver<Write>, batch: &mut Vec<Write>) {
-    let until = std::time::Instant::now() + LINGER;
-    let mut lingering = batch.iter().all(Write::may_linger);
-    loop {
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(w) => {
-                    lingering &= w.may_linger();
-                    batch.push(w);
-                }
-                Err(mpsc::error::TryRecvError::Empty) => break,
-                Err(mpsc::error::TryRecvError::Disconnected) => return,
-            }
-        }
-        let left = until.saturating_duration_since(std::time::Instant::now());
-        if !lingering || batch.len() >= BATCH || left.is_zero() {
-            return;
-        }
-        std::thread::sleep(left.min(GATHER_POLL));
     }
 }
 
@@ -198,6 +166,8 @@ pub struct Writer {
     /// Each check's newest committed rollup times, for the history refresh.
     pub(super) current: Arc<CurrentRollups>,
     health: Health,
+    /// The writer thread, woken by a write that may not wait for a batch to gather.
+    thread: std::thread::Thread,
 }
 
 impl Writer {
@@ -213,7 +183,14 @@ impl Writer {
 
     /// Queues a write, waiting while the queue is full.
     pub async fn send(&self, w: Write) -> Result<(), Error> {
-        self.tx.send(w).await.map_err(|_| Error::WriterGone)
+        let linger = w.may_linger();
+        self.tx.send(w).await.map_err(|_| Error::WriterGone)?;
+        // A batch gathering sleeps until its linger is over, unless a write may not wait or the
+        // queue fills: a backlog is taken as it comes.
+        if !linger || self.tx.capacity() <= QUEUE / 2 {
+            self.thread.unpark();
+        }
+        Ok(())
     }
 
     /// Queues a write that answers on a oneshot, and waits for the answer.
@@ -311,6 +288,7 @@ pub(super) fn spawn(conn: Connection) -> (Writer, std::thread::JoinHandle<()>) {
             stale,
             current,
             health,
+            thread: thread.thread().clone(),
         },
         thread,
     )
@@ -338,7 +316,7 @@ fn run(
                 break;
             };
             batch.push(first);
-            gather(&mut rx, &mut batch);
+            gather(&mut rx, &mut batch, Write::may_linger);
         } else {
             // The last commit failed for the storage: keep taking writes (so probing goes on),
             // held in memory, and try again in a while.
@@ -428,8 +406,10 @@ fn apply(
     outbox: &mut Outbox,
     (mark, marks, fresh): (Option<Timestamp>, Marks<'_>, &mut Fresh),
 ) -> Result<(), Error> {
-    // The hours before this one go into their days before this batch's rows are written.
-    let mark = fold::advance(tx, mark, fresh)?;
+    // The hours before this one go into their days before this batch's probe rows are written;
+    // a batch without any (the registration at start-up) leaves the mark where it is.
+    let probed = batch.iter().any(Write::may_linger);
+    let mark = fold::advance(tx, mark, probed, fresh)?;
     // One flat map of hourly rows: a batch of every check's closing spans (at shutdown) or a
     // backlog holds one small row per check and hour, not a map per check.
     let mut hours = Folded::new();

@@ -45,7 +45,7 @@ fn results_queued_then_the_senders_gone_are_taken_in_one_batch() {
     }
     drop(tx);
     let mut batch = vec![];
-    gather(&mut rx, &mut batch);
+    gather(&mut rx, &mut batch, Write::may_linger);
     assert_eq!(checks(&batch), [1, 2, 3]);
 }
 
@@ -57,7 +57,7 @@ fn a_write_someone_waits_for_ends_the_gathering_with_the_results_before_it() {
     let (reply, _answer) = oneshot::channel();
     tx.try_send(Write::Flush { reply }).unwrap();
     let mut batch = vec![];
-    gather(&mut rx, &mut batch);
+    gather(&mut rx, &mut batch, Write::may_linger);
     assert_eq!(checks(&batch), [1, 2]);
     assert!(matches!(batch.last(), Some(Write::Flush { .. })));
     // The sender is still there: the gathering did not wait for it to go.
@@ -71,7 +71,7 @@ fn results_alone_gather_until_the_linger_is_over_and_then_commit() {
     let later = tx.clone();
     let sender = std::thread::spawn(move || later.blocking_send(result(2)).unwrap());
     let mut batch = vec![rx.try_recv().unwrap()];
-    gather(&mut rx, &mut batch);
+    gather(&mut rx, &mut batch, Write::may_linger);
     sender.join().unwrap();
     // However the threads ran, nothing is lost: what the gathering missed is still queued.
     let mut taken = checks(&batch);
