@@ -10,11 +10,14 @@ pub(super) const BATCH: usize = 16384;
 /// How long probe writes nobody waits for may gather before their commit: one commit (and its
 /// WAL frames) per this, not one per result; a `kill -9` loses at most this much of them.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(200);
+/// How often the queue is looked at while a batch gathers: a write someone waits for waits
+/// at most this much longer. Parking until a sender wakes the thread instead cost 40 % more
+/// daemon CPU per probe at 10,000 checks (BENCHMARKS.md).
+const GATHER_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Adds what is queued to `batch` and, while all of it may linger (`may_linger`), what comes for up to
-/// [`LINGER`]; stops at once for a write someone waits for or a full batch, and for the senders'
-/// going when it sees it. Senders wake this thread for a write that may not wait and when the
-/// queue is half full.
+/// [`LINGER`]; stops within [`GATHER_POLL`] for a write someone waits for, a full batch or the
+/// senders' going.
 pub(super) fn gather<W>(
     rx: &mut mpsc::Receiver<W>,
     batch: &mut Vec<W>,
@@ -37,8 +40,6 @@ pub(super) fn gather<W>(
         if !lingering || batch.len() >= BATCH || left.is_zero() {
             return;
         }
-        // Woken early by a sender of a write that may not linger (see `Writer::send`): a batch
-        // costs one wake-up, not one every few milliseconds.
-        std::thread::park_timeout(left);
+        std::thread::sleep(left.min(GATHER_POLL));
     }
 }

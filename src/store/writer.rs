@@ -166,8 +166,6 @@ pub struct Writer {
     /// Each check's newest committed rollup times, for the history refresh.
     pub(super) current: Arc<CurrentRollups>,
     health: Health,
-    /// The writer thread, woken by a write that may not wait for a batch to gather.
-    thread: std::thread::Thread,
 }
 
 impl Writer {
@@ -183,14 +181,7 @@ impl Writer {
 
     /// Queues a write, waiting while the queue is full.
     pub async fn send(&self, w: Write) -> Result<(), Error> {
-        let linger = w.may_linger();
-        self.tx.send(w).await.map_err(|_| Error::WriterGone)?;
-        // A batch gathering sleeps until its linger is over, unless a write may not wait or the
-        // queue fills: a backlog is taken as it comes.
-        if !linger || self.tx.capacity() <= QUEUE / 2 {
-            self.thread.unpark();
-        }
-        Ok(())
+        self.tx.send(w).await.map_err(|_| Error::WriterGone)
     }
 
     /// Queues a write that answers on a oneshot, and waits for the answer.
@@ -288,7 +279,6 @@ pub(super) fn spawn(conn: Connection) -> (Writer, std::thread::JoinHandle<()>) {
             stale,
             current,
             health,
-            thread: thread.thread().clone(),
         },
         thread,
     )
