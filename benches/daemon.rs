@@ -9,6 +9,8 @@
 //! daemon its RSS, peak RSS (VmHWM), start lateness p50/p99/max from its
 //! `watchpost_schedule_lag_seconds` histogram, and the database's growth extrapolated to a day.
 //!
+//! Each side starts once the sockets the one before left in TIME_WAIT are gone (at most 75 s).
+//!
 //! Run: `cargo bench --bench daemon`. Knobs (environment): `CASE` (one of `http2000`, `tcp4000`,
 //! `mixed10000`, `tcp100000`; all four when unset), `SECONDS` (20: the least measured time; never
 //! under one interval), `BLACKBOX` (1; 0 skips blackbox_exporter), `WATCHPOST` (the daemon's
@@ -95,11 +97,16 @@ async fn main() {
         .filter(|c| wanted.as_deref().is_none_or(|w| w == c.name))
     {
         let window = Duration::from_secs(seconds.max(case.interval));
+        // Each side starts with the loopback port space as clean as the other's: the sockets
+        // one side's closed connections leave in TIME_WAIT (about a minute each) make every
+        // connect of the next side search longer for a free port, in its own CPU time.
         let bb = if blackbox {
+            settle("blackbox_exporter").await;
             Some(run_blackbox(dir.path(), case, target, window).await)
         } else {
             None
         };
+        settle("watchpost").await;
         let wp = run_daemon(dir.path(), case, target, window).await;
         let (bb_rate, bb_cpu) = bb.map_or(("—".into(), "—".into()), |b| {
             (format!("{:.0}", b.rate), format!("{:.3}", b.cpu_per_1000))
@@ -385,6 +392,40 @@ async fn run_daemon(dir: &Path, case: &Case, target: SocketAddr, window: Duratio
 }
 
 /// Waits until `path` on `addr` answers 200 (five minutes at most: a big config loads slowly).
+/// Waits until at most [`SETTLED`] TCP sockets are in TIME_WAIT (or [`SETTLE_MAX`] has passed),
+/// and says how many were left.
+async fn settle(side: &str) {
+    let started = Instant::now();
+    let mut waiting = time_wait();
+    while waiting > SETTLED && started.elapsed() < SETTLE_MAX {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        waiting = time_wait();
+    }
+    eprintln!(
+        "before {side}: {waiting} sockets in TIME_WAIT after {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// TIME_WAIT sockets at most for a side to start (a quiet machine has a handful).
+const SETTLED: usize = 500;
+/// The longest wait for them: the kernel keeps a socket in TIME_WAIT 60 s.
+const SETTLE_MAX: Duration = Duration::from_secs(75);
+
+/// Sockets in TIME_WAIT (state 06), IPv4 and IPv6.
+fn time_wait() -> usize {
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .map(|t| {
+            t.lines()
+                .skip(1)
+                .filter(|l| l.split_whitespace().nth(3) == Some("06"))
+                .count()
+        })
+        .sum()
+}
+
 async fn wait_http(addr: SocketAddr, path: &str) {
     for _ in 0..3000 {
         if get(addr, path)
