@@ -31,6 +31,21 @@ impl Times {
         }
     }
 
+    /// The four time columns at `at..at + 4` of a selected row, as the row starting at `start`.
+    pub(super) fn from_row(
+        row: &rusqlite::Row,
+        at: usize,
+        start: Timestamp,
+    ) -> rusqlite::Result<Times> {
+        Ok(Times {
+            start,
+            up_ms: row.get(at)?,
+            degraded_ms: row.get(at + 1)?,
+            down_ms: row.get(at + 2)?,
+            maintenance_ms: row.get(at + 3)?,
+        })
+    }
+
     /// These times with `other`'s added, at this start.
     fn plus(self, other: Times) -> Times {
         Times {

@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Error;
 use super::current::{Fresh, Times};
-use super::rows::{RollupTable, rollup_columns};
+use super::rows::{RollupTable, rollup_adds, rollup_columns};
 use crate::clock::{DAY_MS, HOUR_MS, Timestamp};
 use crate::uptime::Deltas;
 
@@ -40,13 +40,7 @@ fn fold(c: &Connection, from: Timestamp, to: Timestamp, fresh: &mut Fresh) -> Re
         let mut stmt = c.prepare_cached(&SQL)?;
         let mut rows = stmt.query(params![from.0, to.0])?;
         while let Some(r) = rows.next()? {
-            let times = Times {
-                start: Timestamp(r.get(1)?),
-                up_ms: r.get(2)?,
-                degraded_ms: r.get(3)?,
-                down_ms: r.get(4)?,
-                maintenance_ms: r.get(5)?,
-            };
+            let times = Times::from_row(r, 2, Timestamp(r.get(1)?))?;
             fresh.rows.push((RollupTable::Day, r.get(0)?, times));
         }
     }
@@ -130,13 +124,6 @@ fn fold_sql() -> String {
             _ => format!("sum({c})"),
         })
         .collect();
-    let updates: Vec<String> = columns
-        .iter()
-        .map(|c| match c.as_str() {
-            "latency_max_us" => format!("{c} = max({c}, excluded.{c})"),
-            _ => format!("{c} = {c} + excluded.{c}"),
-        })
-        .collect();
     format!(
         "INSERT INTO rollup_day (check_id, start, {columns})
          SELECT check_id, (start / {DAY_MS}) * {DAY_MS} AS day, {sums}
@@ -145,7 +132,7 @@ fn fold_sql() -> String {
          RETURNING check_id, start, up_ms, degraded_ms, down_ms, maintenance_ms",
         columns = columns.join(", "),
         sums = sums.join(", "),
-        updates = updates.join(", "),
+        updates = rollup_adds(),
     )
 }
 

@@ -10,7 +10,7 @@ use rusqlite::{CachedStatement, OptionalExtension, Transaction, params};
 
 use super::admin::add_update;
 use super::current::{CurrentRollups, Fresh, Times};
-use super::rows::{self, RollupTable, rollup_columns, rollup_values, status_code};
+use super::rows::{self, RollupTable, rollup_adds, rollup_columns, rollup_values, status_code};
 use super::stale::StaleRollups;
 use super::{CheckMeta, CheckRow, Error, Evidence, Severity};
 use crate::clock::Timestamp;
@@ -91,13 +91,7 @@ pub(super) fn upsert_rollup(
 ) -> Result<Times, Error> {
     let values = [check, start.0].into_iter().chain(rollup_values(r));
     let times = stmt.query_row(rusqlite::params_from_iter(values), |row| {
-        Ok(Times {
-            start,
-            up_ms: row.get(0)?,
-            degraded_ms: row.get(1)?,
-            down_ms: row.get(2)?,
-            maintenance_ms: row.get(3)?,
-        })
+        Times::from_row(row, 0, start)
     })?;
     Ok(times)
 }
@@ -107,13 +101,6 @@ pub(super) fn upsert_rollup(
 fn upsert_sql(table: RollupTable) -> String {
     let columns = rollup_columns();
     let placeholders: Vec<String> = (1..=columns.len() + 2).map(|i| format!("?{i}")).collect();
-    let updates: Vec<String> = columns
-        .iter()
-        .map(|c| match c.as_str() {
-            "latency_max_us" => format!("{c} = max({c}, excluded.{c})"),
-            _ => format!("{c} = {c} + excluded.{c}"),
-        })
-        .collect();
     format!(
         "INSERT INTO {} (check_id, start, {}) VALUES ({})
          ON CONFLICT (check_id, start) DO UPDATE SET {}
@@ -121,7 +108,7 @@ fn upsert_sql(table: RollupTable) -> String {
         table.as_str(),
         columns.join(", "),
         placeholders.join(", "),
-        updates.join(", ")
+        rollup_adds()
     )
 }
 
@@ -243,13 +230,7 @@ fn day_times_statement<'a>(tx: &'a Transaction) -> Result<CachedStatement<'a>, E
 fn day_times(stmt: &mut CachedStatement<'_>, check: i64, start: Timestamp) -> Result<Times, Error> {
     let times = stmt
         .query_row(params![check, start.0], |row| {
-            Ok(Times {
-                start,
-                up_ms: row.get(0)?,
-                degraded_ms: row.get(1)?,
-                down_ms: row.get(2)?,
-                maintenance_ms: row.get(3)?,
-            })
+            Times::from_row(row, 0, start)
         })
         .optional()?;
     Ok(times.unwrap_or(Times::zero(start)))

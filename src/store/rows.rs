@@ -92,6 +92,19 @@ pub(super) fn rollup_columns() -> Vec<String> {
         .collect()
 }
 
+/// `column = column + excluded.column` for each rollup column, the largest latency kept as the
+/// maximum of both: how a delta (or a sum of hours) is added to a row in an upsert.
+pub(super) fn rollup_adds() -> String {
+    rollup_columns()
+        .iter()
+        .map(|c| match c.as_str() {
+            "latency_max_us" => format!("{c} = max({c}, excluded.{c})"),
+            _ => format!("{c} = {c} + excluded.{c}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A rollup's values in [`rollup_columns`] order, for binding.
 pub(super) fn rollup_values(r: &Rollup) -> impl Iterator<Item = i64> {
     [

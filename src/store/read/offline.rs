@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, params};
 
 use super::incidents::incidents_where;
-use super::rollups::read_into;
+use super::rollups::slug_days;
 use super::{Reader, all};
 use crate::clock::Timestamp;
 use crate::store::fold;
-use crate::store::rows::{RollupTable, evidence_row};
+use crate::store::rows::evidence_row;
 use crate::store::schema::VERSION;
 use crate::store::{Error, Evidence, IncidentRow};
-use crate::uptime::{Deltas, Rollup};
+use crate::uptime::Rollup;
 
 /// What a finished backup holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,21 +125,7 @@ impl Reader {
             // One snapshot for the fold mark and the rows it says how to add up.
             let tx = c.unchecked_transaction()?;
             let mark = fold::mark(&tx)?;
-            let read = |table: RollupTable, from: Timestamp| {
-                let mut stmt = c.prepare_cached(&format!(
-                    "{} WHERE check_id = (SELECT id FROM checks WHERE slug = ?1)
-                     AND start >= ?2 AND start < ?3",
-                    table.select()
-                ))?;
-                let mut out = Deltas::new();
-                read_into(&mut stmt, params![slug, from.0, to.0], &mut out)?;
-                Ok::<_, Error>(out)
-            };
-            let mut days = read(RollupTable::Day, from)?;
-            let unfolded = mark.max(from);
-            if unfolded < to {
-                fold::add_unfolded(&read(RollupTable::Hour, unfolded)?, unfolded, &mut days);
-            }
+            let days = slug_days(c, &slug, mark, &(from..to))?;
             tx.commit()?;
             let mut days: Vec<(Timestamp, Rollup)> = days.into_iter().collect();
             days.sort_unstable_by_key(|(start, _)| *start);

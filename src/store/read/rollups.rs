@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use rusqlite::{CachedStatement, params};
+use rusqlite::{CachedStatement, Connection, params};
 
 use super::{Reader, all};
 use crate::clock::Timestamp;
@@ -90,30 +90,13 @@ impl Reader {
         self.with(move |c| {
             let tx = c.unchecked_transaction()?;
             let mark = fold::mark(&tx)?;
-            let read = |table: RollupTable, ranges: &[&Range<Timestamp>]| {
-                let mut stmt = c.prepare_cached(&format!(
-                    "{} WHERE check_id = (SELECT id FROM checks WHERE slug = ?1)
-                     AND start >= ?2 AND start < ?3",
-                    table.select()
-                ))?;
-                let mut out = Deltas::new();
-                for range in ranges.iter().filter(|r| !r.is_empty()) {
-                    read_into(
-                        &mut stmt,
-                        params![slug, range.start.0, range.end.0],
-                        &mut out,
-                    )?;
-                }
-                Ok::<_, Error>(out)
-            };
-            let hours = read(RollupTable::Hour, &[&cover.hours[0], &cover.hours[1]])?;
-            let mut days = read(RollupTable::Day, &[&cover.days])?;
-            let unfolded = mark.max(cover.days.start)..cover.days.end;
-            fold::add_unfolded(
-                &read(RollupTable::Hour, &[&unfolded])?,
-                unfolded.start,
-                &mut days,
-            );
+            let hours = slug_rows(
+                c,
+                RollupTable::Hour,
+                &slug,
+                &[&cover.hours[0], &cover.hours[1]],
+            )?;
+            let days = slug_days(c, &slug, mark, &cover.days)?;
             tx.commit()?;
             Ok((hours, days))
         })
@@ -153,6 +136,43 @@ impl Reader {
         })
         .await
     }
+}
+
+/// The rows of `table` of check `slug` starting in `ranges`, by bucket start.
+fn slug_rows(
+    c: &Connection,
+    table: RollupTable,
+    slug: &str,
+    ranges: &[&Range<Timestamp>],
+) -> Result<Deltas, Error> {
+    let mut stmt = c.prepare_cached(&format!(
+        "{} WHERE check_id = (SELECT id FROM checks WHERE slug = ?1) AND start >= ?2 AND start < ?3",
+        table.select()
+    ))?;
+    let mut out = Deltas::new();
+    for range in ranges.iter().filter(|r| !r.is_empty()) {
+        read_into(
+            &mut stmt,
+            params![slug, range.start.0, range.end.0],
+            &mut out,
+        )?;
+    }
+    Ok(out)
+}
+
+/// Check `slug`'s days starting in `days`: each its daily row with its hours at or after the fold
+/// `mark` added (see `store/fold.rs`). Call inside the read transaction the mark was read in.
+pub(super) fn slug_days(
+    c: &Connection,
+    slug: &str,
+    mark: Timestamp,
+    days: &Range<Timestamp>,
+) -> Result<Deltas, Error> {
+    let mut out = slug_rows(c, RollupTable::Day, slug, &[days])?;
+    let unfolded = mark.max(days.start)..days.end;
+    let hours = slug_rows(c, RollupTable::Hour, slug, &[&unfolded])?;
+    fold::add_unfolded(&hours, unfolded.start, &mut out);
+    Ok(out)
 }
 
 /// Adds the rollup rows `stmt` answers for `params` to `out`, by bucket start.
