@@ -7,8 +7,8 @@
 //! a day's figures = its daily row + its hourly rows starting at or after the mark.
 //!
 //! Time written to an hour before the mark (a span reaching back, an admin's correction) goes to
-//! both rows. Nothing here decides when to fold (the writer does, at its first batch of each hour
-//! and when it stops) or reads for the web.
+//! both rows. Nothing here decides when to fold (the writer does, at its first batch of probe
+//! writes in each hour and when it stops) or reads for the web.
 
 use std::sync::LazyLock;
 
@@ -21,7 +21,8 @@ use crate::clock::{DAY_MS, HOUR_MS, Timestamp};
 use crate::uptime::Deltas;
 
 /// The fold mark: every hourly row starting before it is in its daily row. A file from before
-/// the mark (read by `export`) wrote every row to both: everything is folded.
+/// the mark (schema 8, read by `export` without migrating it) wrote every row to both: everything
+/// is folded.
 pub(super) fn mark(c: &Connection) -> Result<Timestamp, Error> {
     let mut stmt = match c.prepare_cached("SELECT days_through FROM rollup_fold WHERE id = 1") {
         Ok(stmt) => stmt,
@@ -99,8 +100,8 @@ fn unfold(c: &Connection, from: Timestamp, to: Timestamp, fresh: &mut Fresh) -> 
 }
 
 /// Folds every hour so far, the current one included, into its day, when the writer stops: after
-/// a clean stop the daily rows hold whole days for whoever reads the file, and the hour goes on
-/// being written to both rows until it ends.
+/// a clean stop the daily rows hold whole days for whoever reads the file. A start within the
+/// same hour takes that hour out again (see [`advance`]).
 pub(super) fn at_stop(conn: &mut Connection, mark: Option<Timestamp>) -> Result<(), Error> {
     let tx = conn.transaction()?;
     let mark = match mark {
