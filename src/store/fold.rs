@@ -18,7 +18,7 @@ use super::Error;
 use super::current::{Fresh, Times};
 use super::rows::{RollupTable, rollup_adds, rollup_columns};
 use crate::clock::{DAY_MS, HOUR_MS, Timestamp};
-use crate::uptime::Deltas;
+use crate::uptime::{Deltas, add_to_days};
 
 /// The fold mark: every hourly row starting before it is in its daily row. A file from before
 /// the mark (schema 8, read by `export` without migrating it) wrote every row to both: everything
@@ -160,7 +160,5 @@ fn unfold_sql() -> String {
 /// Adds to `days` the hourly rows of `hours` starting at or after `from`: with `from` at or past
 /// the mark, those the daily rows do not hold yet.
 pub(super) fn add_unfolded(hours: &Deltas, from: Timestamp, days: &mut Deltas) {
-    for (start, row) in hours.iter().filter(|(start, _)| **start >= from) {
-        days.entry(start.day_start()).or_default().add(row);
-    }
+    add_to_days(hours.iter().filter(|(start, _)| **start >= from), days);
 }

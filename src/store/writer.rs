@@ -418,9 +418,9 @@ fn apply(
                 row.count_phases(&outcome.phases);
             }
             Write::Spans { check, spans } => {
-                let (mut h, mut d) = (Deltas::new(), Deltas::new());
+                let mut h = Deltas::new();
                 for span in &spans {
-                    add_span(span, &mut h, &mut d);
+                    add_span(span, &mut h);
                 }
                 for (start, row) in h {
                     hours.entry((check, start)).or_default().add(&row);

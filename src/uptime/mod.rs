@@ -19,7 +19,7 @@ use crate::clock::Timestamp;
 
 pub use days::{DayCell, DayLevel, MAJOR_OUTAGE_MS};
 pub use rollup::{FINE_BOUNDS_US, LATENCY_BOUNDS_MS, PHASES, Rollup};
-pub use spans::add_span;
+pub use spans::{add_span, add_to_days};
 pub use windows::{Cover, WINDOWS, cover, windows};
 
 /// Rollup deltas keyed by bucket start, for one granularity.

@@ -1,27 +1,36 @@
 //! Observed time into rollups: a span of time in one state, split at hour boundaries and added
-//! to the hourly and daily deltas. Pure; no I/O, no clock.
+//! to the hourly deltas, and hours summed into days. Pure; no I/O, no clock.
 
-use super::Deltas;
+use super::{Deltas, Rollup};
 use crate::clock::{HOUR_MS, Timestamp};
 use crate::monitor::Span;
 
-/// Splits `span` at hour boundaries and adds it to `hours` and `days`.
-pub fn add_span(span: &Span, hours: &mut Deltas, days: &mut Deltas) {
+/// Splits `span` at hour boundaries and adds it to `hours`; its days are the sum of its hours
+/// ([`add_to_days`]).
+pub fn add_span(span: &Span, hours: &mut Deltas) {
     let mut start = span.start;
     while start < span.end {
         let hour = start.hour_start();
         let end = Timestamp((hour.0 + HOUR_MS).min(span.end.0));
         let ms = end.0 - start.0;
-        for (key, map) in [(hour, &mut *hours), (start.day_start(), &mut *days)] {
-            let row = map.entry(key).or_default();
-            if let Some(b) = span.from {
-                *row.column(b) -= ms;
-            }
-            if let Some(b) = span.to {
-                *row.column(b) += ms;
-            }
+        let row = hours.entry(hour).or_default();
+        if let Some(b) = span.from {
+            *row.column(b) -= ms;
+        }
+        if let Some(b) = span.to {
+            *row.column(b) += ms;
         }
         start = end;
+    }
+}
+
+/// Adds hourly rows into the days they belong to.
+pub fn add_to_days<'a>(
+    hours: impl IntoIterator<Item = (&'a Timestamp, &'a Rollup)>,
+    days: &mut Deltas,
+) {
+    for (start, row) in hours {
+        days.entry(start.day_start()).or_default().add(row);
     }
 }
 
@@ -55,10 +64,11 @@ mod tests {
         for &(minute, status) in schedule {
             let step = apply(&t, status, Timestamp(minute * MIN), None, &policy, &cadence);
             for span in &step.spans {
-                add_span(span, &mut hours, &mut days);
+                add_span(span, &mut hours);
             }
             t = step.tracker;
         }
+        add_to_days(&hours, &mut days);
         (hours, days)
     }
 
@@ -98,7 +108,8 @@ mod tests {
             to: Some(Bucket::Down),
         };
         let (mut hours, mut days) = (Deltas::new(), Deltas::new());
-        add_span(&span, &mut hours, &mut days);
+        add_span(&span, &mut hours);
+        add_to_days(&hours, &mut days);
         assert_eq!(days[&Timestamp(0)].down_ms, 30 * MIN);
         assert_eq!(days[&Timestamp(DAY_MS)].down_ms, 15 * MIN);
         assert_eq!(hours.len(), 2);

@@ -5,12 +5,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
 use watchpost::clock::{DAY_MS, HOUR_MS, Timestamp};
 use watchpost::monitor::{Bucket, Span};
-use watchpost::probe::{Outcome, Phases, Status};
 use watchpost::store::{CheckMeta, Reader, RollupRead, Store, Write};
 
 fn check() -> CheckMeta {
@@ -22,18 +19,14 @@ fn check() -> CheckMeta {
     }
 }
 
-fn up(at: Timestamp) -> Arc<Outcome> {
-    Arc::new(Outcome {
-        at,
-        status: Status::Up,
-        failure: None,
-        latency: Duration::from_millis(3),
-        code: None,
-        phases: Phases::default(),
-        tls: None,
-        answers: None,
-        facts: Default::default(),
-    })
+/// A probe result of check `id` at `at`, queued.
+async fn probe(store: &Store, id: i64, at: Timestamp) {
+    let outcome = crate::retention::up(at);
+    store
+        .writer
+        .send(Write::Result { check: id, outcome })
+        .await
+        .unwrap();
 }
 
 fn one(conn: &rusqlite::Connection, sql: &str) -> i64 {
@@ -119,14 +112,7 @@ async fn hours_not_folded_are_read_into_their_days_and_folded_once() {
     // The first batch of probe writes folds the past hours first, and writes this hour to its
     // hourly row alone: the days read the same, and this hour is read into its day.
     let at = Timestamp::now();
-    store
-        .writer
-        .send(Write::Result {
-            check: id,
-            outcome: up(at),
-        })
-        .await
-        .unwrap();
+    probe(&store, id, at).await;
     store
         .writer
         .send(Write::Spans {
@@ -201,14 +187,7 @@ async fn hours_not_folded_are_read_into_their_days_and_folded_once() {
     // the days read the same.
     let store = Store::open(&path).unwrap();
     let again = Timestamp::now();
-    store
-        .writer
-        .send(Write::Result {
-            check: id,
-            outcome: up(again),
-        })
-        .await
-        .unwrap();
+    probe(&store, id, again).await;
     store.writer.flush().await.unwrap();
     after.entry(again.day_start().0).or_default().1 += 1;
     assert!(one(&conn, "SELECT days_through FROM rollup_fold") <= Timestamp::now().0);

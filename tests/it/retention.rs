@@ -271,7 +271,7 @@ fn a_database_made_before_incremental_vacuum_is_migrated_to_it() {
 }
 
 /// A successful TCP probe, as most results are.
-fn up(at: Timestamp) -> Arc<Outcome> {
+pub(crate) fn up(at: Timestamp) -> Arc<Outcome> {
     Arc::new(Outcome {
         at,
         status: Status::Up,
