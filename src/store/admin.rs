@@ -2,7 +2,7 @@
 //! one-off maintenance windows, each committed together with its line in the audit log.
 //! Runs on the writer thread only.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -97,11 +97,14 @@ pub enum AdminWrite {
     },
 }
 
+/// Applies one admin change and returns the row it made or changed; the checks whose rollups
+/// before the current hour and day it rewrote go to `past`.
 pub(super) fn apply(
     tx: &Transaction,
     write: &AdminWrite,
     audit: Option<&Audit>,
     now: Timestamp,
+    past: &mut HashSet<i64>,
 ) -> Result<i64, Error> {
     let id = match write {
         AdminWrite::CreateSession {
@@ -171,7 +174,7 @@ pub(super) fn apply(
                 set_checks(tx, *id, checks)?;
             }
             if let Some(false_alarm) = e.false_alarm {
-                set_false_alarm(tx, *id, false_alarm)?;
+                set_false_alarm(tx, *id, false_alarm, past)?;
             }
             *id
         }
@@ -187,7 +190,7 @@ pub(super) fn apply(
             *id
         }
         AdminWrite::SetFalseAlarm { id, false_alarm } => {
-            set_false_alarm(tx, *id, *false_alarm)?;
+            set_false_alarm(tx, *id, *false_alarm, past)?;
             *id
         }
         AdminWrite::CreateMaintenance(m) => {
@@ -314,8 +317,14 @@ fn set_maintenance_checks(tx: &Transaction, id: i64, checks: &[String]) -> Resul
 /// Marks a resolved incident as a false alarm (or not) and moves its time between the outage
 /// column and `up` in the rollups, hour by hour, never more than was counted there: the uptime
 /// it subtracted is restored exactly, and unmarking takes it away again. Hours past `keep_hourly`
-/// have no rows left, so an incident that old moves nothing.
-fn set_false_alarm(tx: &Transaction, id: i64, false_alarm: bool) -> Result<(), Error> {
+/// have no rows left, so an incident that old moves nothing. The check goes to `past`: its rows
+/// before the current hour and day may have changed.
+fn set_false_alarm(
+    tx: &Transaction,
+    id: i64,
+    false_alarm: bool,
+    past: &mut HashSet<i64>,
+) -> Result<(), Error> {
     struct Found {
         check: Option<i64>,
         severity: String,
@@ -370,6 +379,7 @@ fn set_false_alarm(tx: &Transaction, id: i64, false_alarm: bool) -> Result<(), E
         (Bucket::Up, outage)
     };
     let (from, to) = (time_column(from), time_column(to));
+    past.insert(check);
     let shift = |table: RollupTable, start: i64, ms: i64| {
         tx.execute(
             &format!(

@@ -3,7 +3,7 @@
 //! from memory instead of reading rows back per check. Holds four numbers per row; never touches
 //! the database.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use super::rows::RollupTable;
@@ -77,6 +77,8 @@ pub(super) struct Fresh {
     pub forget: bool,
     /// The fold mark the batch leaves.
     pub through: Option<Timestamp>,
+    /// Checks whose rollups of an hour or day already past the batch wrote (see `stale.rs`).
+    pub past: HashSet<i64>,
 }
 
 /// Each check's newest committed hourly and daily row times, by check row id, and the fold mark.
@@ -163,8 +165,8 @@ mod tests {
         let current = CurrentRollups::default();
         current.committed(Fresh {
             rows: rows.into_iter().map(|(t, times)| (t, 7, times)).collect(),
-            forget: false,
             through: Some(Timestamp(through)),
+            ..Fresh::default()
         });
         current
     }

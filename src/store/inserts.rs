@@ -11,7 +11,7 @@ use rusqlite::{CachedStatement, OptionalExtension, Transaction, params};
 use super::admin::add_update;
 use super::current::{CurrentRollups, Fresh, Times};
 use super::rows::{self, RollupTable, rollup_adds, rollup_columns, rollup_values, status_code};
-use super::stale::StaleRollups;
+use super::stale;
 use super::{CheckMeta, CheckRow, Error, Evidence, Severity};
 use crate::clock::Timestamp;
 use crate::model::{CheckId, IncidentKind, IncidentStatus};
@@ -177,15 +177,14 @@ pub(super) fn insert_evidence(tx: &Transaction, incident: i64, e: &Evidence) -> 
 pub(super) const FOLDED: usize = 4096;
 
 /// Upserts the folded hourly rows, and the daily rows of those before the fold `mark` (see
-/// `fold.rs`), and empties the map. The checks with a row of an hour or day already past are
-/// noted first, before the commit: a refresh that reads in between only re-reads once more. A
-/// check's daily row not known to `current` is read once, so the refresh can add its current
-/// hour to it from memory.
+/// `fold.rs`), and empties the map. The checks with a row of an hour or day already past go to
+/// `fresh.past`, for the refresh to read them whole once committed. A check's daily row not
+/// known to `current` is read once, so the refresh can add its current hour to it from memory.
 pub(super) fn upsert_folded(
     tx: &Transaction,
     hours: &mut Folded,
     mark: Timestamp,
-    (stale, current): (&StaleRollups, &CurrentRollups),
+    current: &CurrentRollups,
     fresh: &mut Fresh,
 ) -> Result<(), Error> {
     let mut days = Folded::new();
@@ -195,8 +194,8 @@ pub(super) fn upsert_folded(
             .add(delta);
     }
     let now = Timestamp::now();
-    stale.mark(hours, now.hour_start());
-    stale.mark(&days, now.day_start());
+    stale::before(&mut fresh.past, hours, now.hour_start());
+    stale::before(&mut fresh.past, &days, now.day_start());
     let mut stmt = rollup_statement(tx, RollupTable::Day)?;
     for ((check, start), delta) in days.drain() {
         let times = upsert_rollup(&mut stmt, check, start, &delta)?;

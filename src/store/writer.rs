@@ -337,7 +337,7 @@ fn run(
                 &mut replies,
                 &mut happened,
                 &mut outbox,
-                (mark, (stale, current), &mut fresh),
+                (mark, current, &mut fresh),
             )
             .and_then(|()| Ok(tx.commit()?))
         });
@@ -352,6 +352,7 @@ fn run(
         };
         match &result {
             Ok(()) => {
+                stale.note(std::mem::take(&mut fresh.past));
                 current.committed(fresh);
                 if let Some(fault) = health.committed() {
                     tracing::info!(since = %fault.since.rfc3339(), writes, "the database can be written again; the writes held meanwhile are committed");
@@ -385,16 +386,13 @@ fn run(
     }
 }
 
-/// What the writer tells the history refresh about the rows it wrote.
-type Marks<'a> = (&'a StaleRollups, &'a CurrentRollups);
-
 fn apply(
     tx: &Transaction,
     batch: &mut Vec<Write>,
     replies: &mut Vec<Reply>,
     happened: &mut Vec<Event>,
     outbox: &mut Outbox,
-    (mark, marks, fresh): (Option<Timestamp>, Marks<'_>, &mut Fresh),
+    (mark, current, fresh): (Option<Timestamp>, &CurrentRollups, &mut Fresh),
 ) -> Result<(), Error> {
     // The hours before this one go into their days before this batch's probe rows are written;
     // a batch without any (the registration at start-up) leaves the mark where it is.
@@ -536,7 +534,7 @@ fn apply(
                 // A refused change (say, a false alarm on an open incident) must not fail the
                 // probe results committed with it: it runs in its own savepoint.
                 tx.execute_batch("SAVEPOINT admin")?;
-                match admin::apply(tx, &write, audit.as_ref(), now) {
+                match admin::apply(tx, &write, audit.as_ref(), now, &mut fresh.past) {
                     Ok(id) => {
                         tx.execute_batch("RELEASE admin")?;
                         fresh.forget = true;
@@ -551,10 +549,10 @@ fn apply(
             }
         }
         if hours.len() >= FOLDED {
-            upsert_folded(tx, &mut hours, mark, marks, fresh)?;
+            upsert_folded(tx, &mut hours, mark, current, fresh)?;
         }
     }
-    upsert_folded(tx, &mut hours, mark, marks, fresh)?;
+    upsert_folded(tx, &mut hours, mark, current, fresh)?;
     // A notification exists exactly when its event is committed: same transaction.
     outbox.enqueue(tx, happened, Timestamp::now())
 }

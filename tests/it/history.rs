@@ -272,3 +272,88 @@ async fn a_false_alarm_in_the_current_hour_shows_in_the_next_timed_refresh() {
     }
     store.close();
 }
+
+/// A false alarm hours back rewrites rows before the current hour (and, once folded, its day's):
+/// the writer names the check for the next timed refresh to read whole, so no event, and no
+/// read of every check's 90 days, is needed to show it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_false_alarm_hours_back_shows_in_the_next_timed_refresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("watchpost.db")).unwrap();
+    let toml = "[[check]]\nid = \"a\"\nname = \"A\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = 9\n\
+                [[check]]\nid = \"b\"\nname = \"B\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = 9\n";
+    let config = Arc::new(watchpost::config::parse(std::path::Path::new("t.toml"), toml).unwrap());
+    let snapshot = Arc::new(Snapshot::empty(config));
+    let now = Timestamp::now();
+    let meta = |slug: &str| CheckMeta {
+        slug: slug.into(),
+        name: slug.to_uppercase(),
+        group: String::new(),
+        kind: "tcp".into(),
+    };
+    let rows = store
+        .writer
+        .sync_checks(vec![meta("a"), meta("b")], now)
+        .await
+        .unwrap();
+    let (a, b) = (rows[0].id, rows[1].id);
+    let from = Timestamp(now.hour_start().0 - 3 * HOUR_MS + 10 * MIN);
+    let to = Timestamp(from.0 + 30 * MIN);
+    write(
+        &store,
+        a,
+        vec![span(from, 30, Bucket::Down), span(to, 20, Bucket::Up)],
+        &[(from, Status::Down), (to, Status::Up)],
+    )
+    .await;
+    let id = store
+        .writer
+        .open_incident(IncidentOpen {
+            check: a,
+            slug: watchpost::model::CheckId::new("a").unwrap(),
+            severity: Severity::Major,
+            title: "A is down".into(),
+            started_at: from,
+            note: "down".into(),
+            evidence: Vec::new(),
+        })
+        .await
+        .unwrap();
+    store
+        .writer
+        .resolve_incident(id, to, "back".into())
+        .await
+        .unwrap();
+    // Results of this hour for both: the writer folds the hours before into their days.
+    write(&store, a, vec![], &[(now, Status::Up)]).await;
+    write(&store, b, vec![], &[(now, Status::Up)]).await;
+
+    let (mut timed, read) = refresher(&store, &snapshot);
+    timed.refresh(Timestamp::now(), true).await.unwrap();
+    let second = Timestamp::now();
+    timed.refresh(second, false).await.unwrap();
+    let before = shown(&read.borrow());
+    assert_eq!(before, read_whole(&store, &snapshot, second).await);
+    assert!(before[0].1[0].is_some_and(|u| u < 1.0), "{before:?}");
+
+    store
+        .writer
+        .admin(
+            AdminWrite::SetFalseAlarm {
+                id,
+                false_alarm: true,
+            },
+            None,
+            Timestamp::now(),
+            Box::new(|_| None),
+        )
+        .await
+        .unwrap();
+    let third = Timestamp::now();
+    timed.refresh(third, false).await.unwrap();
+    let after = shown(&read.borrow());
+    assert_eq!(after, read_whole(&store, &snapshot, third).await);
+    assert_eq!(after[0].1[0], Some(1.0), "the outage is up time again");
+    assert_eq!(after[1], before[1], "b is as it was");
+    store.close();
+}
