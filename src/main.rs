@@ -153,7 +153,7 @@ fn main() -> ExitCode {
     tune_allocator();
     let cli = Cli::parse();
     watchpost::logging::init(cli.log_format);
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("watchpost: cannot start the async runtime: {e}");
@@ -175,6 +175,19 @@ fn main() -> ExitCode {
         Command::Ops(command) => ops(command, &runtime),
         Command::Subscribers { command } => runtime.block_on(subscribers(command)),
     }
+}
+
+/// The async runtime: one worker thread unless `TOKIO_WORKER_THREADS` says otherwise. Probing is
+/// many small wake-ups (a connect, a read, a close), and with a worker per core each of them also
+/// woke an idle worker on another core to look for work: at 10,000 checks a quarter of the
+/// daemon's CPU went to those wake-ups (BENCHMARKS.md, "One worker thread"). What takes CPU in
+/// bulk (reading the database, building pages, hashing passwords) runs on the blocking pool.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        builder.worker_threads(1);
+    }
+    builder.enable_all().build()
 }
 
 /// Where a config is looked for when `--config` is not given, in order.
