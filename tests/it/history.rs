@@ -96,6 +96,46 @@ fn shown(history: &History) -> Shown {
     out
 }
 
+/// Check `a`'s incident from `from` to `to`, opened and resolved by the writer.
+async fn outage(store: &Store, a: i64, from: Timestamp, to: Timestamp) -> i64 {
+    let id = store
+        .writer
+        .open_incident(IncidentOpen {
+            check: a,
+            slug: watchpost::model::CheckId::new("a").unwrap(),
+            severity: Severity::Major,
+            title: "A is down".into(),
+            started_at: from,
+            note: "down".into(),
+            evidence: Vec::new(),
+        })
+        .await
+        .unwrap();
+    store
+        .writer
+        .resolve_incident(id, to, "back".into())
+        .await
+        .unwrap();
+    id
+}
+
+/// An admin marks the incident a false alarm.
+async fn false_alarm(store: &Store, id: i64) {
+    store
+        .writer
+        .admin(
+            AdminWrite::SetFalseAlarm {
+                id,
+                false_alarm: true,
+            },
+            None,
+            Timestamp::now(),
+            Box::new(|_| None),
+        )
+        .await
+        .unwrap();
+}
+
 /// What a refresher with nothing kept shows as of `now`.
 async fn read_whole(store: &Store, snapshot: &Arc<Snapshot>, now: Timestamp) -> Shown {
     let (mut whole, read) = refresher(store, snapshot);
@@ -218,24 +258,7 @@ async fn a_false_alarm_in_the_current_hour_shows_in_the_next_timed_refresh() {
         &[(from, Status::Down), (now, Status::Down)],
     )
     .await;
-    let id = store
-        .writer
-        .open_incident(IncidentOpen {
-            check: a,
-            slug: watchpost::model::CheckId::new("a").unwrap(),
-            severity: Severity::Major,
-            title: "A is down".into(),
-            started_at: from,
-            note: "down".into(),
-            evidence: Vec::new(),
-        })
-        .await
-        .unwrap();
-    store
-        .writer
-        .resolve_incident(id, now, "back".into())
-        .await
-        .unwrap();
+    let id = outage(&store, a, from, now).await;
     // One more result, so the writer knows the current hour and day of the check.
     write(&store, a, vec![], &[(now, Status::Up)]).await;
 
@@ -247,19 +270,7 @@ async fn a_false_alarm_in_the_current_hour_shows_in_the_next_timed_refresh() {
     let before = shown(&read.borrow());
     assert_eq!(before, read_whole(&store, &snapshot, second).await);
 
-    store
-        .writer
-        .admin(
-            AdminWrite::SetFalseAlarm {
-                id,
-                false_alarm: true,
-            },
-            None,
-            Timestamp::now(),
-            Box::new(|_| None),
-        )
-        .await
-        .unwrap();
+    false_alarm(&store, id).await;
     let third = Timestamp::now();
     timed.refresh(third, false).await.unwrap();
     let after = shown(&read.borrow());
@@ -306,24 +317,7 @@ async fn a_false_alarm_hours_back_shows_in_the_next_timed_refresh() {
         &[(from, Status::Down), (to, Status::Up)],
     )
     .await;
-    let id = store
-        .writer
-        .open_incident(IncidentOpen {
-            check: a,
-            slug: watchpost::model::CheckId::new("a").unwrap(),
-            severity: Severity::Major,
-            title: "A is down".into(),
-            started_at: from,
-            note: "down".into(),
-            evidence: Vec::new(),
-        })
-        .await
-        .unwrap();
-    store
-        .writer
-        .resolve_incident(id, to, "back".into())
-        .await
-        .unwrap();
+    let id = outage(&store, a, from, to).await;
     // Results of this hour for both: the writer folds the hours before into their days.
     write(&store, a, vec![], &[(now, Status::Up)]).await;
     write(&store, b, vec![], &[(now, Status::Up)]).await;
@@ -336,19 +330,7 @@ async fn a_false_alarm_hours_back_shows_in_the_next_timed_refresh() {
     assert_eq!(before, read_whole(&store, &snapshot, second).await);
     assert!(before[0].1[0].is_some_and(|u| u < 1.0), "{before:?}");
 
-    store
-        .writer
-        .admin(
-            AdminWrite::SetFalseAlarm {
-                id,
-                false_alarm: true,
-            },
-            None,
-            Timestamp::now(),
-            Box::new(|_| None),
-        )
-        .await
-        .unwrap();
+    false_alarm(&store, id).await;
     let third = Timestamp::now();
     timed.refresh(third, false).await.unwrap();
     let after = shown(&read.borrow());
