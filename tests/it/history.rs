@@ -96,6 +96,27 @@ fn shown(history: &History) -> Shown {
     out
 }
 
+/// A store in `dir` and an empty snapshot of a config with these TCP checks.
+fn open(dir: &std::path::Path, slugs: &[&str]) -> (Store, Arc<Snapshot>) {
+    let store = Store::open(&dir.join("watchpost.db")).unwrap();
+    let toml: String = slugs
+        .iter()
+        .map(|s| format!("[[check]]\nid = \"{s}\"\nname = \"{}\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = 9\n", s.to_uppercase()))
+        .collect();
+    let config = Arc::new(watchpost::config::parse(std::path::Path::new("t.toml"), &toml).unwrap());
+    (store, Arc::new(Snapshot::empty(config)))
+}
+
+/// The store's row for check `slug`, as the daemon syncs it from the config.
+fn meta(slug: &str) -> CheckMeta {
+    CheckMeta {
+        slug: slug.into(),
+        name: slug.to_uppercase(),
+        group: String::new(),
+        kind: "tcp".into(),
+    }
+}
+
 /// Check `a`'s incident from `from` to `to`, opened and resolved by the writer.
 async fn outage(store: &Store, a: i64, from: Timestamp, to: Timestamp) -> i64 {
     let id = store
@@ -146,17 +167,7 @@ async fn read_whole(store: &Store, snapshot: &Arc<Snapshot>, now: Timestamp) -> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timed_refresh_reads_the_current_hour_and_day_as_a_whole_read_would() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("watchpost.db")).unwrap();
-    let toml = "[[check]]\nid = \"a\"\nname = \"A\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = 9\n\
-                [[check]]\nid = \"b\"\nname = \"B\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = 9\n";
-    let config = Arc::new(watchpost::config::parse(std::path::Path::new("t.toml"), toml).unwrap());
-    let snapshot = Arc::new(Snapshot::empty(config));
-    let meta = |slug: &str| CheckMeta {
-        slug: slug.into(),
-        name: slug.to_uppercase(),
-        group: String::new(),
-        kind: "tcp".into(),
-    };
+    let (store, snapshot) = open(dir.path(), &["a", "b"]);
     let start = Timestamp::now();
     let rows = store
         .writer
@@ -231,19 +242,14 @@ async fn a_timed_refresh_reads_the_current_hour_and_day_as_a_whole_read_would() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_false_alarm_in_the_current_hour_shows_in_the_next_timed_refresh() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("watchpost.db")).unwrap();
-    let toml =
-        "[[check]]\nid = \"a\"\nname = \"A\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = 9\n";
-    let config = Arc::new(watchpost::config::parse(std::path::Path::new("t.toml"), toml).unwrap());
-    let snapshot = Arc::new(Snapshot::empty(config));
+    let (store, snapshot) = open(dir.path(), &["a"]);
     let now = Timestamp::now();
-    let meta = CheckMeta {
-        slug: "a".into(),
-        name: "A".into(),
-        group: String::new(),
-        kind: "tcp".into(),
-    };
-    let a = store.writer.sync_checks(vec![meta], now).await.unwrap()[0].id;
+    let a = store
+        .writer
+        .sync_checks(vec![meta("a")], now)
+        .await
+        .unwrap()[0]
+        .id;
     let from = Timestamp((now.0 - 5 * MIN).max(now.hour_start().0));
     let to = Span {
         start: from,
@@ -290,18 +296,8 @@ async fn a_false_alarm_in_the_current_hour_shows_in_the_next_timed_refresh() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_false_alarm_hours_back_shows_in_the_next_timed_refresh() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("watchpost.db")).unwrap();
-    let toml = "[[check]]\nid = \"a\"\nname = \"A\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = 9\n\
-                [[check]]\nid = \"b\"\nname = \"B\"\ntype = \"tcp\"\nhost = \"127.0.0.1\"\nport = 9\n";
-    let config = Arc::new(watchpost::config::parse(std::path::Path::new("t.toml"), toml).unwrap());
-    let snapshot = Arc::new(Snapshot::empty(config));
+    let (store, snapshot) = open(dir.path(), &["a", "b"]);
     let now = Timestamp::now();
-    let meta = |slug: &str| CheckMeta {
-        slug: slug.into(),
-        name: slug.to_uppercase(),
-        group: String::new(),
-        kind: "tcp".into(),
-    };
     let rows = store
         .writer
         .sync_checks(vec![meta("a"), meta("b")], now)
