@@ -180,7 +180,7 @@ fn main() -> ExitCode {
 /// The async runtime: one worker thread unless `TOKIO_WORKER_THREADS` says otherwise. Probing is
 /// many small wake-ups (a connect, a read, a close), and with a worker per core each of them also
 /// woke an idle worker on another core to look for work: at 10,000 checks a quarter of the
-/// daemon's CPU went to those wake-ups (BENCHMARKS.md, "One worker thread"). What takes CPU in
+/// daemon's CPU went to those wake-ups (BENCHMARKS.md, "Session 8"). What takes CPU in
 /// bulk (reading the database, building pages, hashing passwords) runs on the blocking pool.
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
