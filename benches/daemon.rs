@@ -121,21 +121,20 @@ async fn main() {
             // one side's closed connections leave in TIME_WAIT (about a minute each) make every
             // connect of the next side search longer for a free port, in its own CPU time.
             let blackbox_first = round % 2 == 0;
+            let run_bb = || async {
+                settle("blackbox_exporter").await;
+                run_blackbox(dir.path(), case, target, window).await
+            };
             let mut bb = None;
             if blackbox && blackbox_first {
-                settle("blackbox_exporter").await;
-                bb = Some(run_blackbox(dir.path(), case, target, window).await);
+                bb = Some(run_bb().await);
             }
             settle("watchpost").await;
             let wp = run_daemon(dir.path(), case, target, window).await;
             if blackbox && !blackbox_first {
-                settle("blackbox_exporter").await;
-                bb = Some(run_blackbox(dir.path(), case, target, window).await);
+                bb = Some(run_bb().await);
             }
-            if let Some(b) = bb {
-                ratios.push(b.cpu_per_1000 / wp.cpu_per_1000);
-            }
-            print_row(case, bb, &wp);
+            ratios.extend(print_row(case, bb, &wp));
         }
         if ratios.len() > 1 {
             ratios.sort_by(f64::total_cmp);
@@ -151,16 +150,16 @@ async fn main() {
     drop(nginx);
 }
 
-/// One table row: both sides of a round of `case`.
-fn print_row(case: &Case, bb: Option<Side>, wp: &Daemon) {
+/// Prints one table row, both sides of a round of `case`, and returns the ratio of their CPU
+/// per probe when blackbox_exporter ran.
+fn print_row(case: &Case, bb: Option<Side>, wp: &Daemon) -> Option<f64> {
     let (bb_rate, bb_cpu) = bb.map_or(("—".into(), "—".into()), |b| {
         (format!("{:.0}", b.rate), format!("{:.3}", b.cpu_per_1000))
     });
-    let ratio = bb.map_or("—".into(), |b| {
-        format!("{:.1}×", b.cpu_per_1000 / wp.cpu_per_1000)
-    });
+    let ratio = bb.map(|b| b.cpu_per_1000 / wp.cpu_per_1000);
+    let shown = ratio.map_or("—".into(), |r| format!("{r:.1}×"));
     println!(
-        "| {} | {bb_rate} / {:.0} | {bb_cpu} / {:.3} ({:.2} cores) | {ratio} | {:.1} / {:.1} MB | {} | {:.0} MB | {:.1} s ({:.1} MB) |",
+        "| {} | {bb_rate} / {:.0} | {bb_cpu} / {:.3} ({:.2} cores) | {shown} | {:.1} / {:.1} MB | {} | {:.0} MB | {:.1} s ({:.1} MB) |",
         case.name,
         wp.rate,
         wp.cpu_per_1000,
@@ -172,6 +171,7 @@ fn print_row(case: &Case, bb: Option<Side>, wp: &Daemon) {
         wp.startup,
         wp.hwm_at_start as f64 / 1024.0,
     );
+    ratio
 }
 
 /// Stops nginx (its master, which stops its workers) when the bench ends or fails.

@@ -1,4 +1,5 @@
-//! The CLI definition's own checks: every command and argument explained, clap's debug asserts.
+//! The CLI definition's own checks (every command and argument explained, clap's debug asserts)
+//! and the runtime it runs on.
 
 use super::*;
 
@@ -23,4 +24,14 @@ fn every_command_and_argument_has_help() {
     let mut missing = Vec::new();
     walk(&cmd, "watchpost", &mut missing);
     assert!(missing.is_empty(), "no help for: {missing:?}");
+}
+
+/// The daemon's runtime has one async worker unless the environment asks for more.
+#[test]
+fn the_runtime_runs_one_worker_unless_told_otherwise() {
+    let workers = runtime().expect("a runtime").metrics().num_workers();
+    match std::env::var("TOKIO_WORKER_THREADS") {
+        Ok(n) => assert_eq!(Some(workers), n.trim().parse().ok()),
+        Err(_) => assert_eq!(workers, 1),
+    }
 }
