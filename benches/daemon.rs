@@ -143,7 +143,7 @@ async fn main() {
                 case.name,
                 ratios.len(),
                 ratios[0],
-                ratios[ratios.len() / 2]
+                (ratios[(ratios.len() - 1) / 2] + ratios[ratios.len() / 2]) / 2.0
             );
         }
     }
